@@ -1,0 +1,84 @@
+import { OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import type { UserDirectory } from '../server/users.ts';
+import type { AuthStore } from '../storage/store.ts';
+
+/**
+ * The resource server's check of a bearer token at `/<environment>/mcp`: an ES256 JWT signed by this
+ * environment's authorization server (`iss`), issued for this endpoint (`aud`), unexpired, whose
+ * grant still exists (revocation and refresh-token replay delete it; the answer is reused for
+ * `grantCheckMs`) and whose user may still use the environment. A token from another environment
+ * fails the signature, issuer and audience checks alike.
+ */
+
+export interface VerifierOptions {
+  environment: string;
+  issuer: string;
+  resource: string;
+  /** Public signing keys of the environment's authorization server. */
+  keys: readonly JWK[];
+  store: AuthStore;
+  users: UserDirectory;
+  grantCheckMs: number;
+  now?: () => number;
+}
+
+export class AccessTokenVerifier implements OAuthTokenVerifier {
+  private readonly options: VerifierOptions;
+  private readonly keySet: ReturnType<typeof createLocalJWKSet>;
+  private readonly grants = new Map<string, { valid: boolean; at: number }>();
+
+  constructor(options: VerifierOptions) {
+    this.options = options;
+    this.keySet = createLocalJWKSet({ keys: [...options.keys] });
+  }
+
+  async verifyAccessToken(token: string): Promise<AuthInfo> {
+    const { issuer, resource, environment } = this.options;
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keySet, {
+        issuer,
+        audience: resource,
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'iat', 'sub', 'client_id', 'gid', 'jti'],
+        clockTolerance: 5,
+        ...(this.options.now === undefined ? {} : { currentDate: new Date(this.options.now()) })
+      }));
+    } catch {
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
+    }
+    const subject = String(payload.sub);
+    const clientId = String(payload['client_id']);
+    const grantId = String(payload['gid']);
+    if (!(await this.grantValid(grantId))) {
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The authorization behind this token was revoked');
+    }
+    if (this.options.users.allowed(subject, environment) === undefined) {
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'This user may no longer use this environment');
+    }
+    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
+    return {
+      token,
+      clientId,
+      scopes: scope.split(' ').filter(s => s !== ''),
+      expiresAt: payload.exp,
+      resource: new URL(resource),
+      extra: { sub: subject, grantId }
+    };
+  }
+
+  private async grantValid(grantId: string): Promise<boolean> {
+    const now = this.options.now?.() ?? Date.now();
+    const cached = this.grants.get(grantId);
+    if (cached !== undefined && now - cached.at < this.options.grantCheckMs) return cached.valid;
+    const grant = await this.options.store.adapter(this.options.environment, 'Grant').find(grantId);
+    const valid = grant !== undefined;
+    this.grants.set(grantId, { valid, at: now });
+    if (this.grants.size > 10_000) {
+      for (const [id, entry] of this.grants) if (now - entry.at >= this.options.grantCheckMs) this.grants.delete(id);
+    }
+    return valid;
+  }
+}

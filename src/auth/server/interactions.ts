@@ -1,0 +1,239 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import type { Logger } from '../../observability/logger.ts';
+import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
+import { CONSENT_MODEL, consentKey } from './provider.ts';
+import { verifyPassword } from './passwords.ts';
+import type { LoginThrottle } from './throttle.ts';
+import type { UserDirectory } from './users.ts';
+import type { AuthStore } from '../storage/store.ts';
+
+/**
+ * The sign-in and consent steps of an authorization request, at `/<environment>/interaction/<uid>`.
+ * Forms carry a CSRF token bound to the interaction (an HMAC of its id, which only this server can
+ * make; oidc-provider separately checks the interaction cookie). Failures say only "wrong user name
+ * or password"; repeated failures are throttled per user and per address.
+ */
+
+export interface InteractionContext {
+  environment: string;
+  provider: () => Provider;
+  /** The environment's MCP endpoint, the resource tokens are for. */
+  resource: () => string;
+  users: UserDirectory;
+  throttle: LoginThrottle;
+  store: AuthStore;
+  csrfSecret: string;
+  consentTtlSeconds: number;
+  logger: Logger;
+}
+
+type Form = Record<string, string | undefined>;
+
+const WRONG = 'Wrong user name or password.';
+
+export function csrfToken(secret: string, uid: string): string {
+  return createHmac('sha256', secret).update(`csrf:${uid}`).digest('base64url');
+}
+
+function csrfValid(secret: string, uid: string, token: string | undefined): boolean {
+  if (token === undefined) return false;
+  const expected = Buffer.from(csrfToken(secret, uid));
+  const given = Buffer.from(token);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** The page's policy: its own styles, forms posting here and, after the redirects that follow, to the client. */
+function pageHeaders(reply: FastifyReply, redirectUri: unknown): void {
+  let clientOrigin = '';
+  try {
+    if (typeof redirectUri === 'string') clientOrigin = ` ${new URL(redirectUri).origin}`;
+  } catch {
+    // no usable redirect URI: forms may only post here
+  }
+  reply.header(
+    'content-security-policy',
+    `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'${clientOrigin}; frame-ancestors 'none'; base-uri 'none'`
+  );
+  reply.type('text/html; charset=utf-8');
+}
+
+async function details(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+  try {
+    return await context.provider().interactionDetails(request.raw, reply.raw);
+  } catch {
+    return undefined;
+  }
+}
+
+function expired(reply: FastifyReply): FastifyReply {
+  pageHeaders(reply, undefined);
+  return reply
+    .code(400)
+    .send(errorPage('Sign-in expired', 'This sign-in is no longer valid. Start again from the application.'));
+}
+
+async function clientName(provider: Provider, clientId: unknown): Promise<string> {
+  if (typeof clientId !== 'string') return 'An application';
+  const client = await provider.Client.find(clientId).catch(() => undefined);
+  const name = client?.clientName;
+  return typeof name === 'string' && name.trim() !== '' ? name.slice(0, 100) : clientId.slice(0, 200);
+}
+
+function hostOf(uri: unknown): string {
+  try {
+    return typeof uri === 'string' ? new URL(uri).host : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function showInteraction(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+  const interaction = await details(context, request, reply);
+  if (interaction === undefined) return expired(reply);
+  const provider = context.provider();
+  const name = await clientName(provider, interaction.params['client_id']);
+  pageHeaders(reply, interaction.params['redirect_uri']);
+  const base = `/${context.environment}/interaction/${interaction.uid}`;
+  const csrf = csrfToken(context.csrfSecret, interaction.uid);
+  if (interaction.prompt.name === 'login') {
+    return reply.send(loginPage({ environment: context.environment, clientName: name, action: `${base}/login`, csrf }));
+  }
+  if (interaction.prompt.name === 'consent') {
+    return reply.send(
+      consentPage({
+        environment: context.environment,
+        clientName: name,
+        redirectHost: hostOf(interaction.params['redirect_uri']),
+        username: interaction.session?.accountId ?? '',
+        scopes: requestedScopes(interaction.params['scope']),
+        action: `${base}/confirm`,
+        csrf
+      })
+    );
+  }
+  return expired(reply);
+}
+
+function requestedScopes(scope: unknown): string[] {
+  const list = typeof scope === 'string' ? scope.split(' ').filter(s => s !== '') : [];
+  return list.length === 0 ? ['sql:read'] : [...new Set(list)];
+}
+
+export async function submitLogin(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+  const interaction = await details(context, request, reply);
+  if (interaction?.prompt.name !== 'login') return expired(reply);
+  const form = (request.body ?? {}) as Form;
+  const provider = context.provider();
+  const name = await clientName(provider, interaction.params['client_id']);
+  const action = `/${context.environment}/interaction/${interaction.uid}/login`;
+  const csrf = csrfToken(context.csrfSecret, interaction.uid);
+  pageHeaders(reply, interaction.params['redirect_uri']);
+  if (!csrfValid(context.csrfSecret, interaction.uid, form['csrf'])) {
+    return reply
+      .code(403)
+      .send(errorPage('Sign-in refused', 'The form was not sent from this page. Start again from the application.'));
+  }
+  const username = (form['username'] ?? '').trim().slice(0, 64);
+  const password = (form['password'] ?? '').slice(0, 1024);
+  const wait = context.throttle.retryAfterMs(username, request.ip);
+  if (wait > 0) {
+    context.logger.warn({ environment: context.environment, username, address: request.ip }, 'sign-in throttled');
+    return reply
+      .code(429)
+      .header('retry-after', String(Math.ceil(wait / 1000)))
+      .send(
+        loginPage({
+          environment: context.environment,
+          clientName: name,
+          action,
+          csrf,
+          username,
+          error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60_000)} minute(s).`
+        })
+      );
+  }
+  const user = context.users.find(username);
+  const passwordOk = await verifyPassword(password, user?.passwordHash);
+  const allowed = passwordOk && context.users.allowed(username, context.environment) !== undefined;
+  if (!allowed || user === undefined) {
+    context.throttle.recordFailure(username, request.ip);
+    context.logger.info({ environment: context.environment, username, address: request.ip }, 'sign-in failed');
+    return reply
+      .code(401)
+      .send(loginPage({ environment: context.environment, clientName: name, action, csrf, username, error: WRONG }));
+  }
+  context.throttle.recordSuccess(username);
+  context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
+  const returnTo = await provider.interactionResult(
+    request.raw,
+    reply.raw,
+    { login: { accountId: user.username } },
+    { mergeWithLastSubmission: false }
+  );
+  return reply.redirect(returnTo, 303);
+}
+
+interface ConsentDetails {
+  missingOIDCScope?: string[];
+  missingResourceScopes?: Record<string, string[]>;
+}
+
+export async function submitConsent(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+  const interaction = await details(context, request, reply);
+  if (interaction?.prompt.name !== 'consent') return expired(reply);
+  const form = (request.body ?? {}) as Form;
+  pageHeaders(reply, interaction.params['redirect_uri']);
+  if (!csrfValid(context.csrfSecret, interaction.uid, form['csrf'])) {
+    return reply
+      .code(403)
+      .send(errorPage('Consent refused', 'The form was not sent from this page. Start again from the application.'));
+  }
+  const provider = context.provider();
+  const accountId = interaction.session?.accountId;
+  const clientId = interaction.params['client_id'];
+  const user = accountId === undefined ? undefined : context.users.allowed(accountId, context.environment);
+  if (form['decision'] !== 'allow' || user === undefined || typeof clientId !== 'string' || accountId === undefined) {
+    const returnTo = await provider.interactionResult(
+      request.raw,
+      reply.raw,
+      { error: 'access_denied', error_description: 'access was not granted' },
+      { mergeWithLastSubmission: false }
+    );
+    return reply.redirect(returnTo, 303);
+  }
+  const grant =
+    (interaction.grantId === undefined ? undefined : await provider.Grant.find(interaction.grantId)) ??
+    new provider.Grant({ accountId, clientId });
+  const missing = interaction.prompt.details as ConsentDetails;
+  const permitted = new Set<string>([...user.scopes, 'offline_access']);
+  const oidc = missing.missingOIDCScope ?? [];
+  const grantedOidc = oidc.filter(scope => permitted.has(scope));
+  const refusedOidc = oidc.filter(scope => !permitted.has(scope));
+  if (grantedOidc.length > 0) grant.addOIDCScope(grantedOidc.join(' '));
+  if (refusedOidc.length > 0) grant.rejectOIDCScope(refusedOidc.join(' '));
+  for (const [resource, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+    const granted = scopes.filter(scope => permitted.has(scope));
+    const refused = scopes.filter(scope => !permitted.has(scope));
+    if (granted.length > 0) grant.addResourceScope(resource, granted.join(' '));
+    if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
+  }
+  // A request that named no scope gets reading, the least an MCP client needs.
+  const resource = context.resource();
+  if (grant.getResourceScopeEncountered(resource).length === 0 && permitted.has('sql:read')) {
+    grant.addResourceScope(resource, 'sql:read');
+  }
+  const grantId = await grant.save();
+  await context.store
+    .adapter(context.environment, CONSENT_MODEL)
+    .upsert(consentKey(accountId, clientId), { grantId }, context.consentTtlSeconds);
+  context.logger.info({ environment: context.environment, username: accountId, client: clientId }, 'access granted');
+  const returnTo = await provider.interactionResult(
+    request.raw,
+    reply.raw,
+    { consent: { grantId } },
+    { mergeWithLastSubmission: true }
+  );
+  return reply.redirect(returnTo, 303);
+}

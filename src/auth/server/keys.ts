@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+
+/**
+ * Each environment's authorization server has keys of its own, made on first start and kept in
+ * `<dataDir>/auth/<environment>.keys.json` (readable by its owner only): the ES256 keys that sign
+ * access tokens (the first one signs; the others still verify, which is how keys rotate) and the
+ * secrets that sign its cookies.
+ */
+
+export interface EnvironmentKeys {
+  /** Private JWKs; the first signs. */
+  signing: JWK[];
+  /** Secrets for cookie signatures; the first signs. */
+  cookies: string[];
+}
+
+export function keysPath(dataDir: string, environment: string): string {
+  return join(dataDir, 'auth', `${environment}.keys.json`);
+}
+
+export async function loadOrCreateKeys(dataDir: string, environment: string): Promise<EnvironmentKeys> {
+  const path = keysPath(dataDir, environment);
+  if (existsSync(path)) {
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as Partial<EnvironmentKeys>;
+    if (
+      !Array.isArray(stored.signing) ||
+      stored.signing.length === 0 ||
+      !Array.isArray(stored.cookies) ||
+      stored.cookies.length === 0
+    ) {
+      throw new Error(`${path} holds no signing keys or cookie secrets`);
+    }
+    return { signing: stored.signing, cookies: stored.cookies };
+  }
+  const keys: EnvironmentKeys = { signing: [await newSigningKey()], cookies: [randomBytes(32).toString('base64url')] };
+  mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
+  // Written to a temporary file first, so a crash never leaves half a key file.
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+  return keys;
+}
+
+/**
+ * Puts a new signing key first in an environment's key file; the previous ones stay (at most
+ * `keep` in all) so that tokens they signed keep verifying until they expire. Takes effect at the
+ * next start.
+ */
+export async function rotateSigningKey(dataDir: string, environment: string, keep = 3): Promise<JWK> {
+  const current = await loadOrCreateKeys(dataDir, environment);
+  const fresh = await newSigningKey();
+  const keys: EnvironmentKeys = { signing: [fresh, ...current.signing].slice(0, keep), cookies: current.cookies };
+  const path = keysPath(dataDir, environment);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  renameSync(temporary, path);
+  return fresh;
+}
+
+export async function newSigningKey(): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'ES256', use: 'sig' };
+}
+
+/** The public half of signing keys, for verifying tokens. */
+export function publicKeys(keys: readonly JWK[]): JWK[] {
+  return keys.map(({ d: _private, ...rest }) => rest);
+}

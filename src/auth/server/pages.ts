@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The authorization server's pages: sign-in, consent and errors. Server-rendered HTML that works
+ * without JavaScript, with labelled fields and every value escaped. The stylesheet is inline and
+ * allowed by its hash in the Content-Security-Policy.
+ */
+
+const STYLE = `
+:root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.5; }
+body { margin: 0; padding: 2rem 1rem; display: flex; justify-content: center; }
+main { width: 100%; max-width: 26rem; }
+h1 { font-size: 1.4rem; margin: 0 0 1rem; }
+p, dl { margin: 0 0 1rem; }
+dt { font-weight: 600; }
+dd { margin: 0 0 .5rem; }
+label { display: block; font-weight: 600; margin: .75rem 0 .25rem; }
+input[type=text], input[type=password] { box-sizing: border-box; width: 100%; padding: .5rem; font-size: 1rem; }
+button { font-size: 1rem; padding: .5rem 1.25rem; margin: 1rem .5rem 0 0; cursor: pointer; }
+.alert { border: 2px solid #b00020; padding: .5rem .75rem; }
+.note { font-size: .875rem; opacity: .8; }
+ul { padding-left: 1.25rem; }
+`;
+
+export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
+
+export function escapeHtml(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+/** Marks HTML built from escaped parts. */
+interface Html {
+  readonly html: string;
+}
+
+function html(strings: TemplateStringsArray, ...values: (string | Html | Html[])[]): Html {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    const rendered = Array.isArray(value)
+      ? value.map(v => v.html).join('')
+      : typeof value === 'string'
+        ? escapeHtml(value)
+        : value.html;
+    out += rendered + (strings[i + 1] ?? '');
+  });
+  return { html: out };
+}
+
+function layout(title: string, body: Html): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · sqlbridge</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${body.html}
+</main>
+</body>
+</html>
+`;
+}
+
+export interface LoginPage {
+  environment: string;
+  clientName: string;
+  action: string;
+  csrf: string;
+  username?: string;
+  error?: string;
+}
+
+export function loginPage(page: LoginPage): string {
+  const error = page.error === undefined ? html`` : html`<p class="alert" role="alert" id="error">${page.error}</p>`;
+  return layout(
+    'Sign in',
+    html`<h1>Sign in to sqlbridge</h1>
+      <p>
+        <strong>${page.clientName}</strong> wants to use the <strong>${page.environment}</strong> database on your
+        behalf.
+      </p>
+      ${error}
+      <form method="post" action="${page.action}" novalidate>
+        <input type="hidden" name="csrf" value="${page.csrf}" />
+        <label for="username">User name</label>
+        <input
+          type="text"
+          id="username"
+          name="username"
+          autocomplete="username"
+          autocapitalize="none"
+          spellcheck="false"
+          required
+          value="${page.username ?? ''}"
+          ${page.error === undefined ? html`` : html` aria-describedby="error"`}
+        />
+        <label for="password">Password</label>
+        <input type="password" id="password" name="password" autocomplete="current-password" required />
+        <button type="submit">Sign in</button>
+      </form>`
+  );
+}
+
+const SCOPE_TEXT: Record<string, string> = {
+  'sql:read': 'Read data with SQL queries',
+  'sql:write': 'Change data with SQL statements',
+  offline_access: 'Stay connected without signing in again'
+};
+
+export interface ConsentPage {
+  environment: string;
+  clientName: string;
+  redirectHost: string;
+  username: string;
+  scopes: readonly string[];
+  action: string;
+  csrf: string;
+}
+
+export function consentPage(page: ConsentPage): string {
+  const scopes = page.scopes.map(
+    scope => html`<li>${SCOPE_TEXT[scope] ?? scope} <span class="note">(${scope})</span></li>`
+  );
+  return layout(
+    'Allow access',
+    html`<h1>Allow access to ${page.environment}?</h1>
+      <p>Signed in as <strong>${page.username}</strong>.</p>
+      <dl>
+        <dt>Application</dt>
+        <dd>${page.clientName} <span class="note">(the name it gave itself)</span></dd>
+        <dt>It will return to</dt>
+        <dd>${page.redirectHost}</dd>
+        <dt>Database</dt>
+        <dd>${page.environment}</dd>
+        <dt>It may</dt>
+        <dd>
+          <ul>
+            ${scopes}
+          </ul>
+        </dd>
+      </dl>
+      <form method="post" action="${page.action}">
+        <input type="hidden" name="csrf" value="${page.csrf}" />
+        <button type="submit" name="decision" value="allow">Allow</button>
+        <button type="submit" name="decision" value="deny">Deny</button>
+      </form>
+      <p class="note">
+        Allow only applications you started yourself. You can sign out of an application by removing it where you added
+        it.
+      </p>`
+  );
+}
+
+export function errorPage(title: string, message: string): string {
+  return layout(
+    title,
+    html`<h1>${title}</h1>
+      <p role="alert">${message}</p>`
+  );
+}

@@ -1,0 +1,42 @@
+import type { Config } from '../../config/schema.ts';
+
+/** The people who may sign in: the configured users, and the demo login when the demo is served. */
+
+export type SqlScope = 'sql:read' | 'sql:write';
+
+export interface User {
+  username: string;
+  passwordHash: string;
+  /** Environment names, or `*`. */
+  environments: readonly string[];
+  scopes: readonly SqlScope[];
+  disabled: boolean;
+}
+
+export class UserDirectory {
+  private readonly users = new Map<string, User>();
+
+  constructor(users: readonly User[]) {
+    for (const user of users) this.users.set(key(user.username), user);
+  }
+
+  static fromConfig(config: Config, extra: readonly User[] = []): UserDirectory {
+    return new UserDirectory([...config.auth.users, ...extra]);
+  }
+
+  /** The user of this name (case-insensitive), disabled or not. */
+  find(username: string): User | undefined {
+    return this.users.get(key(username));
+  }
+
+  /** Whether the user may act in the environment now. */
+  allowed(username: string, environment: string): User | undefined {
+    const user = this.find(username);
+    if (user === undefined || user.disabled) return undefined;
+    return user.environments.includes('*') || user.environments.includes(environment) ? user : undefined;
+  }
+}
+
+function key(username: string): string {
+  return username.normalize('NFC').toLowerCase();
+}

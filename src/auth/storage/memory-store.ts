@@ -1,0 +1,57 @@
+import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
+import { epochSeconds } from './store.ts';
+
+/** Authorization state in memory, lost on restart: for tests only (sqlbridge warns when it is configured). */
+
+interface Entry {
+  payload: AdapterPayload;
+  expiresAt: number | undefined;
+}
+
+export class MemoryStore implements AuthStore {
+  readonly persistent = false;
+  private readonly entries = new Map<string, Entry>();
+
+  adapter(environment: string, model: string): Adapter {
+    const key = (id: string): string => JSON.stringify([environment, model, id]);
+    const live = (entry: Entry | undefined): AdapterPayload | undefined =>
+      entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= epochSeconds())
+        ? undefined
+        : structuredClone(entry.payload);
+    const findBy = (field: 'userCode' | 'uid', value: string): AdapterPayload | undefined => {
+      for (const [k, entry] of this.entries) {
+        const [env, name] = JSON.parse(k) as [string, string, string];
+        if (env === environment && name === model && entry.payload[field] === value) return live(entry);
+      }
+      return undefined;
+    };
+    return {
+      upsert: async (id, payload, expiresIn) => {
+        this.entries.set(key(id), {
+          payload: structuredClone(payload),
+          expiresAt: expiresIn === undefined ? undefined : epochSeconds() + expiresIn
+        });
+      },
+      find: async id => live(this.entries.get(key(id))),
+      findByUserCode: async userCode => findBy('userCode', userCode),
+      findByUid: async uid => findBy('uid', uid),
+      consume: async id => {
+        const entry = this.entries.get(key(id));
+        if (entry !== undefined) entry.payload.consumed = epochSeconds();
+      },
+      destroy: async id => {
+        this.entries.delete(key(id));
+      },
+      revokeByGrantId: async grantId => {
+        for (const [k, entry] of this.entries) {
+          if ((JSON.parse(k) as string[])[0] === environment && entry.payload.grantId === grantId)
+            this.entries.delete(k);
+        }
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+}

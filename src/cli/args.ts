@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import type { CliOverrides } from '../config/load.ts';
+
+/** The command line: `sqlbridge [command] [options]`. */
+
+export const COMMANDS = ['serve', 'demo', 'stdio', 'check', 'hash-password', 'rotate-keys', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface ParsedArgs {
+  command: Command;
+  overrides: CliOverrides;
+  /** `--env`: the environment `stdio` serves. */
+  environment: string | undefined;
+  demo: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
+        'data-dir': { type: 'string' },
+        'log-level': { type: 'string' },
+        env: { type: 'string', short: 'e' },
+        demo: { type: 'boolean' },
+        'no-auth': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' }
+      }
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    throw new UsageError(unknown === undefined ? message : `unknown option ${unknown}`);
+  }
+  const { values, positionals } = parsed;
+  const [first, ...rest] = positionals;
+  if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0] ?? ''}`);
+  const command = first ?? 'serve';
+  if (!isCommand(command)) throw new UsageError(`unknown command: ${command} (commands: ${COMMANDS.join(', ')})`);
+  return {
+    command,
+    overrides: {
+      config: values.config,
+      host: values.host,
+      port: values.port,
+      dataDir: values['data-dir'],
+      logLevel: values['log-level'],
+      noAuth: values['no-auth'] === true
+    },
+    environment: values.env,
+    demo: values.demo === true,
+    help: values.help === true,
+    version: values.version === true
+  };
+}
+
+function isCommand(value: string): value is Command {
+  return (COMMANDS as readonly string[]).includes(value);
+}

@@ -1,0 +1,57 @@
+import { createApp } from '../../app.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
+import { createLogger } from '../../observability/logger.ts';
+import type { CliIo } from '../io.ts';
+import { requireEnvironments } from './environments.ts';
+import { describePrivileges } from './least-privilege.ts';
+
+/**
+ * `sqlbridge check`: the configuration is valid (or the loader already said why not), and every
+ * environment's database answers, and what each read-only environment's login may change. Exit code 1
+ * if any failed, or if a login that must only read could write (requireLeastPrivilege).
+ */
+export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
+  const config = requireEnvironments(loaded);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  io.out(`configuration: ok (${loaded.configFile ?? 'no file; defaults, environment variables and flags'})`);
+  for (const notice of loaded.notices) io.out(`notice: ${notice}`);
+  const app = createApp(config, logger);
+  let failed = 0;
+  const width = Math.max(...app.environments.map(env => env.name.length));
+  try {
+    for (const environment of app.environments) {
+      const started = performance.now();
+      const label = `${environment.name.padEnd(width)}  ${environment.config.database.engine.padEnd(8)}`;
+      try {
+        await environment.db.init();
+        const tables = await environment.db.listTables();
+        const ms = Math.round(performance.now() - started);
+        const views = tables.filter(t => t.type === 'view').length;
+        const mode = environment.config.readOnly ? 'read-only' : 'read-write';
+        io.out(
+          `ok    ${label}  connected in ${ms} ms; ${tables.length - views} tables, ${views} views; ${environment.db.displayName}; ${mode}`
+        );
+        if (environment.config.readOnly) {
+          const report = await environment.db.privileges();
+          const status = report.canWrite ? (environment.config.requireLeastPrivilege ? 'FAIL' : 'WARN') : 'ok';
+          if (status === 'FAIL') failed++;
+          io.out(`${status.padEnd(4)}  ${label}  ${describePrivileges(report)}`);
+        }
+      } catch (error) {
+        failed++;
+        io.out(`FAIL  ${label}  ${describeFailure(error)}`);
+      }
+    }
+  } finally {
+    await app.close();
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+function describeFailure(error: unknown): string {
+  if (!isSqlbridgeError(error)) return error instanceof Error ? error.message : String(error);
+  const detail = error.detail === undefined ? '' : ` (${error.detail})`;
+  const hint = error.hint === undefined ? '' : `; ${error.hint}`;
+  return `${error.message}${detail}${hint}`;
+}

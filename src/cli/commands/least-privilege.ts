@@ -1,0 +1,98 @@
+import type { App } from '../../app.ts';
+import type { PrivilegeReport } from '../../db/privileges.ts';
+import type { Logger } from '../../observability/logger.ts';
+
+/**
+ * The least-privilege check at start-up: a read-only environment whose database login could write
+ * is reported loudly, and with `requireLeastPrivilege: true` sqlbridge refuses to start.
+ */
+
+export interface PrivilegeVerdict {
+  environment: string;
+  required: boolean;
+  report?: PrivilegeReport;
+  error?: unknown;
+}
+
+/** Checks every read-only environment; environments that failed to connect are reported as unchecked. */
+export async function checkPrivileges(app: App, unreachable: ReadonlySet<string>): Promise<PrivilegeVerdict[]> {
+  const verdicts: PrivilegeVerdict[] = [];
+  for (const environment of app.environments) {
+    if (!environment.config.readOnly) continue;
+    const verdict: PrivilegeVerdict = {
+      environment: environment.name,
+      required: environment.config.requireLeastPrivilege
+    };
+    if (unreachable.has(environment.name)) {
+      verdict.error = new Error('the database could not be reached');
+    } else {
+      try {
+        verdict.report = await environment.db.privileges();
+      } catch (error) {
+        verdict.error = error;
+      }
+    }
+    verdicts.push(verdict);
+  }
+  return verdicts;
+}
+
+export function describePrivileges(report: PrivilegeReport): string {
+  const notes = report.notes.length > 0 ? ` (${report.notes.join('; ')})` : '';
+  const who = report.login === '' ? 'the connection' : `the login ${report.login}`;
+  if (!report.canWrite) return `${who} can only read${notes}`;
+  return `${who} could write: ${report.findings.join('; ')}${notes}`;
+}
+
+/**
+ * Logs what the check found. Returns why sqlbridge must not start, when an environment requires
+ * least privilege and its login could write or could not be checked.
+ */
+export function enforceLeastPrivilege(verdicts: readonly PrivilegeVerdict[], logger: Logger): string | undefined {
+  const refusals: string[] = [];
+  for (const verdict of verdicts) {
+    const { environment, report, error } = verdict;
+    if (report === undefined) {
+      const message = `environment "${environment}": the least-privilege check could not run`;
+      if (verdict.required) refusals.push(`${message} (requireLeastPrivilege is set)`);
+      else logger.warn({ environment, err: error }, message);
+      continue;
+    }
+    if (!report.canWrite) {
+      logger.info(
+        { environment, login: report.login, notes: report.notes },
+        `environment "${environment}": ${describePrivileges(report)}`
+      );
+      continue;
+    }
+    const message = `environment "${environment}" is read-only, but ${describePrivileges(report)}`;
+    if (verdict.required) {
+      refusals.push(message);
+    } else {
+      logger.warn(
+        { environment, login: report.login, findings: report.findings, notes: report.notes },
+        `${message}. sqlbridge's statement guard and read-only transactions still stop writes; give this environment a login that can only read (see docs/least-privilege/), or set requireLeastPrivilege: true to refuse to start like this`
+      );
+    }
+  }
+  if (refusals.length === 0) return undefined;
+  return `sqlbridge will not start: ${refusals.join('; ')}. Give these environments a login that can only read (see docs/least-privilege/).`;
+}
+
+/** Connects every environment, reports those that cannot connect yet, and runs the least-privilege check. */
+export async function connectAndVerify(app: App, logger: Logger): Promise<string | undefined> {
+  const failures = await app.connect();
+  reportConnectionFailures(failures, logger);
+  const verdicts = await checkPrivileges(app, new Set(failures.map(failure => failure.environment)));
+  return enforceLeastPrivilege(verdicts, logger);
+}
+
+export function reportConnectionFailures(failures: { environment: string; error: unknown }[], logger: Logger): void {
+  for (const { environment, error } of failures) {
+    const detail = (error as { detail?: unknown }).detail;
+    logger.error(
+      { environment, err: error, detail },
+      `environment "${environment}" cannot reach its database yet; its tools will report the error until it can`
+    );
+  }
+}

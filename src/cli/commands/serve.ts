@@ -1,0 +1,95 @@
+import { createApp, type App } from '../../app.ts';
+import { AuthService } from '../../auth/auth-service.ts';
+import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts';
+import type { Config } from '../../config/schema.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import { assertHttpExposureAllowed } from '../../config/policy.ts';
+import { createHttpServer } from '../../http/server.ts';
+import { createLogger, type Logger } from '../../observability/logger.ts';
+import { VERSION } from '../../version.ts';
+import type { CliIo } from '../io.ts';
+import { requireEnvironments } from './environments.ts';
+import { connectAndVerify } from './least-privilege.ts';
+import { untilSignal } from './signals.ts';
+
+/** `sqlbridge serve` / `sqlbridge demo`: HTTP until SIGINT or SIGTERM. */
+export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
+  const config = requireEnvironments(loaded);
+  assertHttpExposureAllowed(config);
+  const logger = createLogger(config.logLevel);
+  for (const notice of loaded.notices) logger.warn(notice);
+  const app = createApp(config, logger);
+  const refusal = await connectAndVerify(app, logger);
+  if (refusal !== undefined) {
+    logger.error(refusal);
+    await app.close();
+    return 1;
+  }
+  const auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
+  const http = await createHttpServer(config, app.environments, logger, VERSION, auth);
+  try {
+    await http.app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    await app.close();
+    await auth?.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${config.server.host}:${config.server.port}`;
+    io.err(
+      code === 'EADDRINUSE'
+        ? `sqlbridge: port ${config.server.port} is already in use on ${config.server.host}; choose another with --port`
+        : `sqlbridge: cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`
+    );
+    return 1;
+  }
+  const address = http.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
+  const base = (config.server.publicUrl ?? `http://${formatHost(config.server.host)}:${port}`).replace(/\/$/, '');
+  auth?.start(base);
+  if (auth === undefined) {
+    logger.warn('OAuth is off (--no-auth): anyone who can reach this loopback port can use every environment');
+  }
+  for (const environment of app.environments) {
+    logger.info(
+      {
+        environment: environment.name,
+        url: `${base}/${environment.name}/mcp`,
+        port,
+        readOnly: environment.config.readOnly,
+        auth: auth === undefined ? 'none' : 'oauth'
+      },
+      `sqlbridge ${VERSION} is serving environment "${environment.name}" at ${base}/${environment.name}/mcp`
+    );
+  }
+  const signal = await untilSignal();
+  logger.info({ signal }, 'shutting down');
+  await Promise.allSettled(http.endpoints.map(endpoint => endpoint.close()));
+  await http.app.close();
+  await app.close();
+  await auth?.close();
+  return 0;
+}
+
+/** The authorization servers, with the demo's login (printed once, at first start) when the demo is served. */
+async function createAuth(config: Config, app: App, logger: Logger, io: CliIo): Promise<AuthService> {
+  const demoEnvironments = app.environments.filter(env => env.config.database.engine === 'demo').map(env => env.name);
+  const extraUsers = [];
+  if (demoEnvironments.length > 0) {
+    const demo = await ensureDemoLogin(config.dataDir, demoEnvironments);
+    extraUsers.push(demo.user);
+    if (demo.newPassword !== undefined) {
+      io.out(
+        `Demo sign-in — user: ${DEMO_USERNAME}  password: ${demo.newPassword}\n(shown once; delete ${demo.path} for a new one)`
+      );
+    } else {
+      logger.info(
+        { user: DEMO_USERNAME },
+        `the demo's sign-in is user "${DEMO_USERNAME}" with the password shown at first start`
+      );
+    }
+  }
+  return AuthService.create({ config, environments: app.environments, logger, extraUsers });
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}

@@ -1,0 +1,41 @@
+import { createApp } from '../../app.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import { createServerFactory } from '../../mcp/server.ts';
+import { createLogger } from '../../observability/logger.ts';
+import type { StdioServerHandle } from '@modelcontextprotocol/server/stdio';
+import { startStdio } from '../../transports/stdio.ts';
+import { VERSION } from '../../version.ts';
+import { requireEnvironments, selectEnvironment } from './environments.ts';
+import { connectAndVerify } from './least-privilege.ts';
+import { untilSignal } from './signals.ts';
+
+/** `sqlbridge stdio`: one environment over stdin/stdout until the client closes stdin. */
+export async function stdioCommand(loaded: LoadedConfig, environmentName: string | undefined): Promise<number> {
+  const config = selectEnvironment(requireEnvironments(loaded), environmentName);
+  const logger = createLogger(config.logLevel);
+  for (const notice of loaded.notices) logger.warn(notice);
+  const app = createApp(config, logger);
+  const refusal = await connectAndVerify(app, logger);
+  if (refusal !== undefined) {
+    logger.error(refusal);
+    await app.close();
+    return 1;
+  }
+  const environment = app.environments[0];
+  if (environment === undefined) return 2;
+
+  const factory = createServerFactory(environment, { version: VERSION, logger });
+  let handle: StdioServerHandle | undefined;
+  const reason = await new Promise<string>(resolve => {
+    handle = startStdio(factory, logger, () => resolve('stdin closed'));
+    logger.info(
+      { environment: environment.name },
+      `sqlbridge ${VERSION} is serving environment "${environment.name}" over stdio`
+    );
+    void untilSignal().then(resolve);
+  });
+  logger.info({ reason }, 'shutting down');
+  await handle?.close();
+  await app.close();
+  return 0;
+}

@@ -1,0 +1,28 @@
+export const HELP = `sqlbridge — connect SQL databases to AI assistants over MCP, safely.
+
+Usage: sqlbridge [command] [options]
+
+Commands:
+  serve           Serve the configured environments over HTTP (the default)
+  demo            Serve the embedded demo database over HTTP (same as serve --demo)
+  stdio           Serve one environment over stdin/stdout, for Claude Desktop and other local clients
+  check           Validate the configuration and connect to every environment's database
+  hash-password   Read a password on stdin and print its hash, for auth.users in the configuration
+  rotate-keys     Give each environment's authorization server a new token signing key (next start)
+  help            Show this help
+
+Options:
+  -c, --config FILE     YAML configuration file (or SQLBRIDGE_CONFIG)
+      --host ADDRESS    Address to bind (default 127.0.0.1)
+  -p, --port PORT       Port to listen on (default 8008)
+      --data-dir DIR    Directory for the demo database and other state (default ./data)
+      --log-level LEVEL fatal, error, warn, info, debug, trace or silent (default info)
+  -e, --env NAME        The environment stdio serves (needed when several are configured)
+      --demo            Serve the embedded demo database instead of the configured environments
+      --no-auth         Serve HTTP without OAuth (only on a loopback address)
+  -h, --help            Show this help
+  -v, --version         Print the version
+
+Every option can also be set in the configuration file or by environment variable;
+see docs/configuration.md. Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.
+`;

@@ -1,0 +1,65 @@
+import { loadConfig } from '../config/load.ts';
+import { ConfigError } from '../errors/config-error.ts';
+import { VERSION } from '../version.ts';
+import { parseCommandLine, UsageError } from './args.ts';
+import { checkCommand } from './commands/check.ts';
+import { hashPasswordCommand } from './commands/hash-password.ts';
+import { rotateKeysCommand } from './commands/rotate-keys.ts';
+import { serveCommand } from './commands/serve.ts';
+import { stdioCommand } from './commands/stdio.ts';
+import { HELP } from './help.ts';
+import type { CliIo } from './io.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+export interface RunContext {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  io: CliIo;
+  /** What `hash-password` reads the password from. */
+  stdin?: NodeJS.ReadableStream;
+}
+
+/** Runs the CLI and returns its exit code. Configuration and usage errors are one message and code 2. */
+export async function run(argv: readonly string[], context: RunContext): Promise<number> {
+  const { io } = context;
+  try {
+    const args = parseCommandLine(argv);
+    if (args.help || args.command === 'help') {
+      io.out(HELP);
+      return EXIT_OK;
+    }
+    if (args.version) {
+      io.out(VERSION);
+      return EXIT_OK;
+    }
+    if (args.command === 'hash-password') return await hashPasswordCommand(context.stdin, io);
+    const demo = args.demo || args.command === 'demo';
+    const loaded = loadConfig({ cli: args.overrides, env: context.env, cwd: context.cwd, demo });
+    switch (args.command) {
+      case 'serve':
+      case 'demo':
+        return await serveCommand(loaded, io);
+      case 'stdio':
+        return await stdioCommand(loaded, args.environment);
+      case 'check':
+        return await checkCommand(loaded, io);
+      case 'rotate-keys':
+        return await rotateKeysCommand(loaded, args.environment, io);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`sqlbridge: ${error.message}\nRun "sqlbridge --help" for usage.`);
+      return EXIT_CONFIG;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`sqlbridge: ${error.message}`);
+      return EXIT_CONFIG;
+    }
+    io.err(`sqlbridge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT_FAILURE;
+  }
+  return EXIT_OK;
+}

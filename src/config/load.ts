@@ -1,0 +1,155 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../errors/config-error.ts';
+import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
+import { toProblems } from './issues.ts';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+import { keysAt } from './schema-walk.ts';
+import {
+  emptyLayer,
+  envLayer,
+  fileLayer,
+  isPlainObject,
+  setPath,
+  type Environment,
+  type Layer,
+  type RawObject
+} from './sources.ts';
+
+/** Values given on the command line. They override the file and the environment. */
+export interface CliOverrides {
+  config?: string | undefined;
+  host?: string | undefined;
+  port?: string | undefined;
+  dataDir?: string | undefined;
+  logLevel?: string | undefined;
+  /** `--no-auth`: serve HTTP without OAuth (loopback only). */
+  noAuth?: boolean | undefined;
+}
+
+export interface LoadOptions {
+  cli: CliOverrides;
+  env: Environment;
+  cwd: string;
+  /** Serve only the embedded demo environment (the `demo` command, `--demo`). */
+  demo?: boolean;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  configFile: string | undefined;
+  /** Things worth a warning at start-up that do not stop it. */
+  notices: string[];
+}
+
+export const DEMO_ENVIRONMENT: NonNullable<ConfigInput['environments']>[string] = {
+  description:
+    'Demo data of an online retailer: customers, products and categories, orders 2023 to today, payment attempts, marketing spend by region and channel.',
+  readOnly: true,
+  database: { engine: 'demo' }
+};
+
+/** Loads the configuration: defaults < YAML file < environment variables < CLI flags. Throws ConfigError. */
+export function loadConfig(options: LoadOptions): LoadedConfig {
+  const { env, cwd, cli } = options;
+  const fileOption = cli.config ?? env[CONFIG_FILE_VARIABLE];
+  const configFile = fileOption === undefined || fileOption === '' ? undefined : resolve(cwd, fileOption);
+  const notices: string[] = [];
+
+  const layers: Layer[] = [];
+  if (configFile !== undefined) layers.push(fileLayer(configFile, env));
+  layers.push(envLayer(env));
+  layers.push(cliLayer(cli));
+
+  const merged: RawObject = {};
+  const provenance = new Map<string, string>();
+  for (const layer of layers) {
+    deepMerge(merged, layer.values);
+    for (const [path, source] of layer.provenance) provenance.set(path, source);
+  }
+  if (options.demo === true) {
+    merged['environments'] = { demo: structuredClone(DEMO_ENVIRONMENT) };
+  }
+
+  checkOriginalGuideVariables(env, notices);
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      toProblems(parsed.error.issues, merged, provenance, path => keysAt(configSchema, path, merged))
+    );
+  }
+  const config = resolvePaths(parsed.data, cwd, configFile);
+  return { config: deepFreeze(config), configFile, notices };
+}
+
+function cliLayer(cli: CliOverrides): Layer {
+  const layer = emptyLayer();
+  const set = (path: string[], value: unknown, flag: string): void => {
+    setPath(layer.values, path, value);
+    layer.provenance.set(path.join('.'), flag);
+  };
+  if (cli.host !== undefined) set(['server', 'host'], cli.host, '--host');
+  if (cli.port !== undefined) {
+    if (!/^\d+$/.test(cli.port))
+      throw ConfigError.single('server.port', `expected a whole number, got ${JSON.stringify(cli.port)}`, '--port');
+    set(['server', 'port'], Number(cli.port), '--port');
+  }
+  if (cli.dataDir !== undefined) set(['dataDir'], cli.dataDir, '--data-dir');
+  if (cli.logLevel !== undefined) set(['logLevel'], cli.logLevel, '--log-level');
+  if (cli.noAuth === true) set(['auth', 'enabled'], false, '--no-auth');
+  return layer;
+}
+
+/** The original guide's variables that sqlbridge does not use: a notice, or an error where ignoring would mislead. */
+function checkOriginalGuideVariables(env: Environment, notices: string[]): void {
+  const trusted = env['Trusted_Connection'];
+  if (trusted !== undefined && /^(yes|true|1|sspi)$/i.test(trusted.trim())) {
+    throw ConfigError.single(
+      'Trusted_Connection',
+      IGNORED_ENV_VARS['Trusted_Connection'] ?? 'not supported',
+      'Trusted_Connection'
+    );
+  }
+  if (env['MSSQL_DRIVER'] !== undefined)
+    notices.push(`MSSQL_DRIVER is ignored: ${IGNORED_ENV_VARS['MSSQL_DRIVER'] ?? ''}`);
+}
+
+function deepMerge(target: RawObject, source: RawObject): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (isPlainObject(existing) && isPlainObject(value)) deepMerge(existing, value);
+    else target[key] = isPlainObject(value) ? structuredClone(value) : value;
+  }
+}
+
+/** dataDir is relative to the working directory; a SQLite path to the configuration file's directory. */
+function resolvePaths(config: Config, cwd: string, configFile: string | undefined): Config {
+  const base = configFile === undefined ? cwd : dirname(configFile);
+  const environments: Config['environments'] = {};
+  for (const [name, environment] of Object.entries(config.environments)) {
+    const database = environment.database;
+    const absolute = (path: string): string => (isAbsolute(path) ? path : resolve(base, path));
+    environments[name] =
+      database.engine === 'sqlite'
+        ? {
+            ...environment,
+            database: {
+              ...database,
+              path: absolute(database.path),
+              attach: Object.fromEntries(
+                Object.entries(database.attach).map(([schema, path]) => [schema, absolute(path)])
+              )
+            }
+          }
+        : environment;
+  }
+  return { ...config, dataDir: resolve(cwd, config.dataDir), environments };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,463 @@
+import * as z from 'zod';
+import { isPasswordHash } from '../auth/server/passwords.ts';
+
+/**
+ * The configuration schema: the single source of sqlbridge's configuration types, defaults,
+ * validation and reference documentation (`npm run docs:config` renders docs/configuration.md
+ * from it). Every object is strict, so a misspelt setting is an error, never silently ignored.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Path segments that an environment name may not take, because the server routes them itself. */
+export const RESERVED_ENVIRONMENT_NAMES: ReadonlySet<string> = new Set([
+  'healthz',
+  'readyz',
+  'metrics',
+  'well-known',
+  'static',
+  'assets',
+  'sse',
+  'messages',
+  'mcp',
+  'authorize',
+  'token',
+  'register'
+]);
+
+export const environmentNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9_-]{0,62}$/,
+    'an environment name starts with a lowercase letter and has only a-z, 0-9, "-" and "_" (at most 63 characters)'
+  )
+  .refine(name => !RESERVED_ENVIRONMENT_NAMES.has(name), { message: 'this environment name is reserved' });
+
+const port = z.number().int().min(1).max(65535);
+
+const limitsSchema = z
+  .object({
+    maxRows: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe('Rows returned by one query at most; reading stops there and the result says it was truncated.'),
+    maxResultChars: z
+      .number()
+      .int()
+      .min(1000)
+      .max(70_000)
+      .default(50_000)
+      .describe(
+        'Characters of serialized rows one result may hold. A result carries its rows twice (structured and as text), and Claude cuts tool results near 150,000 characters. Reading stops at this budget.'
+      ),
+    maxSampleRows: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .default(100)
+      .describe('The largest `limit` get_table_sample accepts.'),
+    queryTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(290_000)
+      .default(30_000)
+      .describe(
+        'A query running longer is cancelled on the database. Must stay below the 300 s a Claude tool call may take.'
+      ),
+    maxStatements: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(1)
+      .describe(
+        'Statements one call may hold. Each is checked by the statement guard and runs in the same transaction.'
+      ),
+    binaryPreviewBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(4096)
+      .default(48)
+      .describe(
+        'Binary values longer than this are shortened to this many bytes (base64), with their full length stated.'
+      )
+  })
+  .strict();
+
+const poolSchema = z
+  .object({
+    max: z.number().int().min(1).max(100).default(4).describe('Connections (SQLite: worker processes) at most.'),
+    idleTimeoutMs: z.number().int().min(1000).default(60_000).describe('An idle connection is closed after this long.')
+  })
+  .strict();
+
+const demoDatabaseSchema = z
+  .object({
+    engine: z.literal('demo'),
+    liveFeed: z
+      .boolean()
+      .default(true)
+      .describe('Keep adding orders and payment attempts as time passes, so "the last hour" always has data.'),
+    pool: poolSchema.prefault({})
+  })
+  .strict()
+  .describe('The embedded demo database: a SQLite file created in the data directory on first start.');
+
+const sqliteDatabaseSchema = z
+  .object({
+    engine: z.literal('sqlite'),
+    path: z.string().min(1).describe('Path of the SQLite database file, relative to the configuration file.'),
+    attach: z
+      .record(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+            'a schema name is a letter or "_" followed by letters, digits or "_"'
+          ),
+        z.string().min(1)
+      )
+      .default({})
+      .describe('More SQLite files, each attached as a schema of its own (schema name → path).'),
+    pool: poolSchema.prefault({})
+  })
+  .strict();
+
+const tlsModeSchema = z.enum(['disable', 'require', 'verify-full']);
+
+const postgresDatabaseSchema = z
+  .object({
+    engine: z.literal('postgres'),
+    url: z.string().optional().describe('A postgres:// URL; discrete settings override its parts.'),
+    host: z.string().optional(),
+    port: port.optional().describe('TCP port (5432 unless the URL gives one).'),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    tls: tlsModeSchema
+      .default('verify-full')
+      .describe('`disable`, `require` (encrypt, any certificate) or `verify-full`.'),
+    caFile: z.string().optional().describe('PEM file of the CA that signed the server certificate.'),
+    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    pool: poolSchema.prefault({})
+  })
+  .strict();
+
+const mysqlDatabaseSchema = z
+  .object({
+    engine: z.literal('mysql'),
+    url: z.string().optional().describe('A mysql:// URL; discrete settings override its parts.'),
+    host: z.string().optional(),
+    port: port.optional().describe('TCP port (3306 unless the URL gives one).'),
+    database: z.string().optional(),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    tls: tlsModeSchema
+      .default('verify-full')
+      .describe('`disable`, `require` (encrypt, any certificate) or `verify-full`.'),
+    caFile: z.string().optional().describe('PEM file of the CA that signed the server certificate.'),
+    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    pool: poolSchema.prefault({})
+  })
+  .strict();
+
+export const MSSQL_AUTHENTICATION_TYPES = [
+  'sql',
+  'ntlm',
+  'entra-service-principal',
+  'entra-managed-identity',
+  'entra-default',
+  'entra-access-token'
+] as const;
+
+const mssqlDatabaseSchema = z
+  .object({
+    engine: z.literal('mssql'),
+    connectionString: z
+      .string()
+      .optional()
+      .describe(
+        'An ADO-style connection string (`Server=…;Database=…;User Id=…;Password=…`); discrete settings override its parts.'
+      ),
+    host: z.string().optional().describe('Server name or address; `host\\instance` names an instance.'),
+    port: port.optional().describe('TCP port; 1433 unless an instance name is given (then SQL Browser resolves it).'),
+    instanceName: z.string().optional(),
+    database: z.string().optional(),
+    authentication: z
+      .enum(MSSQL_AUTHENTICATION_TYPES)
+      .default('sql')
+      .describe('SQL login, Windows (NTLM) domain login, or one of the Microsoft Entra ID methods.'),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    domain: z.string().optional().describe('Windows domain, for `ntlm` authentication.'),
+    tenantId: z.string().optional().describe('Microsoft Entra tenant, for `entra-service-principal`.'),
+    clientId: z.string().optional().describe('Entra application (client) id, or a user-assigned managed identity.'),
+    clientSecret: z.string().optional(),
+    accessToken: z.string().optional().describe('An Entra access token, for `entra-access-token`.'),
+    encrypt: z
+      .enum(['mandatory', 'strict', 'optional'])
+      .optional()
+      .describe('`mandatory` (TLS always; the default), `strict` (TDS 8.0) or `optional`.'),
+    trustServerCertificate: z
+      .boolean()
+      .optional()
+      .describe('Accept a server certificate no trusted CA signed (default false). Logged as a warning when true.'),
+    connectTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .optional()
+      .describe('Time allowed to connect and log in (default 15000).'),
+    pool: poolSchema.prefault({})
+  })
+  .strict();
+
+export const databaseSchema = z.discriminatedUnion('engine', [
+  demoDatabaseSchema,
+  sqliteDatabaseSchema,
+  postgresDatabaseSchema,
+  mysqlDatabaseSchema,
+  mssqlDatabaseSchema
+]);
+
+export const environmentSchema = z
+  .object({
+    description: z.string().max(500).optional().describe('What this environment holds; shown to the AI assistant.'),
+    readOnly: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Nothing sent to a read-only environment may change it. When false, the execute_write_sql tool is offered as well.'
+      ),
+    requireLeastPrivilege: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Refuse to start when a read-only environment's database login could write; otherwise sqlbridge starts and warns."
+      ),
+    database: databaseSchema,
+    limits: limitsSchema.prefault({})
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server binds.'),
+    port: z.number().int().min(0).max(65535).default(8008).describe('HTTP port (0 picks a free port).'),
+    publicUrl: z
+      .url({ protocol: /^https?$/, hostname: z.regexes.hostname })
+      .refine(
+        url => !/^https?:/i.test(url) || /^https?:\/\/[^/]+\/?$/.test(url),
+        'the public URL is an origin (scheme, host and port) without a path'
+      )
+      .optional()
+      .describe(
+        'The URL clients reach this server at (e.g. https://data.example.com), when it differs from the bind address.'
+      ),
+    allowedHosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Extra `Host` header values accepted (DNS-rebinding protection); loopback names and the public URL host always are.'
+      ),
+    allowedOrigins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Browser origins allowed to call the MCP endpoints; requests without an Origin header are not affected.'
+      ),
+    maxRequestBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024)
+      .describe('Largest request body accepted.'),
+    maxSessions: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(1000)
+      .describe(
+        'Sessions of 2025-era clients kept per environment (2026-07-28 clients need none); the least recently used is closed beyond this.'
+      ),
+    sessionIdleTimeoutMs: z
+      .number()
+      .int()
+      .min(10_000)
+      .default(30 * 60_000)
+      .describe('A 2025-era client session unused this long is closed.')
+  })
+  .strict();
+
+export const SQL_SCOPES = ['sql:read', 'sql:write'] as const;
+
+const userSchema = z
+  .object({
+    username: z
+      .string()
+      .regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'a user name is 1 to 64 letters, digits or . _ @ + -')
+      .describe('The name typed on the sign-in page.'),
+    passwordHash: z
+      .string()
+      .refine(isPasswordHash, 'expected a hash printed by `sqlbridge hash-password` (scrypt$…)')
+      .describe('The password, hashed by `sqlbridge hash-password`.'),
+    environments: z.array(z.string().min(1)).min(1).describe('Environments the user may connect to; `*` for all.'),
+    scopes: z
+      .array(z.enum(SQL_SCOPES))
+      .min(1)
+      .default(['sql:read'])
+      .describe('What the user may grant: `sql:read`, and `sql:write` (only used in read-write environments).'),
+    disabled: z.boolean().default(false).describe('A disabled user cannot sign in, and their tokens stop working.')
+  })
+  .strict();
+
+const clientSchema = z
+  .object({
+    clientId: z.string().min(1).max(200).describe('The client_id the application is configured with.'),
+    clientSecret: z
+      .string()
+      .min(32, 'a client secret has at least 32 characters')
+      .optional()
+      .describe(
+        'For a confidential client, its secret (use `${VAR}` or a `_FILE` variable); omit for a public client.'
+      ),
+    name: z.string().min(1).max(100).optional().describe('Shown on the consent page.'),
+    redirectUris: z.array(z.url()).min(1).describe('Its redirect URIs, matched exactly.')
+  })
+  .strict();
+
+const authSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'OAuth 2.1 on every HTTP endpoint. Turning it off (`--no-auth`) is allowed only when the server binds a loopback address.'
+      ),
+    allowedRedirectHosts: z
+      .array(z.string().min(1))
+      .default([
+        'https://claude.ai/api/mcp/auth_callback',
+        'https://claude.com/api/mcp/auth_callback',
+        'localhost',
+        '127.0.0.1',
+        '[::1]'
+      ])
+      .describe(
+        'Where dynamically registered and metadata-document clients may redirect: a full URL (matched exactly) or a host name (any https URL on it; loopback hosts also over http, any port).'
+      ),
+    accessTokenTtlSeconds: z.number().int().min(60).max(86_400).default(3600).describe('Lifetime of an access token.'),
+    refreshTokenTtlDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .default(30)
+      .describe('Lifetime of a refresh token; each use replaces it with a new one.'),
+    grantCheckMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(5000)
+      .describe(
+        'How long the MCP endpoint trusts that a token’s grant is still valid before asking the store again: a revoked grant, a replayed refresh token or a disabled user stops its access tokens within this.'
+      ),
+    storage: z
+      .enum(['sqlite', 'memory'])
+      .default('sqlite')
+      .describe(
+        'Where clients, grants and refresh tokens are kept: `sqlite` (auth.sqlite in the data directory) or `memory` (tests only: lost on restart).'
+      ),
+    users: z.array(userSchema).default([]).describe('The people who may sign in.'),
+    clients: z.array(clientSchema).default([]).describe('Pre-registered OAuth clients.'),
+    clientIdMetadataDocuments: z
+      .object({
+        enabled: z.boolean().default(true).describe('Accept https URLs as client_id (Client ID Metadata Documents).'),
+        timeoutMs: z.number().int().min(100).max(30_000).default(5000).describe('Time allowed to fetch a document.'),
+        maxBytes: z.number().int().min(512).max(65_536).default(5120).describe('Largest document accepted.'),
+        trustedOrigins: z
+          .array(z.string().min(1))
+          .default([])
+          .describe(
+            'Origins fetched although they resolve to private or loopback addresses (for development and tests only).'
+          ),
+        caFile: z
+          .string()
+          .optional()
+          .describe('An extra CA certificate (PEM) trusted for trusted origins, e.g. a development certificate.')
+      })
+      .strict()
+      .prefault({}),
+    login: z
+      .object({
+        maxFailuresPerUser: z.number().int().min(1).default(5).describe('Failed sign-ins per user name in the window.'),
+        maxFailuresPerAddress: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('Failed sign-ins per client address in the window.'),
+        windowMinutes: z.number().int().min(1).default(15).describe('The window failed sign-ins are counted over.')
+      })
+      .strict()
+      .prefault({})
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: serverSchema.prefault({}),
+    dataDir: z.string().min(1).default('./data').describe('Directory for the demo database and other state.'),
+    logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written to stderr (JSON lines).'),
+    auth: authSchema.prefault({}),
+    environments: z
+      .record(environmentNameSchema, environmentSchema)
+      .default({})
+      .describe('The environments served, by name; each is served at `/<name>/mcp`.')
+  })
+  .strict()
+  .superRefine((config, context) => {
+    const names = new Set(Object.keys(config.environments));
+    config.auth.users.forEach((user, i) => {
+      user.environments.forEach((name, j) => {
+        if (name !== '*' && !names.has(name)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['auth', 'users', i, 'environments', j],
+            message: `there is no environment named ${JSON.stringify(name)} (environments: ${[...names].join(', ') || 'none'})`
+          });
+        }
+      });
+    });
+    const seen = new Set<string>();
+    config.auth.users.forEach((user, i) => {
+      const key = user.username.toLowerCase();
+      if (seen.has(key)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['auth', 'users', i, 'username'],
+          message: 'another user has this name'
+        });
+      }
+      seen.add(key);
+    });
+  });
+
+/** The configuration as written (before defaults). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated configuration with every default applied. */
+export type Config = z.output<typeof configSchema>;
+export type EnvironmentConfig = Config['environments'][string];
+export type DatabaseConfig = EnvironmentConfig['database'];
+export type EngineConfigName = DatabaseConfig['engine'];
+export type Limits = EnvironmentConfig['limits'];
+export type LogLevel = Config['logLevel'];

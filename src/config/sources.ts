@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { ConfigError, type ConfigProblem } from '../errors/config-error.ts';
+import {
+  DEFAULT_VARIABLE_ENVIRONMENT,
+  ENV_VARS,
+  ENVIRONMENT_NAME_VARIABLE,
+  type EnvValueKind,
+  type EnvVarSpec
+} from './env-vars.ts';
+
+/**
+ * The raw configuration layers (file, environment variables, CLI flags) before validation. Each
+ * layer records where every value came from, so a validation error can name the variable, the
+ * flag or the file that supplied the bad value.
+ */
+
+export type RawObject = { [key: string]: unknown };
+
+export interface Layer {
+  values: RawObject;
+  /** Dotted setting path → human-readable source of that value. */
+  provenance: Map<string, string>;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export function emptyLayer(): Layer {
+  return { values: {}, provenance: new Map() };
+}
+
+/** Sets `value` at `path`, creating objects on the way. */
+export function setPath(target: RawObject, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (isPlainObject(next)) {
+      node = next;
+    } else {
+      const created: RawObject = {};
+      node[key] = created;
+      node = created;
+    }
+  }
+  const last = path.at(-1);
+  if (last !== undefined) node[last] = value;
+}
+
+export function isPlainObject(value: unknown): value is RawObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------- file
+
+const INTERPOLATION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Reads a YAML configuration file, with `${VAR}` and `${VAR:-default}` taken from the environment. */
+export function fileLayer(path: string, env: Environment): Layer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read';
+    throw ConfigError.single('config', `${reason}: ${path}`, '--config / SQLBRIDGE_CONFIG');
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    const at = yamlError.linePos?.[0];
+    const where = at === undefined ? '' : ` at line ${at.line}, column ${at.col}`;
+    throw ConfigError.single('config', `${path} is not valid YAML${where}: ${firstLine(yamlError.message)}`);
+  }
+  const parsed: unknown = doc.toJS();
+  if (parsed === null || parsed === undefined) return { values: {}, provenance: new Map() };
+  if (!isPlainObject(parsed)) {
+    throw ConfigError.single(
+      'config',
+      `${path} must hold a YAML mapping (settings by name), not a ${describeKind(parsed)}`
+    );
+  }
+  const problems: ConfigProblem[] = [];
+  const values = interpolate(parsed, [], env, path, problems) as RawObject;
+  if (problems.length > 0) throw new ConfigError(problems);
+  const provenance = new Map<string, string>();
+  recordLeaves(values, [], path, provenance);
+  return { values, provenance };
+}
+
+function interpolate(
+  value: unknown,
+  path: string[],
+  env: Environment,
+  file: string,
+  problems: ConfigProblem[]
+): unknown {
+  if (typeof value === 'string') {
+    return value.replace(INTERPOLATION, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push({ setting: path.join('.'), problem: `refers to \${${name}}, which is not set`, source: file });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, [...path, String(i)], env, file, problems));
+  if (isPlainObject(value)) {
+    const out: RawObject = {};
+    for (const [key, item] of Object.entries(value)) out[key] = interpolate(item, [...path, key], env, file, problems);
+    return out;
+  }
+  return value;
+}
+
+function recordLeaves(value: unknown, path: string[], source: string, into: Map<string, string>): void {
+  into.set(path.join('.'), source);
+  if (isPlainObject(value)) {
+    for (const [key, item] of Object.entries(value)) recordLeaves(item, [...path, key], source, into);
+  }
+}
+
+// ---------------------------------------------------------------- environment variables
+
+export interface EnvLayerResult extends Layer {
+  /** Name of the environment defined by variables, when any variable defines one. */
+  variableEnvironment: string | undefined;
+}
+
+/** Reads every variable in ENV_VARS (and its `_FILE` twin) into a layer. */
+export function envLayer(env: Environment): EnvLayerResult {
+  const layer = emptyLayer();
+  const problems: ConfigProblem[] = [];
+  const environmentName = env[ENVIRONMENT_NAME_VARIABLE] ?? DEFAULT_VARIABLE_ENVIRONMENT;
+  let variableEnvironment: string | undefined;
+  let engineSource: { engine: string; variable: string } | undefined;
+
+  for (const spec of ENV_VARS) {
+    const raw = readVariable(spec.name, env, problems);
+    if (raw === undefined) continue;
+    const path = spec.path.map(part => (part === '$env' ? environmentName : part));
+    const setting = configPath(spec, environmentName);
+    const value = parseEnvValue(raw.value, spec.kind);
+    if (value instanceof Error) {
+      problems.push({ setting, problem: value.message, source: raw.source });
+      continue;
+    }
+    if (spec.path[0] === '$env') {
+      variableEnvironment = environmentName;
+      setPath(layer.values, ['environments', ...path], value);
+      layer.provenance.set(['environments', ...path].join('.'), raw.source);
+    } else {
+      setPath(layer.values, path, value);
+      layer.provenance.set(path.join('.'), raw.source);
+    }
+    if (spec.impliesEngine !== undefined) {
+      if (engineSource !== undefined && engineSource.engine !== spec.impliesEngine) {
+        problems.push({
+          setting: `environments.${environmentName}.database.engine`,
+          problem: `${engineSource.variable} configures ${engineSource.engine} but ${spec.name} configures ${spec.impliesEngine}; one environment has one database`
+        });
+      }
+      engineSource ??= { engine: spec.impliesEngine, variable: raw.source };
+    }
+  }
+  if (variableEnvironment !== undefined) {
+    const source = env[ENVIRONMENT_NAME_VARIABLE] === undefined ? 'environment variables' : ENVIRONMENT_NAME_VARIABLE;
+    layer.provenance.set(`environments.${variableEnvironment}`, source);
+  }
+  if (engineSource !== undefined) {
+    const path = ['environments', environmentName, 'database', 'engine'];
+    setPath(layer.values, path, engineSource.engine);
+    layer.provenance.set(path.join('.'), engineSource.variable);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { ...layer, variableEnvironment };
+}
+
+function configPath(spec: EnvVarSpec, environmentName: string): string {
+  const path = spec.path.map(part => (part === '$env' ? environmentName : part));
+  return (spec.path[0] === '$env' ? ['environments', ...path] : path).join('.');
+}
+
+/** A variable's value, or the content of the file its `_FILE` twin names (Docker secrets). */
+function readVariable(
+  name: string,
+  env: Environment,
+  problems: ConfigProblem[]
+): { value: string; source: string } | undefined {
+  const direct = env[name];
+  const filePath = env[`${name}_FILE`];
+  if (direct !== undefined && filePath !== undefined) {
+    problems.push({ setting: name, problem: `both ${name} and ${name}_FILE are set; set only one` });
+    return undefined;
+  }
+  if (filePath !== undefined) {
+    try {
+      return { value: readFileSync(filePath, 'utf8').replace(/\r?\n$/, ''), source: `${name}_FILE` };
+    } catch {
+      problems.push({ setting: `${name}_FILE`, problem: `cannot read the file ${filePath}` });
+      return undefined;
+    }
+  }
+  if (direct === undefined) return undefined;
+  return { value: direct, source: name };
+}
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+
+export function parseEnvValue(raw: string, kind: EnvValueKind): unknown {
+  const text = raw.trim();
+  switch (kind) {
+    case 'string':
+    case 'secret':
+      return kind === 'secret' ? raw : text;
+    case 'integer':
+      if (!/^-?\d+$/.test(text)) return new Error(`expected a whole number, got ${JSON.stringify(raw)}`);
+      return Number(text);
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (TRUE_WORDS.has(lower)) return true;
+      if (FALSE_WORDS.has(lower)) return false;
+      return new Error(`expected true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'list':
+      return text === ''
+        ? []
+        : text
+            .split(',')
+            .map(item => item.trim())
+            .filter(item => item !== '');
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** The first line of a yaml error, without the position it repeats (we state it once). */
+function firstLine(message: string): string {
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
+function describeKind(value: unknown): string {
+  if (Array.isArray(value)) return 'list';
+  return typeof value;
+}

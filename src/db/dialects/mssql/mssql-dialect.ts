@@ -1,0 +1,33 @@
+import type { PrivilegeProbe } from '../../privileges.ts';
+import type { Dialect, DialectAdapter } from '../../dialect.ts';
+import type { Driver } from '../../driver.ts';
+import type { CatalogReader, Introspector } from '../../introspector.ts';
+import { MssqlAdapter } from './mssql-adapter.ts';
+import { MssqlDriver, type MssqlDriverOptions } from './mssql-driver.ts';
+import { MssqlIntrospector } from './mssql-introspector.ts';
+import { MssqlPrivilegeProbe } from './mssql-privileges.ts';
+
+export class MssqlDialect implements Dialect {
+  readonly engine = 'mssql';
+  private readonly options: MssqlDriverOptions;
+
+  constructor(options: MssqlDriverOptions) {
+    this.options = options;
+  }
+
+  createDriver(): Driver {
+    return new MssqlDriver(this.options);
+  }
+
+  createAdapter(): DialectAdapter {
+    return new MssqlAdapter();
+  }
+
+  createIntrospector(catalog: CatalogReader): Introspector {
+    return new MssqlIntrospector(catalog);
+  }
+
+  createPrivilegeProbe(catalog: CatalogReader): PrivilegeProbe {
+    return new MssqlPrivilegeProbe(catalog);
+  }
+}

@@ -1,0 +1,251 @@
+import { createRequire } from 'node:module';
+import sql from 'mssql';
+import type { Driver, DriverColumn, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import { SERVER_INFO } from './mssql-catalog.ts';
+import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
+import { translateMssqlError } from './mssql-errors.ts';
+import { installExactValueParsing } from './mssql-exact-values.ts';
+
+export interface MssqlDriverOptions {
+  settings: MssqlSettings;
+  readOnly: boolean;
+  pool: { max: number; idleTimeoutMs: number };
+  /** Server-side request timeout, a safety net behind sqlbridge's own cancellation. */
+  requestTimeoutMs: number;
+  onPoolError?: (error: Error) => void;
+  /** Told once if exact decimal and date/time reading could not be installed. */
+  onInexactValues?: () => void;
+}
+
+interface ColumnInfo {
+  name: string;
+  type?: { declaration?: string };
+  precision?: number;
+  scale?: number;
+  udt?: { name?: string };
+}
+
+const NO_TRANSACTION = /no corresponding BEGIN TRANSACTION|Transaction has been aborted|not begun|EABORT|ENOTBEGUN/i;
+
+/**
+ * SQL Server through mssql (tedious). Every statement runs inside its own transaction on a
+ * connection with XACT_ABORT on; reads are always rolled back. Rows are streamed; a result cut at
+ * the cap, a client that goes away and the timeout all send a TDS attention (request.cancel), which
+ * stops the statement on the server.
+ */
+export class MssqlDriver implements Driver {
+  private readonly options: MssqlDriverOptions;
+  private pool: sql.ConnectionPool | undefined;
+  private connecting: Promise<sql.ConnectionPool> | undefined;
+
+  constructor(options: MssqlDriverOptions) {
+    this.options = options;
+    if (!installExactValueParsing()) options.onInexactValues?.();
+  }
+
+  async init(): Promise<ServerInfo> {
+    const pool = await this.connect(AbortSignal.timeout(120_000));
+    try {
+      const result = await pool.request().query<{ product_version: string; engine_edition: number }>(SERVER_INFO);
+      const row = result.recordset[0];
+      const product =
+        row?.engine_edition === 5
+          ? 'Azure SQL Database'
+          : row?.engine_edition === 8
+            ? 'Azure SQL Managed Instance'
+            : 'Microsoft SQL Server';
+      return { product, version: row?.product_version ?? 'unknown' };
+    } catch (error) {
+      throw translateMssqlError(error, this.options.settings);
+    }
+  }
+
+  async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    const pool = await this.connect(signal);
+    const transaction = new sql.Transaction(pool);
+    try {
+      await transaction.begin(sql.ISOLATION_LEVEL.READ_COMMITTED);
+    } catch (error) {
+      throw translateMssqlError(error, this.options.settings);
+    }
+    try {
+      await new sql.Request(transaction)
+        .input('subject', sql.NVarChar(4000), query.identity?.subject ?? null)
+        .input('client_id', sql.NVarChar(4000), query.identity?.clientId ?? null)
+        .query(
+          "EXEC sys.sp_set_session_context @key = N'sqlbridge.subject', @value = @subject; EXEC sys.sp_set_session_context @key = N'sqlbridge.client_id', @value = @client_id;"
+        );
+      signal.throwIfAborted();
+      let affected = 0;
+      for (const statement of query.before ?? []) {
+        const result = await new sql.Request(transaction).query(statement);
+        affected += result.rowsAffected.reduce((a, b) => a + b, 0);
+      }
+      const stats = await run(transaction, query, sink, signal);
+      if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
+      if (query.readOnly) await transaction.rollback();
+      else await transaction.commit();
+      return stats;
+    } catch (error) {
+      await transaction.rollback().catch((rollbackError: unknown) => {
+        if (!(
+          rollbackError instanceof Error &&
+          NO_TRANSACTION.test(`${rollbackError.message} ${(rollbackError as { code?: string }).code ?? ''}`)
+        )) {
+          this.options.onPoolError?.(rollbackError as Error);
+        }
+      });
+      if (signal.aborted) throw signal.reason;
+      throw translateMssqlError(error, this.options.settings);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  /** The connected pool; a failed connection attempt is forgotten so the next call tries again. */
+  private async connect(signal: AbortSignal): Promise<sql.ConnectionPool> {
+    signal.throwIfAborted();
+    if (this.pool?.connected === true) return this.pool;
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.connecting, aborted]);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw translateMssqlError(error, this.options.settings);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async open(): Promise<sql.ConnectionPool> {
+    const pool = new sql.ConnectionPool(
+      mssqlConnectionConfig({
+        settings: this.options.settings,
+        readOnly: this.options.readOnly,
+        pool: this.options.pool,
+        requestTimeoutMs: this.options.requestTimeoutMs,
+        tokenCredential: entraCredential
+      })
+    );
+    pool.on('error', (error: Error) => this.options.onPoolError?.(error));
+    try {
+      await pool.connect();
+    } catch (error) {
+      await pool.close().catch(() => undefined);
+      throw error;
+    }
+    const previous = this.pool;
+    this.pool = pool;
+    if (previous !== undefined && previous !== pool) await previous.close().catch(() => undefined);
+    return pool;
+  }
+}
+
+/** One statement, streamed; the first result set is the result. */
+function run(transaction: sql.Transaction, query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+  return new Promise((resolve, reject) => {
+    const request = new sql.Request(transaction);
+    request.stream = true;
+    request.arrayRowMode = true;
+    (query.params ?? []).forEach((value, i) => request.input(`p${i + 1}`, value));
+    let rowsRead = 0;
+    let stopped = false;
+    let resultSets = 0;
+    let failure: Error | undefined;
+    const stop = (): void => {
+      if (stopped) return;
+      stopped = true;
+      request.cancel();
+    };
+    // A write reads on to the end so that it completes; a read is cancelled once the sink is full.
+    let draining = false;
+    const enough = (): void => {
+      if (query.readOnly) stop();
+      else draining = true;
+    };
+    const onAbort = (): void => {
+      failure = asError(signal.reason);
+      stop();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const guarded =
+      <A extends unknown[]>(handler: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          handler(...args);
+        } catch (error) {
+          failure ??= asError(error);
+          stop();
+        }
+      };
+    request.on(
+      'recordset',
+      guarded((columns: ColumnInfo[]) => {
+        resultSets++;
+        if (resultSets > 1) enough();
+        else sink.columns(columns.map(toColumn));
+      })
+    );
+    request.on(
+      'row',
+      guarded((row: unknown[]) => {
+        if (stopped || draining) return;
+        rowsRead++;
+        if (!sink.row(row)) enough();
+      })
+    );
+    request.on('error', (error: unknown) => {
+      // The cancellation we asked for ends the request with ECANCEL: not a failure.
+      if (stopped && (error as { code?: string }).code === 'ECANCEL') return;
+      failure ??= asError(error);
+    });
+    request.on('done', (result: { rowsAffected?: number[] }) => {
+      signal.removeEventListener('abort', onAbort);
+      if (failure !== undefined) {
+        reject(failure);
+        return;
+      }
+      const stats: StreamStats = { rowsRead, stoppedEarly: stopped || draining };
+      if (resultSets === 0 && result.rowsAffected !== undefined)
+        stats.rowsAffected = result.rowsAffected.reduce((a, b) => a + b, 0);
+      resolve(stats);
+    });
+    void request.query(query.sql);
+  });
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+function toColumn(column: ColumnInfo): DriverColumn {
+  const base = column.udt?.name?.toLowerCase() ?? column.type?.declaration ?? null;
+  if (base === null) return { name: column.name, type: null };
+  if (base === 'decimal' || base === 'numeric')
+    return { name: column.name, type: `${base}(${column.precision ?? 18},${column.scale ?? 0})` };
+  if (base === 'datetime2' || base === 'datetimeoffset' || base === 'time')
+    return { name: column.name, type: `${base}(${column.scale ?? 7})` };
+  return { name: column.name, type: base };
+}
+
+/** Entra ID credentials from @azure/identity (tedious's own dependency), loaded only when used. */
+function entraCredential(kind: 'managed-identity' | 'default', clientId: string | undefined): unknown {
+  const identity = createRequire(import.meta.url)('@azure/identity') as {
+    ManagedIdentityCredential: new (clientId?: string) => unknown;
+    DefaultAzureCredential: new (options?: { managedIdentityClientId?: string }) => unknown;
+  };
+  if (kind === 'managed-identity')
+    return clientId === undefined
+      ? new identity.ManagedIdentityCredential()
+      : new identity.ManagedIdentityCredential(clientId);
+  return new identity.DefaultAzureCredential(clientId === undefined ? {} : { managedIdentityClientId: clientId });
+}

@@ -1,0 +1,244 @@
+import mysql, { type FieldPacket, type Pool, type PoolConnection } from 'mysql2';
+import type { Driver, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
+import { translateMysqlError } from './mysql-errors.ts';
+import { mysqlTypeName } from './mysql-types.ts';
+
+export interface MysqlDriverOptions {
+  database: MysqlDatabaseConfig;
+  /** Server-side statement time limit, a safety net behind sqlbridge's own cancellation. */
+  statementTimeoutMs: number;
+}
+
+type Flavor = 'mysql' | 'mariadb';
+
+/**
+ * MySQL and MariaDB through mysql2. Reads run in a READ ONLY transaction that is always rolled back
+ * (DDL would commit implicitly, which is why the statement guard stops it first). The protocol has
+ * no cursor for plain queries, so a result cut at the cap ends its connection, and a cancelled
+ * statement is ended with KILL from a connection of its own.
+ */
+export class MysqlDriver implements Driver {
+  private readonly pool: Pool;
+  private readonly target: MysqlTarget;
+  private readonly options: ReturnType<typeof mysqlPoolOptions>;
+  private readonly statementTimeoutMs: number;
+  private flavor: Flavor | undefined;
+
+  constructor(options: MysqlDriverOptions) {
+    const { target, ...poolOptions } = mysqlPoolOptions(options.database);
+    this.options = { target, ...poolOptions };
+    this.target = target;
+    this.statementTimeoutMs = options.statementTimeoutMs;
+    this.pool = mysql.createPool(poolOptions);
+    // Every new connection runs in UTC, with the server's own time limit as a net.
+    this.pool.on('connection', connection => {
+      connection.query(this.sessionSetup());
+    });
+  }
+
+  async init(): Promise<ServerInfo> {
+    const connection = await this.connect(AbortSignal.timeout(60_000));
+    try {
+      const [row] = await run<{ version: string }[]>(connection, 'SELECT VERSION() AS version');
+      const version = row?.version ?? 'unknown';
+      this.flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
+      await run(connection, this.sessionSetup());
+      return { product: this.flavor === 'mariadb' ? 'MariaDB' : 'MySQL', version: version.split('-')[0] ?? version };
+    } catch (error) {
+      throw translateMysqlError(error, this.target);
+    } finally {
+      connection.release();
+    }
+  }
+
+  async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    const connection = await this.connect(signal);
+    // Whether the connection was ended (cut result, cancellation): then it is not released or rolled back.
+    const state = { ended: false };
+    const end = (): void => {
+      if (state.ended) return;
+      state.ended = true;
+      connection.destroy();
+    };
+    // A destroyed connection does not settle its pending query, so cancellation settles it here.
+    let kill: (() => void) | undefined;
+    const killed = new Promise<never>((_resolve, reject) => {
+      kill = () => {
+        void this.kill(connection.threadId).finally(() => {
+          end();
+          reject(signal.reason as Error);
+        });
+      };
+      signal.addEventListener('abort', kill, { once: true });
+    });
+    killed.catch(() => undefined);
+    try {
+      await run(connection, query.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
+      await run(connection, 'SET @sqlbridge_subject = ?, @sqlbridge_client_id = ?', [
+        query.identity?.subject ?? null,
+        query.identity?.clientId ?? null
+      ]);
+      signal.throwIfAborted();
+      let affected = 0;
+      for (const statement of query.before ?? []) {
+        const result = await Promise.race([run(connection, statement), killed]);
+        if (!Array.isArray(result)) affected += (result as { affectedRows?: number }).affectedRows ?? 0;
+      }
+      const stats = await Promise.race([this.read(connection, query, sink, end), killed]);
+      if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
+      if (!state.ended) await run(connection, query.readOnly ? 'ROLLBACK' : 'COMMIT');
+      // A connection that wrote is not reused: nothing it set in the session can reach the next caller.
+      if (!query.readOnly) end();
+      return stats;
+    } catch (error) {
+      if (!state.ended) {
+        try {
+          await run(connection, 'ROLLBACK');
+        } catch {
+          end();
+        }
+      }
+      if (signal.aborted) throw signal.reason;
+      throw translateMysqlError(error, this.target);
+    } finally {
+      if (kill !== undefined) signal.removeEventListener('abort', kill);
+      if (!state.ended) connection.release();
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await new Promise<void>(resolve => {
+      this.pool.end(() => resolve());
+    });
+  }
+
+  /** Streams rows to the sink; a result cut short ends the connection, which stops the server sending. */
+  private read(connection: PoolConnection, query: QuerySpec, sink: RowSink, end: () => void): Promise<StreamStats> {
+    return new Promise((resolve, reject) => {
+      let rowsRead = 0;
+      let stopped = false;
+      let draining = false;
+      /** A sink that throws (a value it cannot convert) fails the query instead of the driver's parser. */
+      const guarded =
+        <A extends unknown[]>(handler: (...args: A) => void) =>
+        (...args: A): void => {
+          try {
+            handler(...args);
+          } catch (error) {
+            stopped = true;
+            end();
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        };
+      const request = connection.query({
+        sql: query.sql,
+        values: query.params as unknown[] | undefined,
+        rowsAsArray: true
+      });
+      request.on(
+        'fields',
+        guarded((fields: FieldPacket[] | undefined) => {
+          // Statements without a result set report no fields.
+          sink.columns((fields ?? []).map(field => ({ name: field.name, type: mysqlTypeName(field) })));
+        })
+      );
+      request.on(
+        'result',
+        guarded((row: unknown) => {
+          if (stopped) return;
+          if (!Array.isArray(row)) {
+            // A statement without a result set reports what it changed.
+            const affected = (row as { affectedRows?: number }).affectedRows;
+            stopped = true;
+            resolve({ rowsRead, stoppedEarly: false, ...(affected === undefined ? {} : { rowsAffected: affected }) });
+            return;
+          }
+          rowsRead++;
+          if (draining) return;
+          if (!sink.row(row)) {
+            // A write reads on to the end so that it completes; a read ends the connection instead.
+            if (!query.readOnly) {
+              draining = true;
+              return;
+            }
+            stopped = true;
+            end();
+            resolve({ rowsRead, stoppedEarly: true });
+          }
+        })
+      );
+      request.on('error', error => {
+        if (!stopped) reject(error);
+      });
+      request.on('end', () => {
+        if (!stopped) resolve({ rowsRead, stoppedEarly: draining });
+      });
+    });
+  }
+
+  private connect(signal: AbortSignal): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pool.getConnection((error, connection) => {
+        signal.removeEventListener('abort', onAbort);
+        if (error !== null) {
+          reject(translateMysqlError(error, this.target));
+        } else if (signal.aborted) {
+          connection.release();
+        } else {
+          resolve(connection);
+        }
+      });
+    });
+  }
+
+  /** KILL CONNECTION from a connection of its own: the pool may be full, and the statement may never yield. */
+  private async kill(threadId: number): Promise<void> {
+    const {
+      target: _target,
+      connectionLimit: _limit,
+      maxIdle: _idle,
+      idleTimeout: _timeout,
+      waitForConnections: _wait,
+      ...settings
+    } = this.options;
+    const killer = mysql.createConnection(settings);
+    try {
+      await run(killer, 'KILL CONNECTION ?', [threadId]);
+    } catch {
+      // The connection may already be gone; ending our end of it below is what matters then.
+    } finally {
+      killer.destroy();
+    }
+  }
+
+  private sessionSetup(): string {
+    const seconds = Math.ceil(this.statementTimeoutMs / 1000);
+    if (this.flavor === 'mariadb') return `SET SESSION time_zone = '+00:00', SESSION max_statement_time = ${seconds}`;
+    if (this.flavor === 'mysql')
+      return `SET SESSION time_zone = '+00:00', SESSION max_execution_time = ${seconds * 1000}`;
+    return "SET SESSION time_zone = '+00:00'";
+  }
+}
+
+interface Queryable {
+  query(
+    options: { sql: string; values?: unknown[] },
+    callback: (error: Error | null, result: unknown) => void
+  ): unknown;
+}
+
+function run<T = unknown>(connection: Queryable, sql: string, values?: unknown[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    connection.query(values === undefined ? { sql } : { sql, values }, (error, result) => {
+      if (error !== null) reject(error);
+      else resolve(result as T);
+    });
+  });
+}

@@ -1,0 +1,40 @@
+import type { PrivilegeProbe } from '../../privileges.ts';
+import type { Dialect, DialectAdapter } from '../../dialect.ts';
+import type { Driver } from '../../driver.ts';
+import type { CatalogReader, Introspector } from '../../introspector.ts';
+import { PostgresAdapter } from './postgres-adapter.ts';
+import type { PostgresDatabaseConfig } from './postgres-config.ts';
+import { PostgresDriver } from './postgres-driver.ts';
+import { PostgresIntrospector } from './postgres-introspector.ts';
+import { PostgresPrivilegeProbe } from './postgres-privileges.ts';
+
+export interface PostgresDialectOptions {
+  database: PostgresDatabaseConfig;
+  statementTimeoutMs: number;
+  onPoolError?: (error: Error) => void;
+}
+
+export class PostgresDialect implements Dialect {
+  readonly engine = 'postgres';
+  private readonly options: PostgresDialectOptions;
+
+  constructor(options: PostgresDialectOptions) {
+    this.options = options;
+  }
+
+  createDriver(): Driver {
+    return new PostgresDriver(this.options);
+  }
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
+  }
+
+  createIntrospector(catalog: CatalogReader): Introspector {
+    return new PostgresIntrospector(catalog);
+  }
+
+  createPrivilegeProbe(catalog: CatalogReader): PrivilegeProbe {
+    return new PostgresPrivilegeProbe(catalog);
+  }
+}

@@ -1,0 +1,174 @@
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import type { Driver, DriverColumn, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
+import { sendCancelRequest } from './postgres-cancel.ts';
+import { translatePostgresError } from './postgres-errors.ts';
+import { postgresTypeName } from './postgres-types.ts';
+
+const BATCH = 200;
+
+export interface PostgresDriverOptions {
+  database: PostgresDatabaseConfig;
+  /** Server-side statement timeout, a safety net behind sqlbridge's own cancellation. */
+  statementTimeoutMs: number;
+  onPoolError?: (error: Error) => void;
+}
+
+interface BackendIdentity {
+  processID: number | null;
+  secretKey: number | null;
+}
+
+/**
+ * PostgreSQL through pg: every statement runs in its own transaction (READ ONLY for reads, always
+ * rolled back), rows come through a server-side cursor a batch at a time, and cancellation sends a
+ * CancelRequest for the backend running it.
+ */
+export class PostgresDriver implements Driver {
+  private readonly pool: pg.Pool;
+  private readonly target: PostgresTarget;
+  private readonly statementTimeoutMs: number;
+
+  constructor(options: PostgresDriverOptions) {
+    const { target, ...config } = postgresPoolConfig(options.database);
+    this.target = target;
+    this.statementTimeoutMs = options.statementTimeoutMs;
+    this.pool = new pg.Pool(config);
+    // An idle client whose server went away emits here; without a listener the process would crash.
+    this.pool.on('error', error => options.onPoolError?.(error));
+  }
+
+  async init(): Promise<ServerInfo> {
+    const client = await this.connect(AbortSignal.timeout(60_000));
+    try {
+      const result = await client.query<{ server_version: string }>('SHOW server_version');
+      return { product: 'PostgreSQL', version: result.rows[0]?.server_version.split(' ')[0] ?? 'unknown' };
+    } catch (error) {
+      throw translatePostgresError(error, this.target);
+    } finally {
+      client.release();
+    }
+  }
+
+  async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    const client = await this.connect(signal);
+    let broken = false;
+    const cancel = (): void => {
+      void this.cancelBackend(client);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      await client.query(query.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
+      await client.query(`SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`);
+      if (query.identity !== undefined) {
+        await client.query(
+          "SELECT set_config('sqlbridge.subject', $1, true), set_config('sqlbridge.client_id', $2, true)",
+          [query.identity.subject ?? '', query.identity.clientId ?? '']
+        );
+      }
+      signal.throwIfAborted();
+      let affected = 0;
+      for (const statement of query.before ?? []) {
+        // The extended protocol runs exactly one statement, whatever the text holds.
+        const config: pg.QueryConfig & { queryMode: 'extended' } = { text: statement, queryMode: 'extended' };
+        const result = await client.query(config);
+        if (result.fields.length === 0) affected += result.rowCount ?? 0;
+      }
+      const stats = await this.readCursor(client, query, sink);
+      if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
+      await client.query(query.readOnly ? 'ROLLBACK' : 'COMMIT');
+      // The next caller gets a clean session: settings, temporary tables and advisory locks do not carry over.
+      await client.query('DISCARD ALL').catch(() => {
+        broken = true;
+      });
+      return stats;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (signal.aborted) throw signal.reason;
+      throw translatePostgresError(error, this.target);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      client.release(broken);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async readCursor(client: pg.PoolClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {
+    const cursor = client.query(new Cursor(query.sql, query.params as unknown[] | undefined, { rowMode: 'array' }));
+    const limit = sink.rowLimit ?? Infinity;
+    let rowsRead = 0;
+    let first = true;
+    try {
+      for (;;) {
+        const want = Math.max(1, Math.min(BATCH, limit - rowsRead));
+        const { rows, result } = await read(cursor, want);
+        if (first) {
+          first = false;
+          sink.columns(result.fields.map(toColumn));
+        }
+        rowsRead += rows.length;
+        for (const row of rows) {
+          if (!sink.row(row)) return { rowsRead, stoppedEarly: true };
+        }
+        if (rows.length < want) {
+          const stats: StreamStats = { rowsRead, stoppedEarly: false };
+          if (result.rowCount !== null && result.fields.length === 0) stats.rowsAffected = result.rowCount;
+          return stats;
+        }
+        if (rowsRead >= limit) return { rowsRead, stoppedEarly: true };
+      }
+    } finally {
+      await cursor.close();
+    }
+  }
+
+  /** A pooled client, or the signal's reason if it aborts first (a late client goes back to the pool). */
+  private async connect(signal: AbortSignal): Promise<pg.PoolClient> {
+    signal.throwIfAborted();
+    const pending = this.pool.connect();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([pending, aborted]);
+    } catch (error) {
+      pending.then(
+        client => client.release(),
+        () => undefined
+      );
+      if (signal.aborted) throw signal.reason;
+      throw translatePostgresError(error, this.target);
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async cancelBackend(client: pg.PoolClient): Promise<void> {
+    const backend = client as unknown as BackendIdentity;
+    if (backend.processID === null || backend.secretKey === null) return;
+    await sendCancelRequest(this.target.host, this.target.port, backend.processID, backend.secretKey);
+  }
+}
+
+function read(cursor: Cursor, count: number): Promise<{ rows: unknown[][]; result: pg.QueryResult }> {
+  return new Promise((resolve, reject) => {
+    cursor.read(count, (error, rows, result) => {
+      if (error) reject(error);
+      else resolve({ rows: rows as unknown[][], result });
+    });
+  });
+}
+
+function toColumn(field: pg.FieldDef): DriverColumn {
+  return { name: field.name, type: postgresTypeName(field.dataTypeID, field.dataTypeModifier) };
+}

@@ -1,0 +1,133 @@
+import { existsSync } from 'node:fs';
+import { ConnectionError } from '../../../errors/connection-error.ts';
+import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
+import type { Driver, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import { SqlitePool } from './sqlite-pool.ts';
+import { SqliteFailure } from './sqlite-process.ts';
+
+export interface SqliteDriverOptions {
+  path: string;
+  attach?: Readonly<Record<string, string>>;
+  /** Whether the environment is read-only; reads use read-only connections either way. */
+  readOnly: boolean;
+  pool: { max: number; idleTimeoutMs: number };
+}
+
+/** SQLite primary result codes the driver explains (https://sqlite.org/rescode.html). */
+const SQLITE_READONLY = 8;
+const SQLITE_CANTOPEN = 14;
+const SQLITE_AUTH = 23;
+const SQLITE_NOTADB = 26;
+
+/**
+ * SQLite through worker processes. Reads always run on read-only connections (with the read-only
+ * authorizer), so no read can write even in a read-write environment; writes get a pool of their own.
+ */
+export class SqliteDriver implements Driver {
+  private readonly options: SqliteDriverOptions;
+  private readonly readPool: SqlitePool;
+  private writePool: SqlitePool | undefined;
+
+  constructor(options: SqliteDriverOptions) {
+    this.options = options;
+    this.readPool = this.createPool(true);
+  }
+
+  async init(): Promise<ServerInfo> {
+    // Opening a missing file read-write would quietly create an empty database.
+    for (const file of [this.options.path, ...Object.values(this.options.attach ?? {})]) {
+      if (!existsSync(file)) {
+        throw new ConnectionError('database_not_found', file, {
+          message: 'the SQLite database file does not exist',
+          hint: 'check the path in the configuration'
+        });
+      }
+    }
+    try {
+      return { product: 'SQLite', version: await this.readPool.warm() };
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    const pool = query.readOnly ? this.readPool : this.writes();
+    let process;
+    try {
+      process = await pool.acquire(signal);
+    } catch (error) {
+      throw this.translate(error);
+    }
+    try {
+      return await process.run(query.sql, query.params ?? [], query.before ?? [], sink, signal);
+    } catch (error) {
+      throw this.translate(error);
+    } finally {
+      pool.release(process);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all([this.readPool.destroy(), this.writePool?.destroy()]);
+  }
+
+  /** Operating-system ids of the worker processes, for diagnostics. */
+  processIds(): number[] {
+    return [...this.readPool.processIds(), ...(this.writePool?.processIds() ?? [])];
+  }
+
+  private writes(): SqlitePool {
+    if (this.options.readOnly) {
+      throw new SqlbridgeError('internal', 'a write was sent to a read-only SQLite environment', { expose: false });
+    }
+    this.writePool ??= this.createPool(false);
+    return this.writePool;
+  }
+
+  private createPool(readOnly: boolean): SqlitePool {
+    return new SqlitePool({
+      ...this.options.pool,
+      path: this.options.path,
+      attach: this.options.attach ?? {},
+      readOnly,
+      busyTimeoutMs: 5000
+    });
+  }
+
+  private translate(error: unknown): unknown {
+    if (!(error instanceof SqliteFailure)) return error;
+    if (error.phase === 'open') {
+      const detail = `${this.options.path}: ${error.message}`;
+      if (error.errcode === SQLITE_NOTADB) {
+        return new ConnectionError('database_not_found', detail, {
+          message: 'the file is not a SQLite database',
+          hint: 'check the path in the configuration',
+          cause: error
+        });
+      }
+      return new ConnectionError('unreachable', detail, {
+        message: 'cannot open the SQLite database',
+        hint: error.errcode === SQLITE_CANTOPEN ? 'check the path and its permissions' : 'check the database file',
+        cause: error
+      });
+    }
+    if (error.phase === 'process') {
+      return new SqlbridgeError('connection_failed', 'the SQLite worker process failed', {
+        expose: false,
+        detail: error.message,
+        cause: error
+      });
+    }
+    if (error.errcode === SQLITE_AUTH || error.errcode === SQLITE_READONLY) {
+      return new SqlbridgeError(
+        'query_failed',
+        `this environment is read-only; SQLite refused the statement (${error.message})`,
+        {
+          hint: 'only statements that read data are allowed here',
+          cause: error
+        }
+      );
+    }
+    return new SqlbridgeError('query_failed', error.message, { cause: error });
+  }
+}

@@ -1,0 +1,131 @@
+import { SqliteProcess, type OpenOptions } from './sqlite-process.ts';
+
+/**
+ * A pool of SQLite worker processes. A process killed to cancel a statement is replaced on demand;
+ * idle processes beyond the first are closed after `idleTimeoutMs`.
+ */
+
+export interface PoolOptions extends OpenOptions {
+  max: number;
+  idleTimeoutMs: number;
+}
+
+interface Waiter {
+  resolve: (process: SqliteProcess) => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal;
+  onAbort: () => void;
+}
+
+export class SqlitePool {
+  private readonly options: PoolOptions;
+  private readonly idle: { process: SqliteProcess; timer: NodeJS.Timeout | undefined }[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly all = new Set<SqliteProcess>();
+  private size = 0;
+  private closed = false;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Starts one process and waits until the database is open: surfaces open errors early. */
+  async warm(): Promise<string> {
+    const process = await this.acquire(AbortSignal.timeout(30_000));
+    try {
+      return await process.ready;
+    } finally {
+      this.release(process);
+    }
+  }
+
+  async acquire(signal: AbortSignal): Promise<SqliteProcess> {
+    if (this.closed) throw new Error('the SQLite pool is closed');
+    signal.throwIfAborted();
+    for (;;) {
+      const entry = this.idle.pop();
+      if (entry === undefined) break;
+      clearTimeout(entry.timer);
+      if (entry.process.alive) return entry.process;
+      this.size--;
+      this.all.delete(entry.process);
+    }
+    if (this.size < this.options.max) {
+      this.size++;
+      const process = new SqliteProcess(this.options);
+      this.all.add(process);
+      try {
+        await process.ready;
+      } catch (error) {
+        this.size--;
+        this.all.delete(process);
+        throw error;
+      }
+      return process;
+    }
+    return new Promise<SqliteProcess>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(signal.reason as Error);
+        }
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  release(process: SqliteProcess): void {
+    if (!process.alive || this.closed) {
+      this.size--;
+      this.all.delete(process);
+      if (this.closed) process.kill();
+      this.wakeWaiter();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter.signal.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve(process);
+      return;
+    }
+    const timer =
+      this.idle.length === 0
+        ? undefined
+        : setTimeout(() => {
+            const index = this.idle.findIndex(entry => entry.process === process);
+            if (index >= 0) {
+              this.idle.splice(index, 1);
+              this.size--;
+              this.all.delete(process);
+              void process.close();
+            }
+          }, this.options.idleTimeoutMs).unref();
+    this.idle.push({ process, timer });
+  }
+
+  /** Operating-system ids of the worker processes, for diagnostics. */
+  processIds(): number[] {
+    return [...this.all].flatMap(process => (process.pid === undefined ? [] : [process.pid]));
+  }
+
+  async destroy(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.reject(new Error('the SQLite pool is closed'));
+    for (const entry of this.idle.splice(0)) clearTimeout(entry.timer);
+    const processes = [...this.all];
+    this.all.clear();
+    await Promise.all(processes.map(process => process.close()));
+  }
+
+  /** A process died while a caller waited: start a fresh one for the first waiter. */
+  private wakeWaiter(): void {
+    const waiter = this.waiters.shift();
+    if (waiter === undefined || this.closed) return;
+    waiter.signal.removeEventListener('abort', waiter.onAbort);
+    this.acquire(waiter.signal).then(waiter.resolve, waiter.reject);
+  }
+}

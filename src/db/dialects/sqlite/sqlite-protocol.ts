@@ -1,0 +1,45 @@
+/**
+ * Messages between the SQLite driver and its worker processes. SQLite runs in child processes
+ * because node:sqlite is synchronous and cannot be interrupted: a query in the main thread would
+ * stall every other request, and only ending the process stops a runaway query for certain.
+ * Messages travel over Node's IPC channel with the `advanced` (structured clone) serialization, so
+ * bigint and Uint8Array values arrive intact.
+ */
+
+export interface OpenRequest {
+  t: 'open';
+  path: string;
+  /** Further files attached as schemas (name → path). */
+  attach: Readonly<Record<string, string>>;
+  readOnly: boolean;
+  busyTimeoutMs: number;
+}
+
+export interface QueryRequest {
+  t: 'query';
+  sql: string;
+  params: readonly unknown[];
+  /** Statements run first (results discarded); on a writable connection, all in one transaction. */
+  before: readonly string[];
+  /** Rows to send in the first batch. */
+  batch: number;
+}
+
+/** After a `rows` batch the driver asks for the next `batch` rows, or ends the statement. */
+export type FlowRequest = { t: 'more'; batch: number } | { t: 'stop' };
+
+export type ToWorker = OpenRequest | QueryRequest | FlowRequest;
+
+export interface WorkerError {
+  message: string;
+  /** SQLite's primary result code (e.g. 1 SQLITE_ERROR, 8 SQLITE_READONLY, 14 SQLITE_CANTOPEN, 23 SQLITE_AUTH). */
+  errcode: number | null;
+}
+
+export type FromWorker =
+  | { t: 'ready'; sqliteVersion: string }
+  | { t: 'open-failed'; error: WorkerError }
+  | { t: 'columns'; columns: { name: string; type: string | null }[] }
+  | { t: 'rows'; rows: unknown[][] }
+  | { t: 'done'; rowsRead: number; stoppedEarly: boolean; changes: number | null }
+  | { t: 'error'; error: WorkerError };

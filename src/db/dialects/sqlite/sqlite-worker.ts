@@ -1,0 +1,181 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { readOnlyAuthorizer } from './sqlite-authorizer.ts';
+import type { FromWorker, ToWorker, WorkerError } from './sqlite-protocol.ts';
+
+/**
+ * A SQLite worker process: one connection, one statement at a time, rows sent in batches and read
+ * only as fast as the driver asks for them. The driver ends the process to cancel a statement.
+ */
+
+let db: DatabaseSync | undefined;
+let cursor: { iterator: Iterator<unknown[]>; rowsRead: number } | undefined;
+/** A writable connection runs each request in a transaction committed only when it all succeeded. */
+let writable = false;
+/** total_changes() when the open transaction began. */
+let changesAtStart: number | undefined;
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+function toWorkerError(error: unknown): WorkerError {
+  const errcode = (error as { errcode?: unknown }).errcode;
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    errcode: typeof errcode === 'number' ? errcode & 0xff : null
+  };
+}
+
+function open(path: string, attach: Readonly<Record<string, string>>, readOnly: boolean, busyTimeoutMs: number): void {
+  try {
+    db = new DatabaseSync(path, {
+      readOnly,
+      timeout: busyTimeoutMs,
+      allowExtension: false,
+      enableForeignKeyConstraints: true,
+      defensive: true
+    });
+    // Attached files share the connection's read-only flag.
+    for (const [schema, file] of Object.entries(attach)) {
+      db.prepare(`ATTACH DATABASE ? AS "${schema.replaceAll('"', '""')}"`).run(file);
+    }
+    // SQLite opens lazily: read the schema now so a wrong file fails here, not at the first query.
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    if (readOnly) {
+      db.exec('PRAGMA query_only = ON');
+      db.setAuthorizer(readOnlyAuthorizer);
+    }
+    writable = !readOnly;
+    send({ t: 'ready', sqliteVersion: process.versions.sqlite ?? 'unknown' });
+  } catch (error) {
+    send({ t: 'open-failed', error: toWorkerError(error) });
+  }
+}
+
+function totalChanges(connection: DatabaseSync): number {
+  const row = connection.prepare('SELECT total_changes() AS n').get() as { n: number | bigint };
+  return Number(row.n);
+}
+
+/** Ends the request: commits a write (or rolls it back on failure) and reports the outcome. */
+function finish(outcome: { rowsRead: number; stoppedEarly: boolean } | { error: unknown }): void {
+  if (changesAtStart !== undefined && db !== undefined) {
+    const started = changesAtStart;
+    changesAtStart = undefined;
+    if ('error' in outcome) {
+      rollback(db);
+    } else {
+      try {
+        const changes = totalChanges(db) - started;
+        db.exec('COMMIT');
+        send({ t: 'done', ...outcome, changes });
+      } catch (error) {
+        rollback(db);
+        send({ t: 'error', error: toWorkerError(error) });
+      }
+      return;
+    }
+  }
+  if ('error' in outcome) send({ t: 'error', error: toWorkerError(outcome.error) });
+  else send({ t: 'done', ...outcome, changes: null });
+}
+
+function rollback(connection: DatabaseSync): void {
+  try {
+    if (connection.isTransaction) connection.exec('ROLLBACK');
+  } catch {
+    // The transaction is already gone.
+  }
+}
+
+function startQuery(sql: string, params: readonly unknown[], before: readonly string[], batch: number): void {
+  if (db === undefined) {
+    send({ t: 'error', error: { message: 'the database is not open', errcode: null } });
+    return;
+  }
+  let statement: StatementSync;
+  try {
+    if (writable) {
+      db.exec('BEGIN IMMEDIATE');
+      changesAtStart = totalChanges(db);
+    }
+    for (const text of before) {
+      // Rows of earlier statements are discarded; one step makes all of a statement's changes (RETURNING included).
+      db.prepare(text).run();
+    }
+    statement = db.prepare(sql);
+    statement.setReadBigInts(true);
+    statement.setReturnArrays(true);
+    const columns = statement.columns().map(c => ({ name: c.name, type: c.type }));
+    if (columns.length === 0) {
+      const result = statement.run(...(params as never[]));
+      send({ t: 'columns', columns });
+      if (changesAtStart === undefined)
+        send({ t: 'done', rowsRead: 0, stoppedEarly: false, changes: Number(result.changes) });
+      else finish({ rowsRead: 0, stoppedEarly: false });
+      return;
+    }
+    send({ t: 'columns', columns });
+    const iterator = statement.iterate(...(params as never[])) as unknown as Iterator<unknown[]>;
+    cursor = { iterator, rowsRead: 0 };
+    pump(batch);
+  } catch (error) {
+    cursor = undefined;
+    finish({ error });
+  }
+}
+
+/** Reads up to `size` rows and sends them, or reports the end of the rows. */
+function pump(size: number): void {
+  if (cursor === undefined) return;
+  const batch: unknown[][] = [];
+  try {
+    while (batch.length < size) {
+      const next = cursor.iterator.next();
+      if (next.done === true) {
+        if (batch.length > 0) send({ t: 'rows', rows: batch });
+        const { rowsRead } = cursor;
+        cursor = undefined;
+        finish({ rowsRead, stoppedEarly: false });
+        return;
+      }
+      cursor.rowsRead++;
+      batch.push(next.value);
+    }
+    send({ t: 'rows', rows: batch });
+  } catch (error) {
+    cursor = undefined;
+    finish({ error });
+  }
+}
+
+function stop(): void {
+  if (cursor === undefined) return;
+  const { iterator, rowsRead } = cursor;
+  cursor = undefined;
+  iterator.return?.();
+  finish({ rowsRead, stoppedEarly: true });
+}
+
+process.on('message', (message: ToWorker) => {
+  switch (message.t) {
+    case 'open':
+      open(message.path, message.attach, message.readOnly, message.busyTimeoutMs);
+      break;
+    case 'query':
+      startQuery(message.sql, message.params, message.before, message.batch);
+      break;
+    case 'more':
+      pump(message.batch);
+      break;
+    case 'stop':
+      stop();
+      break;
+  }
+});
+
+// The driver owns this process: when it goes away, so do we.
+process.on('disconnect', () => {
+  db?.close();
+  process.exit(0);
+});

@@ -1,0 +1,71 @@
+/**
+ * The contract every engine's driver fulfils. A driver owns a pool of connections and streams rows
+ * into a sink, stopping as soon as the sink says so, and stops the query on the database when the
+ * signal aborts.
+ */
+
+export interface DriverColumn {
+  name: string;
+  /** The engine's type name for the column, when the engine reports one. */
+  type: string | null;
+}
+
+export type SqlParam = string | number | bigint | boolean | null | Uint8Array;
+
+/** Who is asking: set into the database session so row-level security can see it. */
+export interface SessionIdentity {
+  /** The authenticated user (OAuth `sub`), or null for an unauthenticated local caller. */
+  subject: string | null;
+  /** The OAuth client the user connected through. */
+  clientId: string | null;
+}
+
+export interface QuerySpec {
+  sql: string;
+  params?: readonly SqlParam[];
+  /**
+   * Statements run first, in order, in the same transaction; their rows are discarded and their
+   * changed-row counts added to the result's. Each is one statement the guard has checked.
+   */
+  before?: readonly string[];
+  /**
+   * Run on a read-only connection / inside a read-only transaction that is always rolled back.
+   * Otherwise the transaction commits only when every statement succeeded, and a result cut short
+   * by the sink is still read to its end so that the write completes.
+   */
+  readOnly: boolean;
+  /** Set into the session before the statement runs (PostgreSQL `sqlbridge.subject`, SQL Server SESSION_CONTEXT, MySQL `@sqlbridge_subject`). */
+  identity?: SessionIdentity;
+}
+
+export interface RowSink {
+  /** The most rows the sink can accept; a driver need not fetch more than this. */
+  readonly rowLimit?: number;
+  columns(columns: readonly DriverColumn[]): void;
+  /** Receives one row; returns false to stop reading. */
+  row(values: readonly unknown[]): boolean;
+}
+
+export interface StreamStats {
+  /** Rows the driver fetched from the database. */
+  rowsRead: number;
+  /** Whether reading stopped before the database ran out of rows. */
+  stoppedEarly: boolean;
+  /** Rows changed, for statements that change rows. */
+  rowsAffected?: number;
+}
+
+/** What the database server says it is. */
+export interface ServerInfo {
+  /** e.g. "PostgreSQL", "MariaDB", "Microsoft SQL Server", "SQLite". */
+  product: string;
+  version: string;
+}
+
+export interface Driver {
+  /** Opens the pool and asks the server what it is; connection problems surface here as ConnectionError. */
+  init(): Promise<ServerInfo>;
+  /** Runs one statement. Rejects with `signal.reason` when the signal aborts, after stopping the query. */
+  stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats>;
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,79 @@
+import type { DriverColumn, RowSink } from './driver.ts';
+import type { WireValue } from './values.ts';
+
+/**
+ * Collects streamed rows up to a row cap and a character budget, converting each value exactly as it
+ * arrives. It asks the driver to stop reading at the first row past either limit, so a query that
+ * matches a million rows reads about as many rows as it returns.
+ */
+
+export type Truncation = 'max_rows' | 'max_chars';
+
+export interface ResultColumn {
+  name: string;
+  type: string | null;
+}
+
+export interface CollectedRows {
+  columns: ResultColumn[];
+  rows: WireValue[][];
+  truncated: Truncation | null;
+}
+
+export interface CollectorLimits {
+  maxRows: number;
+  /** Budget on the JSON length of the rows. */
+  maxChars: number;
+}
+
+export type ValueConverter = (value: unknown, column: DriverColumn) => WireValue;
+
+export class ResultCollector implements RowSink {
+  private driverColumns: readonly DriverColumn[] = [];
+  private readonly rows: WireValue[][] = [];
+  private chars = 2;
+  private truncation: Truncation | null = null;
+  private readonly limits: CollectorLimits;
+  private readonly convert: ValueConverter;
+
+  constructor(limits: CollectorLimits, convert: ValueConverter) {
+    this.limits = limits;
+    this.convert = convert;
+  }
+
+  /** One row past the cap, to learn whether the result was cut. */
+  get rowLimit(): number {
+    return this.limits.maxRows + 1;
+  }
+
+  columns(columns: readonly DriverColumn[]): void {
+    this.driverColumns = columns;
+  }
+
+  row(values: readonly unknown[]): boolean {
+    if (this.truncation !== null) return false;
+    if (this.rows.length >= this.limits.maxRows) {
+      this.truncation = 'max_rows';
+      return false;
+    }
+    const converted = values.map((value, i) =>
+      this.convert(value, this.driverColumns[i] ?? { name: `column${i + 1}`, type: null })
+    );
+    const size = JSON.stringify(converted).length + 1;
+    if (this.chars + size > this.limits.maxChars) {
+      this.truncation = 'max_chars';
+      return false;
+    }
+    this.chars += size;
+    this.rows.push(converted);
+    return true;
+  }
+
+  result(): CollectedRows {
+    return {
+      columns: this.driverColumns.map(c => ({ name: c.name, type: c.type })),
+      rows: this.rows,
+      truncated: this.truncation
+    };
+  }
+}

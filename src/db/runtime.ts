@@ -1,0 +1,340 @@
+import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
+import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
+import type { Driver, QuerySpec, RowSink, ServerInfo, SessionIdentity } from './driver.ts';
+import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
+import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
+import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
+import { ResultCollector, type CollectedRows } from './result.ts';
+import { resolveTableName } from './table-name.ts';
+
+/**
+ * The one wrapper around every driver (kysely's RuntimeDriver): start-once, timeouts, row and
+ * character caps, name resolution against the catalog, and the typed query events that audit and
+ * metrics subscribe to. Tools talk to this, never to a driver.
+ */
+
+export interface RuntimeLimits {
+  maxRows: number;
+  /** Statements one call may hold. */
+  maxStatements: number;
+  maxResultChars: number;
+  queryTimeoutMs: number;
+  binaryPreviewBytes: number;
+}
+
+export interface QueryOutcome extends CollectedRows {
+  rowCount: number;
+  rowsRead: number;
+  elapsedMs: number;
+  /** Rows the statements changed (writes only). */
+  rowsAffected?: number;
+  /** How many statements ran; the rows are the last one's. */
+  statements: number;
+}
+
+export type QueryKind = 'query' | 'write' | 'sample' | 'catalog';
+export type QueryStatus = 'ok' | 'rejected' | 'error' | 'timeout' | 'cancelled';
+
+export interface QueryEvent {
+  environment: string;
+  engine: EngineName;
+  kind: QueryKind;
+  sql: string;
+  status: QueryStatus;
+  elapsedMs: number;
+  rowCount: number;
+  rowsRead: number;
+  truncated: boolean;
+  errorCode?: string;
+}
+
+export interface QueryOptions {
+  /** Aborts the query on the database (the client went away). */
+  signal?: AbortSignal;
+  /** The caller, set into the database session. */
+  identity?: SessionIdentity;
+}
+
+export interface RuntimeOptions {
+  environment: string;
+  dialect: Dialect;
+  readOnly: boolean;
+  limits: RuntimeLimits;
+  /** How long a catalog listing is reused before it is read again. */
+  catalogTtlMs?: number;
+  /**
+   * Whether SQL from callers passes the statement guard first (default true). Tests switch it off
+   * to prove that the engine's own read-only enforcement holds by itself; configuration cannot.
+   */
+  statementGuard?: boolean;
+}
+
+const CATALOG_ROW_LIMIT = 100_000;
+
+export class DatabaseRuntime {
+  readonly environment: string;
+  readonly engine: EngineName;
+  readonly adapter: DialectAdapter;
+  readonly readOnly: boolean;
+  readonly limits: RuntimeLimits;
+  private readonly driver: Driver;
+  private readonly introspector: Introspector;
+  private readonly privilegeProbe: PrivilegeProbe;
+  private readonly catalogTtlMs: number;
+  private readonly guard: StatementGuard | undefined;
+  private readonly listeners = new Set<(event: QueryEvent) => void>();
+  private initPromise: Promise<void> | undefined;
+  private server: ServerInfo | undefined;
+  private tables: { at: number; value: Promise<TableSummary[]> } | undefined;
+
+  constructor(options: RuntimeOptions) {
+    this.environment = options.environment;
+    this.engine = options.dialect.engine;
+    this.readOnly = options.readOnly;
+    this.limits = options.limits;
+    this.catalogTtlMs = options.catalogTtlMs ?? 10_000;
+    this.driver = options.dialect.createDriver();
+    this.adapter = options.dialect.createAdapter();
+    this.introspector = options.dialect.createIntrospector(this.catalogReader);
+    this.privilegeProbe = options.dialect.createPrivilegeProbe(this.catalogReader);
+    this.guard = options.statementGuard === false ? undefined : new StatementGuard(this.adapter.guardRules);
+  }
+
+  /** Opens the pool once; later calls share the first attempt unless it failed. */
+  init(): Promise<void> {
+    this.initPromise ??= this.driver.init().then(
+      server => {
+        this.server = server;
+      },
+      (error: unknown) => {
+        this.initPromise = undefined;
+        throw error;
+      }
+    );
+    return this.initPromise;
+  }
+
+  /** The database product and version, e.g. "PostgreSQL 16.4" (the engine's name until connected). */
+  get displayName(): string {
+    return this.server === undefined ? this.adapter.engineName : `${this.server.product} ${this.server.version}`;
+  }
+
+  onQuery(listener: (event: QueryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs SQL written by the caller, read-only, within the environment's limits. */
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
+    const spec = this.checked('query', sql, 'read');
+    return this.run('query', withIdentity(spec, options), this.limits.maxRows, options.signal);
+  }
+
+  /** Runs SQL that may change data, in a transaction committed only if it all succeeds (read-write environments). */
+  async write(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
+    if (this.readOnly) {
+      const error = new SqlbridgeError('statement_rejected', 'this environment is read-only; it accepts no writes');
+      this.emit({
+        kind: 'write',
+        sql,
+        status: 'rejected',
+        started: performance.now(),
+        rowCount: 0,
+        rowsRead: 0,
+        truncated: false,
+        errorCode: error.code
+      });
+      throw error;
+    }
+    const spec = this.checked('write', sql, 'write');
+    return this.run('write', withIdentity(spec, options), this.limits.maxRows, options.signal);
+  }
+
+  /** At most `limit` rows of a table the catalog knows. */
+  async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
+    return this.run(
+      'sample',
+      withIdentity(this.adapter.sampleQuery(table, limit), options),
+      Math.min(limit, this.limits.maxRows),
+      options.signal
+    );
+  }
+
+  async listTables(): Promise<TableSummary[]> {
+    const now = Date.now();
+    if (this.tables === undefined || now - this.tables.at > this.catalogTtlMs) {
+      const value = this.introspector.listTables();
+      this.tables = { at: now, value };
+      value.catch(() => {
+        if (this.tables?.value === value) this.tables = undefined;
+      });
+    }
+    return this.tables.value;
+  }
+
+  async resolveTable(name: string): Promise<TableSummary> {
+    return resolveTableName(name, await this.listTables(), this.adapter);
+  }
+
+  async describeTable(name: string): Promise<TableDescription> {
+    return this.introspector.describeTable(await this.resolveTable(name));
+  }
+
+  /** What the database login may change (the least-privilege check). */
+  async privileges(): Promise<PrivilegeReport> {
+    await this.init();
+    return this.privilegeProbe.check();
+  }
+
+  async close(): Promise<void> {
+    await this.driver.destroy();
+  }
+
+  /** Trusted catalog SQL with bound parameters, rows as objects. */
+  private readonly catalogReader: CatalogReader = async (sql, params = []) => {
+    await this.init();
+    const rows: Record<string, unknown>[] = [];
+    let names: string[] = [];
+    const sink: RowSink = {
+      columns: columns => {
+        names = columns.map(c => c.name);
+      },
+      row: values => {
+        const row: Record<string, unknown> = {};
+        values.forEach((value, i) => {
+          row[names[i] ?? String(i)] = typeof value === 'bigint' ? Number(value) : value;
+        });
+        rows.push(row);
+        return rows.length < CATALOG_ROW_LIMIT;
+      }
+    };
+    const started = performance.now();
+    const { signal, timedOut } = this.deadline(undefined);
+    try {
+      const stats = await this.driver.stream({ sql, params, readOnly: true }, sink, signal);
+      this.emit({
+        kind: 'catalog',
+        sql,
+        status: 'ok',
+        started,
+        rowCount: rows.length,
+        rowsRead: stats.rowsRead,
+        truncated: false
+      });
+      return rows;
+    } catch (error) {
+      throw this.failure(error, 'catalog', sql, started, timedOut());
+    }
+  };
+
+  /** The statements of caller SQL once the guard has passed them (the SQL as sent when the guard is off). */
+  private checked(kind: QueryKind, sql: string, mode: GuardMode): QuerySpec {
+    const readOnly = mode === 'read';
+    if (this.guard === undefined) return { sql, readOnly };
+    let statements: string[];
+    try {
+      statements = this.guard.check(sql, { mode, maxStatements: this.limits.maxStatements });
+    } catch (error) {
+      const code = isSqlbridgeError(error) ? error.code : 'internal';
+      this.emit({
+        kind,
+        sql,
+        status: 'rejected',
+        started: performance.now(),
+        rowCount: 0,
+        rowsRead: 0,
+        truncated: false,
+        errorCode: code
+      });
+      throw error;
+    }
+    if (statements.length <= 1) return { sql, readOnly };
+    return { sql: statements.at(-1) ?? sql, before: statements.slice(0, -1), readOnly };
+  }
+
+  private async run(
+    kind: QueryKind,
+    spec: QuerySpec,
+    maxRows: number,
+    callerSignal?: AbortSignal
+  ): Promise<QueryOutcome> {
+    await this.init();
+    const options = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
+    const collector = new ResultCollector({ maxRows, maxChars: this.limits.maxResultChars }, (value, column) =>
+      this.adapter.toWireValue(value, column, options)
+    );
+    const started = performance.now();
+    const { signal, timedOut } = this.deadline(callerSignal);
+    try {
+      const stats = await this.driver.stream(spec, collector, signal);
+      const collected = collector.result();
+      const elapsedMs = Math.round(performance.now() - started);
+      this.emit({
+        kind,
+        sql: spec.sql,
+        status: 'ok',
+        started,
+        rowCount: collected.rows.length,
+        rowsRead: stats.rowsRead,
+        truncated: collected.truncated !== null
+      });
+      const outcome: QueryOutcome = {
+        ...collected,
+        rowCount: collected.rows.length,
+        rowsRead: stats.rowsRead,
+        elapsedMs,
+        statements: (spec.before?.length ?? 0) + 1
+      };
+      if (stats.rowsAffected !== undefined) outcome.rowsAffected = stats.rowsAffected;
+      return outcome;
+    } catch (error) {
+      throw this.failure(error, kind, spec.sql, started, timedOut());
+    }
+  }
+
+  private deadline(callerSignal: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean } {
+    const timeout = AbortSignal.timeout(this.limits.queryTimeoutMs);
+    const signal = callerSignal === undefined ? timeout : AbortSignal.any([callerSignal, timeout]);
+    return { signal, timedOut: () => timeout.aborted && callerSignal?.aborted !== true };
+  }
+
+  private failure(error: unknown, kind: QueryKind, sql: string, started: number, timedOut: boolean): SqlbridgeError {
+    let failure: SqlbridgeError;
+    if (timedOut) {
+      failure = new SqlbridgeError(
+        'query_timeout',
+        `the query ran longer than ${this.limits.queryTimeoutMs} ms and was cancelled on the database`,
+        { hint: 'narrow it with WHERE, aggregate, or limit the rows', cause: error }
+      );
+    } else if (isSqlbridgeError(error)) {
+      failure = error;
+    } else if (isAbort(error)) {
+      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', { cause: error });
+    } else {
+      failure = new SqlbridgeError('internal', 'the query failed unexpectedly', { expose: false, cause: error });
+    }
+    const status: QueryStatus =
+      failure.code === 'query_timeout' ? 'timeout' : failure.code === 'query_cancelled' ? 'cancelled' : 'error';
+    this.emit({ kind, sql, status, started, rowCount: 0, rowsRead: 0, truncated: false, errorCode: failure.code });
+    return failure;
+  }
+
+  private emit(event: Omit<QueryEvent, 'environment' | 'engine' | 'elapsedMs'> & { started: number }): void {
+    const { started, ...rest } = event;
+    const full: QueryEvent = {
+      environment: this.environment,
+      engine: this.engine,
+      elapsedMs: Math.round(performance.now() - started),
+      ...rest
+    };
+    for (const listener of this.listeners) listener(full);
+  }
+}
+
+function withIdentity(spec: QuerySpec, options: QueryOptions): QuerySpec {
+  return options.identity === undefined ? spec : { ...spec, identity: options.identity };
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
+}

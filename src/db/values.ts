@@ -1,0 +1,59 @@
+/**
+ * Exact, JSON-safe renderings of database values. Decimals stay strings (a float loses cents),
+ * integers beyond 2^53 stay strings, instants are ISO 8601, binary is base64 (shortened past a
+ * limit, with its length stated).
+ */
+export type WireValue = string | number | boolean | null;
+
+export interface ValueOptions {
+  /** Binary values longer than this many bytes are shortened to a preview. */
+  binaryPreviewBytes: number;
+}
+
+export function bigintToWire(value: bigint): number | string {
+  return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(value)
+    : value.toString();
+}
+
+export function numberToWire(value: number): number | string {
+  return Number.isFinite(value) ? value : String(value);
+}
+
+export function binaryToWire(value: Uint8Array, options: ValueOptions): string {
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (bytes.byteLength <= options.binaryPreviewBytes) return bytes.toString('base64');
+  const preview = bytes.subarray(0, options.binaryPreviewBytes).toString('base64');
+  return `${preview}… (${bytes.byteLength} bytes, shortened)`;
+}
+
+export function dateToWire(value: Date): string {
+  return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+}
+
+/** Fallback for values no adapter rule covered: the JSON-safe primitive or a string form. */
+export function genericToWire(value: unknown, options: ValueOptions): WireValue {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return numberToWire(value);
+    case 'bigint':
+      return bigintToWire(value);
+    default:
+      break;
+  }
+  if (value instanceof Date) return dateToWire(value);
+  if (value instanceof Uint8Array) return binaryToWire(value, options);
+  return JSON.stringify(value);
+}
+
+/**
+ * A decimal with a known scale, held by SQLite as a double (SQLite has no decimal type): the
+ * double nearest the written value, printed with exactly `scale` digits, gives that value back.
+ */
+export function scaledDecimalToWire(value: number, scale: number): string {
+  return value.toFixed(Math.min(Math.max(scale, 0), 100));
+}

@@ -1,0 +1,9 @@
+import type { EnvironmentConfig } from './config/schema.ts';
+import type { DatabaseRuntime } from './db/runtime.ts';
+
+/** One served environment at run time: its name, its settings and its database. */
+export interface Environment {
+  readonly name: string;
+  readonly config: EnvironmentConfig;
+  readonly db: DatabaseRuntime;
+}

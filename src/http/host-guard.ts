@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * DNS-rebinding and cross-origin protection for every route (MCP transport spec, "Security
+ * Warning"): the Host header must name this server, and a browser Origin, when present, must be one
+ * we allow. Hostnames compare case-insensitively and without ports.
+ */
+
+export interface HostGuardOptions {
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+}
+
+export function hostnameOf(hostHeader: string): string {
+  const value = hostHeader.trim().toLowerCase();
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    return end === -1 ? value : value.slice(0, end + 1);
+  }
+  const colon = value.indexOf(':');
+  return colon === -1 ? value : value.slice(0, colon);
+}
+
+export function createHostGuard(options: HostGuardOptions) {
+  const hosts = new Set(options.allowedHosts.map(h => hostnameOf(h)));
+  const origins = new Set(options.allowedOrigins.map(o => o.toLowerCase()));
+  return async function hostGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const host = request.headers.host;
+    if (host === undefined || !hosts.has(hostnameOf(host))) {
+      await forbid(reply, 'the Host header does not name this server');
+      return;
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, hosts, origins)) {
+      await forbid(reply, 'requests from this Origin are not allowed');
+    }
+  };
+}
+
+function originAllowed(origin: string, hosts: ReadonlySet<string>, origins: ReadonlySet<string>): boolean {
+  const lower = origin.toLowerCase();
+  if (origins.has(lower)) return true;
+  try {
+    const url = new URL(lower);
+    return origins.has(url.origin) || origins.has(url.hostname) || hosts.has(hostnameOf(url.host));
+  } catch {
+    return false;
+  }
+}
+
+async function forbid(reply: FastifyReply, message: string): Promise<void> {
+  await reply
+    .code(403)
+    .header('content-type', 'application/json')
+    .send({ jsonrpc: '2.0', error: { code: -32000, message: `Forbidden: ${message}` }, id: null });
+}

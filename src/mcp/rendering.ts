@@ -1,0 +1,33 @@
+import type { WireValue } from '../db/values.ts';
+import type { ResultSet } from './result-schema.ts';
+
+/** Plain-text (Markdown) renderings of tool results, for clients and models that read text. */
+
+export function cell(value: WireValue | undefined): string {
+  if (value === null || value === undefined) return 'NULL';
+  return String(value).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n');
+}
+
+export function markdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
+  const lines = [`| ${headers.map(h => cell(h)).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function renderResultSet(result: ResultSet): string {
+  const count = `${result.rowCount} ${result.rowCount === 1 ? 'row' : 'rows'}`;
+  const parts = [`${count} (${result.elapsedMs} ms)`];
+  if (result.columns.length > 0)
+    parts.push(
+      markdownTable(
+        result.columns.map(c => c.name),
+        result.rows
+      )
+    );
+  if (result.note !== undefined) parts.push(result.note);
+  return parts.join('\n\n');
+}
+
+export function plural(count: number, one: string, many: string): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+}

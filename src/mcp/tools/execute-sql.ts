@@ -1,0 +1,23 @@
+import * as z from 'zod';
+import { renderResultSet } from '../rendering.ts';
+import { resultSetShape, toResultSet } from '../result-schema.ts';
+import { defineTool } from '../tool.ts';
+
+export const MAX_QUERY_LENGTH = 100_000;
+
+export const executeSqlTool = defineTool({
+  name: 'execute_sql',
+  title: 'Run a read-only SQL query',
+  description:
+    'Run one SQL query that reads data and return its rows. Writes of any kind are refused. Results are capped in rows and size; a capped result says so, so aggregate or filter in SQL rather than fetching raw rows. Use the SQL dialect of this database (see the server instructions).',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  inputSchema: z.object({
+    query: z.string().min(1).max(MAX_QUERY_LENGTH).describe('One SQL statement that reads data')
+  }),
+  outputSchema: z.object(resultSetShape),
+  async run({ query }, { environment, signal, identity }) {
+    const outcome = await environment.db.query(query, { signal, ...(identity === undefined ? {} : { identity }) });
+    const result = toResultSet(outcome, environment.db.limits);
+    return { structured: result, text: renderResultSet(result) };
+  }
+});

@@ -1,0 +1,28 @@
+import * as z from 'zod';
+import type { Environment } from '../../environment.ts';
+import { renderResultSet } from '../rendering.ts';
+import { resultSetShape, toResultSet } from '../result-schema.ts';
+import { defineTool } from '../tool.ts';
+
+/** The `limit` a sample may ask for depends on the environment, so the tool is built per environment. */
+export function getTableSampleTool(environment: Environment) {
+  const maxRows = Math.min(environment.config.limits.maxSampleRows, environment.config.limits.maxRows);
+  return defineTool({
+    name: 'get_table_sample',
+    title: 'Sample rows of a table',
+    description: `Return the first rows of a table or view (${maxRows} at most) to see what its data looks like. Accepts "table" or "schema.table".`,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    inputSchema: z.object({
+      table_name: z.string().min(1).max(300).describe('Table or view name, e.g. "orders" or "sales.orders"'),
+      limit: z.number().int().min(1).max(maxRows).default(10).describe(`Rows to return (1 to ${maxRows}, default 10)`)
+    }),
+    outputSchema: z.object({ schema: z.string(), table: z.string(), ...resultSetShape }),
+    async run({ table_name, limit }, { environment: env, signal, identity }) {
+      const table = await env.db.resolveTable(table_name);
+      const outcome = await env.db.sample(table, limit, { signal, ...(identity === undefined ? {} : { identity }) });
+      const result = toResultSet(outcome, env.db.limits);
+      const text = `Sample of ${table.schema}.${table.name}: ${renderResultSet(result)}`;
+      return { structured: { schema: table.schema, table: table.name, ...result }, text };
+    }
+  });
+}

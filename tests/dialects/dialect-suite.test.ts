@@ -1,0 +1,283 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseConfig, EnvironmentConfig } from '../../src/config/schema.ts';
+import { createDialect } from '../../src/db/registry.ts';
+import { DatabaseRuntime, type RuntimeLimits } from '../../src/db/runtime.ts';
+import { ConnectionError } from '../../src/errors/connection-error.ts';
+import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { emptyDir } from '../helpers/data-dir.ts';
+import { randomId, type EngineFixture } from './engine.ts';
+import { ENGINES } from './engines.ts';
+
+/**
+ * One suite, the same assertions for every engine: introspection, name resolution across schemas,
+ * sampling, exact values, caps, timeouts and cancellation (checked on the server), the identity hook,
+ * read-only transactions and the classification of connection failures.
+ */
+
+const LIMITS: RuntimeLimits = {
+  maxRows: 1000,
+  maxResultChars: 50_000,
+  queryTimeoutMs: 20_000,
+  maxStatements: 1,
+  binaryPreviewBytes: 48
+};
+const logger = createLogger('silent');
+
+function runtime(
+  database: DatabaseConfig,
+  limits: Partial<RuntimeLimits> = {},
+  statementGuard = true
+): DatabaseRuntime {
+  const environment: EnvironmentConfig = {
+    readOnly: true,
+    requireLeastPrivilege: false,
+    database,
+    limits: { maxSampleRows: 100, ...LIMITS, ...limits }
+  };
+  return new DatabaseRuntime({
+    environment: 'suite',
+    dialect: createDialect(environment, { environment: 'suite', dataDir: emptyDir(), logger }),
+    readOnly: true,
+    limits: { ...LIMITS, ...limits },
+    statementGuard
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<SqlbridgeError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(SqlbridgeError);
+    return error as SqlbridgeError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+}
+
+for (const engine of ENGINES) {
+  describe(`dialect: ${engine.engine}`, () => {
+    let fixture: EngineFixture;
+    let db: DatabaseRuntime;
+    let blackhole: Server;
+    const sockets = new Set<Socket>();
+
+    beforeAll(async () => {
+      fixture = await engine.create();
+      db = runtime(fixture.database);
+      await db.init();
+      // A server that accepts connections and never says a word: connecting to it must time out.
+      blackhole = createServer(socket => sockets.add(socket));
+      await new Promise<void>(resolve => blackhole.listen(0, '127.0.0.1', resolve));
+    }, 120_000);
+
+    /** The statement is gone from the server within 2 seconds. */
+    async function expectStopped(marker: string): Promise<void> {
+      const count = engine.running;
+      if (count === undefined) return;
+      expect(await eventually(async () => (await count(fixture, marker)) === 0, 2000)).toBe(true);
+    }
+
+    afterAll(async () => {
+      await db.close();
+      for (const socket of sockets) socket.destroy();
+      blackhole.close();
+      await fixture.drop();
+    }, 60_000);
+
+    it('names the server it is connected to', () => {
+      expect(db.displayName).toMatch(/^(SQLite|PostgreSQL|MySQL|MariaDB|Microsoft SQL Server|Azure SQL \w+) \d+\.\d+/);
+    });
+
+    it('lists tables and views of both schemas, with a same-named table in each', async () => {
+      const tables = await db.listTables();
+      const names = tables.map(t => `${t.schema}.${t.name}:${t.type}`);
+      for (const expected of [
+        `${fixture.mainSchema}.customers:table`,
+        `${fixture.otherSchema}.customers:table`,
+        `${fixture.mainSchema}.order_lines:table`,
+        `${fixture.mainSchema}.shipments:table`,
+        `${fixture.mainSchema}.Odd "Name" Table:table`,
+        `${fixture.mainSchema}.customer_names:view`
+      ]) {
+        expect(names).toContain(expected);
+      }
+      const customers = tables.find(t => t.schema === fixture.mainSchema && t.name === 'customers');
+      expect(customers?.rowEstimate === null || customers?.rowEstimate === 3).toBe(true);
+    });
+
+    it('resolves a bare name to the default schema and a qualified one to its schema', async () => {
+      expect(await db.resolveTable('customers')).toMatchObject({ schema: fixture.mainSchema, name: 'customers' });
+      expect(await db.resolveTable(`${fixture.otherSchema}.customers`)).toMatchObject({
+        schema: fixture.otherSchema,
+        name: 'customers'
+      });
+      const other = await db.describeTable(`${fixture.otherSchema}.customers`);
+      expect(other.columns.map(c => c.name)).toEqual(['id', 'name', 'region']);
+    });
+
+    it('describes a composite primary key', async () => {
+      const lines = await db.describeTable('order_lines');
+      expect(lines.primaryKey?.columns).toEqual(['order_id', 'line_no']);
+      const sku = lines.columns.find(c => c.name === 'sku');
+      expect(sku).toMatchObject({ maxLength: 20, nullable: false });
+      expect(sku?.dataType).toMatch(/^(varchar|character varying|VARCHAR)\(20\)$/i);
+      expect(lines.columns.find(c => c.name === 'qty')?.default).toMatch(/1/);
+    });
+
+    it('describes a multi-column foreign key with the columns it references', async () => {
+      const shipments = await db.describeTable('shipments');
+      expect(shipments.foreignKeys).toHaveLength(1);
+      expect(shipments.foreignKeys[0]).toMatchObject({
+        columns: ['order_id', 'line_no'],
+        referencedSchema: fixture.mainSchema,
+        referencedTable: 'order_lines',
+        referencedColumns: ['order_id', 'line_no'],
+        onDelete: 'CASCADE'
+      });
+      expect(shipments.indexes.find(i => i.name === 'ix_shipments_line')?.columns).toEqual(['order_id', 'line_no']);
+      expect(shipments.columns.find(c => c.name === 'shipped_on')?.nullable).toBe(true);
+    });
+
+    it('samples a table whose name has spaces, quotes and mixed case', async () => {
+      const table = await db.resolveTable('Odd "Name" Table');
+      const sample = await db.sample(table, 2);
+      expect(sample.columns.map(c => c.name)).toEqual(['id', 'Mixed Case']);
+      expect(sample.rowCount).toBe(2);
+    });
+
+    it('returns every type of the mapping exactly', async () => {
+      const result = await db.query(`SELECT * FROM typed WHERE id = 1`);
+      const row = result.rows[0] ?? [];
+      const byName = new Map(result.columns.map((column, i) => [column.name, row[i]]));
+      for (const { column, expected } of engine.typed) {
+        expect(byName.get(column), column).toStrictEqual(expected);
+      }
+    });
+
+    it('stops reading at the row cap of a 100,000-row result', async () => {
+      const result = await db.query(engine.series(100_000));
+      expect(result).toMatchObject({ rowCount: 1000, truncated: 'max_rows', rowsRead: 1001 });
+      expect(result.rows.at(-1)).toEqual([1000]);
+    });
+
+    it('stops at the character budget', async () => {
+      const small = runtime(fixture.database, { maxResultChars: 2000 });
+      try {
+        const result = await small.query(engine.series(5000));
+        expect(result.truncated).toBe('max_chars');
+        expect(JSON.stringify(result.rows).length).toBeLessThanOrEqual(2000);
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('cancels a query on the database at the timeout, and keeps working', async () => {
+      const quick = runtime(fixture.database, { queryTimeoutMs: 1000 });
+      const marker = `sqlbridge-timeout-${randomId()}`;
+      try {
+        const started = Date.now();
+        const error = await failure(quick.query(engine.sleep(marker)));
+        expect(error.code).toBe('query_timeout');
+        await expectStopped(marker);
+        // Gone from the server within 2 s of the 1 s timeout.
+        expect(Date.now() - started).toBeLessThan(3000);
+        expect((await quick.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+      } finally {
+        await quick.close();
+      }
+    });
+
+    it('cancels a query on the database when the caller goes away', async () => {
+      const marker = `sqlbridge-cancel-${randomId()}`;
+      const controller = new AbortController();
+      const running = db.query(engine.sleep(marker), { signal: controller.signal });
+      const count = engine.running;
+      if (count === undefined) await new Promise(resolve => setTimeout(resolve, 300));
+      else expect(await eventually(async () => (await count(fixture, marker)) > 0, 3000)).toBe(true);
+      const cancelledAt = Date.now();
+      controller.abort();
+      const error = await failure(running);
+      expect(error.code).toBe('query_cancelled');
+      await expectStopped(marker);
+      expect(Date.now() - cancelledAt).toBeLessThan(2000);
+    });
+
+    it('sets the caller into the session for row-level security', async () => {
+      // SQLite has no server session to hold an identity: sqlbridge sets none there (see docs/types.md).
+      if (engine.identitySql === undefined) return;
+      const first = await db.query(engine.identitySql, { identity: { subject: 'user-123', clientId: 'client-abc' } });
+      expect(first.rows).toEqual([['user-123', 'client-abc']]);
+      // The next caller on the same pooled connection does not inherit it.
+      const second = await db.query(engine.identitySql);
+      expect(second.rows[0]?.[0] ?? null).toBeOneOf([null, '']);
+    });
+
+    it('refuses writes with the statement guard', async () => {
+      for (const sql of [
+        "INSERT INTO canary (id, value) VALUES (2, 'written')",
+        "UPDATE canary SET value = 'changed'"
+      ]) {
+        expect((await failure(db.query(sql))).code).toBe('statement_rejected');
+      }
+    });
+
+    it('keeps the data unchanged by the engine alone, with the statement guard off', async () => {
+      const engineOnly = runtime(fixture.database, {}, false);
+      try {
+        const writes = [
+          "INSERT INTO canary (id, value) VALUES (2, 'written')",
+          "UPDATE canary SET value = 'changed'",
+          'DELETE FROM canary',
+          ...engine.ddlAsReads
+        ];
+        for (const sql of writes) {
+          const outcome = await engineOnly.query(sql).then(
+            () => 'ran',
+            (error: unknown) => (error instanceof SqlbridgeError ? error.code : String(error))
+          );
+          expect(outcome, sql).toBe(engine.writesAsReads === 'refused' ? 'query_failed' : 'ran');
+        }
+        const rows = await db.query('SELECT id, value FROM canary ORDER BY id');
+        expect(rows.rows).toEqual([[1, 'untouched']]);
+        expect((await failure(db.query('SELECT * FROM sneaky'))).code).toBe('query_failed');
+      } finally {
+        await engineOnly.close();
+      }
+    });
+
+    it("passes on the database's own message for a bad statement", async () => {
+      const error = await failure(db.query('SELECT * FROM no_such_table_anywhere'));
+      expect(error.code).toBe('query_failed');
+      expect(error.expose).toBe(true);
+      expect(error.message).toMatch(/no_such_table_anywhere/);
+    });
+
+    it('classifies connection failures, with the host only in the operator detail', async () => {
+      const address = blackhole.address();
+      const target = { host: '127.0.0.1', port: typeof address === 'object' && address !== null ? address.port : 0 };
+      for (const { name, database, problem } of engine.connectionFailures(fixture, target)) {
+        const broken = runtime(database);
+        try {
+          const error = await failure(broken.init());
+          if (!(error instanceof ConnectionError))
+            throw new Error(`${name}: expected a ConnectionError, got ${error.code}: ${error.message}`);
+          expect(error.problem, `${name}: ${error.message} (${error.detail ?? ''})`).toBe(problem);
+          expect(error.message, name).not.toMatch(/127\.0\.0\.1|localhost|password/i);
+          expect(error.hint, name).toBeTruthy();
+        } finally {
+          await broken.close();
+        }
+      }
+    }, 60_000);
+  });
+}

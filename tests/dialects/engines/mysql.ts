@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import type { EngineSpec, EngineFixture } from '../engine.ts';
+import { randomId } from '../engine.ts';
+
+/** The MariaDB of this project's machines (127.0.0.1:3306, root without a password, database `test`). */
+export const MYSQL = {
+  host: process.env['SQLBRIDGE_TEST_MYSQL_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['SQLBRIDGE_TEST_MYSQL_PORT'] ?? 3306),
+  user: 'root',
+  password: ''
+};
+const FIXTURE = readFileSync(new URL('../../fixtures/dialects/mysql.sql', import.meta.url), 'utf8');
+
+export async function mysqlAdmin<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
+  const connection = await mysql.createConnection({ ...MYSQL, database: 'test' });
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** Two fresh databases per run (MySQL's schemas), filled one statement at a time. */
+export async function createMysqlDatabases(
+  sql: string
+): Promise<{ main: string; other: string; drop: () => Promise<void> }> {
+  const main = `sqlbridge_test_${randomId()}`;
+  const other = `${main}_other`;
+  await mysqlAdmin(async connection => {
+    await connection.query(`CREATE DATABASE ${main}`);
+    await connection.query(`CREATE DATABASE ${other}`);
+    const statements = sql
+      .replaceAll('{main}', main)
+      .replaceAll('{other}', other)
+      .split(/;\s*\n/)
+      .map(s => s.replace(/^--.*$/gm, '').trim())
+      .filter(s => s !== '');
+    for (const statement of statements) await connection.query(statement);
+  });
+  return {
+    main,
+    other,
+    drop: () =>
+      mysqlAdmin(async connection => {
+        await connection.query(`DROP DATABASE IF EXISTS ${main}`);
+        await connection.query(`DROP DATABASE IF EXISTS ${other}`);
+      })
+  };
+}
+
+export const mysqlEngine: EngineSpec = {
+  engine: 'mysql',
+  async create(): Promise<EngineFixture> {
+    const { main, other, drop } = await createMysqlDatabases(FIXTURE);
+    return {
+      database: {
+        engine: 'mysql',
+        host: MYSQL.host,
+        port: MYSQL.port,
+        user: MYSQL.user,
+        database: main,
+        tls: 'disable',
+        connectTimeoutMs: 5000,
+        pool: { max: 4, idleTimeoutMs: 60_000 }
+      },
+      mainSchema: main,
+      otherSchema: other,
+      drop
+    };
+  },
+  series: n => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) SELECT i FROM n`,
+  sleep: marker =>
+    `SELECT COUNT(*) FROM information_schema.COLUMNS a, information_schema.COLUMNS b, information_schema.COLUMNS c, information_schema.COLUMNS d /* ${marker} */`,
+  running: async (_fixture, marker) =>
+    mysqlAdmin(async connection => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> CONNECTION_ID()',
+        [`%${marker}%`]
+      );
+      return Number(rows[0]?.['n'] ?? 0);
+    }),
+  identitySql: 'SELECT @sqlbridge_subject AS subject, @sqlbridge_client_id AS client_id',
+  writesAsReads: 'refused',
+  // DDL commits the read-only transaction implicitly and then runs: only the statement guard stops it.
+  ddlAsReads: [],
+  typed: [
+    { column: 'dec_value', expected: '12345678901234.5678' },
+    { column: 'big_dec', expected: '1234567890123456789012345678.0123456789' },
+    { column: 'big', expected: '9223372036854775807' },
+    { column: 'small_big', expected: 42 },
+    { column: 'int_value', expected: -7 },
+    { column: 'flag', expected: true },
+    { column: 'bit1', expected: true },
+    { column: 'bits', expected: 2730 },
+    { column: 'ratio', expected: 0.1 },
+    { column: 'real_value', expected: 1.5 },
+    { column: 'born', expected: '2024-02-29' },
+    { column: 'ts', expected: '2024-12-31T23:59:59.123456' },
+    { column: 'tstamp', expected: '2024-12-31T21:59:59.123456Z' },
+    { column: 't', expected: '12:34:56.789' },
+    { column: 'guid', expected: '6f1e7a7c-0d1b-4c5a-9a3e-2b8e4f0c1d2a' },
+    { column: 'bin', expected: 'AP8Q' },
+    { column: 'long_bin', expected: `${Buffer.alloc(48).toString('base64')}… (4096 bytes, shortened)` },
+    { column: 'txt', expected: 'line one\nline two | with a pipe' },
+    { column: 'js', expected: '{"a": 1}' },
+    { column: 'geom', expected: 'POINT (1 2)' },
+    { column: 'choice', expected: 'b' },
+    { column: 'yr', expected: 2024 },
+    { column: 'nul', expected: null }
+  ],
+  connectionFailures: (fixture, blackhole) => {
+    const base = fixture.database.engine === 'mysql' ? fixture.database : undefined;
+    if (base === undefined) return [];
+    return [
+      {
+        name: 'a login that does not exist',
+        database: { ...base, user: 'sqlbridge_nobody', password: 'wrong' },
+        problem: 'authentication'
+      },
+      {
+        name: 'a database that does not exist',
+        database: { ...base, database: 'sqlbridge_no_such_database' },
+        problem: 'database_not_found'
+      },
+      { name: 'a closed port', database: { ...base, port: 1 }, problem: 'unreachable' },
+      { name: 'TLS required by a server without it', database: { ...base, tls: 'verify-full' }, problem: 'tls' },
+      {
+        name: 'a server that never answers',
+        database: { ...base, host: blackhole.host, port: blackhole.port, connectTimeoutMs: 700 },
+        problem: 'timeout'
+      }
+    ];
+  }
+};

@@ -1,0 +1,248 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { join } from 'node:path';
+import { auth, Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/auth/server/passwords.ts';
+import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
+import { emptyDir } from '../helpers/data-dir.ts';
+import { jwtClaims, signIn, TestOAuthProvider, type Credentials } from '../helpers/oauth-login.ts';
+import { startServer, type RunningServer } from '../helpers/server-process.ts';
+
+/**
+ * OAuth end to end, as an MCP client does it: the official client SDK's OAuth support against the
+ * running server. Discovery from a 401, registration (dynamic, or a Client ID Metadata Document
+ * served over https on loopback), sign-in and consent, the token, a tool call that runs as the
+ * signed-in user, refresh with rotation, a replayed refresh token revoking the grant, revocation.
+ */
+
+const ALICE: Credentials = { username: 'alice', password: 'alice-correct-horse-battery' };
+
+interface Setup {
+  server: RunningServer;
+  dir: string;
+  cimdOrigin: string;
+}
+
+let setup: Setup;
+let https: Server;
+let dropDatabase: () => Promise<void>;
+
+beforeAll(async () => {
+  const dir = emptyDir('oauth-');
+  const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY); INSERT INTO t VALUES (1)');
+  dropDatabase = database.drop;
+  // An https origin on loopback serving the Client ID Metadata Document, trusted by configuration (with its CA).
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1'
+    ],
+    { stdio: 'ignore' }
+  );
+  let documentUrl = '';
+  https = createServer(
+    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+    (req, res) => {
+      if (req.url !== '/client.json') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          client_id: documentUrl,
+          client_name: 'Metadata document client',
+          redirect_uris: ['http://127.0.0.1:9/callback'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none'
+        })
+      );
+    }
+  );
+  await new Promise<void>(resolve => https.listen(0, '127.0.0.1', resolve));
+  const address = https.address();
+  const cimdOrigin = `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  documentUrl = `${cimdOrigin}/client.json`;
+  const config = join(dir, 'sqlbridge.yaml');
+  writeFileSync(
+    config,
+    [
+      'environments:',
+      '  pg:',
+      `    database: { engine: postgres, host: ${POSTGRES.host}, port: ${POSTGRES.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable }`,
+      '  other:',
+      `    database: { engine: postgres, host: ${POSTGRES.host}, port: ${POSTGRES.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable }`,
+      'auth:',
+      '  grantCheckMs: 0',
+      '  users:',
+      `    - { username: alice, passwordHash: "${await hashPassword(ALICE.password)}", environments: [pg, other] }`,
+      '  clientIdMetadataDocuments:',
+      `    trustedOrigins: ["${cimdOrigin}"]`,
+      `    caFile: ${join(dir, 'cert.pem')}`,
+      ''
+    ].join('\n')
+  );
+  const server = await startServer({ args: ['serve', '--config', config, '--data-dir', dir] });
+  setup = { server, dir, cimdOrigin };
+}, 60_000);
+
+afterAll(async () => {
+  await setup.server.stop();
+  https.close();
+  await dropDatabase();
+});
+
+const mcpUrl = (environment = 'pg'): URL => new URL(`${setup.server.baseUrl}/${environment}/mcp`);
+
+async function connected(provider: TestOAuthProvider, environment = 'pg'): Promise<Client> {
+  const first = new StreamableHTTPClientTransport(mcpUrl(environment), { authProvider: provider });
+  await expect(new Client({ name: 'oauth-e2e', version: '1' }).connect(first)).rejects.toBeInstanceOf(
+    UnauthorizedError
+  );
+  const callback = provider.callback;
+  if (callback === undefined) throw new Error('the client was never sent to sign in');
+  expect(callback.searchParams.get('state')).toBe(provider.lastState);
+  expect(callback.searchParams.get('iss')).toBe(`${setup.server.baseUrl}/${environment}`);
+  await first.finishAuth(callback.searchParams);
+  const client = new Client({ name: 'oauth-e2e', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(mcpUrl(environment), { authProvider: provider }));
+  return client;
+}
+
+async function subjectInSession(client: Client): Promise<unknown> {
+  const result = await client.callTool({
+    name: 'execute_sql',
+    arguments: { query: "SELECT current_setting('sqlbridge.subject', true) AS subject" }
+  });
+  expect(result.isError, JSON.stringify(result.content)).not.toBe(true);
+  return (result.structuredContent as { rows: unknown[][] }).rows[0]?.[0];
+}
+
+async function tokenRequest(environment: string, body: Record<string, string>): Promise<Response> {
+  return fetch(`${setup.server.baseUrl}/${environment}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body)
+  });
+}
+
+async function mcpStatus(token: string, environment = 'pg'): Promise<number> {
+  const response = await fetch(mcpUrl(environment), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25'
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' })
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+describe('with dynamic client registration', () => {
+  it('signs in, calls a tool as the signed-in user, and issues an audience-bound ES256 token', async () => {
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE));
+    const client = await connected(provider);
+    expect(await subjectInSession(client)).toBe('alice');
+    const tokens = provider.tokens();
+    expect(tokens?.refresh_token).toEqual(expect.any(String));
+    const [header = ''] = (tokens?.access_token ?? '').split('.');
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    const claims = jwtClaims(tokens?.access_token ?? '');
+    expect(claims).toMatchObject({
+      iss: `${setup.server.baseUrl}/pg`,
+      aud: `${setup.server.baseUrl}/pg/mcp`,
+      sub: 'alice',
+      scope: 'sql:read'
+    });
+    expect(Number(claims['exp']) - Number(claims['iat'])).toBe(3600);
+    await client.close();
+  });
+
+  it('rotates the refresh token, and a replayed one revokes the whole grant', async () => {
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE));
+    const client = await connected(provider);
+    const first = provider.tokens();
+    const clientId = provider.clientInformation()?.client_id ?? '';
+    expect(await auth(provider, { serverUrl: mcpUrl() })).toBe('AUTHORIZED');
+    const second = provider.tokens();
+    expect(second?.refresh_token).not.toBe(first?.refresh_token);
+    expect(await mcpStatus(second?.access_token ?? '')).toBe(200);
+    // The spent refresh token, presented again: refused, and everything from its grant stops working.
+    const replay = await tokenRequest('pg', {
+      grant_type: 'refresh_token',
+      refresh_token: first?.refresh_token ?? '',
+      client_id: clientId
+    });
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(await mcpStatus(second?.access_token ?? '')).toBe(401);
+    const renewal = await tokenRequest('pg', {
+      grant_type: 'refresh_token',
+      refresh_token: second?.refresh_token ?? '',
+      client_id: clientId
+    });
+    expect(renewal.status).toBe(400);
+    await client.close();
+  });
+
+  it('revokes a grant through the revocation endpoint', async () => {
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE));
+    const client = await connected(provider);
+    const tokens = provider.tokens();
+    expect(await mcpStatus(tokens?.access_token ?? '')).toBe(200);
+    const revoked = await fetch(`${setup.server.baseUrl}/pg/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: tokens?.refresh_token ?? '',
+        token_type_hint: 'refresh_token',
+        client_id: provider.clientInformation()?.client_id ?? ''
+      })
+    });
+    expect(revoked.status).toBe(200);
+    expect(await mcpStatus(tokens?.access_token ?? '')).toBe(401);
+    await client.close();
+  });
+
+  it('refuses a token from one environment at another', async () => {
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE));
+    const client = await connected(provider, 'other');
+    const token = provider.tokens()?.access_token ?? '';
+    expect(await mcpStatus(token, 'other')).toBe(200);
+    expect(await mcpStatus(token, 'pg')).toBe(401);
+    await client.close();
+  });
+});
+
+describe('with a Client ID Metadata Document', () => {
+  it('uses the https URL as client_id, signs in and calls a tool', async () => {
+    const clientMetadataUrl = `${setup.cimdOrigin}/client.json`;
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE), { clientMetadataUrl });
+    const client = await connected(provider);
+    expect(jwtClaims(provider.tokens()?.access_token ?? '')['client_id']).toBe(clientMetadataUrl);
+    expect(provider.clientInformation()?.client_id).toBe(clientMetadataUrl);
+    expect(await subjectInSession(client)).toBe('alice');
+    await client.close();
+  });
+});

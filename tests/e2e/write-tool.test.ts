@@ -1,0 +1,231 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyDir } from '../helpers/data-dir.ts';
+import { startServer, type RunningServer } from '../helpers/server-process.ts';
+import { createShop, type Shop, type ShopEngine } from '../helpers/shop.ts';
+
+/**
+ * execute_write_sql in read-write environments, through the official MCP client and the real
+ * server: offered only there, committed only when every statement succeeds, never a way to escape
+ * the transaction or the session, and execute_sql stays read-only beside it.
+ */
+
+interface Target {
+  engine: ShopEngine;
+  name: string;
+  /** Schema changes run inside sqlbridge's transaction (not MySQL, which commits DDL by itself). */
+  transactionalDdl: boolean;
+  /** A write returning more rows than the environment's 2-row limit. */
+  returningWrite: string;
+}
+
+const TARGETS: Target[] = [
+  {
+    engine: 'sqlite',
+    name: 'SQLite',
+    transactionalDdl: true,
+    returningWrite: "UPDATE orders SET status = 'archived' WHERE id < 110 RETURNING id"
+  },
+  {
+    engine: 'postgres',
+    name: 'PostgreSQL',
+    transactionalDdl: true,
+    returningWrite: "UPDATE orders SET status = 'archived' WHERE id < 110 RETURNING id"
+  },
+  {
+    engine: 'mysql',
+    name: 'MariaDB',
+    transactionalDdl: false,
+    returningWrite: 'DELETE FROM order_items WHERE order_id < 110 RETURNING order_id'
+  }
+];
+
+type ToolResult = Awaited<ReturnType<Client['callTool']>>;
+
+function text(result: ToolResult): string {
+  const first = (result.content as { type: string; text?: string }[])[0];
+  return first?.type === 'text' ? (first.text ?? '') : '';
+}
+
+for (const target of TARGETS) {
+  describe(`${target.name}: execute_write_sql`, () => {
+    let shop: Shop;
+    let server: RunningServer;
+    const clients: Client[] = [];
+
+    async function connect(environment: string): Promise<Client> {
+      const client = new Client(
+        { name: 'write-e2e', version: '1' },
+        { versionNegotiation: { mode: { pin: '2026-07-28' } } }
+      );
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${server.baseUrl}/${environment}/mcp`)));
+      clients.push(client);
+      return client;
+    }
+
+    async function scalar(client: Client, query: string): Promise<unknown> {
+      const result = await client.callTool({ name: 'execute_sql', arguments: { query } });
+      expect(result.isError, text(result)).not.toBe(true);
+      return (result.structuredContent as { rows: unknown[][] }).rows[0]?.[0];
+    }
+
+    beforeAll(async () => {
+      shop = await createShop(target.engine);
+      const dir = emptyDir('writes-');
+      const config = join(dir, 'sqlbridge.yaml');
+      writeFileSync(
+        config,
+        [
+          'environments:',
+          '  rw:',
+          '    readOnly: false',
+          `    database: ${shop.databaseYaml}`,
+          '    limits: { maxStatements: 2, maxRows: 2 }',
+          '  ro:',
+          `    database: ${shop.databaseYaml}`,
+          '    limits: { maxStatements: 2 }',
+          ''
+        ].join('\n')
+      );
+      server = await startServer({ args: ['serve', '--no-auth', '--config', config, '--data-dir', dir] });
+    }, 120_000);
+
+    afterAll(async () => {
+      for (const client of clients) await client.close().catch(() => undefined);
+      await server.stop();
+      await shop.drop();
+    });
+
+    it('is offered, as destructive, only in the read-write environment', async () => {
+      const rw = await connect('rw');
+      const ro = await connect('ro');
+      const tool = (await rw.listTools()).tools.find(t => t.name === 'execute_write_sql');
+      expect(tool?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+      expect((await ro.listTools()).tools.map(t => t.name)).not.toContain('execute_write_sql');
+      await expect(
+        ro.callTool({ name: 'execute_write_sql', arguments: { query: 'DELETE FROM canary' } })
+      ).rejects.toThrow(/Tool execute_write_sql not found/);
+    });
+
+    it('commits a write and reports the rows it changed', async () => {
+      const rw = await connect('rw');
+      const result = await rw.callTool({
+        name: 'execute_write_sql',
+        arguments: { query: "INSERT INTO canary (id, value) VALUES (10, 'written')" }
+      });
+      expect(result.isError, text(result)).not.toBe(true);
+      expect(result.structuredContent).toMatchObject({ rowsAffected: 1 });
+      expect(text(result)).toBe('Committed: 1 row changed.');
+      expect(await scalar(rw, 'SELECT value FROM canary WHERE id = 10')).toBe('written');
+    });
+
+    it('commits nothing when a later statement fails', async () => {
+      const rw = await connect('rw');
+      const result = await rw.callTool({
+        name: 'execute_write_sql',
+        arguments: {
+          query:
+            "INSERT INTO canary (id, value) VALUES (11, 'first'); INSERT INTO canary (id, value) VALUES (1, 'duplicate')"
+        }
+      });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^The database rejected the query: /);
+      expect(await scalar(rw, 'SELECT COUNT(*) FROM canary WHERE id = 11')).toBe(0);
+      expect(await scalar(rw, 'SELECT value FROM canary WHERE id = 1')).toBe('untouched');
+    });
+
+    it('completes a write whose returned rows exceed the row limit', async () => {
+      const rw = await connect('rw');
+      const result = await rw.callTool({ name: 'execute_write_sql', arguments: { query: target.returningWrite } });
+      expect(result.isError, text(result)).not.toBe(true);
+      expect(result.structuredContent).toMatchObject({ rowCount: 2, truncated: true });
+      const remaining =
+        target.engine === 'mysql'
+          ? await scalar(rw, 'SELECT COUNT(*) FROM order_items WHERE order_id < 110')
+          : await scalar(rw, "SELECT COUNT(*) FROM orders WHERE id < 110 AND status <> 'archived'");
+      expect(remaining).toBe(0);
+    });
+
+    it.each([
+      ['COMMIT', /^Not allowed: COMMIT controls the transaction/],
+      ["INSERT INTO canary (id, value) VALUES (12, 'x'); COMMIT", /^Not allowed: COMMIT controls the transaction/],
+      ['BEGIN', /^Not allowed: BEGIN controls the transaction/],
+      ['SAVEPOINT s', /^Not allowed: SAVEPOINT controls the transaction/]
+    ])('refuses %s and leaves the data as it was', async (query, message) => {
+      const rw = await connect('rw');
+      const result = await rw.callTool({ name: 'execute_write_sql', arguments: { query } });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(message);
+      expect(await scalar(rw, 'SELECT COUNT(*) FROM canary WHERE id = 12')).toBe(0);
+    });
+
+    it('refuses session changes and file access in writes too', async () => {
+      const rw = await connect('rw');
+      const escapes: Record<ShopEngine, string[]> = {
+        sqlite: [
+          "ATTACH DATABASE '/tmp/sqlbridge-escape.db' AS x",
+          'PRAGMA query_only = OFF',
+          "SELECT load_extension('x')"
+        ],
+        postgres: [
+          "SET search_path = 'x'",
+          "SELECT set_config('role', 'x', false)",
+          "COPY canary TO '/tmp/sqlbridge-escape.csv'"
+        ],
+        mysql: [
+          'SET @x = 1',
+          "SELECT * FROM canary INTO OUTFILE '/tmp/sqlbridge-escape.csv'",
+          "SELECT GET_LOCK('x', 1)"
+        ],
+        mssql: []
+      };
+      for (const query of escapes[target.engine]) {
+        const result = await rw.callTool({ name: 'execute_write_sql', arguments: { query } });
+        expect(result.isError, query).toBe(true);
+        expect(text(result), query).toMatch(/^Not allowed: \S/);
+      }
+    });
+
+    it(
+      target.transactionalDdl
+        ? 'runs schema changes inside the transaction'
+        : 'refuses schema changes, which would commit by themselves',
+      async () => {
+        const rw = await connect('rw');
+        const result = await rw.callTool({
+          name: 'execute_write_sql',
+          arguments: { query: 'CREATE TABLE notes (id int PRIMARY KEY)' }
+        });
+        if (target.transactionalDdl) {
+          expect(result.isError, text(result)).not.toBe(true);
+          expect(await scalar(rw, 'SELECT COUNT(*) FROM notes')).toBe(0);
+        } else {
+          expect(result.isError).toBe(true);
+          expect(text(result)).toMatch(/^Not allowed: CREATE commits by itself in this database/);
+        }
+      }
+    );
+
+    it('keeps execute_sql read-only in a read-write environment', async () => {
+      const rw = await connect('rw');
+      const result = await rw.callTool({ name: 'execute_sql', arguments: { query: 'DELETE FROM canary' } });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^Not allowed: DELETE changes data; not allowed in a read-only environment/);
+      expect(await scalar(rw, 'SELECT COUNT(*) FROM canary')).toBe(2);
+    });
+
+    it('runs up to maxStatements reads and returns the last one’s rows', async () => {
+      const ro = await connect('ro');
+      const two = await ro.callTool({ name: 'execute_sql', arguments: { query: 'SELECT 1 AS a; SELECT 2 AS b' } });
+      expect(two.isError, text(two)).not.toBe(true);
+      expect(two.structuredContent).toMatchObject({ columns: [{ name: 'b' }], rows: [[2]] });
+      expect((two.structuredContent as { note?: string }).note).toBe("2 statements ran; the rows are the last one's.");
+      const three = await ro.callTool({ name: 'execute_sql', arguments: { query: 'SELECT 1; SELECT 2; SELECT 3' } });
+      expect(text(three)).toBe(
+        'Not allowed: 3 statements were sent in one call; this environment accepts at most 2\nHint: send one statement that only reads data (SELECT or WITH … SELECT)'
+      );
+    });
+  });
+}

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+/** The real sqlbridge CLI, run as a child process with the project's Node. */
+
+export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface RunningServer {
+  process: ChildProcess;
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  baseUrl: string;
+  /** Every stderr line so far, parsed when it is JSON. */
+  logs: Record<string, unknown>[];
+  stderr(): string;
+  /** What the process printed for people (e.g. the demo's first sign-in). */
+  stdout(): string;
+  stop(): Promise<number | null>;
+}
+
+export interface StartOptions {
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Starts `sqlbridge <args> --port 0` and waits for its "is serving" log line. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const child = spawn(process.execPath, [MAIN, ...options.args, '--port', '0'], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  let buffered = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in time:\n${stderr}`)),
+      options.timeoutMs ?? 30_000
+    );
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      stderr += chunk;
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (typeof entry['url'] === 'string' && typeof entry['port'] === 'number') {
+            clearTimeout(timer);
+            resolve(new URL(entry['url']).origin);
+          }
+        } catch {
+          // not a JSON line (kept in stderr)
+        }
+      }
+    });
+    child.once('exit', code => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${String(code)} before serving:\n${stderr}`));
+    });
+  });
+  const baseUrl = await ready;
+  return {
+    process: child,
+    baseUrl,
+    logs,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    }
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; stdin?: string } = {}
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...options.env },
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
+  });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -1,0 +1,301 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, type CliOverrides } from '../../src/config/load.ts';
+import { assertHttpExposureAllowed } from '../../src/config/policy.ts';
+import { ConfigError } from '../../src/errors/config-error.ts';
+import { emptyDir } from '../helpers/data-dir.ts';
+
+interface Case {
+  name: string;
+  file?: string;
+  env?: Record<string, string>;
+  cli?: CliOverrides;
+  message: string;
+}
+
+function load(options: { file?: string; env?: Record<string, string>; cli?: CliOverrides; demo?: boolean }) {
+  const dir = emptyDir('config-');
+  const cli: CliOverrides = { ...options.cli };
+  if (options.file !== undefined) {
+    const path = join(dir, 'sqlbridge.yaml');
+    writeFileSync(path, options.file);
+    cli.config = path;
+  }
+  return { dir, loaded: loadConfig({ cli, env: options.env ?? {}, cwd: dir, demo: options.demo ?? false }) };
+}
+
+function messageOf(options: Case): string {
+  try {
+    load(options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message.replace(/\/\S*sqlbridge\.yaml/g, 'FILE');
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** Each mistake must produce one message naming the exact setting, where it came from and what is wrong. */
+const MISTAKES: Case[] = [
+  {
+    name: 'a port that is not a number, in the file',
+    file: 'server:\n  port: eighty\n',
+    message: 'invalid configuration: server.port (from FILE): expected a number, got the text "eighty"'
+  },
+  {
+    name: 'a port out of range, from the original guide’s variable',
+    env: { MSSQL_HOST: 'db', MSSQL_PORT: '70000' },
+    message:
+      'invalid configuration: environments.default.database.port (from MSSQL_PORT): must be at most 65535, got 70000'
+  },
+  {
+    name: 'a misspelt setting',
+    file: 'environments:\n  prod:\n    readOnly: true\n    databse:\n      engine: sqlite\n      path: x.db\n',
+    message:
+      'invalid configuration (2 problems):\n  - environments.prod.database (from FILE): is required\n  - environments.prod.databse (from FILE): unknown setting; did you mean "database"?'
+  },
+  {
+    name: 'an unknown engine',
+    file: 'environments:\n  prod:\n    database:\n      engine: oracle\n',
+    message:
+      'invalid configuration: environments.prod.database.engine (from FILE): must be one of "demo", "sqlite", "postgres", "mysql", "mssql"; got the text "oracle"'
+  },
+  {
+    name: 'a missing engine',
+    file: 'environments:\n  prod:\n    database:\n      path: x.db\n',
+    message:
+      'invalid configuration: environments.prod.database.engine (from FILE): is required: one of "demo", "sqlite", "postgres", "mysql", "mssql"'
+  },
+  {
+    name: 'an environment name with capitals',
+    file: 'environments:\n  Prod:\n    database: { engine: demo }\n',
+    message:
+      'invalid configuration: environments.Prod (from FILE): invalid name "Prod": an environment name starts with a lowercase letter and has only a-z, 0-9, "-" and "_" (at most 63 characters)'
+  },
+  {
+    name: 'a reserved environment name',
+    file: 'environments:\n  healthz:\n    database: { engine: demo }\n',
+    message:
+      'invalid configuration: environments.healthz (from FILE): invalid name "healthz": this environment name is reserved'
+  },
+  {
+    name: 'READ_ONLY_MODE that is not a boolean',
+    env: { MSSQL_HOST: 'db', READ_ONLY_MODE: 'sometimes' },
+    message:
+      'invalid configuration: environments.default.readOnly (from READ_ONLY_MODE): expected true or false, got "sometimes"'
+  },
+  {
+    name: 'an unknown log level on the command line',
+    cli: { logLevel: 'verbose' },
+    message:
+      'invalid configuration: logLevel (from --log-level): must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent"; got the text "verbose"'
+  },
+  {
+    name: 'a --port that is not a number',
+    cli: { port: 'http' },
+    message: 'invalid configuration: server.port (from --port): expected a whole number, got "http"'
+  },
+  {
+    name: 'a row limit of zero',
+    file: 'environments:\n  prod:\n    database: { engine: demo }\n    limits:\n      maxRows: 0\n',
+    message: 'invalid configuration: environments.prod.limits.maxRows (from FILE): must be at least 1, got 0'
+  },
+  {
+    name: 'a query timeout above what a Claude tool call allows',
+    file: 'environments:\n  prod:\n    database: { engine: demo }\n    limits: { queryTimeoutMs: 600000 }\n',
+    message:
+      'invalid configuration: environments.prod.limits.queryTimeoutMs (from FILE): must be at most 290000, got 600000'
+  },
+  {
+    name: 'a SQL Server encryption mode that does not exist',
+    env: { MSSQL_HOST: 'db', MSSQL_ENCRYPT: 'sometimes' },
+    message:
+      'invalid configuration: environments.default.database.encrypt (from MSSQL_ENCRYPT): must be one of "mandatory", "strict", "optional"; got the text "sometimes"'
+  },
+  {
+    name: 'variables configuring two engines for one environment',
+    env: { MSSQL_HOST: 'db', POSTGRES_URL: 'postgres://db/x' },
+    message:
+      'invalid configuration: environments.default.database.engine: POSTGRES_URL configures postgres but MSSQL_HOST configures mssql; one environment has one database'
+  },
+  {
+    name: 'a password given twice',
+    env: { MSSQL_HOST: 'db', MSSQL_PASSWORD: 'a', MSSQL_PASSWORD_FILE: '/run/secrets/pw' },
+    message: 'invalid configuration: MSSQL_PASSWORD: both MSSQL_PASSWORD and MSSQL_PASSWORD_FILE are set; set only one'
+  },
+  {
+    name: 'a secret file that cannot be read',
+    env: { MSSQL_HOST: 'db', MSSQL_PASSWORD_FILE: '/nonexistent/secret' },
+    message: 'invalid configuration: MSSQL_PASSWORD_FILE: cannot read the file /nonexistent/secret'
+  },
+  {
+    name: 'a file referring to an unset variable',
+    file: 'environments:\n  prod:\n    database:\n      engine: postgres\n      password: ${PROD_DB_PASSWORD}\n',
+    message:
+      'invalid configuration: environments.prod.database.password (from FILE): refers to ${PROD_DB_PASSWORD}, which is not set'
+  },
+  {
+    name: 'a file that is not YAML',
+    file: 'server:\n  port: 8008\n   host: x\n',
+    message:
+      'invalid configuration: config: FILE is not valid YAML at line 2, column 9: Nested mappings are not allowed in compact mappings'
+  },
+  {
+    name: 'a file that is a list, not settings',
+    file: '- a\n- b\n',
+    message: 'invalid configuration: config: FILE must hold a YAML mapping (settings by name), not a list'
+  },
+  {
+    name: 'integrated Windows authentication, which cannot work from Linux',
+    env: { MSSQL_HOST: 'db', Trusted_Connection: 'yes' },
+    message:
+      'invalid configuration: Trusted_Connection (from Trusted_Connection): integrated Windows authentication is not available from Linux; set MSSQL_AUTHENTICATION=ntlm with MSSQL_DOMAIN, MSSQL_USER and MSSQL_PASSWORD'
+  },
+  {
+    name: 'a public URL that is not http(s)',
+    env: { SQLBRIDGE_PUBLIC_URL: 'ftp://data.example.com' },
+    message:
+      'invalid configuration: server.publicUrl (from SQLBRIDGE_PUBLIC_URL): must be an http:// or https:// URL, got the text "ftp://data.example.com"'
+  },
+  {
+    name: 'a public URL with a path',
+    env: { SQLBRIDGE_PUBLIC_URL: 'https://data.example.com/sqlbridge' },
+    message:
+      'invalid configuration: server.publicUrl (from SQLBRIDGE_PUBLIC_URL): the public URL is an origin (scheme, host and port) without a path'
+  }
+];
+
+describe('configuration errors', () => {
+  it.each(MISTAKES.map(c => [c.name, c] as const))('%s', (_name, mistake) => {
+    expect(messageOf(mistake)).toBe(mistake.message);
+  });
+
+  it('never repeats a secret in a message', () => {
+    const message = messageOf({
+      name: 'secret',
+      file: 'environments:\n  p:\n    database: { engine: postgres, password: 12345 }\n',
+      message: ''
+    });
+    expect(message).toContain('environments.p.database.password');
+    expect(message).toContain('not shown');
+    expect(message).not.toContain('12345');
+  });
+
+  it('refuses to serve HTTP beyond loopback without authentication', () => {
+    const { loaded } = load({ cli: { host: '0.0.0.0', noAuth: true }, demo: true });
+    expect(() => assertHttpExposureAllowed(loaded.config)).toThrow(
+      'invalid configuration: auth.enabled: refusing to serve on 0.0.0.0 without authentication'
+    );
+    for (const host of ['127.0.0.1', '127.0.0.53', '::1', '[::1]', 'localhost']) {
+      const config = load({ cli: { host, noAuth: true }, demo: true }).loaded.config;
+      expect(() => assertHttpExposureAllowed(config), host).not.toThrow();
+    }
+  });
+
+  it('refuses to serve OAuth beyond loopback without an https public URL', () => {
+    const withoutUrl = load({ cli: { host: '0.0.0.0' }, demo: true }).loaded.config;
+    expect(() => assertHttpExposureAllowed(withoutUrl)).toThrow(
+      'invalid configuration: server.publicUrl: serving on 0.0.0.0 needs the https URL clients reach sqlbridge at'
+    );
+    const plainHttp = load({
+      cli: { host: '0.0.0.0' },
+      env: { SQLBRIDGE_PUBLIC_URL: 'http://data.example.com' },
+      demo: true
+    });
+    expect(() => assertHttpExposureAllowed(plainHttp.loaded.config)).toThrow('expected an https URL');
+    const https = load({
+      cli: { host: '0.0.0.0' },
+      env: { SQLBRIDGE_PUBLIC_URL: 'https://data.example.com' },
+      demo: true
+    });
+    expect(() => assertHttpExposureAllowed(https.loaded.config)).not.toThrow();
+  });
+});
+
+describe('configuration sources', () => {
+  it('applies defaults, then the file, then variables, then flags', () => {
+    const file = 'server:\n  host: 127.0.0.2\n  port: 9000\nlogLevel: debug\ndataDir: ./state\n';
+    const { dir, loaded } = load({
+      file,
+      env: { SQLBRIDGE_PORT: '9100', SQLBRIDGE_LOG_LEVEL: 'warn' },
+      cli: { logLevel: 'error' }
+    });
+    expect(loaded.config.server).toMatchObject({ host: '127.0.0.2', port: 9100, maxRequestBodyBytes: 1048576 });
+    expect(loaded.config.logLevel).toBe('error');
+    expect(loaded.config.dataDir).toBe(join(dir, 'state'));
+    expect(Object.isFrozen(loaded.config.server)).toBe(true);
+  });
+
+  it('builds one environment from the original guide’s variables', () => {
+    const { loaded } = load({
+      env: {
+        SQLBRIDGE_ENVIRONMENT: 'production',
+        MSSQL_HOST: 'sql.internal',
+        MSSQL_USER: 'claude_reader',
+        MSSQL_PASSWORD: 's3cret',
+        MSSQL_DATABASE: 'Sales',
+        READ_ONLY_MODE: 'false',
+        TrustServerCertificate: 'yes',
+        ALLOWED_REDIRECT_HOSTS: 'claude.ai, claude.com'
+      }
+    });
+    expect(loaded.config.environments['production']).toMatchObject({
+      readOnly: false,
+      database: {
+        engine: 'mssql',
+        host: 'sql.internal',
+        user: 'claude_reader',
+        password: 's3cret',
+        database: 'Sales',
+        trustServerCertificate: true
+      },
+      limits: { maxRows: 1000, queryTimeoutMs: 30_000 }
+    });
+    expect(loaded.config.auth.allowedRedirectHosts).toEqual(['claude.ai', 'claude.com']);
+  });
+
+  it('reads secrets from *_FILE variables, without the trailing newline', () => {
+    const dir = emptyDir('secret-');
+    const secret = join(dir, 'password');
+    writeFileSync(secret, 'from-a-file\n');
+    const { loaded } = load({ env: { MSSQL_HOST: 'db', MSSQL_PASSWORD_FILE: secret } });
+    const database = loaded.config.environments['default']?.database;
+    expect(database?.engine === 'mssql' ? database.password : undefined).toBe('from-a-file');
+  });
+
+  it('fills ${VAR} and ${VAR:-default} in the file from the environment', () => {
+    const file =
+      'environments:\n  prod:\n    database:\n      engine: postgres\n      host: ${DB_HOST:-localhost}\n      password: ${DB_PASSWORD}\n';
+    const { loaded } = load({ file, env: { DB_PASSWORD: 'p@ss' } });
+    expect(loaded.config.environments['prod']?.database).toMatchObject({
+      host: 'localhost',
+      password: 'p@ss',
+      tls: 'verify-full'
+    });
+  });
+
+  it('resolves a SQLite path against the configuration file’s directory', () => {
+    const { dir, loaded } = load({
+      file: 'environments:\n  local:\n    database: { engine: sqlite, path: db/app.sqlite }\n'
+    });
+    expect(loaded.config.environments['local']?.database).toMatchObject({ path: join(dir, 'db/app.sqlite') });
+  });
+
+  it('replaces the environments with the demo in demo mode', () => {
+    const { loaded } = load({ env: { MSSQL_HOST: 'db' }, demo: true });
+    expect(Object.keys(loaded.config.environments)).toEqual(['demo']);
+    expect(loaded.config.environments['demo']).toMatchObject({
+      readOnly: true,
+      database: { engine: 'demo', liveFeed: true }
+    });
+  });
+
+  it('notes variables of the original guide that it does not need', () => {
+    const { loaded } = load({
+      env: { MSSQL_HOST: 'db', MSSQL_DRIVER: 'ODBC Driver 18 for SQL Server', Trusted_Connection: 'no' }
+    });
+    expect(loaded.notices).toEqual([
+      'MSSQL_DRIVER is ignored: sqlbridge talks TDS directly (tedious); no ODBC driver is used'
+    ]);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ResultCollector } from '../../src/db/result.ts';
+
+const identity = (value: unknown) => value as string | number | null;
+
+describe('ResultCollector', () => {
+  it('accepts rows up to the cap and refuses the first row beyond it', () => {
+    const collector = new ResultCollector({ maxRows: 3, maxChars: 10_000 }, identity);
+    collector.columns([{ name: 'n', type: null }]);
+    expect(collector.rowLimit).toBe(4);
+    expect([1, 2, 3].map(n => collector.row([n]))).toEqual([true, true, true]);
+    expect(collector.row([4])).toBe(false);
+    expect(collector.result()).toEqual({
+      columns: [{ name: 'n', type: null }],
+      rows: [[1], [2], [3]],
+      truncated: 'max_rows'
+    });
+  });
+
+  it('does not mark a result with exactly the cap as truncated', () => {
+    const collector = new ResultCollector({ maxRows: 2, maxChars: 10_000 }, identity);
+    collector.row([1]);
+    collector.row([2]);
+    expect(collector.result().truncated).toBeNull();
+  });
+
+  it('stops at the character budget, counting serialized rows', () => {
+    const collector = new ResultCollector({ maxRows: 1000, maxChars: 50 }, identity);
+    const row = ['x'.repeat(15)];
+    expect(collector.row(row)).toBe(true); // ["xxxxxxxxxxxxxxx"] = 19 chars + 1, total 22
+    expect(collector.row(row)).toBe(true); // 42
+    expect(collector.row(row)).toBe(false);
+    expect(collector.result()).toMatchObject({ truncated: 'max_chars' });
+    expect(collector.result().rows).toHaveLength(2);
+    expect(JSON.stringify(collector.result().rows).length).toBeLessThanOrEqual(50);
+  });
+
+  it('converts every value with the column it belongs to', () => {
+    const seen: string[] = [];
+    const collector = new ResultCollector({ maxRows: 10, maxChars: 1000 }, (value, column) => {
+      seen.push(`${column.name}:${String(value)}`);
+      return String(value);
+    });
+    collector.columns([
+      { name: 'a', type: 'INTEGER' },
+      { name: 'b', type: 'TEXT' }
+    ]);
+    collector.row([1, 'x']);
+    expect(seen).toEqual(['a:1', 'b:x']);
+    expect(collector.result().rows).toEqual([['1', 'x']]);
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { SqliteAdapter } from '../../src/db/dialects/sqlite/sqlite-adapter.ts';
+import { bigintToWire, binaryToWire, dateToWire, genericToWire, numberToWire } from '../../src/db/values.ts';
+
+const options = { binaryPreviewBytes: 8 };
+
+describe('exact value rendering', () => {
+  it('keeps integers beyond 2^53 as strings and smaller ones as numbers', () => {
+    expect(bigintToWire(9007199254740991n)).toBe(9007199254740991);
+    expect(bigintToWire(9007199254740992n)).toBe('9007199254740992');
+    expect(bigintToWire(-9007199254740992n)).toBe('-9007199254740992');
+    expect(bigintToWire(9223372036854775807n)).toBe('9223372036854775807');
+    expect(bigintToWire(-9223372036854775808n)).toBe('-9223372036854775808');
+  });
+
+  it('renders non-finite doubles as strings, since JSON has no NaN or Infinity', () => {
+    expect(numberToWire(Number.NaN)).toBe('NaN');
+    expect(numberToWire(Number.POSITIVE_INFINITY)).toBe('Infinity');
+    expect(numberToWire(0.1 + 0.2)).toBe(0.30000000000000004);
+  });
+
+  it('renders binary as base64 and shortens long values stating their length', () => {
+    expect(binaryToWire(Uint8Array.from([1, 2, 3]), options)).toBe('AQID');
+    const long = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+    expect(binaryToWire(long, options)).toBe(
+      `${Buffer.from(long.subarray(0, 8)).toString('base64')}… (300 bytes, shortened)`
+    );
+    expect(
+      binaryToWire(
+        Uint8Array.from({ length: 8 }, () => 255),
+        options
+      )
+    ).toBe('//////////8=');
+  });
+
+  it('renders instants as ISO 8601 in UTC', () => {
+    expect(dateToWire(new Date(Date.UTC(2024, 11, 31, 23, 59, 59, 123)))).toBe('2024-12-31T23:59:59.123Z');
+    expect(genericToWire(new Date(Date.UTC(2024, 0, 1)), options)).toBe('2024-01-01T00:00:00.000Z');
+  });
+
+  it('passes NULL, text and booleans through', () => {
+    expect(genericToWire(null, options)).toBeNull();
+    expect(genericToWire(undefined, options)).toBeNull();
+    expect(genericToWire('O’Brien; DROP TABLE x', options)).toBe('O’Brien; DROP TABLE x');
+    expect(genericToWire(false, options)).toBe(false);
+  });
+});
+
+describe('SQLite values by declared type', () => {
+  const adapter = new SqliteAdapter();
+  const column = (type: string | null) => ({ name: 'c', type });
+
+  it('prints DECIMAL(p,s) with exactly s digits, whether SQLite stored an integer or a double', () => {
+    expect(adapter.toWireValue(19.99, column('DECIMAL(10,2)'), options)).toBe('19.99');
+    expect(adapter.toWireValue(0.1, column('decimal(12, 2)'), options)).toBe('0.10');
+    expect(adapter.toWireValue(20n, column('DECIMAL(10,2)'), options)).toBe('20.00');
+    expect(adapter.toWireValue(1234567.5, column('NUMERIC(12,2)'), options)).toBe('1234567.50');
+    expect(adapter.toWireValue(0.0725, column('DECIMAL(5,4)'), options)).toBe('0.0725');
+    expect(adapter.toWireValue(7n, column('DECIMAL(9)'), options)).toBe('7');
+    expect(adapter.toWireValue('12.345', column('DECIMAL(10,2)'), options)).toBe('12.345');
+  });
+
+  it('turns a declared BOOLEAN 0/1 into false/true', () => {
+    expect(adapter.toWireValue(1n, column('BOOLEAN'), options)).toBe(true);
+    expect(adapter.toWireValue(0n, column('bool'), options)).toBe(false);
+    expect(adapter.toWireValue(2n, column('BOOLEAN'), options)).toBe(2);
+  });
+
+  it('keeps 64-bit integers exact and leaves expression results alone', () => {
+    expect(adapter.toWireValue(9223372036854775807n, column('INTEGER'), options)).toBe('9223372036854775807');
+    expect(adapter.toWireValue(42n, column(null), options)).toBe(42);
+    expect(adapter.toWireValue(2.5, column(null), options)).toBe(2.5);
+    expect(adapter.toWireValue(null, column('DECIMAL(10,2)'), options)).toBeNull();
+  });
+
+  it('quotes identifiers so that any name reads as itself', () => {
+    expect(adapter.quoteIdentifier('orders')).toBe('"orders"');
+    expect(adapter.quoteIdentifier('we"ird')).toBe('"we""ird"');
+    expect(adapter.sampleQuery({ schema: 'main', name: 'Order "Lines"' }, 5)).toEqual({
+      sql: 'SELECT * FROM "main"."Order ""Lines""" LIMIT ?',
+      params: [5],
+      readOnly: true
+    });
+  });
+});
