@@ -288,6 +288,7 @@ export class AuthService {
       throttle: this.throttle,
       store: this.store,
       csrfSecret: entry.keys.cookies[0] ?? '',
+      scopes: ['offline_access', ...resourceScopes(entry.environment.config.readOnly)],
       consentTtlSeconds: Math.max(this.config.auth.refreshTokenTtlDays, 30) * 86_400,
       logger: this.logger
     };

@@ -14,10 +14,13 @@ import type {
  */
 
 export class CookieJar {
+  /** Every Set-Cookie line received, for assertions on cookie attributes. */
+  readonly received: string[] = [];
   private readonly cookies = new Map<string, string>();
 
   store(response: Response): void {
     for (const line of response.headers.getSetCookie()) {
+      this.received.push(line);
       const [pair = ''] = line.split(';');
       const index = pair.indexOf('=');
       if (index <= 0) continue;
@@ -48,6 +51,8 @@ export interface SignInOptions {
   jar?: CookieJar;
   /** Called with every HTML page seen, for assertions on the pages themselves. */
   onPage?: (page: { url: string; status: number; html: string; headers: Headers }) => void;
+  /** The server's public origin when it differs from the address reached (behind a proxy). */
+  publicOrigin?: string;
 }
 
 /** Hidden and named inputs of the first form on a page. */
@@ -81,7 +86,8 @@ export async function signIn(
     });
     jar.store(response);
     if (response.status >= 300 && response.status < 400) {
-      const location = new URL(response.headers.get('location') ?? '', request.url);
+      let location = new URL(response.headers.get('location') ?? '', request.url);
+      if (location.origin === options.publicOrigin) location = new URL(location.pathname + location.search, start);
       if (location.origin !== start.origin) return location;
       request = { url: location, method: 'GET' };
       continue;

@@ -55,7 +55,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           logs.push(entry);
           if (typeof entry['url'] === 'string' && typeof entry['port'] === 'number') {
             clearTimeout(timer);
-            resolve(new URL(entry['url']).origin);
+            const url = new URL(entry['url']);
+            // Behind a public URL (a proxy's), the server itself is reached on its loopback bind.
+            resolve(url.protocol === 'http:' ? url.origin : `http://127.0.0.1:${String(entry['port'])}`);
           }
         } catch {
           // not a JSON line (kept in stderr)

@@ -25,6 +25,8 @@ export interface InteractionContext {
   throttle: LoginThrottle;
   store: AuthStore;
   csrfSecret: string;
+  /** Scopes this environment can grant at all (`sql:write` only where it is read-write). */
+  scopes: readonly string[];
   consentTtlSeconds: number;
   logger: Logger;
 }
@@ -107,7 +109,7 @@ export async function showInteraction(context: InteractionContext, request: Fast
         clientName: name,
         redirectHost: hostOf(interaction.params['redirect_uri']),
         username: interaction.session?.accountId ?? '',
-        scopes: requestedScopes(interaction.params['scope']),
+        scopes: grantableScopes(context, interaction.session?.accountId, interaction.params['scope']),
         action: `${base}/confirm`,
         csrf
       })
@@ -116,9 +118,13 @@ export async function showInteraction(context: InteractionContext, request: Fast
   return expired(reply);
 }
 
-function requestedScopes(scope: unknown): string[] {
-  const list = typeof scope === 'string' ? scope.split(' ').filter(s => s !== '') : [];
-  return list.length === 0 ? ['sql:read'] : [...new Set(list)];
+/** What consent would grant: the requested scopes this environment offers and this user may grant, reading by default. */
+function grantableScopes(context: InteractionContext, accountId: string | undefined, scope: unknown): string[] {
+  const user = accountId === undefined ? undefined : context.users.allowed(accountId, context.environment);
+  const permitted = new Set<string>([...(user?.scopes ?? []), 'offline_access']);
+  const requested = typeof scope === 'string' ? scope.split(' ').filter(s => s !== '') : [];
+  const granted = [...new Set(requested)].filter(s => permitted.has(s) && context.scopes.includes(s));
+  return granted.some(s => s.startsWith('sql:')) || !permitted.has('sql:read') ? granted : ['sql:read', ...granted];
 }
 
 export async function submitLogin(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
