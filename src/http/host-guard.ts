@@ -3,12 +3,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /**
  * DNS-rebinding and cross-origin protection for every route (MCP transport spec, "Security
  * Warning"): the Host header must name this server, and a browser Origin, when present, must be one
- * we allow. Hostnames compare case-insensitively and without ports.
+ * we allow, except on the paths that are public by design (OAuth metadata, token and registration
+ * endpoints, which carry no cookies and answer with CORS). Hostnames compare case-insensitively and
+ * without ports.
  */
 
 export interface HostGuardOptions {
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
+  /** Paths any web origin may call (public documents and cookie-less OAuth endpoints); the Host is still checked. */
+  anyOrigin?: (path: string) => boolean;
 }
 
 export function hostnameOf(hostHeader: string): string {
@@ -31,7 +35,8 @@ export function createHostGuard(options: HostGuardOptions) {
       return;
     }
     const origin = request.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, hosts, origins)) {
+    if (origin === undefined || options.anyOrigin?.(request.url.split('?')[0] ?? '') === true) return;
+    if (!originAllowed(origin, hosts, origins)) {
       await forbid(reply, 'requests from this Origin are not allowed');
     }
   };

@@ -20,6 +20,13 @@ export interface HttpServer {
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
+/**
+ * Browser-based MCP clients (the MCP Inspector) discover, register and exchange codes from their own
+ * origin: metadata documents and the cookie-less OAuth endpoints answer any origin. The MCP endpoints,
+ * the authorization endpoint and the sign-in pages keep the Origin check.
+ */
+const OPEN_TO_ANY_ORIGIN = /^\/(?:\.well-known\/[^?]*|[^/]+\/(?:\.well-known\/[^?]*|token|register|revoke|jwks))$/;
+
 /** The HTTP face of sqlbridge: one MCP endpoint per environment, behind Host/Origin checks. */
 export async function createHttpServer(
   config: Config,
@@ -40,7 +47,8 @@ export async function createHttpServer(
   const publicHost = config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).host];
   const hostGuard = createHostGuard({
     allowedHosts: [...LOOPBACK_HOSTS, config.server.host, ...publicHost, ...config.server.allowedHosts],
-    allowedOrigins: config.server.allowedOrigins
+    allowedOrigins: config.server.allowedOrigins,
+    anyOrigin: path => OPEN_TO_ANY_ORIGIN.test(path)
   });
   app.addHook('onRequest', hostGuard);
   app.addHook('onSend', async (_request, reply, payload) => {

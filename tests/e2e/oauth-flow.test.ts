@@ -246,3 +246,85 @@ describe('with a Client ID Metadata Document', () => {
     await client.close();
   });
 });
+
+describe('metadata documents', () => {
+  const issuer = () => `${setup.server.baseUrl}/pg`;
+  const origin = 'http://localhost:6274';
+
+  it.each([
+    ['RFC 8414, path inserted', '/.well-known/oauth-authorization-server/pg'],
+    ['RFC 8414, under the issuer', '/pg/.well-known/oauth-authorization-server'],
+    ['OpenID discovery, path inserted', '/.well-known/openid-configuration/pg'],
+    ['OpenID discovery, under the issuer', '/pg/.well-known/openid-configuration']
+  ])('serves the authorization server metadata (%s) to any origin', async (_name, path) => {
+    const response = await fetch(`${setup.server.baseUrl}${path}`, { headers: { origin } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:6274)$/);
+    const metadata = (await response.json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      issuer: issuer(),
+      authorization_endpoint: `${issuer()}/authorize`,
+      token_endpoint: `${issuer()}/token`,
+      registration_endpoint: `${issuer()}/register`,
+      revocation_endpoint: `${issuer()}/revoke`,
+      jwks_uri: `${issuer()}/jwks`,
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
+      client_id_metadata_document_supported: true,
+      response_types_supported: ['code']
+    });
+    expect(metadata['token_endpoint_auth_methods_supported']).toEqual(
+      expect.arrayContaining(['none', 'client_secret_post', 'client_secret_basic'])
+    );
+    // The pg environment is read-only: writing is not even offered.
+    expect([...(metadata['scopes_supported'] as string[])].sort()).toEqual(['offline_access', 'sql:read']);
+    expect(metadata['grant_types_supported']).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
+    const preflight = await fetch(`${setup.server.baseUrl}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET' }
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toMatch(/^(\*|http:\/\/localhost:6274)$/);
+  });
+
+  it.each([
+    ['path inserted', '/.well-known/oauth-protected-resource/pg/mcp'],
+    ['under the environment', '/pg/.well-known/oauth-protected-resource']
+  ])('serves the protected resource metadata (%s) naming the endpoint exactly', async (_name, path) => {
+    const response = await fetch(`${setup.server.baseUrl}${path}`, { headers: { origin } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await response.json()).toEqual({
+      resource: `${setup.server.baseUrl}/pg/mcp`,
+      authorization_servers: [issuer()],
+      scopes_supported: ['sql:read'],
+      bearer_methods_supported: ['header'],
+      resource_name: 'sqlbridge — pg'
+    });
+    const preflight = await fetch(`${setup.server.baseUrl}${path}`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET' }
+    });
+    expect(preflight.status).toBe(204);
+  });
+
+  it('answers browser preflights for the token, registration and revocation endpoints', async () => {
+    for (const endpoint of ['token', 'register', 'revoke']) {
+      const preflight = await fetch(`${setup.server.baseUrl}/pg/${endpoint}`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }
+      });
+      expect(preflight.status, endpoint).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin'), endpoint).toMatch(/^(\*|http:\/\/localhost:6274)$/);
+    }
+  });
+
+  it('keeps the Origin check on the MCP endpoint and the sign-in pages', async () => {
+    const evil = { origin: 'https://evil.example' };
+    expect((await fetch(`${setup.server.baseUrl}/pg/mcp`, { method: 'POST', headers: evil })).status).toBe(403);
+    expect((await fetch(`${setup.server.baseUrl}/pg/authorize?client_id=x`, { headers: evil })).status).toBe(403);
+    expect(
+      (await fetch(`${setup.server.baseUrl}/.well-known/oauth-protected-resource/pg/mcp`, { headers: evil })).status
+    ).toBe(200);
+  });
+});
