@@ -65,10 +65,29 @@ export async function mountStreamableHttp(
     scope.addContentTypeParser('*', (_request, _payload, done) => {
       done(null, undefined);
     });
+    // Browser-based clients: an Origin that passed the host guard gets CORS, preflights included.
+    scope.addHook('onRequest', async (request, reply) => {
+      const origin = request.headers.origin;
+      if (request.routeOptions.url !== options.path || origin === undefined) return;
+      reply.raw.setHeader('access-control-allow-origin', origin);
+      reply.raw.setHeader('vary', 'Origin');
+      reply.raw.setHeader('access-control-expose-headers', 'mcp-session-id, mcp-protocol-version, www-authenticate');
+    });
+    scope.options(options.path, async (_request, reply) =>
+      reply
+        .code(204)
+        .header('access-control-allow-methods', 'GET, POST, DELETE')
+        .header(
+          'access-control-allow-headers',
+          'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id'
+        )
+        .header('access-control-max-age', '600')
+        .send()
+    );
     const authenticate = options.authenticate;
     if (authenticate !== undefined) {
       scope.addHook('onRequest', async (request, reply) => {
-        if (request.routeOptions.url !== options.path) return;
+        if (request.routeOptions.url !== options.path || request.method === 'OPTIONS') return;
         const outcome = await authenticate(request);
         if (outcome instanceof Response) {
           reply.hijack();

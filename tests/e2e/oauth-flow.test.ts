@@ -319,6 +319,30 @@ describe('metadata documents', () => {
     }
   });
 
+  it('lets an allowed browser origin reach the MCP endpoint and read its challenge (CORS)', async () => {
+    const preflight = await fetch(mcpUrl(), {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, mcp-protocol-version'
+      }
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization');
+    const unauthorized = await fetch(mcpUrl(), { method: 'POST', headers: { origin } });
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(unauthorized.headers.get('access-control-expose-headers')).toContain('www-authenticate');
+    const refused = await fetch(mcpUrl(), {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' }
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('keeps the Origin check on the MCP endpoint and the sign-in pages', async () => {
     const evil = { origin: 'https://evil.example' };
     expect((await fetch(`${setup.server.baseUrl}/pg/mcp`, { method: 'POST', headers: evil })).status).toBe(403);
