@@ -51,8 +51,11 @@ export async function createHttpServer(
     anyOrigin: path => OPEN_TO_ANY_ORIGIN.test(path)
   });
   app.addHook('onRequest', hostGuard);
+  // Defaults for every response; a route that set its own (the sign-in pages' policy) keeps it.
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.headers(SECURITY_HEADERS);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+      if (!reply.hasHeader(name)) reply.header(name, value);
+    }
     return payload;
   });
   // One line per request; the query string is left out (it is where a careless client puts tokens).

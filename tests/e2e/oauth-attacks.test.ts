@@ -830,6 +830,22 @@ describe('sign-in and consent forms', () => {
     expect(response.headers.get('location')).toBeNull();
   });
 
+  it.each([
+    ['another site', 'https://evil.example'],
+    ['an opaque origin (sandboxed frame, data: page)', 'null']
+  ])('refuses a sign-in form posted from %s, though token and cookies are right', async (_name, origin) => {
+    const started = await start(await publicClient());
+    const form = readForm(started.page);
+    const response = await fetch(local(form.action), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: started.jar.header(), origin },
+      body: new URLSearchParams({ ...form.fields, ...login('bob') })
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('location')).toBeNull();
+  });
+
   it('refuses consent without the CSRF token, and issues no code', async () => {
     const started = await start(await publicClient());
     const consent = await toConsent(started, 'bob');

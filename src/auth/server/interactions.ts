@@ -46,8 +46,13 @@ function csrfValid(secret: string, uid: string, token: string | undefined): bool
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-/** The page's policy: its own styles, forms posting here and, after the redirects that follow, to the client. */
+/**
+ * The page's policy: its own styles, forms posting here and, after the redirects that follow, to the
+ * client. Referrers stay on this origin: forms then carry a real Origin (with `no-referrer`, browsers
+ * send `Origin: null`, which the Origin check refuses), and nothing leaks to the client's site.
+ */
 function pageHeaders(reply: FastifyReply, redirectUri: unknown): void {
+  reply.header('referrer-policy', 'same-origin');
   let clientOrigin = '';
   try {
     if (typeof redirectUri === 'string') clientOrigin = ` ${new URL(redirectUri).origin}`;
@@ -76,10 +81,13 @@ function expired(reply: FastifyReply): FastifyReply {
     .send(errorPage('Sign-in expired', 'This sign-in is no longer valid. Start again from the application.'));
 }
 
+async function findClient(provider: Provider, clientId: unknown) {
+  return typeof clientId === 'string' ? provider.Client.find(clientId).catch(() => undefined) : undefined;
+}
+
 async function clientName(provider: Provider, clientId: unknown): Promise<string> {
   if (typeof clientId !== 'string') return 'An application';
-  const client = await provider.Client.find(clientId).catch(() => undefined);
-  const name = client?.clientName;
+  const name = (await findClient(provider, clientId))?.clientName;
   return typeof name === 'string' && name.trim() !== '' ? name.slice(0, 100) : clientId.slice(0, 200);
 }
 
@@ -109,7 +117,12 @@ export async function showInteraction(context: InteractionContext, request: Fast
         clientName: name,
         redirectHost: hostOf(interaction.params['redirect_uri']),
         username: interaction.session?.accountId ?? '',
-        scopes: grantableScopes(context, interaction.session?.accountId, interaction.params['scope']),
+        scopes: grantableScopes(
+          context,
+          interaction.session?.accountId,
+          interaction.params['scope'],
+          (await findClient(provider, interaction.params['client_id']))?.grantTypeAllowed('refresh_token') === true
+        ),
         action: `${base}/confirm`,
         csrf
       })
@@ -118,13 +131,25 @@ export async function showInteraction(context: InteractionContext, request: Fast
   return expired(reply);
 }
 
-/** What consent would grant: the requested scopes this environment offers and this user may grant, reading by default. */
-function grantableScopes(context: InteractionContext, accountId: string | undefined, scope: unknown): string[] {
+/**
+ * What consent would grant: the requested scopes this environment offers and this user may grant,
+ * reading by default, and staying connected whenever the client will get a refresh token (clients
+ * allowed the refresh_token grant get one whether or not they asked for offline_access).
+ */
+function grantableScopes(
+  context: InteractionContext,
+  accountId: string | undefined,
+  scope: unknown,
+  refreshes: boolean
+): string[] {
   const user = accountId === undefined ? undefined : context.users.allowed(accountId, context.environment);
   const permitted = new Set<string>([...(user?.scopes ?? []), 'offline_access']);
   const requested = typeof scope === 'string' ? scope.split(' ').filter(s => s !== '') : [];
-  const granted = [...new Set(requested)].filter(s => permitted.has(s) && context.scopes.includes(s));
-  return granted.some(s => s.startsWith('sql:')) || !permitted.has('sql:read') ? granted : ['sql:read', ...granted];
+  const sql = [...new Set(requested)].filter(
+    s => s.startsWith('sql:') && permitted.has(s) && context.scopes.includes(s)
+  );
+  if (sql.length === 0 && permitted.has('sql:read')) sql.push('sql:read');
+  return refreshes || requested.includes('offline_access') ? [...sql, 'offline_access'] : sql;
 }
 
 export async function submitLogin(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
