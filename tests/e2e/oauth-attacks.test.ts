@@ -239,6 +239,24 @@ async function tokenRequest(
   });
 }
 
+/** The code exchange (the token endpoint's authorization_code grant); a verifier of undefined is left out. */
+async function exchange(
+  environment: string,
+  grant: { code: string; verifier: string | undefined; clientId: string; redirectUri?: string }
+): Promise<Response> {
+  return tokenRequest(environment, {
+    grant_type: 'authorization_code',
+    code: grant.code,
+    redirect_uri: grant.redirectUri ?? CALLBACK,
+    client_id: grant.clientId,
+    ...(grant.verifier === undefined ? {} : { code_verifier: grant.verifier })
+  });
+}
+
+async function refresh(environment: string, refreshToken: string, clientId: string): Promise<Response> {
+  return tokenRequest(environment, { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientId });
+}
+
 interface Tokens {
   access_token: string;
   refresh_token: string;
@@ -261,13 +279,7 @@ async function tokensFor(
   });
   const code = callback.searchParams.get('code');
   expect(code, callback.href).not.toBeNull();
-  const response = await tokenRequest(environment, {
-    grant_type: 'authorization_code',
-    code: code ?? '',
-    code_verifier: verifier,
-    redirect_uri: CALLBACK,
-    client_id: clientId
-  });
+  const response = await exchange(environment, { code: code ?? '', verifier, clientId });
   expect(response.status, await response.clone().text()).toBe(200);
   return { ...((await response.json()) as Tokens), clientId };
 }
@@ -340,33 +352,26 @@ describe('PKCE', () => {
       'the challenge sent as the verifier',
       (verifier: string) => createHash('sha256').update(verifier).digest('base64url')
     ]
-  ])('refuses the code with %s, and the right verifier still cannot use it afterwards', async (_name, wrong) => {
-    const clientId = await publicClient();
-    const { verifier, challenge } = pkce();
-    const code = await codeFor(clientId, challenge);
-    const given = wrong(verifier);
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: CALLBACK,
-      client_id: clientId,
-      ...(given === undefined ? {} : { code_verifier: given })
-    });
-    expect(response.status).toBe(400);
-    expect(['invalid_grant', 'invalid_request']).toContain(await oauthError(response));
-  });
+  ])(
+    'refuses the code with %s, and the code is spent: the right verifier cannot use it afterwards',
+    async (_name, wrong) => {
+      const clientId = await publicClient();
+      const { verifier, challenge } = pkce();
+      const code = await codeFor(clientId, challenge);
+      const response = await exchange('ro', { code, verifier: wrong(verifier), clientId });
+      expect(response.status).toBe(400);
+      expect(['invalid_grant', 'invalid_request']).toContain(await oauthError(response));
+      const retry = await exchange('ro', { code, verifier, clientId });
+      expect(retry.status).toBe(400);
+      expect(await oauthError(retry)).toBe('invalid_grant');
+    }
+  );
 
   it('control: the right verifier gets tokens', async () => {
     const clientId = await publicClient();
     const { verifier, challenge } = pkce();
     const code = await codeFor(clientId, challenge);
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: CALLBACK,
-      client_id: clientId
-    });
+    const response = await exchange('ro', { code, verifier, clientId });
     expect(response.status).toBe(200);
   });
 });
@@ -381,69 +386,42 @@ describe('authorization codes', () => {
   it('refuses a replayed code and revokes the tokens its first use issued', async () => {
     const clientId = await publicClient();
     const { code, verifier } = await freshCode(clientId);
-    const body = {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: CALLBACK,
-      client_id: clientId
-    };
-    const first = await tokenRequest('ro', body);
+    const first = await exchange('ro', { code, verifier, clientId });
     expect(first.status).toBe(200);
     const tokens = (await first.json()) as Tokens;
     expect(await mcpStatus(tokens.access_token)).toBe(200);
-    const replay = await tokenRequest('ro', body);
+    const replay = await exchange('ro', { code, verifier, clientId });
     expect(replay.status).toBe(400);
     expect(await oauthError(replay)).toBe('invalid_grant');
     expect(await mcpStatus(tokens.access_token)).toBe(401);
-    const refresh = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: clientId
-    });
-    expect(await oauthError(refresh)).toBe('invalid_grant');
+    const refreshed = await refresh('ro', tokens.refresh_token, clientId);
+    expect(await oauthError(refreshed)).toBe('invalid_grant');
   });
 
-  it('refuses a code presented by another client', async () => {
+  it('refuses a code presented by another client, and the code is spent', async () => {
     const owner = await publicClient();
     const thief = await publicClient();
     const { code, verifier } = await freshCode(owner);
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: CALLBACK,
-      client_id: thief
-    });
+    const response = await exchange('ro', { code, verifier, clientId: thief });
     expect(response.status).toBe(400);
     expect(await oauthError(response)).toBe('invalid_grant');
+    expect((await exchange('ro', { code, verifier, clientId: owner })).status).toBe(400);
   });
 
   it('refuses a code with a redirect URI other than the one it was issued for', async () => {
     const other = 'http://127.0.0.1:9/other';
     const clientId = await publicClient('ro', [CALLBACK, other]);
     const { code, verifier } = await freshCode(clientId);
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: other,
-      client_id: clientId
-    });
+    const response = await exchange('ro', { code, verifier, clientId, redirectUri: other });
     expect(response.status).toBe(400);
     expect(await oauthError(response)).toBe('invalid_grant');
+    expect((await exchange('ro', { code, verifier, clientId })).status).toBe(400);
   });
 
   it("refuses a code at another environment's token endpoint", async () => {
     const clientId = await publicClient();
     const { code, verifier } = await freshCode(clientId);
-    const response = await tokenRequest('rw', {
-      grant_type: 'authorization_code',
-      code,
-      code_verifier: verifier,
-      redirect_uri: CALLBACK,
-      client_id: clientId
-    });
+    const response = await exchange('rw', { code, verifier, clientId });
     expect(response.status).toBe(401);
     expect(await oauthError(response)).toBe('invalid_client');
   });
@@ -516,13 +494,7 @@ describe('redirect URIs', () => {
 
 describe('the token endpoint and clients', () => {
   it('answers an unknown client with 401 invalid_client (a client then registers again)', async () => {
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code: 'x',
-      code_verifier: pkce().verifier,
-      redirect_uri: CALLBACK,
-      client_id: 'never-registered'
-    });
+    const response = await exchange('ro', { code: 'x', verifier: pkce().verifier, clientId: 'never-registered' });
     expect(response.status).toBe(401);
     expect(await oauthError(response)).toBe('invalid_client');
   });
@@ -689,49 +661,29 @@ describe('access tokens at the MCP endpoint', () => {
 describe('refresh tokens', () => {
   it('refuses a spent refresh token and revokes the grant', async () => {
     const tokens = await tokensFor('bob');
-    const rotated = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: tokens.clientId
-    });
+    const rotated = await refresh('ro', tokens.refresh_token, tokens.clientId);
     expect(rotated.status).toBe(200);
     const second = (await rotated.json()) as Tokens;
     expect(second.refresh_token).not.toBe(tokens.refresh_token);
-    const replay = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: tokens.clientId
-    });
+    const replay = await refresh('ro', tokens.refresh_token, tokens.clientId);
     expect(replay.status).toBe(400);
     expect(await oauthError(replay)).toBe('invalid_grant');
     expect(await mcpStatus(second.access_token)).toBe(401);
-    const after = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: second.refresh_token,
-      client_id: tokens.clientId
-    });
+    const after = await refresh('ro', second.refresh_token, tokens.clientId);
     expect(await oauthError(after)).toBe('invalid_grant');
   });
 
   it('refuses a refresh token presented by another client', async () => {
     const tokens = await tokensFor('bob');
     const thief = await publicClient();
-    const response = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: thief
-    });
+    const response = await refresh('ro', tokens.refresh_token, thief);
     expect(response.status).toBe(400);
     expect(await oauthError(response)).toBe('invalid_grant');
   });
 
   it("refuses a refresh token at another environment's token endpoint", async () => {
     const tokens = await tokensFor('alice', { environment: 'rw' });
-    const response = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token,
-      client_id: tokens.clientId
-    });
+    const response = await refresh('ro', tokens.refresh_token, tokens.clientId);
     expect(response.status).toBe(401);
     expect(await oauthError(response)).toBe('invalid_client');
   });
@@ -990,13 +942,7 @@ describe('scopes', () => {
     const consent = pages.find(html => html.includes('name="decision"')) ?? '';
     expect(consent).toContain('(sql:read)');
     expect(consent).not.toContain('sql:write');
-    const response = await tokenRequest('ro', {
-      grant_type: 'authorization_code',
-      code: callback.searchParams.get('code') ?? '',
-      code_verifier: verifier,
-      redirect_uri: CALLBACK,
-      client_id: clientId
-    });
+    const response = await exchange('ro', { code: callback.searchParams.get('code') ?? '', verifier, clientId });
     const tokens = (await response.json()) as Tokens;
     expect(tokens.scope.split(' ')).not.toContain('sql:write');
     expect(String(jwtClaims(tokens.access_token)['scope'])).toBe('sql:read');
@@ -1122,19 +1068,11 @@ describe('after a restart', () => {
     writeFileSync(configPath, await configYaml(['carol']));
     server = await startServer({ args: ['serve', '--config', configPath, '--data-dir', dir] });
     expect(await mcpStatus(carol.access_token)).toBe(401);
-    const refresh = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: carol.refresh_token,
-      client_id: carol.clientId
-    });
-    expect(refresh.status).toBe(400);
-    expect(await oauthError(refresh)).toBe('invalid_grant');
+    const refreshed = await refresh('ro', carol.refresh_token, carol.clientId);
+    expect(refreshed.status).toBe(400);
+    expect(await oauthError(refreshed)).toBe('invalid_grant');
     expect(await mcpStatus(bob.access_token)).toBe(200);
-    const renewed = await tokenRequest('ro', {
-      grant_type: 'refresh_token',
-      refresh_token: bob.refresh_token,
-      client_id: bob.clientId
-    });
+    const renewed = await refresh('ro', bob.refresh_token, bob.clientId);
     expect(renewed.status).toBe(200);
   }, 60_000);
 });

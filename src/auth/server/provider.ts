@@ -233,7 +233,19 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const provider = new Provider(options.issuer, configuration);
   provider.use(async (ctx, next) => {
     await next();
-    const route = (ctx.oidc as { route?: string } | undefined)?.route;
+    const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;
+    const route = (oidc as { route?: string } | undefined)?.route;
+    // A code is good for one try: a failed redemption (wrong PKCE verifier, redirect URI or client)
+    // spends it, so a stolen code cannot be tried again.
+    if (route === 'token' && ctx.status === 400 && oidc?.params?.['grant_type'] === 'authorization_code') {
+      const value = oidc.params['code'];
+      if (typeof value === 'string') {
+        const code = await oidc.provider.AuthorizationCode.find(value, { ignoreExpiration: true }).catch(
+          () => undefined
+        );
+        await code?.destroy();
+      }
+    }
     if (route === 'discovery' && ctx.status === 200) {
       const body = ctx.body as Record<string, unknown>;
       const pruned = Object.fromEntries(Object.entries(body).filter(([key]) => !DISCOVERY_OIDC_ONLY.includes(key)));
