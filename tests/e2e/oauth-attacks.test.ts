@@ -520,10 +520,12 @@ describe('the token endpoint and clients', () => {
     expect(await oauthError(response)).toBe('invalid_request');
   });
 
-  it('control: the confidential client with its secret gets past client authentication', async () => {
-    const response = await tokenRequest('ro', grant, basic('confidential-app', SECRET));
-    expect(response.status).toBe(400);
-    expect(await oauthError(response)).toBe('invalid_grant');
+  it('control: the confidential client with its secret, in the header or the body, gets past client authentication', async () => {
+    const inHeader = await tokenRequest('ro', grant, basic('confidential-app', SECRET));
+    expect(inHeader.status).toBe(400);
+    expect(await oauthError(inHeader)).toBe('invalid_grant');
+    const inBody = await tokenRequest('ro', { ...grant, client_id: 'confidential-app', client_secret: SECRET });
+    expect(await oauthError(inBody)).toBe('invalid_grant');
   });
 });
 
