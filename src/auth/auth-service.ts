@@ -17,6 +17,7 @@ import { AccessTokenVerifier } from './resource/token-verifier.ts';
 import { showInteraction, submitConsent, submitLogin, type InteractionContext } from './server/interactions.ts';
 import { loadOrCreateKeys, publicKeys, type EnvironmentKeys } from './server/keys.ts';
 import { createAuthorizationServer, resourceScopes } from './server/provider.ts';
+import { RateLimit } from './server/rate-limit.ts';
 import { LoginThrottle } from './server/throttle.ts';
 import { UserDirectory, type User } from './server/users.ts';
 import { MemoryStore } from './storage/memory-store.ts';
@@ -58,6 +59,7 @@ export class AuthService {
   private readonly logger: Logger;
   private readonly byName = new Map<string, EnvironmentAuth>();
   private readonly throttle: LoginThrottle;
+  private readonly registrations: RateLimit;
   private base: URL | undefined;
 
   private constructor(options: AuthServiceOptions, store: AuthStore, keys: Map<string, EnvironmentKeys>) {
@@ -71,6 +73,7 @@ export class AuthService {
       perAddress: login.maxFailuresPerAddress,
       windowMs: login.windowMinutes * 60_000
     });
+    this.registrations = new RateLimit(options.config.auth.maxRegistrationsPerHour, 3_600_000);
     for (const environment of options.environments) {
       const environmentKeys = keys.get(environment.name);
       if (environmentKeys !== undefined) this.byName.set(environment.name, { environment, keys: environmentKeys });
@@ -211,6 +214,19 @@ export class AuthService {
         // Registration has no CORS of its own in oidc-provider; browser-based clients (the MCP Inspector) need it.
         if (inner === undefined && path === `/${name}/register`) {
           res.setHeader('access-control-allow-origin', '*');
+          const wait = request.method === 'POST' ? this.registrations.take(request.ip) : 0;
+          if (wait > 0) {
+            this.logger.warn({ environment: name, address: request.ip }, 'client registration rate-limited');
+            res
+              .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil(wait / 1000)) })
+              .end(
+                JSON.stringify({
+                  error: 'temporarily_unavailable',
+                  error_description: 'too many client registrations from this address; try again later'
+                })
+              );
+            return;
+          }
           if (request.method === 'OPTIONS') {
             res
               .writeHead(204, {

@@ -34,6 +34,12 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     kind: 'list',
     description: 'Comma-separated extra Host header values.'
   },
+  {
+    name: 'SQLBRIDGE_TRUST_PROXY',
+    path: ['server', 'trustProxy'],
+    kind: 'list',
+    description: 'Comma-separated addresses or CIDR ranges of trusted reverse proxies.'
+  },
   { name: 'SQLBRIDGE_DATA_DIR', path: ['dataDir'], kind: 'string', description: 'Data directory.' },
   { name: 'SQLBRIDGE_LOG_LEVEL', path: ['logLevel'], kind: 'string', description: 'Log level.' },
   {

@@ -260,6 +260,12 @@ const serverSchema = z
       .describe(
         'The URL clients reach this server at (e.g. https://data.example.com), when it differs from the bind address.'
       ),
+    trustProxy: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Addresses or CIDR ranges of reverse proxies in front of sqlbridge (e.g. ["127.0.0.1", "10.0.0.0/8"]): the client address is then read from their X-Forwarded-For, for sign-in throttling and logs. Without it, every sign-in behind a proxy counts against the proxy’s address.'
+      ),
     allowedHosts: z
       .array(z.string().min(1))
       .default([])
@@ -377,6 +383,19 @@ const authSchema = z
       .describe(
         'Where clients, grants and refresh tokens are kept: `sqlite` (auth.sqlite in the data directory) or `memory` (tests only: lost on restart).'
       ),
+    clientIdleDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(365)
+      .default(30)
+      .describe('A dynamically registered client unused this long is forgotten (its application registers again).'),
+    maxRegistrationsPerHour: z
+      .number()
+      .int()
+      .min(1)
+      .default(120)
+      .describe('Dynamic client registrations accepted per client address and hour.'),
     users: z.array(userSchema).default([]).describe('The people who may sign in.'),
     clients: z.array(clientSchema).default([]).describe('Pre-registered OAuth clients.'),
     clientIdMetadataDocuments: z

@@ -41,6 +41,7 @@ export async function createHttpServer(
     bodyLimit: config.server.maxRequestBodyBytes,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    trustProxy: config.server.trustProxy.length > 0 ? [...config.server.trustProxy] : false,
     forceCloseConnections: true
   });
 

@@ -29,7 +29,8 @@ const USERS = {
   bob: { password: 'bob-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'] },
   carol: { password: 'carol-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'] },
   dave: { password: 'dave-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'], disabled: true },
-  eve: { password: 'eve-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'] }
+  eve: { password: 'eve-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'] },
+  frank: { password: 'frank-correct-horse-battery', environments: ['ro'], scopes: ['sql:read'] }
 } as const;
 type UserName = keyof typeof USERS;
 const login = (name: UserName): Credentials => ({ username: name, password: USERS[name].password });
@@ -43,17 +44,27 @@ let trustedOrigin: string;
 let untrustedOrigin: string;
 let untrustedHits = 0;
 
-async function configYaml(disabled: readonly UserName[]): Promise<string> {
+interface Changes {
+  disabled?: readonly UserName[];
+  /** Users whose scopes become just sql:read. */
+  demoted?: readonly UserName[];
+  trustProxy?: string;
+  maxRegistrationsPerHour?: number;
+}
+
+async function configYaml(changes: Changes = {}): Promise<string> {
   const users: string[] = [];
   for (const [name, user] of Object.entries(USERS)) {
-    const off = ('disabled' in user && user.disabled) || disabled.includes(name as UserName);
+    const off = ('disabled' in user && user.disabled) || (changes.disabled ?? []).includes(name as UserName);
+    const scopes = (changes.demoted ?? []).includes(name as UserName) ? ['sql:read'] : user.scopes;
     users.push(
-      `    - { username: ${name}, passwordHash: "${await hashPassword(user.password)}", environments: [${user.environments.join(', ')}], scopes: [${user.scopes.join(', ')}], disabled: ${String(off)} }`
+      `    - { username: ${name}, passwordHash: "${await hashPassword(user.password)}", environments: [${user.environments.join(', ')}], scopes: [${scopes.join(', ')}], disabled: ${String(off)} }`
     );
   }
   return [
     'server:',
     `  publicUrl: ${PUBLIC}`,
+    ...(changes.trustProxy === undefined ? [] : [`  trustProxy: ["${changes.trustProxy}"]`]),
     'environments:',
     '  ro:',
     `    database: { engine: sqlite, path: ${JSON.stringify(join(dir, 'ro.db'))} }`,
@@ -62,6 +73,7 @@ async function configYaml(disabled: readonly UserName[]): Promise<string> {
     `    database: { engine: sqlite, path: ${JSON.stringify(join(dir, 'rw.db'))} }`,
     'auth:',
     '  grantCheckMs: 0',
+    `  maxRegistrationsPerHour: ${String(changes.maxRegistrationsPerHour ?? 1000)}`,
     '  login: { maxFailuresPerUser: 3, maxFailuresPerAddress: 1000 }',
     '  users:',
     ...users,
@@ -142,7 +154,7 @@ beforeAll(async () => {
       .end(metadataDocument(`${untrustedOrigin}${req.url ?? ''}`));
   }));
   configPath = join(dir, 'sqlbridge.yaml');
-  writeFileSync(configPath, await configYaml([]));
+  writeFileSync(configPath, await configYaml());
   server = await startServer({ args: ['serve', '--config', configPath, '--data-dir', dir] });
 }, 60_000);
 
@@ -306,6 +318,44 @@ async function mcpStatus(token: string, environment = 'ro'): Promise<number> {
   const response = await mcp(environment, { authorization: `Bearer ${token}` });
   await response.body?.cancel();
   return response.status;
+}
+
+/** Calls execute_write_sql in the rw environment with a token; the HTTP response of the call. */
+async function writeAttempt(token: string): Promise<Response> {
+  const seen: Response[] = [];
+  const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    seen.push(response.clone());
+    return response;
+  };
+  const client = new Client(
+    { name: 'oauth-attacks', version: '1' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } }
+  );
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(at('/rw/mcp')), {
+      fetch: recording,
+      requestInit: { headers: { authorization: `Bearer ${token}` } }
+    })
+  );
+  const { tools } = await client.listTools();
+  expect(tools.map(tool => tool.name)).toContain('execute_write_sql');
+  await client
+    .callTool({ name: 'execute_write_sql', arguments: { query: "INSERT INTO notes VALUES (2, 'written')" } })
+    .catch(() => undefined);
+  await client.close();
+  const last = seen.at(-1);
+  if (last === undefined) throw new Error('no response');
+  return last;
+}
+
+function notesInRw(): unknown {
+  const db = new DatabaseSync(join(dir, 'rw.db'), { readOnly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM notes').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 async function oauthError(response: Response): Promise<string | undefined> {
@@ -923,6 +973,26 @@ describe('sign-in', () => {
     expect((await attempt('bob', USERS.bob.password)).status).toBe(303);
   });
 
+  it('counts concurrent attempts: a burst of guesses gets no more tries than the limit', async () => {
+    const clientId = await publicClient();
+    const jar = new CookieJar();
+    const first = await getManual(authorizeUrl({ clientId }), jar);
+    const page = await getManual(local(first.headers.get('location') ?? ''), jar);
+    const form = readForm(await page.text());
+    const guess = (password: string) =>
+      fetch(local(form.action), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header() },
+        body: new URLSearchParams({ ...form.fields, username: 'frank', password })
+      });
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => guess(`guess-${String(i)}`)));
+    const statuses = burst.map(response => response.status);
+    expect(statuses.filter(status => status === 401)).toHaveLength(3);
+    expect(statuses.filter(status => status === 429)).toHaveLength(9);
+    expect((await guess(USERS.frank.password)).status).toBe(429);
+  });
+
   it('refuses openid (no ID tokens here)', async () => {
     const clientId = await publicClient();
     const response = await getManual(authorizeUrl({ clientId, params: { scope: 'openid sql:read' } }));
@@ -959,36 +1029,12 @@ describe('scopes', () => {
 
   it('answers execute_write_sql without sql:write with 403 insufficient_scope naming the scope', async () => {
     const { access_token: token } = await tokensFor('reader', { environment: 'rw' });
-    const seen: Response[] = [];
-    const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-      const response = await fetch(input, init);
-      seen.push(response.clone());
-      return response;
-    };
-    const client = new Client(
-      { name: 'oauth-attacks', version: '1' },
-      { versionNegotiation: { mode: { pin: '2026-07-28' } } }
-    );
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(at('/rw/mcp')), {
-        fetch: recording,
-        requestInit: { headers: { authorization: `Bearer ${token}` } }
-      })
-    );
-    const { tools } = await client.listTools();
-    expect(tools.map(tool => tool.name)).toContain('execute_write_sql');
-    await expect(
-      client.callTool({ name: 'execute_write_sql', arguments: { query: "INSERT INTO notes VALUES (2, 'written')" } })
-    ).rejects.toThrow();
-    await client.close();
-    const refusal = seen.at(-1);
-    expect(refusal?.status).toBe(403);
-    const challenge = refusal?.headers.get('www-authenticate') ?? '';
+    const refusal = await writeAttempt(token);
+    expect(refusal.status).toBe(403);
+    const challenge = refusal.headers.get('www-authenticate') ?? '';
     expect(challenge).toContain('error="insufficient_scope"');
     expect(challenge).toMatch(/scope="[^"]*sql:write/);
-    const db = new DatabaseSync(join(dir, 'rw.db'), { readOnly: true });
-    expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 1 });
-    db.close();
+    expect(notesInRw()).toBe(1);
   });
 
   it('refuses a resource indicator naming another environment', async () => {
@@ -1008,11 +1054,31 @@ describe('client registration', () => {
     ['a fragment', [`${CALLBACK}#fragment`]],
     ['credentials in the URI', ['http://user:pass@127.0.0.1:9/callback']],
     ['one good and one bad URI', [CALLBACK, 'https://evil.example/callback']],
+    ['more than ten URIs', Array.from({ length: 11 }, (_, i) => `http://127.0.0.1:${String(9000 + i)}/callback`)],
+    ['a URI longer than 2000 characters', [`${CALLBACK}?${'a'.repeat(2000)}`]],
     ['no redirect URI', []]
   ])('refuses %s with invalid_redirect_uri', async (_name, uris) => {
     const response = await register('ro', { redirect_uris: uris });
     expect(response.status).toBe(400);
     expect(await oauthError(response)).toMatch(/^invalid_(redirect_uri|client_metadata)$/);
+  });
+
+  it.each([
+    ['a jwks_uri (a private address to fetch)', { jwks_uri: 'https://10.0.0.1/jwks' }],
+    ['a sector_identifier_uri', { sector_identifier_uri: 'https://10.0.0.1/sector' }]
+  ])('refuses %s, which it would only ever fetch', async (_name, extra) => {
+    const response = await register('ro', { redirect_uris: [CALLBACK], ...extra });
+    expect(response.status).toBe(400);
+    expect(await oauthError(response)).toBe('invalid_client_metadata');
+  });
+
+  it('issues no registration access token (registration management is off), and keeps no request_uris', async () => {
+    const response = await register('ro', { redirect_uris: [CALLBACK], request_uris: ['https://10.0.0.1/request'] });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body['request_uris']).toBeUndefined();
+    expect(body['registration_access_token']).toBeUndefined();
+    expect(body['registration_client_uri']).toBeUndefined();
   });
 
   it("control: Claude's callback registers", async () => {
@@ -1062,13 +1128,17 @@ describe('Client ID Metadata Documents', () => {
 });
 
 describe('after a restart', () => {
+  async function restart(changes: Changes): Promise<void> {
+    await server.stop();
+    writeFileSync(configPath, await configYaml(changes));
+    server = await startServer({ args: ['serve', '--config', configPath, '--data-dir', dir] });
+  }
+
   it("ends a disabled user's tokens and keeps everyone else's", async () => {
     const carol = await tokensFor('carol');
     const bob = await tokensFor('bob');
     expect(await mcpStatus(carol.access_token)).toBe(200);
-    await server.stop();
-    writeFileSync(configPath, await configYaml(['carol']));
-    server = await startServer({ args: ['serve', '--config', configPath, '--data-dir', dir] });
+    await restart({ disabled: ['carol'] });
     expect(await mcpStatus(carol.access_token)).toBe(401);
     const refreshed = await refresh('ro', carol.refresh_token, carol.clientId);
     expect(refreshed.status).toBe(400);
@@ -1076,5 +1146,67 @@ describe('after a restart', () => {
     expect(await mcpStatus(bob.access_token)).toBe(200);
     const renewed = await refresh('ro', bob.refresh_token, bob.clientId);
     expect(renewed.status).toBe(200);
+  }, 60_000);
+
+  it('stops writing for a user whose sql:write was taken away, in old tokens, refreshed ones and new consent', async () => {
+    const alice = await tokensFor('alice', { environment: 'rw', scope: 'sql:read sql:write offline_access' });
+    expect(String(jwtClaims(alice.access_token)['scope']).split(' ')).toContain('sql:write');
+    await restart({ demoted: ['alice'] });
+    expect((await writeAttempt(alice.access_token)).status).toBe(403);
+    const refreshed = (await (await refresh('rw', alice.refresh_token, alice.clientId)).json()) as Tokens;
+    expect((await writeAttempt(refreshed.access_token)).status).toBe(403);
+    // Remembered consent held sql:write: it is not reused, the user is asked again and gets reading.
+    const pages: string[] = [];
+    const { verifier, challenge } = pkce();
+    const callback = await signIn(
+      authorizeUrl({ environment: 'rw', clientId: alice.clientId, challenge, params: { scope: 'sql:read sql:write' } }),
+      login('alice'),
+      { publicOrigin: PUBLIC, onPage: page => pages.push(page.html) }
+    );
+    const consent = pages.find(html => html.includes('name="decision"')) ?? '';
+    expect(consent).toContain('(sql:read)');
+    expect(consent).not.toContain('sql:write');
+    const fresh = (await (
+      await exchange('rw', { code: callback.searchParams.get('code') ?? '', verifier, clientId: alice.clientId })
+    ).json()) as Tokens;
+    expect(String(jwtClaims(fresh.access_token)['scope']).split(' ')).not.toContain('sql:write');
+    expect((await writeAttempt(fresh.access_token)).status).toBe(403);
+    expect(notesInRw()).toBe(1);
+  }, 60_000);
+
+  it('limits dynamic registrations per address', async () => {
+    await restart({ maxRegistrationsPerHour: 2 });
+    expect((await register('ro', { redirect_uris: [CALLBACK] })).status).toBe(201);
+    expect((await register('rw', { redirect_uris: [CALLBACK] })).status).toBe(201);
+    const third = await register('ro', { redirect_uris: [CALLBACK] });
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('takes the client address from X-Forwarded-For only when the proxy is trusted', async () => {
+    const failedFrom = async (forwardedFor: string): Promise<unknown> => {
+      const clientId = await publicClient();
+      const jar = new CookieJar();
+      const first = await getManual(authorizeUrl({ clientId }), jar);
+      const page = await getManual(local(first.headers.get('location') ?? ''), jar);
+      const form = readForm(await page.text());
+      const before = server.logs.length;
+      await fetch(local(form.action), {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          cookie: jar.header(),
+          'x-forwarded-for': forwardedFor
+        },
+        body: new URLSearchParams({ ...form.fields, username: 'bob', password: 'wrong-password' })
+      });
+      await new Promise(resolve => setTimeout(resolve, 200));
+      return server.logs.slice(before).find(entry => entry['msg'] === 'sign-in failed')?.['address'];
+    };
+    await restart({});
+    expect(await failedFrom('203.0.113.7')).toBe('127.0.0.1');
+    await restart({ trustProxy: '127.0.0.1' });
+    expect(await failedFrom('203.0.113.7')).toBe('203.0.113.7');
   }, 60_000);
 });

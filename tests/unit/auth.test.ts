@@ -7,8 +7,10 @@ import { isSpecialAddress, metadataUrlRefusal } from '../../src/auth/server/clie
 import { newSigningKey, publicKeys } from '../../src/auth/server/keys.ts';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/auth/server/passwords.ts';
 import { isRedirectAllowed } from '../../src/auth/server/redirect-policy.ts';
+import { RateLimit } from '../../src/auth/server/rate-limit.ts';
 import { LoginThrottle } from '../../src/auth/server/throttle.ts';
 import { UserDirectory, type User } from '../../src/auth/server/users.ts';
+import { withClientExpiry } from '../../src/auth/storage/client-expiry.ts';
 import { MemoryStore } from '../../src/auth/storage/memory-store.ts';
 import { SqliteStore } from '../../src/auth/storage/sqlite-store.ts';
 import type { AuthStore } from '../../src/auth/storage/store.ts';
@@ -60,6 +62,66 @@ describe('login throttle', () => {
     for (let i = 0; i < 5; i++) throttle.recordFailure(`user${i}`, '10.0.0.9');
     expect(throttle.retryAfterMs('someone-else', '10.0.0.9')).toBeGreaterThan(0);
     expect(throttle.retryAfterMs('someone-else', '10.0.0.10')).toBe(0);
+  });
+});
+
+describe('login throttle reservations', () => {
+  it('counts an attempt before it is verified, so concurrent attempts stop at the limit', () => {
+    const throttle = new LoginThrottle({ perUser: 3, perAddress: 100, windowMs: 60_000 }, () => 0);
+    const outcomes = Array.from({ length: 5 }, () => throttle.begin('alice', '10.0.0.1'));
+    expect(outcomes.filter(wait => wait === 0)).toHaveLength(3);
+    expect(outcomes.slice(3).every(wait => wait > 0)).toBe(true);
+  });
+
+  it('forgets the user and refunds the address when the reserved attempt succeeds', () => {
+    const throttle = new LoginThrottle({ perUser: 2, perAddress: 2, windowMs: 60_000 }, () => 0);
+    expect(throttle.begin('alice', '10.0.0.1')).toBe(0);
+    expect(throttle.begin('alice', '10.0.0.1')).toBe(0);
+    throttle.succeeded('alice', '10.0.0.1');
+    // One failure remains against the address, none against alice.
+    expect(throttle.begin('bob', '10.0.0.1')).toBe(0);
+    expect(throttle.begin('carol', '10.0.0.1')).toBeGreaterThan(0);
+    expect(throttle.begin('alice', '10.0.0.2')).toBe(0);
+  });
+});
+
+describe('rate limit', () => {
+  it('allows the limit per key and window, then says how long to wait', () => {
+    let now = 0;
+    const limit = new RateLimit(2, 60_000, () => now);
+    expect([limit.take('a'), limit.take('a'), limit.take('b')]).toEqual([0, 0, 0]);
+    now = 15_000;
+    expect(limit.take('a')).toBe(45_000);
+    now = 60_000;
+    expect(limit.take('a')).toBe(0);
+  });
+});
+
+describe('client expiry', () => {
+  it('gives clients stored without a lifetime one, renews it on use, and forgets unused clients', async () => {
+    let now = 1_000_000_000_000;
+    const clock = () => now;
+    const store = new MemoryStore(clock);
+    const clients = withClientExpiry(store.adapter('e', 'Client'), 86_400 * 2, clock);
+    await clients.upsert('c1', { client_id: 'c1' });
+    await clients.upsert('c2', { client_id: 'c2' });
+    now += 86_400_000 * 1.5;
+    expect(await clients.find('c1')).toMatchObject({ client_id: 'c1' });
+    now += 86_400_000 * 1;
+    expect(await clients.find('c1')).toMatchObject({ client_id: 'c1' });
+    expect(await clients.find('c2')).toBeUndefined();
+  });
+
+  it('keeps the lifetime a caller gives (cached metadata documents)', async () => {
+    let now = 1_000_000_000_000;
+    const clock = () => now;
+    const store = new MemoryStore(clock);
+    const clients = withClientExpiry(store.adapter('e', 'Client'), 86_400 * 30, clock);
+    const url = 'https://app.example.com/client.json';
+    await clients.upsert(url, { client_id: url }, 60);
+    expect(await clients.find(url)).toMatchObject({ client_id: url });
+    now += 61_000;
+    expect(await clients.find(url)).toBeUndefined();
   });
 });
 

@@ -55,14 +55,19 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     if (!(await this.grantValid(grantId))) {
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'The authorization behind this token was revoked');
     }
-    if (this.options.users.allowed(subject, environment) === undefined) {
+    const user = this.options.users.allowed(subject, environment);
+    if (user === undefined) {
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'This user may no longer use this environment');
     }
+    // A token carries what was granted then; the user's scopes now decide (a demoted writer stops writing).
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
+    const scopes = scope
+      .split(' ')
+      .filter(s => s !== '' && (!s.startsWith('sql:') || (user.scopes as readonly string[]).includes(s)));
     return {
       token,
       clientId,
-      scopes: scope.split(' ').filter(s => s !== ''),
+      scopes,
       expiresAt: payload.exp,
       resource: new URL(resource),
       extra: { sub: subject, grantId }

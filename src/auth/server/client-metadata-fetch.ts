@@ -109,6 +109,11 @@ export function metadataFetch(
       AbortSignal.timeout(options.timeoutMs)
     ]);
     if (!options.trustedOrigins.includes(url.origin)) {
+      // oidc-provider passes the dispatcher that checks the address of the socket it opens (the
+      // answer to DNS rebinding after metadataUrlRefusal); without it, nothing is fetched.
+      if ((init as { dispatcher?: unknown }).dispatcher === undefined) {
+        throw new Error('refusing to fetch a client metadata document without the address-checking dispatcher');
+      }
       return globalThis.fetch(url, { ...init, signal, redirect: 'manual' });
     }
     return trustedFetch(url, Object.fromEntries(new Headers(init.headers).entries()), signal, ca);

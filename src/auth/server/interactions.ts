@@ -168,9 +168,15 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   }
   const username = (form['username'] ?? '').trim().slice(0, 64);
   const password = (form['password'] ?? '').slice(0, 1024);
-  const wait = context.throttle.retryAfterMs(username, request.ip);
+  const user = context.users.find(username);
+  // Only names of real users are logged: a password typed into the name field must not reach the logs.
+  const logged = user?.username ?? '(unknown user)';
+  const wait = context.throttle.begin(username, request.ip);
   if (wait > 0) {
-    context.logger.warn({ environment: context.environment, username, address: request.ip }, 'sign-in throttled');
+    context.logger.warn(
+      { environment: context.environment, username: logged, address: request.ip },
+      'sign-in throttled'
+    );
     return reply
       .code(429)
       .header('retry-after', String(Math.ceil(wait / 1000)))
@@ -185,17 +191,16 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
         })
       );
   }
-  const user = context.users.find(username);
   const passwordOk = await verifyPassword(password, user?.passwordHash);
   const allowed = passwordOk && context.users.allowed(username, context.environment) !== undefined;
   if (!allowed || user === undefined) {
-    context.throttle.recordFailure(username, request.ip);
-    context.logger.info({ environment: context.environment, username, address: request.ip }, 'sign-in failed');
+    // The failure was counted by begin().
+    context.logger.info({ environment: context.environment, username: logged, address: request.ip }, 'sign-in failed');
     return reply
       .code(401)
       .send(loginPage({ environment: context.environment, clientName: name, action, csrf, username, error: WRONG }));
   }
-  context.throttle.recordSuccess(username);
+  context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
   const returnTo = await provider.interactionResult(
     request.raw,

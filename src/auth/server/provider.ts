@@ -2,6 +2,7 @@ import type { JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { withClientExpiry } from '../storage/client-expiry.ts';
 import type { AuthStore } from '../storage/store.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
@@ -46,6 +47,9 @@ export function consentKey(accountId: string, clientId: string): string {
   return `${accountId}\u0000${clientId}`;
 }
 
+const MAX_REDIRECT_URIS = 10;
+const MAX_REDIRECT_URI_LENGTH = 2000;
+
 const DISCOVERY_OIDC_ONLY = [
   'claims_supported',
   'claim_types_supported',
@@ -69,7 +73,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       : `sqlbridge-${environment}-${name}`;
 
   const configuration: Configuration = {
-    adapter: (model: string) => store.adapter(environment, model),
+    adapter: (model: string) =>
+      model === 'Client'
+        ? withClientExpiry(store.adapter(environment, model), auth.clientIdleDays * 86_400)
+        : store.adapter(environment, model),
     clients: auth.clients.map(client => ({
       client_id: client.clientId,
       ...(client.clientSecret === undefined
@@ -99,10 +106,27 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
           delete metadata['client_secret_expires_at'];
         }
         if (typeof metadata['client_id'] === 'string' && staticClients.has(metadata['client_id'])) return;
+        // Nothing this server would ever fetch on a registered client's say-so.
+        for (const field of [
+          'jwks_uri',
+          'request_uris',
+          'sector_identifier_uri',
+          'backchannel_client_notification_endpoint'
+        ]) {
+          if (metadata[field] !== undefined) throw new errors.InvalidClientMetadata(`${field} is not supported here`);
+        }
         const uris = Array.isArray(value) ? (value as unknown[]) : [];
+        if (uris.length > MAX_REDIRECT_URIS) {
+          throw new errors.InvalidRedirectUri(`at most ${MAX_REDIRECT_URIS} redirect_uris`);
+        }
         if (
           uris.length === 0 ||
-          !uris.every(uri => typeof uri === 'string' && isRedirectAllowed(uri, auth.allowedRedirectHosts))
+          !uris.every(
+            uri =>
+              typeof uri === 'string' &&
+              uri.length <= MAX_REDIRECT_URI_LENGTH &&
+              isRedirectAllowed(uri, auth.allowedRedirectHosts)
+          )
         ) {
           throw new errors.InvalidRedirectUri(
             'redirect_uris must be on an allowed redirect host (auth.allowedRedirectHosts)'
@@ -116,7 +140,8 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       rpInitiatedLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       dPoP: { enabled: false },
-      registration: { enabled: true },
+      // Registration management (RFC 7592) is off, so its access tokens would only take up space.
+      registration: { enabled: true, issueRegistrationAccessToken: false },
       revocation: {
         enabled: true,
         // A client may revoke only its own tokens; others' are ignored as unknown (RFC 7009 2.1).
@@ -183,7 +208,11 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         (await store.adapter(environment, CONSENT_MODEL).find(consentKey(accountId, clientId)))?.['grantId'];
       if (grantId === undefined) return undefined;
       const grant = await ctx.oidc.provider.Grant.find(grantId);
-      return grant !== undefined && grant.accountId === accountId && grant.clientId === clientId ? grant : undefined;
+      if (grant === undefined || grant.accountId !== accountId || grant.clientId !== clientId) return undefined;
+      // Remembered consent holding a scope the user may no longer grant is not reused: they consent again.
+      const permitted: readonly string[] = options.users.allowed(accountId, environment)?.scopes ?? [];
+      const held = grant.getResourceScope(resource).split(' ');
+      return held.every(scope => !scope.startsWith('sql:') || permitted.includes(scope)) ? grant : undefined;
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

@@ -14,6 +14,7 @@ export class LoginThrottle {
   private readonly limits: ThrottleLimits;
   private readonly now: () => number;
   private readonly failures = new Map<string, number[]>();
+  private prunedAt = 0;
 
   constructor(limits: ThrottleLimits, now: () => number = Date.now) {
     this.limits = limits;
@@ -28,13 +29,35 @@ export class LoginThrottle {
     );
   }
 
+  /**
+   * Reserves an attempt before the (slow) password check: 0 when it may go ahead, counted as a
+   * failure until `succeeded`, or the milliseconds to wait. Counting first means concurrent
+   * attempts cannot all pass the check while the first ones are still being verified.
+   */
+  begin(username: string, address: string): number {
+    const wait = this.retryAfterMs(username, address);
+    if (wait > 0) return wait;
+    this.recordFailure(username, address);
+    return 0;
+  }
+
+  /** The reserved attempt succeeded: the user's failures are forgotten, and this one is not held against the address. */
+  succeeded(username: string, address: string): void {
+    this.recordSuccess(username);
+    const key = addressKey(address);
+    const list = this.recent(key);
+    list.pop();
+    if (list.length === 0) this.failures.delete(key);
+    else this.failures.set(key, list);
+  }
+
   recordFailure(username: string, address: string): void {
     for (const key of [userKey(username), addressKey(address)]) {
       const list = this.recent(key);
       list.push(this.now());
       this.failures.set(key, list);
     }
-    if (this.failures.size > 100_000) this.prune();
+    if (this.failures.size > 100_000 && this.now() - this.prunedAt > 60_000) this.prune();
   }
 
   recordSuccess(username: string): void {
@@ -54,6 +77,7 @@ export class LoginThrottle {
   }
 
   private prune(): void {
+    this.prunedAt = this.now();
     for (const [key] of this.failures) if (this.recent(key).length === 0) this.failures.delete(key);
   }
 }

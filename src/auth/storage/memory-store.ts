@@ -11,11 +11,16 @@ interface Entry {
 export class MemoryStore implements AuthStore {
   readonly persistent = false;
   private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
 
   adapter(environment: string, model: string): Adapter {
     const key = (id: string): string => JSON.stringify([environment, model, id]);
     const live = (entry: Entry | undefined): AdapterPayload | undefined =>
-      entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= epochSeconds())
+      entry === undefined || (entry.expiresAt !== undefined && entry.expiresAt <= epochSeconds(this.now()))
         ? undefined
         : structuredClone(entry.payload);
     const findBy = (field: 'userCode' | 'uid', value: string): AdapterPayload | undefined => {
@@ -29,7 +34,7 @@ export class MemoryStore implements AuthStore {
       upsert: async (id, payload, expiresIn) => {
         this.entries.set(key(id), {
           payload: structuredClone(payload),
-          expiresAt: expiresIn === undefined ? undefined : epochSeconds() + expiresIn
+          expiresAt: expiresIn === undefined ? undefined : epochSeconds(this.now()) + expiresIn
         });
       },
       find: async id => live(this.entries.get(key(id))),
@@ -37,7 +42,7 @@ export class MemoryStore implements AuthStore {
       findByUid: async uid => findBy('uid', uid),
       consume: async id => {
         const entry = this.entries.get(key(id));
-        if (entry !== undefined) entry.payload.consumed = epochSeconds();
+        if (entry !== undefined) entry.payload.consumed = epochSeconds(this.now());
       },
       destroy: async id => {
         this.entries.delete(key(id));
