@@ -1,6 +1,6 @@
 import { OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import type { UserDirectory } from '../server/users.ts';
+import { permits, type UserDirectory } from '../server/users.ts';
 import type { AuthStore } from '../storage/store.ts';
 
 /**
@@ -61,9 +61,7 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     }
     // A token carries what was granted then; the user's scopes now decide (a demoted writer stops writing).
     const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
-    const scopes = scope
-      .split(' ')
-      .filter(s => s !== '' && (!s.startsWith('sql:') || (user.scopes as readonly string[]).includes(s)));
+    const scopes = scope.split(' ').filter(s => s !== '' && permits(user, s));
     return {
       token,
       clientId,

@@ -6,7 +6,7 @@ import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
 import { verifyPassword } from './passwords.ts';
 import type { LoginThrottle } from './throttle.ts';
-import type { UserDirectory } from './users.ts';
+import { permits, type UserDirectory } from './users.ts';
 import type { AuthStore } from '../storage/store.ts';
 
 /**
@@ -81,14 +81,21 @@ function expired(reply: FastifyReply): FastifyReply {
     .send(errorPage('Sign-in expired', 'This sign-in is no longer valid. Start again from the application.'));
 }
 
-async function findClient(provider: Provider, clientId: unknown) {
+type Client = NonNullable<Awaited<ReturnType<Provider['Client']['find']>>>;
+
+async function findClient(provider: Provider, clientId: unknown): Promise<Client | undefined> {
   return typeof clientId === 'string' ? provider.Client.find(clientId).catch(() => undefined) : undefined;
 }
 
-async function clientName(provider: Provider, clientId: unknown): Promise<string> {
+/** The name a client gave itself, else its id. */
+function nameOf(client: Client | undefined, clientId: unknown): string {
   if (typeof clientId !== 'string') return 'An application';
-  const name = (await findClient(provider, clientId))?.clientName;
+  const name = client?.clientName;
   return typeof name === 'string' && name.trim() !== '' ? name.slice(0, 100) : clientId.slice(0, 200);
+}
+
+async function clientName(provider: Provider, clientId: unknown): Promise<string> {
+  return nameOf(await findClient(provider, clientId), clientId);
 }
 
 function hostOf(uri: unknown): string {
@@ -102,8 +109,8 @@ function hostOf(uri: unknown): string {
 export async function showInteraction(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
   const interaction = await details(context, request, reply);
   if (interaction === undefined) return expired(reply);
-  const provider = context.provider();
-  const name = await clientName(provider, interaction.params['client_id']);
+  const client = await findClient(context.provider(), interaction.params['client_id']);
+  const name = nameOf(client, interaction.params['client_id']);
   pageHeaders(reply, interaction.params['redirect_uri']);
   const base = `/${context.environment}/interaction/${interaction.uid}`;
   const csrf = csrfToken(context.csrfSecret, interaction.uid);
@@ -121,7 +128,7 @@ export async function showInteraction(context: InteractionContext, request: Fast
           context,
           interaction.session?.accountId,
           interaction.params['scope'],
-          (await findClient(provider, interaction.params['client_id']))?.grantTypeAllowed('refresh_token') === true
+          client?.grantTypeAllowed('refresh_token') === true
         ),
         action: `${base}/confirm`,
         csrf
@@ -143,12 +150,10 @@ function grantableScopes(
   refreshes: boolean
 ): string[] {
   const user = accountId === undefined ? undefined : context.users.allowed(accountId, context.environment);
-  const permitted = new Set<string>([...(user?.scopes ?? []), 'offline_access']);
+  const mayHold = (s: string): boolean => user !== undefined && permits(user, s);
   const requested = typeof scope === 'string' ? scope.split(' ').filter(s => s !== '') : [];
-  const sql = [...new Set(requested)].filter(
-    s => s.startsWith('sql:') && permitted.has(s) && context.scopes.includes(s)
-  );
-  if (sql.length === 0 && permitted.has('sql:read')) sql.push('sql:read');
+  const sql = [...new Set(requested)].filter(s => s.startsWith('sql:') && mayHold(s) && context.scopes.includes(s));
+  if (sql.length === 0 && mayHold('sql:read')) sql.push('sql:read');
   return refreshes || requested.includes('offline_access') ? [...sql, 'offline_access'] : sql;
 }
 

@@ -7,7 +7,7 @@ import type { AuthStore } from '../storage/store.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
 import { isRedirectAllowed } from './redirect-policy.ts';
-import type { UserDirectory } from './users.ts';
+import { permits, type UserDirectory } from './users.ts';
 
 /**
  * One environment's authorization server: oidc-provider configured for OAuth 2.1 as MCP clients
@@ -107,12 +107,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
         }
         if (typeof metadata['client_id'] === 'string' && staticClients.has(metadata['client_id'])) return;
         // Nothing this server would ever fetch on a registered client's say-so.
-        for (const field of [
-          'jwks_uri',
-          'request_uris',
-          'sector_identifier_uri',
-          'backchannel_client_notification_endpoint'
-        ]) {
+        for (const field of ['jwks_uri', 'sector_identifier_uri', 'backchannel_client_notification_endpoint']) {
           if (metadata[field] !== undefined) throw new errors.InvalidClientMetadata(`${field} is not supported here`);
         }
         const uris = Array.isArray(value) ? (value as unknown[]) : [];
@@ -210,9 +205,9 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       const grant = await ctx.oidc.provider.Grant.find(grantId);
       if (grant === undefined || grant.accountId !== accountId || grant.clientId !== clientId) return undefined;
       // Remembered consent holding a scope the user may no longer grant is not reused: they consent again.
-      const permitted: readonly string[] = options.users.allowed(accountId, environment)?.scopes ?? [];
+      const user = options.users.allowed(accountId, environment);
       const held = grant.getResourceScope(resource).split(' ');
-      return held.every(scope => !scope.startsWith('sql:') || permitted.includes(scope)) ? grant : undefined;
+      return user !== undefined && held.every(scope => permits(user, scope)) ? grant : undefined;
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

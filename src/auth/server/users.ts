@@ -37,6 +37,11 @@ export class UserDirectory {
   }
 }
 
+/** Whether a user may hold a scope: `sql:*` scopes only as configured for them; others (offline_access) always. */
+export function permits(user: User, scope: string): boolean {
+  return !scope.startsWith('sql:') || (user.scopes as readonly string[]).includes(scope);
+}
+
 function key(username: string): string {
   return username.normalize('NFC').toLowerCase();
 }
