@@ -22,6 +22,8 @@ export interface App {
 export interface AppOptions {
   /** The clock of the demo database (tests pin it). */
   now?: () => number;
+  /** How often running queries report progress to clients that asked for it (tests shorten it; default 1 s). */
+  progressIntervalMs?: number;
 }
 
 export function createApp(config: Config, logger: Logger, options: AppOptions = {}): App {
@@ -40,7 +42,8 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       environment: name,
       dialect: createDialect(environmentConfig, { environment: name, dataDir: config.dataDir, logger }),
       readOnly: environmentConfig.readOnly,
-      limits: environmentConfig.limits
+      limits: environmentConfig.limits,
+      ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs })
     });
     db.onQuery(event => {
       const { sql, ...rest } = event;

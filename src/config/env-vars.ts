@@ -40,6 +40,18 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
     kind: 'list',
     description: 'Comma-separated addresses or CIDR ranges of trusted reverse proxies.'
   },
+  {
+    name: 'SQLBRIDGE_SHUTDOWN_TIMEOUT_MS',
+    path: ['server', 'shutdownTimeoutMs'],
+    kind: 'integer',
+    description: 'Time running calls get to finish at shutdown.'
+  },
+  {
+    name: 'SQLBRIDGE_KEEP_ALIVE_MS',
+    path: ['server', 'keepAliveMs'],
+    kind: 'integer',
+    description: 'Interval of keep-alive comments on event streams.'
+  },
   { name: 'SQLBRIDGE_DATA_DIR', path: ['dataDir'], kind: 'string', description: 'Data directory.' },
   { name: 'SQLBRIDGE_LOG_LEVEL', path: ['logLevel'], kind: 'string', description: 'Log level.' },
   {

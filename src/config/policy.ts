@@ -18,6 +18,12 @@ export function isLoopbackHost(host: string): boolean {
  * from elsewhere needs its public https URL: issuers and token audiences are built from it.
  */
 export function assertHttpExposureAllowed(config: Config): void {
+  if (config.auth.enabled && config.server.trustProxy.length > 0 && config.server.publicUrl === undefined) {
+    throw ConfigError.single(
+      'server.publicUrl',
+      'sqlbridge runs behind the proxies of server.trustProxy, so it needs the URL clients reach it at (e.g. https://data.example.com): OAuth issuers, token audiences and metadata URLs are built from it, never from forwarded headers'
+    );
+  }
   if (isLoopbackHost(config.server.host)) return;
   if (!config.auth.enabled) {
     throw ConfigError.single(

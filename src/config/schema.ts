@@ -264,7 +264,7 @@ const serverSchema = z
       .array(z.string().min(1))
       .default([])
       .describe(
-        'Addresses or CIDR ranges of reverse proxies in front of sqlbridge (e.g. ["127.0.0.1", "10.0.0.0/8"]): the client address is then read from their X-Forwarded-For, for sign-in throttling and logs. Without it, every sign-in behind a proxy counts against the proxy’s address.'
+        'Addresses or CIDR ranges of reverse proxies in front of sqlbridge (e.g. ["127.0.0.1", "10.0.0.0/8"]). Only requests from these addresses have their X-Forwarded-For (the client address, for throttling and logs), X-Forwarded-Proto, X-Forwarded-Host and X-Environment-Path / X-Forwarded-Prefix (the path prefix the proxy removed) honoured; from anyone else these headers are ignored. Requires `server.publicUrl` when OAuth is on.'
       ),
     allowedHosts: z
       .array(z.string().min(1))
@@ -299,7 +299,45 @@ const serverSchema = z
       .int()
       .min(10_000)
       .default(30 * 60_000)
-      .describe('A 2025-era client session unused this long is closed.')
+      .describe('A 2025-era client session unused this long is closed.'),
+    keepAliveMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(300_000)
+      .default(15_000)
+      .describe(
+        'Interval of the keep-alive comments sent on every open event stream (Streamable HTTP and legacy SSE), so proxies and load balancers keep idle streams open.'
+      ),
+    shutdownTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(10_000)
+      .describe(
+        'On SIGTERM or SIGINT, calls already running get this long to finish; any still running then is stopped on the database and answered with a JSON-RPC error.'
+      ),
+    legacySse: z
+      .object({
+        maxStreams: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000)
+          .default(1000)
+          .describe('Open legacy HTTP+SSE streams (`/<environment>/sse`) at most, over every environment.'),
+        maxStreamsPerUser: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(10)
+          .describe('Open legacy HTTP+SSE streams one signed-in user (or, without OAuth, one client address) may hold.')
+      })
+      .strict()
+      .prefault({})
+      .describe('The HTTP+SSE transport of protocol 2024-11-05, for clients that predate Streamable HTTP.')
   })
   .strict();
 

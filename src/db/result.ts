@@ -32,6 +32,7 @@ export class ResultCollector implements RowSink {
   private driverColumns: readonly DriverColumn[] = [];
   private readonly rows: WireValue[][] = [];
   private chars = 2;
+  private received = 0;
   private truncation: Truncation | null = null;
   private readonly limits: CollectorLimits;
   private readonly convert: ValueConverter;
@@ -46,11 +47,17 @@ export class ResultCollector implements RowSink {
     return this.limits.maxRows + 1;
   }
 
+  /** Rows the driver has delivered so far, kept or not (what a running query's progress reports). */
+  get rowsReceived(): number {
+    return this.received;
+  }
+
   columns(columns: readonly DriverColumn[]): void {
     this.driverColumns = columns;
   }
 
   row(values: readonly unknown[]): boolean {
+    this.received++;
     if (this.truncation !== null) return false;
     if (this.rows.length >= this.limits.maxRows) {
       this.truncation = 'max_rows';

@@ -4,13 +4,14 @@ import type { Driver, QuerySpec, RowSink, ServerInfo, SessionIdentity } from './
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
 import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
+import { DEFAULT_PROGRESS_INTERVAL_MS, watchProgress, type ProgressListener } from './progress.ts';
 import { ResultCollector, type CollectedRows } from './result.ts';
 import { resolveTableName } from './table-name.ts';
 
 /**
  * The one wrapper around every driver (kysely's RuntimeDriver): start-once, timeouts, row and
- * character caps, name resolution against the catalog, and the typed query events that audit and
- * metrics subscribe to. Tools talk to this, never to a driver.
+ * character caps, progress reports of running statements, name resolution against the catalog, and
+ * the typed query events that audit and metrics subscribe to. Tools talk to this, never to a driver.
  */
 
 export interface RuntimeLimits {
@@ -53,6 +54,11 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** The caller, set into the database session. */
   identity?: SessionIdentity;
+  /**
+   * Called every `progressIntervalMs` while the statement runs (not for a statement that ends
+   * sooner), never after the call has settled.
+   */
+  onProgress?: ProgressListener;
 }
 
 export interface RuntimeOptions {
@@ -67,6 +73,8 @@ export interface RuntimeOptions {
    * to prove that the engine's own read-only enforcement holds by itself; configuration cannot.
    */
   statementGuard?: boolean;
+  /** How often a running statement reports progress to a caller that asked for it (default 1000 ms). */
+  progressIntervalMs?: number;
 }
 
 const CATALOG_ROW_LIMIT = 100_000;
@@ -81,6 +89,7 @@ export class DatabaseRuntime {
   private readonly introspector: Introspector;
   private readonly privilegeProbe: PrivilegeProbe;
   private readonly catalogTtlMs: number;
+  private readonly progressIntervalMs: number;
   private readonly guard: StatementGuard | undefined;
   private readonly listeners = new Set<(event: QueryEvent) => void>();
   private initPromise: Promise<void> | undefined;
@@ -93,6 +102,13 @@ export class DatabaseRuntime {
     this.readOnly = options.readOnly;
     this.limits = options.limits;
     this.catalogTtlMs = options.catalogTtlMs ?? 10_000;
+    this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    // Beyond 2^31 - 1 ms, Node's timers would fire every millisecond instead.
+    if (!(this.progressIntervalMs > 0 && this.progressIntervalMs <= 2 ** 31 - 1)) {
+      throw new RangeError(
+        `progressIntervalMs must be a positive number of milliseconds, not ${this.progressIntervalMs}`
+      );
+    }
     this.driver = options.dialect.createDriver();
     this.adapter = options.dialect.createAdapter();
     this.introspector = options.dialect.createIntrospector(this.catalogReader);
@@ -127,7 +143,7 @@ export class DatabaseRuntime {
   /** Runs SQL written by the caller, read-only, within the environment's limits. */
   async query(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
     const spec = this.checked('query', sql, 'read');
-    return this.run('query', withIdentity(spec, options), this.limits.maxRows, options.signal);
+    return this.run('query', withIdentity(spec, options), this.limits.maxRows, options);
   }
 
   /** Runs SQL that may change data, in a transaction committed only if it all succeeds (read-write environments). */
@@ -147,7 +163,7 @@ export class DatabaseRuntime {
       throw error;
     }
     const spec = this.checked('write', sql, 'write');
-    return this.run('write', withIdentity(spec, options), this.limits.maxRows, options.signal);
+    return this.run('write', withIdentity(spec, options), this.limits.maxRows, options);
   }
 
   /** At most `limit` rows of a table the catalog knows. */
@@ -156,7 +172,7 @@ export class DatabaseRuntime {
       'sample',
       withIdentity(this.adapter.sampleQuery(table, limit), options),
       Math.min(limit, this.limits.maxRows),
-      options.signal
+      options
     );
   }
 
@@ -252,19 +268,19 @@ export class DatabaseRuntime {
     return { sql: statements.at(-1) ?? sql, before: statements.slice(0, -1), readOnly };
   }
 
-  private async run(
-    kind: QueryKind,
-    spec: QuerySpec,
-    maxRows: number,
-    callerSignal?: AbortSignal
-  ): Promise<QueryOutcome> {
+  private async run(kind: QueryKind, spec: QuerySpec, maxRows: number, caller: QueryOptions): Promise<QueryOutcome> {
     await this.init();
     const options = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
     const collector = new ResultCollector({ maxRows, maxChars: this.limits.maxResultChars }, (value, column) =>
       this.adapter.toWireValue(value, column, options)
     );
     const started = performance.now();
-    const { signal, timedOut } = this.deadline(callerSignal);
+    const { signal, timedOut } = this.deadline(caller.signal);
+    // Rows are counted as the driver delivers them, so a statement that streams shows them growing.
+    const stopProgress =
+      caller.onProgress === undefined
+        ? undefined
+        : watchProgress(caller.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
     try {
       const stats = await this.driver.stream(spec, collector, signal);
       const collected = collector.result();
@@ -289,6 +305,9 @@ export class DatabaseRuntime {
       return outcome;
     } catch (error) {
       throw this.failure(error, kind, spec.sql, started, timedOut());
+    } finally {
+      // Whatever ended the statement (rows, error, timeout, cancellation), its reports end with it.
+      stopProgress?.();
     }
   }
 

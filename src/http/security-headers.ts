@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** Headers every response carries: nothing is cached, sniffed, framed or leaked through referrers. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -9,6 +9,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'"
 };
 
-export function applySecurityHeaders(response: ServerResponse): void {
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+/**
+ * Sets the defaults as the request arrives, so every answer has them, including refusals from
+ * later hooks and errors; a route that needs its own (the sign-in pages' policy, public metadata's
+ * caching) overrides them with `reply.header`.
+ */
+export async function securityHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.headers(SECURITY_HEADERS);
 }

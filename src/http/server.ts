@@ -1,100 +1,105 @@
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
-import type { AuthService } from '../auth/auth-service.ts';
+import type { AuthorizationServers } from '../auth/authorization-servers.ts';
+import { bearerGuard, decorateRequestAuth } from '../auth/resource/bearer-guard.ts';
+import { registrationLimit } from '../auth/server/registration-limit.ts';
+import { mountAuthorization } from '../auth/routes.ts';
 import type { Config } from '../config/schema.ts';
 import type { Environment } from '../environment.ts';
 import { createServerFactory } from '../mcp/server.ts';
 import type { Logger } from '../observability/logger.ts';
-import { mountStreamableHttp, type StreamableHttpEndpoint } from '../transports/streamable-http.ts';
-import { createHostGuard } from './host-guard.ts';
-import { SECURITY_HEADERS } from './security-headers.ts';
+import { mountLegacySse } from '../transports/legacy-sse.ts';
+import { readJsonBodies } from '../transports/json-body.ts';
+import { LegacySseSessions } from '../transports/legacy-sse-sessions.ts';
+import { mountStreamableHttp, type McpEndpoint } from '../transports/streamable-http.ts';
+import { createHttpApp, type HttpApp } from './http-app.ts';
+import { InFlightCalls, type DrainOutcome } from './in-flight.ts';
 
-/** Fastify with sqlbridge's logger. */
-export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
+export type { HttpApp } from './http-app.ts';
 
 export interface HttpServer {
   app: HttpApp;
-  endpoints: StreamableHttpEndpoint[];
+  inFlight: InFlightCalls;
+  /**
+   * Stops accepting requests, lets running calls finish until the deadline, cuts off the rest,
+   * ends every event stream and closes the listener.
+   */
+  shutdown(deadlineMs: number): Promise<DrainOutcome>;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
-/**
- * Browser-based MCP clients (the MCP Inspector) discover, register and exchange codes from their own
- * origin: metadata documents and the cookie-less OAuth endpoints answer any origin. The MCP endpoints,
- * the authorization endpoint and the sign-in pages keep the Origin check.
- */
-const OPEN_TO_ANY_ORIGIN = /^\/(?:\.well-known\/[^?]*|[^/]+\/(?:\.well-known\/[^?]*|token|register|revoke|jwks))$/;
+/** How long the listener may take to close once every call and stream has ended. */
+const CLOSE_GRACE_MS = 5_000;
 
-/** The HTTP face of sqlbridge: one MCP endpoint per environment, behind Host/Origin checks. */
+/**
+ * The HTTP face of sqlbridge: for every environment its MCP endpoints (Streamable HTTP at
+ * `/<env>/mcp`, the legacy HTTP+SSE pair at `/<env>/sse` and `/<env>/messages`) and, with OAuth,
+ * its authorization server, all behind one HTTP layer.
+ */
 export async function createHttpServer(
   config: Config,
   environments: readonly Environment[],
   logger: Logger,
   version: string,
-  auth?: AuthService
+  auth?: AuthorizationServers
 ): Promise<HttpServer> {
-  const app: HttpApp = Fastify({
-    loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.server.maxRequestBodyBytes,
-    genReqId: () => randomUUID(),
-    return503OnClosing: true,
-    trustProxy: config.server.trustProxy.length > 0 ? [...config.server.trustProxy] : false,
-    forceCloseConnections: true
-  });
-
+  const inFlight = new InFlightCalls();
   const publicHost = config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).host];
-  const hostGuard = createHostGuard({
+  const app = await createHttpApp({
+    logger,
+    bodyLimit: config.server.maxRequestBodyBytes,
+    trustProxy: config.server.trustProxy,
     allowedHosts: [...LOOPBACK_HOSTS, config.server.host, ...publicHost, ...config.server.allowedHosts],
     allowedOrigins: config.server.allowedOrigins,
-    anyOrigin: path => OPEN_TO_ANY_ORIGIN.test(path)
+    limits: auth === undefined ? [] : [registrationLimit(config, environments)],
+    inFlight
   });
-  app.addHook('onRequest', hostGuard);
-  // Defaults for every response; a route that set its own (the sign-in pages' policy) keeps it.
-  app.addHook('onSend', async (_request, reply, payload) => {
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
-      if (!reply.hasHeader(name)) reply.header(name, value);
-    }
-    return payload;
-  });
-  // One line per request; the query string is left out (it is where a careless client puts tokens).
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: request.url.split('?')[0],
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime)
-      },
-      'request'
-    );
-  });
+  decorateRequestAuth(app);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/', async () => ({
     name: 'sqlbridge',
     version,
-    environments: environments.map(env => ({ name: env.name, mcp: `/${env.name}/mcp` }))
+    environments: environments.map(env => ({ name: env.name, mcp: `/${env.name}/mcp`, sse: `/${env.name}/sse` }))
   }));
-  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ error: 'not_found' }));
+  if (auth !== undefined) await mountAuthorization(app, auth);
 
-  auth?.mount(app);
-  const endpoints: StreamableHttpEndpoint[] = [];
-  for (const environment of environments) {
-    const factory = createServerFactory(environment, { version, logger });
-    endpoints.push(
-      await mountStreamableHttp(app, {
-        path: `/${environment.name}/mcp`,
-        factory,
-        maxRequestBodyBytes: config.server.maxRequestBodyBytes,
-        maxSessions: config.server.maxSessions,
-        sessionIdleTimeoutMs: config.server.sessionIdleTimeoutMs,
-        logger,
-        ...(auth === undefined ? {} : { authenticate: request => auth.authenticate(environment.name, request) })
-      })
-    );
-  }
-  return { app, endpoints };
+  const sseSessions = new LegacySseSessions(config.server.legacySse);
+  const endpoints: McpEndpoint[] = [];
+  await app.register(async (scope: HttpApp) => {
+    readJsonBodies(scope);
+    for (const environment of environments) {
+      const factory = createServerFactory(environment, { version, logger });
+      const common = { factory, keepAliveMs: config.server.keepAliveMs, inFlight, logger };
+      endpoints.push(
+        mountStreamableHttp(scope, {
+          ...common,
+          path: `/${environment.name}/mcp`,
+          maxSessions: config.server.maxSessions,
+          sessionIdleTimeoutMs: config.server.sessionIdleTimeoutMs,
+          ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'mcp') })
+        }),
+        mountLegacySse(scope, {
+          ...common,
+          environment: environment.name,
+          sessions: sseSessions,
+          ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'sse') })
+        })
+      );
+    }
+  });
+
+  return {
+    app,
+    inFlight,
+    async shutdown(deadlineMs) {
+      const drained = inFlight.drain(deadlineMs);
+      const closing = app.close();
+      const outcome = await drained;
+      await Promise.allSettled(endpoints.map(endpoint => endpoint.close()));
+      const timer = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closing;
+      clearTimeout(timer);
+      return outcome;
+    }
+  };
 }

@@ -26,8 +26,8 @@ export function createServerFactory(environment: Environment, options: ServerFac
       { name: 'sqlbridge', title: `sqlbridge — ${environment.name}`, version: options.version },
       {
         instructions,
-        capabilities: { tools: {} },
-        // The tool list depends only on the environment's configuration.
+        // The tool list depends only on the environment's configuration: it never changes while serving.
+        capabilities: { tools: { listChanged: false } },
         cacheHints: {
           'tools/list': { ttlMs: 300_000, cacheScope: 'private' },
           'server/discover': { ttlMs: 300_000, cacheScope: 'private' }

@@ -11,6 +11,9 @@ import type { Environment } from '../environment.ts';
 import { toolErrorResult } from '../errors/tool-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { SessionIdentity } from '../db/driver.ts';
+import type { ProgressListener } from '../db/progress.ts';
+import type { QueryOptions } from '../db/runtime.ts';
+import { progressNotifier } from './progress.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
 
@@ -20,6 +23,8 @@ export interface ToolContext {
   logger: Logger;
   /** The signed-in caller (OAuth), set into the database session; undefined without auth. */
   identity?: SessionIdentity;
+  /** Set when the client asked for progress (a `progressToken`): sends what a running query reports. */
+  onProgress?: ProgressListener;
 }
 
 export interface ToolOutput<O> {
@@ -37,6 +42,15 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   inputSchema: I;
   outputSchema: O;
   run(args: z.output<I>, context: ToolContext): Promise<ToolOutput<z.output<O>>>;
+}
+
+/** What a tool that runs SQL passes to the database runtime: cancellation, the caller, progress. */
+export function queryOptions(context: ToolContext): QueryOptions {
+  return {
+    signal: context.signal,
+    ...(context.identity === undefined ? {} : { identity: context.identity }),
+    ...(context.onProgress === undefined ? {} : { onProgress: context.onProgress })
+  };
 }
 
 export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
@@ -59,10 +73,12 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
         authInfo === undefined
           ? undefined
           : { subject: typeof subject === 'string' ? subject : null, clientId: authInfo.clientId };
+      const onProgress = progressNotifier(extra, base.logger, { tool: tool.name });
       const output = await tool.run(args, {
         ...base,
         signal: extra.mcpReq.signal,
-        ...(identity === undefined ? {} : { identity })
+        ...(identity === undefined ? {} : { identity }),
+        ...(onProgress === undefined ? {} : { onProgress })
       });
       return {
         content: [{ type: 'text', text: output.text }],

@@ -5,23 +5,30 @@ import {
   type AuthInfo,
   type McpServerFactory
 } from '@modelcontextprotocol/server';
-import { jsonRpcError } from './node-bridge.ts';
+import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
 
 /**
  * Sessions for 2025-era clients (Mcp-Session-Id, MCP 2025-06-18 "Session Management"). A session
  * keeps one server instance, so a client's `notifications/cancelled` reaches the call it cancels,
- * which per-request serving cannot do. Sessions live in memory, are capped in number and end after
- * an idle period; a session id is useless to anyone but the caller who opened it. A 2025 request
- * that carries no session (and is not an initialize) is served statelessly, as before.
+ * and its GET stream carries what the server sends outside a request. Sessions live in memory, are
+ * capped in number and end after an idle period; a session id is useless to anyone but the caller
+ * who opened it. A 2025 request that carries no session (and is not an initialize) is served
+ * statelessly.
  */
 
 export interface LegacySessionOptions {
   factory: McpServerFactory;
   maxSessions: number;
   idleTimeoutMs: number;
-  maxRequestBodySize: number;
+  keepAliveMs: number;
   /** Serves a 2025 request that belongs to no session, per request. */
-  stateless: (request: Request, authInfo: AuthInfo | undefined) => Promise<Response>;
+  stateless: (request: Request, handling: RequestHandling) => Promise<Response>;
+}
+
+/** What the HTTP layer already knows about a request: its parsed body and the verified caller. */
+export interface RequestHandling {
+  parsedBody?: unknown;
+  authInfo?: AuthInfo;
 }
 
 interface Session {
@@ -46,20 +53,24 @@ export class LegacySessions {
     return this.sessions.size;
   }
 
-  async handle(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
-    const owner = ownerOf(authInfo);
+  async handle(request: Request, handling: RequestHandling): Promise<Response> {
+    const owner = ownerOf(handling.authInfo);
     const id = request.headers.get('mcp-session-id');
     if (id !== null) {
       const session = this.sessions.get(id);
-      if (session?.owner !== owner) return jsonRpcError(404, -32001, 'Session not found');
+      if (session?.owner !== owner) return Response.json(jsonRpcError(-32001, 'Session not found'), { status: 404 });
       session.lastUsed = Date.now();
-      return session.transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+      return session.transport.handleRequest(request, handling);
     }
-    if (request.method === 'POST' && isInitializeRequest(await bodyOf(request)))
-      return this.open(request, owner, authInfo);
-    if (request.method !== 'POST')
-      return jsonRpcError(405, -32000, 'Method not allowed: open a session with initialize first');
-    return this.options.stateless(request, authInfo);
+    if (request.method === 'POST' && isInitializeRequest(handling.parsedBody))
+      return this.open(request, owner, handling);
+    if (request.method !== 'POST') {
+      return Response.json(
+        jsonRpcError(JSON_RPC.serverError, 'Method not allowed: open a session with initialize first'),
+        { status: 405, headers: { allow: 'POST' } }
+      );
+    }
+    return this.options.stateless(request, handling);
   }
 
   async close(): Promise<void> {
@@ -69,11 +80,11 @@ export class LegacySessions {
     await Promise.allSettled(sessions.map(session => session.transport.close()));
   }
 
-  private async open(request: Request, owner: string, authInfo: AuthInfo | undefined): Promise<Response> {
+  private async open(request: Request, owner: string, handling: RequestHandling): Promise<Response> {
     if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: this.options.maxRequestBodySize,
+      keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: id => {
         this.sessions.set(id, { transport, owner, lastUsed: Date.now() });
       },
@@ -83,11 +94,11 @@ export class LegacySessions {
     });
     const server = await this.options.factory({
       era: 'legacy',
-      ...(authInfo === undefined ? {} : { authInfo }),
+      ...(handling.authInfo === undefined ? {} : { authInfo: handling.authInfo }),
       requestInfo: request
     });
     await server.connect(transport);
-    return transport.handleRequest(request, authInfo === undefined ? {} : { authInfo });
+    return transport.handleRequest(request, handling);
   }
 
   private async expire(): Promise<void> {
@@ -110,16 +121,9 @@ export class LegacySessions {
   }
 }
 
-function ownerOf(authInfo: AuthInfo | undefined): string {
+/** Who a request comes from: the OAuth client and user, or anyone (without OAuth). */
+export function ownerOf(authInfo: AuthInfo | undefined): string {
   if (authInfo === undefined) return 'anonymous';
   const subject = (authInfo.extra?.['sub'] as string | undefined) ?? '';
   return `${authInfo.clientId}\u0000${subject}`;
-}
-
-async function bodyOf(request: Request): Promise<unknown> {
-  try {
-    return await request.clone().json();
-  } catch {
-    return undefined;
-  }
 }

@@ -38,13 +38,12 @@ function modernRequest(method: string, params: Record<string, unknown> = {}, id 
 
 /** The JSON-RPC message of a response, whether it came as JSON or as one SSE event. */
 function message(body: string): { result?: Record<string, unknown>; error?: { code: number; message: string } } {
-  const data =
-    body.startsWith('event:') || body.startsWith('data:')
-      ? body
-          .split('\n')
-          .find(l => l.startsWith('data: '))
-          ?.slice(6)
-      : body;
+  const data = body.trimStart().startsWith('{')
+    ? body
+    : body
+        .split('\n')
+        .find(l => l.startsWith('data: '))
+        ?.slice(6);
   return JSON.parse(data ?? '{}') as { result?: Record<string, unknown>; error?: { code: number; message: string } };
 }
 
@@ -93,7 +92,7 @@ describe('HTTP server', () => {
     expect(response.json()).toEqual({
       name: 'sqlbridge',
       version: '0.0.0-test',
-      environments: [{ name: 'demo', mcp: '/demo/mcp' }]
+      environments: [{ name: 'demo', mcp: '/demo/mcp', sse: '/demo/sse' }]
     });
   });
 

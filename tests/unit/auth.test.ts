@@ -7,7 +7,7 @@ import { isSpecialAddress, metadataUrlRefusal } from '../../src/auth/server/clie
 import { newSigningKey, publicKeys } from '../../src/auth/server/keys.ts';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/auth/server/passwords.ts';
 import { isRedirectAllowed } from '../../src/auth/server/redirect-policy.ts';
-import { RateLimit } from '../../src/auth/server/rate-limit.ts';
+import { RateLimit } from '../../src/http/rate-limit.ts';
 import { LoginThrottle } from '../../src/auth/server/throttle.ts';
 import { UserDirectory, type User } from '../../src/auth/server/users.ts';
 import { withClientExpiry } from '../../src/auth/storage/client-expiry.ts';

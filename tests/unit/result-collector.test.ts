@@ -49,4 +49,12 @@ describe('ResultCollector', () => {
     expect(seen).toEqual(['a:1', 'b:x']);
     expect(collector.result().rows).toEqual([['1', 'x']]);
   });
+
+  it('counts every row the driver delivers, including the one past the cap (what progress reports)', () => {
+    const collector = new ResultCollector({ maxRows: 2, maxChars: 10_000 }, identity);
+    expect(collector.rowsReceived).toBe(0);
+    [1, 2, 3].forEach(n => collector.row([n]));
+    expect(collector.rowsReceived).toBe(3);
+    expect(collector.result().rows).toHaveLength(2);
+  });
 });

@@ -19,8 +19,8 @@ import type { AuthStore } from '../storage/store.ts';
 export interface InteractionContext {
   environment: string;
   provider: () => Provider;
-  /** The environment's MCP endpoint, the resource tokens are for. */
-  resource: () => string;
+  /** The environment's protected endpoints, the resources tokens are for; the first is the default. */
+  resources: () => readonly string[];
   users: UserDirectory;
   throttle: LoginThrottle;
   store: AuthStore;
@@ -216,6 +216,11 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   return reply.redirect(returnTo, 303);
 }
 
+/** The resource an authorization request is for: the one it named, if it is ours, else the default. */
+function requestedResource(resources: readonly string[], named: unknown): string {
+  return typeof named === 'string' && resources.includes(named) ? named : (resources[0] ?? '');
+}
+
 interface ConsentDetails {
   missingOIDCScope?: string[];
   missingResourceScopes?: Record<string, string[]>;
@@ -261,7 +266,7 @@ export async function submitConsent(context: InteractionContext, request: Fastif
     if (refused.length > 0) grant.rejectResourceScope(resource, refused.join(' '));
   }
   // A request that named no scope gets reading, the least an MCP client needs.
-  const resource = context.resource();
+  const resource = requestedResource(context.resources(), interaction.params['resource']);
   if (grant.getResourceScopeEncountered(resource).length === 0 && permitted.has('sql:read')) {
     grant.addResourceScope(resource, 'sql:read');
   }

@@ -6,7 +6,7 @@ import { withClientExpiry } from '../storage/client-expiry.ts';
 import type { AuthStore } from '../storage/store.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
-import { isRedirectAllowed } from './redirect-policy.ts';
+import { isRedirectAllowed, redirectUriRefusal } from './redirect-policy.ts';
 import { permits, type UserDirectory } from './users.ts';
 
 /**
@@ -22,8 +22,12 @@ export interface AuthorizationServerOptions {
   environment: string;
   /** `<base>/<environment>` */
   issuer: string;
-  /** `<base>/<environment>/mcp`: the only resource tokens are issued for. */
-  resource: string;
+  /**
+   * The environment's protected endpoints, the only resources tokens are issued for: the MCP
+   * endpoint `<base>/<environment>/mcp` first (the default), then the legacy SSE endpoint. A token's
+   * audience is the one resource it was requested for.
+   */
+  resources: readonly string[];
   readOnly: boolean;
   auth: Config['auth'];
   signingKeys: JWK[];
@@ -62,7 +66,8 @@ const DISCOVERY_OIDC_ONLY = [
 ];
 
 export function createAuthorizationServer(options: AuthorizationServerOptions): Provider {
-  const { environment, resource, auth, store } = options;
+  const { environment, resources, auth, store } = options;
+  const defaultResource = resources[0] ?? options.issuer;
   const scopes = resourceScopes(options.readOnly);
   const staticClients = new Set(auth.clients.map(client => client.clientId));
   const cimd = auth.clientIdMetadataDocuments;
@@ -111,21 +116,14 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
           if (metadata[field] !== undefined) throw new errors.InvalidClientMetadata(`${field} is not supported here`);
         }
         const uris = Array.isArray(value) ? (value as unknown[]) : [];
+        if (uris.length === 0) throw new errors.InvalidClientMetadata('redirect_uris: at least one is required');
         if (uris.length > MAX_REDIRECT_URIS) {
-          throw new errors.InvalidRedirectUri(`at most ${MAX_REDIRECT_URIS} redirect_uris`);
+          throw new errors.InvalidClientMetadata(`redirect_uris: at most ${MAX_REDIRECT_URIS} are accepted`);
         }
-        if (
-          uris.length === 0 ||
-          !uris.every(
-            uri =>
-              typeof uri === 'string' &&
-              uri.length <= MAX_REDIRECT_URI_LENGTH &&
-              isRedirectAllowed(uri, auth.allowedRedirectHosts)
-          )
-        ) {
-          throw new errors.InvalidRedirectUri(
-            'redirect_uris must be on an allowed redirect host (auth.allowedRedirectHosts)'
-          );
+        for (const uri of uris) {
+          const refusal = redirectUriRefusal(uri, auth.allowedRedirectHosts, MAX_REDIRECT_URI_LENGTH);
+          // "redirect_uris…" descriptions make oidc-provider answer invalid_redirect_uri (RFC 7591 §3.2.2).
+          if (refusal !== undefined) throw new errors.InvalidClientMetadata(`redirect_uris: ${refusal}`);
         }
       }
     },
@@ -144,13 +142,15 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => resource,
+        defaultResource: async () => defaultResource,
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
-          if (indicator !== resource) throw new errors.InvalidTarget(`tokens here are only for ${resource}`);
+          if (!resources.includes(indicator)) {
+            throw new errors.InvalidTarget(`tokens here are only for ${resources.join(' and ')}`);
+          }
           return {
             scope: scopes.join(' '),
-            audience: resource,
+            audience: indicator,
             accessTokenTTL: auth.accessTokenTtlSeconds,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'ES256' } }
@@ -206,7 +206,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       if (grant === undefined || grant.accountId !== accountId || grant.clientId !== clientId) return undefined;
       // Remembered consent holding a scope the user may no longer grant is not reused: they consent again.
       const user = options.users.allowed(accountId, environment);
-      const held = grant.getResourceScope(resource).split(' ');
+      const held = resources.flatMap(resource => grant.getResourceScope(resource).split(' '));
       return user !== undefined && held.every(scope => permits(user, scope)) ? grant : undefined;
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

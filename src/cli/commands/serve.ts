@@ -1,5 +1,5 @@
 import { createApp, type App } from '../../app.ts';
-import { AuthService } from '../../auth/auth-service.ts';
+import { AuthorizationServers } from '../../auth/authorization-servers.ts';
 import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts';
 import type { Config } from '../../config/schema.ts';
 import type { LoadedConfig } from '../../config/load.ts';
@@ -61,16 +61,28 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
     );
   }
   const signal = await untilSignal();
-  logger.info({ signal }, 'shutting down');
-  await Promise.allSettled(http.endpoints.map(endpoint => endpoint.close()));
-  await http.app.close();
+  const deadlineMs = config.server.shutdownTimeoutMs;
+  // Running calls get until the deadline to finish.
+  logger.info({ signal, running: http.inFlight.size, deadlineMs }, 'shutting down');
+  // A second signal means "now": whatever still runs is cut off at once.
+  void untilSignal().then(() => {
+    http.inFlight.hurry();
+  });
+  const outcome = await http.shutdown(deadlineMs);
+  logger[outcome.cutOff > 0 ? 'warn' : 'info'](
+    { running: outcome.running, cutOff: outcome.cutOff },
+    outcome.cutOff > 0
+      ? 'calls still running at the deadline were stopped and answered with an error'
+      : 'every running call finished'
+  );
   await app.close();
   await auth?.close();
+  logger.info('stopped');
   return 0;
 }
 
 /** The authorization servers, with the demo's login (printed once, at first start) when the demo is served. */
-async function createAuth(config: Config, app: App, logger: Logger, io: CliIo): Promise<AuthService> {
+async function createAuth(config: Config, app: App, logger: Logger, io: CliIo): Promise<AuthorizationServers> {
   const demoEnvironments = app.environments.filter(env => env.config.database.engine === 'demo').map(env => env.name);
   const extraUsers = [];
   if (demoEnvironments.length > 0) {
@@ -87,7 +99,7 @@ async function createAuth(config: Config, app: App, logger: Logger, io: CliIo): 
       );
     }
   }
-  return AuthService.create({ config, environments: app.environments, logger, extraUsers });
+  return AuthorizationServers.create({ config, environments: app.environments, logger, extraUsers });
 }
 
 function formatHost(host: string): string {

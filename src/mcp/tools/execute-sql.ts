@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { renderResultSet } from '../rendering.ts';
 import { resultSetShape, toResultSet } from '../result-schema.ts';
-import { defineTool } from '../tool.ts';
+import { defineTool, queryOptions } from '../tool.ts';
 
 export const MAX_QUERY_LENGTH = 100_000;
 
@@ -15,8 +15,9 @@ export const executeSqlTool = defineTool({
     query: z.string().min(1).max(MAX_QUERY_LENGTH).describe('One SQL statement that reads data')
   }),
   outputSchema: z.object(resultSetShape),
-  async run({ query }, { environment, signal, identity }) {
-    const outcome = await environment.db.query(query, { signal, ...(identity === undefined ? {} : { identity }) });
+  async run({ query }, context) {
+    const { environment } = context;
+    const outcome = await environment.db.query(query, queryOptions(context));
     const result = toResultSet(outcome, environment.db.limits);
     return { structured: result, text: renderResultSet(result) };
   }

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { renderResultSet } from '../rendering.ts';
 import { resultSetShape, toResultSet } from '../result-schema.ts';
-import { defineTool } from '../tool.ts';
+import { defineTool, queryOptions } from '../tool.ts';
 import { MAX_QUERY_LENGTH } from './execute-sql.ts';
 
 /** Offered only in environments configured read-write; execute_sql stays read-only everywhere. */
@@ -23,8 +23,9 @@ export const executeWriteSqlTool = defineTool({
       .nullable()
       .describe('Rows the statement inserted, changed or deleted, when the database reports it')
   }),
-  async run({ query }, { environment, signal, identity }) {
-    const outcome = await environment.db.write(query, { signal, ...(identity === undefined ? {} : { identity }) });
+  async run({ query }, context) {
+    const { environment } = context;
+    const outcome = await environment.db.write(query, queryOptions(context));
     const result = { ...toResultSet(outcome, environment.db.limits), rowsAffected: outcome.rowsAffected ?? null };
     const changed =
       result.rowsAffected === null

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { Environment } from '../../environment.ts';
 import { renderResultSet } from '../rendering.ts';
 import { resultSetShape, toResultSet } from '../result-schema.ts';
-import { defineTool } from '../tool.ts';
+import { defineTool, queryOptions } from '../tool.ts';
 
 /** The `limit` a sample may ask for depends on the environment, so the tool is built per environment. */
 export function getTableSampleTool(environment: Environment) {
@@ -17,9 +17,10 @@ export function getTableSampleTool(environment: Environment) {
       limit: z.number().int().min(1).max(maxRows).default(10).describe(`Rows to return (1 to ${maxRows}, default 10)`)
     }),
     outputSchema: z.object({ schema: z.string(), table: z.string(), ...resultSetShape }),
-    async run({ table_name, limit }, { environment: env, signal, identity }) {
+    async run({ table_name, limit }, context) {
+      const env = context.environment;
       const table = await env.db.resolveTable(table_name);
-      const outcome = await env.db.sample(table, limit, { signal, ...(identity === undefined ? {} : { identity }) });
+      const outcome = await env.db.sample(table, limit, queryOptions(context));
       const result = toResultSet(outcome, env.db.limits);
       const text = `Sample of ${table.schema}.${table.name}: ${renderResultSet(result)}`;
       return { structured: { schema: table.schema, table: table.name, ...result }, text };

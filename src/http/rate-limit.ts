@@ -1,6 +1,7 @@
 /**
  * A fixed-window counter per key (a client address): at most `limit` events per window, in memory.
- * Used for unauthenticated endpoints that store something, such as dynamic client registration.
+ * Used by the request limits for unauthenticated endpoints that store something, such as dynamic
+ * client registration.
  */
 export class RateLimit {
   private readonly limit: number;

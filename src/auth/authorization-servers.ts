@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type Provider from 'oidc-provider';
+import type { Config } from '../config/schema.ts';
+import type { Environment } from '../environment.ts';
+import type { Logger } from '../observability/logger.ts';
+import { AccessTokenVerifier } from './resource/token-verifier.ts';
+import { loadOrCreateKeys, publicKeys, type EnvironmentKeys } from './server/keys.ts';
+import { createAuthorizationServer } from './server/provider.ts';
+import { LoginThrottle } from './server/throttle.ts';
+import { UserDirectory, type User } from './server/users.ts';
+import { MemoryStore } from './storage/memory-store.ts';
+import { SqliteStore } from './storage/sqlite-store.ts';
+import type { AuthStore } from './storage/store.ts';
+
+/**
+ * OAuth for every environment: an authorization server (issuer `<base>/<env>`) and the checks of the
+ * resource server in front of its protected endpoints. Routes are registered before the HTTP server
+ * listens, but issuers need the final public URL (a port of 0 is only known after listening), so the
+ * servers themselves are built by `start()`; until then their routes answer 503.
+ */
+
+/** The endpoints an environment protects: Streamable HTTP, and the legacy HTTP+SSE transport. */
+export type ProtectedEndpoint = 'mcp' | 'sse';
+export const PROTECTED_ENDPOINTS: readonly ProtectedEndpoint[] = ['mcp', 'sse'];
+
+/** One environment's authorization server, started. */
+export interface ActiveAuthorizationServer {
+  readonly environment: Environment;
+  readonly issuer: string;
+  /** `<issuer>/mcp` and `<issuer>/sse`: the resources its tokens are for. */
+  readonly resources: Readonly<Record<ProtectedEndpoint, string>>;
+  readonly provider: Provider;
+  /** oidc-provider as a Node request listener. */
+  readonly callback: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  readonly verifiers: Readonly<Record<ProtectedEndpoint, AccessTokenVerifier>>;
+  readonly cookieSecret: string;
+}
+
+export interface AuthorizationServersOptions {
+  config: Config;
+  environments: readonly Environment[];
+  logger: Logger;
+  /** Users beyond the configured ones (the demo login). */
+  extraUsers?: readonly User[];
+}
+
+export class AuthorizationServers {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: AuthStore;
+  readonly users: UserDirectory;
+  readonly throttle: LoginThrottle;
+  readonly environments: readonly Environment[];
+  private readonly keys: ReadonlyMap<string, EnvironmentKeys>;
+  private readonly started = new Map<string, ActiveAuthorizationServer>();
+  private base: URL | undefined;
+
+  private constructor(options: AuthorizationServersOptions, store: AuthStore, keys: Map<string, EnvironmentKeys>) {
+    this.config = options.config;
+    this.logger = options.logger;
+    this.environments = options.environments;
+    this.store = store;
+    this.keys = keys;
+    this.users = UserDirectory.fromConfig(options.config, options.extraUsers ?? []);
+    const login = options.config.auth.login;
+    this.throttle = new LoginThrottle({
+      perUser: login.maxFailuresPerUser,
+      perAddress: login.maxFailuresPerAddress,
+      windowMs: login.windowMinutes * 60_000
+    });
+  }
+
+  static async create(options: AuthorizationServersOptions): Promise<AuthorizationServers> {
+    const { config, logger } = options;
+    const store: AuthStore =
+      config.auth.storage === 'memory'
+        ? new MemoryStore()
+        : new SqliteStore(join(config.dataDir, 'auth', 'auth.sqlite'));
+    if (!store.persistent) {
+      logger.warn(
+        'auth.storage is "memory": registered clients, grants and refresh tokens are lost on restart, and replicas do not share them. Use it for tests only.'
+      );
+    }
+    const keys = new Map<string, EnvironmentKeys>();
+    for (const environment of options.environments) {
+      keys.set(environment.name, await loadOrCreateKeys(config.dataDir, environment.name));
+    }
+    return new AuthorizationServers(options, store, keys);
+  }
+
+  /** Builds each environment's authorization server and token verifiers for the base URL clients use. */
+  start(baseUrl: string): void {
+    const base = new URL(baseUrl);
+    this.base = base;
+    for (const environment of this.environments) {
+      const keys = this.keys.get(environment.name);
+      if (keys !== undefined) this.started.set(environment.name, this.build(environment, keys, base));
+    }
+  }
+
+  /** The environment's authorization server, once started. */
+  active(environment: string): ActiveAuthorizationServer | undefined {
+    return this.started.get(environment);
+  }
+
+  /** The public origin the servers were started for. */
+  get publicOrigin(): string | undefined {
+    return this.base?.origin;
+  }
+
+  /** The URL of an endpoint's protected-resource metadata (RFC 9728 §3.1, path inserted). */
+  resourceMetadataUrl(environment: string, endpoint: ProtectedEndpoint): string {
+    return `${this.base?.origin ?? ''}/.well-known/oauth-protected-resource/${environment}/${endpoint}`;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private build(environment: Environment, keys: EnvironmentKeys, base: URL): ActiveAuthorizationServer {
+    const issuer = `${base.origin}/${environment.name}`;
+    const resources = { mcp: `${issuer}/mcp`, sse: `${issuer}/sse` };
+    const provider = createAuthorizationServer({
+      environment: environment.name,
+      issuer,
+      resources: [resources.mcp, resources.sse],
+      readOnly: environment.config.readOnly,
+      auth: this.config.auth,
+      signingKeys: keys.signing,
+      cookieKeys: keys.cookies,
+      secure: base.protocol === 'https:',
+      store: this.store,
+      users: this.users,
+      logger: this.logger
+    });
+    // Behind TLS-terminating proxies the scheme comes from X-Forwarded-Proto, which the mount sets itself.
+    provider.proxy = base.protocol === 'https:';
+    const verifier = (resource: string): AccessTokenVerifier =>
+      new AccessTokenVerifier({
+        environment: environment.name,
+        issuer,
+        resource,
+        keys: publicKeys(keys.signing),
+        store: this.store,
+        users: this.users,
+        grantCheckMs: this.config.auth.grantCheckMs
+      });
+    return {
+      environment,
+      issuer,
+      resources,
+      provider,
+      callback: provider.callback(),
+      verifiers: { mcp: verifier(resources.mcp), sse: verifier(resources.sse) },
+      cookieSecret: keys.cookies[0] ?? ''
+    };
+  }
+}

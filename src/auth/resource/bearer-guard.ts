@@ -1,0 +1,61 @@
+import {
+  bearerAuthChallengeResponse,
+  OAuthError,
+  OAuthErrorCode,
+  verifyBearerToken,
+  type AuthInfo
+} from '@modelcontextprotocol/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp } from '../../http/http-app.ts';
+import type { AuthorizationServers, ProtectedEndpoint } from '../authorization-servers.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller, as the bearer guard verified them; undefined without OAuth. */
+    auth: AuthInfo | undefined;
+  }
+}
+
+/** Declares `request.auth` once, for the bearer guards to fill. */
+export function decorateRequestAuth(app: HttpApp): void {
+  app.decorateRequest('auth', undefined);
+}
+
+/**
+ * The resource server in front of one protected endpoint (MCP authorization spec, "Access Token
+ * Usage"): the request needs a bearer token this environment issued for this endpoint (`aud`),
+ * unexpired, with `sql:read`. Otherwise it is answered 401 with a WWW-Authenticate challenge naming
+ * the endpoint's resource metadata and the scope (RFC 9728 §5.1), before anything else runs. A token
+ * in the query string is refused outright (OAuth 2.1 §5.1: never in URLs).
+ */
+export function bearerGuard(servers: AuthorizationServers, environment: string, endpoint: ProtectedEndpoint) {
+  return async function requireBearerToken(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const active = servers.active(environment);
+    if (active === undefined) {
+      await reply.code(503).send({ error: 'temporarily_unavailable' });
+      return;
+    }
+    if (new URL(request.url, 'http://localhost').searchParams.has('access_token')) {
+      await reply.code(400).send({
+        error: 'invalid_request',
+        error_description: 'access tokens are accepted only in the Authorization header'
+      });
+      return;
+    }
+    const options = {
+      verifier: active.verifiers[endpoint],
+      requiredScopes: ['sql:read'],
+      resourceMetadataUrl: servers.resourceMetadataUrl(environment, endpoint),
+      expectedResource: new URL(active.resources[endpoint])
+    };
+    try {
+      request.auth = await verifyBearerToken(request.headers.authorization, options);
+    } catch (error) {
+      const known =
+        error instanceof OAuthError
+          ? error
+          : new OAuthError(OAuthErrorCode.InvalidToken, 'The access token could not be verified');
+      await reply.send(bearerAuthChallengeResponse(known, options));
+    }
+  };
+}

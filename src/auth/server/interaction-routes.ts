@@ -1,0 +1,57 @@
+import formbody from '@fastify/formbody';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp } from '../../http/http-app.ts';
+import type { AuthorizationServers } from '../authorization-servers.ts';
+import { resourceScopes } from './provider.ts';
+import { showInteraction, submitConsent, submitLogin, type InteractionContext } from './interactions.ts';
+
+/** Sign-in forms are small; anything larger is not a person typing. */
+const FORM_LIMIT = 8 * 1024;
+
+type Step = (context: InteractionContext, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** The sign-in and consent pages of one environment's authorization server, at `/<environment>/interaction/<uid>`. */
+export async function mountInteractionRoutes(
+  app: HttpApp,
+  servers: AuthorizationServers,
+  environment: string
+): Promise<void> {
+  const scopes = ['offline_access', ...resourceScopes(isReadOnly(servers, environment))];
+  const consentTtlSeconds = Math.max(servers.config.auth.refreshTokenTtlDays, 30) * 86_400;
+  const step =
+    (handler: Step) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      const active = servers.active(environment);
+      if (active === undefined) return reply.code(503).send({ error: 'temporarily_unavailable' });
+      return handler(
+        {
+          environment,
+          provider: () => active.provider,
+          resources: () => [active.resources.mcp, active.resources.sse],
+          users: servers.users,
+          throttle: servers.throttle,
+          store: servers.store,
+          csrfSecret: active.cookieSecret,
+          scopes,
+          consentTtlSeconds,
+          logger: servers.logger
+        },
+        request,
+        reply
+      );
+    };
+  await app.register(async scope => {
+    // One value per field: a repeated field takes its last value, as URLSearchParams reads it.
+    await scope.register(formbody, {
+      bodyLimit: FORM_LIMIT,
+      parser: body => Object.fromEntries(new URLSearchParams(body))
+    });
+    scope.get(`/${environment}/interaction/:uid`, step(showInteraction));
+    scope.post(`/${environment}/interaction/:uid/login`, step(submitLogin));
+    scope.post(`/${environment}/interaction/:uid/confirm`, step(submitConsent));
+  });
+}
+
+function isReadOnly(servers: AuthorizationServers, environment: string): boolean {
+  return servers.environments.find(env => env.name === environment)?.config.readOnly ?? true;
+}

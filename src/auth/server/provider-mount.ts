@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpApp } from '../../http/http-app.ts';
+import { pathOf } from '../../http/paths.ts';
+import type { AuthorizationServers } from '../authorization-servers.ts';
+
+/**
+ * Each environment's authorization server is oidc-provider, a Koa application, mounted the way its
+ * documentation mounts it in Fastify: through @fastify/middie ("Mounting oidc-provider", to a
+ * fastify application). It answers its own routes under the issuer path `/<environment>/…` and the
+ * RFC 8414 path-inserted metadata URLs `/.well-known/<document>/<environment>`; every other path
+ * passes on to Fastify's routes.
+ */
+
+/** oidc-provider's routes, relative to the issuer (see provider.ts `routes`). */
+const PROVIDER_ROUTE =
+  /^\/(?:authorize(?:\/[^/]+)?|token|register|revoke|jwks|\.well-known\/(?:openid-configuration|oauth-authorization-server))$/;
+
+const METADATA_DOCUMENTS = ['oauth-authorization-server', 'openid-configuration'];
+
+type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string };
+
+export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationServers, environment: string): void {
+  const answer = (req: MountedRequest, res: ServerResponse, url: string): void => {
+    const active = servers.active(environment);
+    const origin = servers.publicOrigin;
+    if (active === undefined || origin === undefined) {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
+      return;
+    }
+    pinToPublicUrl(req, new URL(origin));
+    req.baseUrl = `/${environment}`;
+    req.url = url;
+    active.callback(req, res).catch((error: unknown) => {
+      servers.logger.error({ err: error, environment }, 'authorization server failed');
+    });
+  };
+  app.use(`/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
+    if (PROVIDER_ROUTE.test(pathOf(req.url ?? '/'))) answer(req, res, withDefaultScope(req.url ?? '/'));
+    else next();
+  });
+  for (const document of METADATA_DOCUMENTS) {
+    app.use(`/.well-known/${document}/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
+      if (pathOf(req.url ?? '/') === '/') answer(req, res, `/.well-known/${document}`);
+      else next();
+    });
+  }
+}
+
+/**
+ * oidc-provider builds the URLs in its metadata and redirects from the request's Host and scheme:
+ * they are pinned to the configured public URL, never taken from the client. The client address it
+ * sees is the one Fastify derived (honouring only trusted proxies).
+ */
+function pinToPublicUrl(req: MountedRequest, base: URL): void {
+  req.headers.host = base.host;
+  delete req.headers['x-forwarded-host'];
+  if (base.protocol === 'https:') req.headers['x-forwarded-proto'] = 'https';
+  if (req.ip !== undefined) req.headers['x-forwarded-for'] = req.ip;
+}
+
+/**
+ * An authorization request without `scope` gets the default, reading (RFC 6749 §3.3 lets the server
+ * pick one); oidc-provider would otherwise grant nothing and deny the request.
+ */
+export function withDefaultScope(url: string): string {
+  const [path = '/', query = ''] = url.split(/\?(.*)/s, 2);
+  if (path !== '/authorize') return url;
+  const params = new URLSearchParams(query);
+  if (params.has('scope')) return url;
+  params.set('scope', 'sql:read');
+  return `${path}?${params.toString()}`;
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import cors from '@fastify/cors';
+import middie from '@fastify/middie';
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerDefault
+} from 'fastify';
+import type { Logger } from '../observability/logger.ts';
+import { corsPolicy } from './cors.ts';
+import { errorHandler } from './error-handler.ts';
+import { createHostGuard } from './host-guard.ts';
+import { refuseWhileDraining, type InFlightCalls } from './in-flight.ts';
+import { requestLimits, type RequestLimitRule } from './request-limits.ts';
+import { logRequest, recordPath } from './request-log.ts';
+import { securityHeaders } from './security-headers.ts';
+import { forwardedPrefixRewrite, proxyTrust } from './trusted-proxies.ts';
+
+/** Fastify with sqlbridge's logger. */
+export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
+
+/** A hook a route adds before its handler (the bearer-token guard). */
+export type RequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+export interface HttpAppOptions {
+  logger: Logger;
+  bodyLimit: number;
+  trustProxy: readonly string[];
+  allowedHosts: readonly string[];
+  allowedOrigins: readonly string[];
+  limits: readonly RequestLimitRule[];
+  inFlight: InFlightCalls;
+}
+
+/**
+ * The HTTP layer every route sits behind, in the order a request meets it: the draining check, the
+ * Host/Origin guard, security headers, CORS, rate limits; the body limit and the error handler
+ * apply to every route, and one log line closes each request. Routes are added by the caller.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const trust = proxyTrust(options.trustProxy);
+  const app: HttpApp = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    genReqId: () => randomUUID(),
+    trustProxy: trust ?? false,
+    rewriteUrl: forwardedPrefixRewrite(trust),
+    // Shutdown is ours (in-flight calls finish or are answered), not a blanket 503.
+    return503OnClosing: false
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.decorateRequest('loggedPath', '');
+  app.addHook('onRequest', recordPath);
+  app.addHook('onRequest', refuseWhileDraining(options.inFlight));
+  app.addHook(
+    'onRequest',
+    createHostGuard({ allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins })
+  );
+  app.addHook('onRequest', securityHeaders);
+  await app.register(cors, { delegator: corsPolicy, hook: 'onRequest' });
+  app.addHook('onRequest', requestLimits(options.limits));
+  app.addHook('onResponse', logRequest);
+  // Node applications mounted with `app.use` (the authorization servers: oidc-provider documents
+  // @fastify/middie for Fastify) write their answers themselves; hand them the headers decided above.
+  app.addHook('onRequest', async (_request, reply) => {
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value);
+    }
+  });
+  await app.register(middie);
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from '@fastify/proxy-addr';
+
+/**
+ * Which peers are reverse proxies whose forwarded headers count (`server.trustProxy`). The same
+ * decision serves Fastify (client address from X-Forwarded-For, scheme from X-Forwarded-Proto, host
+ * from X-Forwarded-Host) and the path prefix below, so a header is honoured from a proxy everywhere
+ * or nowhere.
+ */
+
+export type ProxyTrust = (address: string, hop: number) => boolean;
+
+export function proxyTrust(addresses: readonly string[]): ProxyTrust | undefined {
+  return addresses.length === 0 ? undefined : proxyAddr.compile([...addresses]);
+}
+
+/** An environment's path prefix as the guide's nginx sends it: `/<environment>`. */
+const PREFIX = /^\/[a-z][a-z0-9_-]{0,62}$/;
+
+/**
+ * The one-container-per-environment layout: nginx removes `/<environment>` from the path and says
+ * so in `X-Environment-Path` (the original guide's header) or `X-Forwarded-Prefix`. Putting the
+ * prefix back before routing makes that container answer exactly as a shared one does. From a peer
+ * that is not a trusted proxy the headers change nothing.
+ */
+export function forwardedPrefixRewrite(trust: ProxyTrust | undefined): (req: IncomingMessage) => string {
+  return req => {
+    const url = req.url ?? '/';
+    if (trust === undefined) return url;
+    const header = req.headers['x-environment-path'] ?? req.headers['x-forwarded-prefix'];
+    if (typeof header !== 'string' || !PREFIX.test(header)) return url;
+    const address = req.socket.remoteAddress;
+    if (address === undefined || !trust(address, 0)) return url;
+    return `${header}${url}`;
+  };
+}

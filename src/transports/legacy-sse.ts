@@ -1,0 +1,129 @@
+import { parseJSONRPCMessage, type JSONRPCMessage, type McpServerFactory } from '@modelcontextprotocol/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp, RequestHook } from '../http/http-app.ts';
+import type { InFlightCalls } from '../http/in-flight.ts';
+import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { NO_PROXY_BUFFERING } from './event-stream.ts';
+import { duplicateIdRefusal } from './json-rpc-edge.ts';
+import type { LegacySseSessions } from './legacy-sse-sessions.ts';
+import { ownerOf } from './legacy-sessions.ts';
+import { SseSession } from './sse-session.ts';
+import type { McpEndpoint } from './streamable-http.ts';
+
+/**
+ * The HTTP+SSE transport of MCP 2024-11-05, which the original guide's clients speak:
+ * `GET /<environment>/sse` opens the stream and names, in its first event, where to post;
+ * `POST /<environment>/messages?sessionId=…` delivers each message (answered 202; the response
+ * travels on the stream). Both are guarded like `/mcp`, and a session belongs to the user and
+ * client whose token opened it: anyone else, and any guessed id, gets "Session not found".
+ * A POST to the stream URL answers 405, so clients that try Streamable HTTP first fall back.
+ */
+
+export interface LegacySseOptions {
+  environment: string;
+  factory: McpServerFactory;
+  /** The bearer-token guard of the SSE endpoint; absent when OAuth is off. */
+  guard?: RequestHook;
+  keepAliveMs: number;
+  sessions: LegacySseSessions;
+  inFlight: InFlightCalls;
+  logger: Logger;
+}
+
+export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndpoint {
+  const { environment, sessions } = options;
+  const streamPath = `/${environment}/sse`;
+  const messagesPath = `/${environment}/messages`;
+  const guarded = { config: { jsonRpc: true }, ...(options.guard === undefined ? {} : { onRequest: options.guard }) };
+
+  app.get(streamPath, { ...guarded, exposeHeadRoute: false }, async (request, reply) => {
+    const owner = ownerOfRequest(request);
+    const refusal = sessions.refusal(owner);
+    if (refusal !== undefined) {
+      request.log.warn({ environment, status: refusal.status }, 'event stream refused');
+      return reply
+        .code(refusal.status)
+        .header('retry-after', '30')
+        .send(jsonRpcError(JSON_RPC.serverError, refusal.message));
+    }
+    const expiresAt = request.auth?.expiresAt;
+    const session = new SseSession({
+      environment,
+      owner,
+      messagesPath,
+      keepAliveMs: options.keepAliveMs,
+      ...(expiresAt === undefined ? {} : { endsAt: expiresAt * 1000 }),
+      inFlight: options.inFlight,
+      onEnd: ended => {
+        sessions.remove(ended);
+        options.logger.debug({ environment, session: ended.sessionId }, 'event stream ended');
+      }
+    });
+    sessions.add(session);
+    try {
+      const server = await options.factory({
+        era: 'legacy',
+        ...(request.auth === undefined ? {} : { authInfo: request.auth })
+      });
+      await server.connect(session);
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+    return reply.type('text/event-stream').headers(NO_PROXY_BUFFERING).send(session.body);
+  });
+
+  app.post(streamPath, guarded, async (_request, reply) =>
+    reply
+      .code(405)
+      .header('allow', 'GET')
+      .send(jsonRpcError(JSON_RPC.serverError, `Method not allowed: open the stream with GET, post to ${messagesPath}`))
+  );
+  app.head(streamPath, async (_request, reply) => reply.code(405).header('allow', 'GET').send());
+
+  app.post(messagesPath, guarded, async (request, reply) => {
+    const { sessionId } = request.query as { sessionId?: unknown };
+    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
+    if (session?.environment !== environment || session.owner !== ownerOfRequest(request)) {
+      return reply.code(404).send(jsonRpcError(-32001, 'Session not found'));
+    }
+    return deliver(session, request, reply);
+  });
+
+  return { close: () => sessions.close(environment) };
+}
+
+/** Checks every posted message before any is delivered, so a bad batch delivers nothing. */
+async function deliver(session: SseSession, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const body: unknown = request.body;
+  const duplicates = duplicateIdRefusal(body);
+  if (duplicates !== undefined) return reply.code(400).send(duplicates);
+  const messages: JSONRPCMessage[] = [];
+  for (const value of Array.isArray(body) ? (body as unknown[]) : [body]) {
+    try {
+      messages.push(parseJSONRPCMessage(value));
+    } catch {
+      return reply
+        .code(400)
+        .send(jsonRpcError(JSON_RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message', idOf(value)));
+    }
+  }
+  for (const message of messages) {
+    const refusal = session.receive(message, request.auth === undefined ? {} : { authInfo: request.auth });
+    if (refusal !== undefined) {
+      return reply.code(400).send(jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, idOf(message)));
+    }
+  }
+  return reply.code(202).send();
+}
+
+/** Without OAuth a stream belongs to the client address that opened it. */
+function ownerOfRequest(request: FastifyRequest): string {
+  return request.auth === undefined ? `address\u0000${request.ip}` : ownerOf(request.auth);
+}
+
+function idOf(value: unknown): string | number | null {
+  const id = typeof value === 'object' && value !== null ? (value as { id?: unknown }).id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
