@@ -28,8 +28,12 @@ export interface NginxSiteOptions {
   accessLog?: string;
 }
 
-/** An agent may fire a burst of tool calls; a sign-in is about 8 requests in a couple of seconds. */
-export const DEFAULT_RATE_LIMITS = { mcp: { rate: '10r/s', burst: 50 }, oauth: { rate: '5r/s', burst: 20 } } as const;
+/**
+ * Per client address, a flood guard rather than a quota: Claude.ai reaches the server from Anthropic's few
+ * addresses, so every Claude.ai user of an organisation shares one bucket. An agent fires bursts of tool calls;
+ * a sign-in is about 10 requests in a couple of seconds.
+ */
+export const DEFAULT_RATE_LIMITS = { mcp: { rate: '30r/s', burst: 120 }, oauth: { rate: '10r/s', burst: 60 } } as const;
 
 const ENVIRONMENT_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const HOST_NAME =
