@@ -226,6 +226,30 @@ describe('configuration sources', () => {
     expect(Object.isFrozen(loaded.config.server)).toBe(true);
   });
 
+  it('serves the edge with the defaults the README states', () => {
+    const { loaded } = load({ demo: true });
+    expect(loaded.config.server).toMatchObject({
+      keepAliveMs: 15_000,
+      shutdownTimeoutMs: 10_000,
+      trustProxy: [],
+      legacySse: { maxStreams: 1000, maxStreamsPerUser: 10 }
+    });
+    const tuned = load({ demo: true, env: { SQLBRIDGE_SHUTDOWN_TIMEOUT_MS: '2500', SQLBRIDGE_KEEP_ALIVE_MS: '5000' } });
+    expect(tuned.loaded.config.server).toMatchObject({ keepAliveMs: 5000, shutdownTimeoutMs: 2500 });
+  });
+
+  it('requires the public URL when a trusted proxy may forward headers', () => {
+    const { loaded } = load({ demo: true, env: { SQLBRIDGE_TRUST_PROXY: '127.0.0.1' } });
+    expect(() => assertHttpExposureAllowed(loaded.config)).toThrow(
+      /^invalid configuration: server\.publicUrl: .*never from forwarded headers/
+    );
+    const withUrl = load({
+      demo: true,
+      env: { SQLBRIDGE_TRUST_PROXY: '127.0.0.1', SQLBRIDGE_PUBLIC_URL: 'https://data.example.com' }
+    });
+    expect(() => assertHttpExposureAllowed(withUrl.loaded.config)).not.toThrow();
+  });
+
   it('builds one environment from the original guide’s variables', () => {
     const { loaded } = load({
       env: {
