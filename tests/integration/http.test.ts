@@ -3,7 +3,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { createHttpServer, type HttpServer } from '../../src/http/server.ts';
+import { createHttpServer, type HttpServer } from '../../src/http-server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { demoDataDir } from '../helpers/data-dir.ts';
 

@@ -4,7 +4,7 @@ import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts'
 import type { Config } from '../../config/schema.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
-import { createHttpServer } from '../../http/server.ts';
+import { createHttpServer } from '../../http-server.ts';
 import { createLogger, type Logger } from '../../observability/logger.ts';
 import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';

@@ -1,19 +1,17 @@
-import type { AuthorizationServers } from '../auth/authorization-servers.ts';
-import { bearerGuard, decorateRequestAuth } from '../auth/resource/bearer-guard.ts';
-import { registrationLimit } from '../auth/server/registration-limit.ts';
-import { mountAuthorization } from '../auth/routes.ts';
-import type { Config } from '../config/schema.ts';
-import type { Environment } from '../environment.ts';
-import { createServerFactory } from '../mcp/server.ts';
-import type { Logger } from '../observability/logger.ts';
-import { mountLegacySse } from '../transports/legacy-sse.ts';
-import { readJsonBodies } from '../transports/json-body.ts';
-import { LegacySseSessions } from '../transports/legacy-sse-sessions.ts';
-import { mountStreamableHttp, type McpEndpoint } from '../transports/streamable-http.ts';
-import { createHttpApp, type HttpApp } from './http-app.ts';
-import { InFlightCalls, type DrainOutcome } from './in-flight.ts';
-
-export type { HttpApp } from './http-app.ts';
+import type { AuthorizationServers } from './auth/authorization-servers.ts';
+import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.ts';
+import { registrationLimit } from './auth/server/registration-limit.ts';
+import { mountAuthorization } from './auth/routes.ts';
+import type { Config } from './config/schema.ts';
+import type { Environment } from './environment.ts';
+import { createServerFactory } from './mcp/server.ts';
+import type { Logger } from './observability/logger.ts';
+import { mountLegacySse } from './transports/legacy-sse.ts';
+import { readJsonBodies } from './transports/json-body.ts';
+import { LegacySseSessions } from './transports/legacy-sse-sessions.ts';
+import { mountStreamableHttp, type McpEndpoint } from './transports/streamable-http.ts';
+import { createHttpApp, type HttpApp } from './http/http-app.ts';
+import { InFlightCalls, type DrainOutcome } from './http/in-flight.ts';
 
 export interface HttpServer {
   app: HttpApp;
