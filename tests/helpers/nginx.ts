@@ -153,3 +153,19 @@ export async function startNginx(sandbox: NginxSandbox, site: string, timeoutMs 
     }
   };
 }
+
+/** nginx running a site rendered by `render(sandbox site options)`, and the https target clients reach it at. */
+export interface NginxInFront {
+  sandbox: NginxSandbox;
+  nginx: RunningNginx;
+  target: { port: number; ca: string };
+}
+
+/** Renders the site for a fresh loopback sandbox and starts nginx on it. */
+export async function nginxInFront(
+  render: (siteOptions: NginxSandbox['siteOptions']) => string
+): Promise<NginxInFront> {
+  const sandbox = await createNginxSandbox();
+  const nginx = await startNginx(sandbox, render(sandbox.siteOptions));
+  return { sandbox, nginx, target: { port: sandbox.httpsPort, ca: sandbox.certificate.pem } };
+}

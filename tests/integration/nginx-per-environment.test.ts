@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderNginxSite } from '../../deploy/nginx/render.ts';
 import { httpsRequest, openStream, type HttpsTarget } from '../helpers/https-client.ts';
-import { createNginxSandbox, expectNginxSecurityHeaders, startNginx } from '../helpers/nginx.ts';
+import { expectNginxSecurityHeaders, nginxInFront } from '../helpers/nginx.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
 
 /**
@@ -25,17 +25,17 @@ describe('nginx in front of one sqlbridge per environment', () => {
     teardown.push(() => demo.close());
     production = await startRecordingUpstream();
     teardown.push(() => production.close());
-    const sandbox = await createNginxSandbox();
-    const site = renderNginxSite({
-      layout: 'per-environment',
-      serverName: 'localhost',
-      environments: ['demo', 'production'],
-      upstreams: { demo: demo.address, production: production.address },
-      ...sandbox.siteOptions
-    });
-    const nginx = await startNginx(sandbox, site);
-    teardown.push(() => nginx.stop());
-    target = { port: sandbox.httpsPort, ca: sandbox.certificate.pem };
+    const front = await nginxInFront(siteOptions =>
+      renderNginxSite({
+        layout: 'per-environment',
+        serverName: 'localhost',
+        environments: ['demo', 'production'],
+        upstreams: { demo: demo.address, production: production.address },
+        ...siteOptions
+      })
+    );
+    teardown.push(() => front.nginx.stop());
+    target = front.target;
   });
 
   beforeEach(() => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderNginxSite } from '../../deploy/nginx/render.ts';
 import { httpsRequest, type HttpsTarget } from '../helpers/https-client.ts';
-import { createNginxSandbox, expectNginxSecurityHeaders, startNginx } from '../helpers/nginx.ts';
-import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
+import { expectNginxSecurityHeaders } from '../helpers/nginx.ts';
+import { sharedNginxBeforeRecorder, type SharedNginxFixture } from '../helpers/nginx-fixture.ts';
+import type { RecordingUpstream } from '../helpers/recording-upstream.ts';
 
 /**
  * limit_req through a real nginx, rendered with rates so low (1 per minute) that nothing drains during the test:
@@ -10,29 +10,19 @@ import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recor
  */
 
 describe('nginx rate limits', () => {
+  let fixture: SharedNginxFixture;
   let upstream: RecordingUpstream;
   let target: HttpsTarget;
 
-  const teardown: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const stop of teardown.reverse()) await stop();
+  beforeAll(async () => {
+    fixture = await sharedNginxBeforeRecorder(['demo'], {
+      rateLimits: { mcp: { rate: '1r/m', burst: 2 }, oauth: { rate: '1r/m', burst: 1 } }
+    });
+    ({ upstream, target } = fixture);
   });
 
-  beforeAll(async () => {
-    upstream = await startRecordingUpstream();
-    teardown.push(() => upstream.close());
-    const sandbox = await createNginxSandbox();
-    const site = renderNginxSite({
-      layout: 'shared',
-      serverName: 'localhost',
-      environments: ['demo'],
-      upstreams: upstream.address,
-      rateLimits: { mcp: { rate: '1r/m', burst: 2 }, oauth: { rate: '1r/m', burst: 1 } },
-      ...sandbox.siteOptions
-    });
-    const nginx = await startNginx(sandbox, site);
-    teardown.push(() => nginx.stop());
-    target = { port: sandbox.httpsPort, ca: sandbox.certificate.pem };
+  afterAll(async () => {
+    await fixture.stop();
   });
 
   it('answers 429 past the burst, with the security headers, in each zone separately', async () => {

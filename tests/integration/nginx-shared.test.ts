@@ -1,40 +1,24 @@
 import { Agent } from 'node:https';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { renderNginxSite } from '../../deploy/nginx/render.ts';
 import { httpsRequest, openStream, type HttpsTarget } from '../helpers/https-client.ts';
-import { createNginxSandbox, expectNginxSecurityHeaders, startNginx, type RunningNginx } from '../helpers/nginx.ts';
-import {
-  startRecordingUpstream,
-  UPSTREAM_SECURITY_HEADERS,
-  type RecordingUpstream
-} from '../helpers/recording-upstream.ts';
+import { expectNginxSecurityHeaders } from '../helpers/nginx.ts';
+import { sharedNginxBeforeRecorder, type SharedNginxFixture } from '../helpers/nginx-fixture.ts';
+import { UPSTREAM_SECURITY_HEADERS, type RecordingUpstream } from '../helpers/recording-upstream.ts';
 
 /** The shared layout through a real nginx: one upstream for every environment, paths unchanged, streams unbuffered. */
 
 describe('nginx in front of one sqlbridge (shared layout)', () => {
+  let fixture: SharedNginxFixture;
   let upstream: RecordingUpstream;
-  let nginx: RunningNginx;
   let target: HttpsTarget;
 
-  const teardown: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const stop of teardown.reverse()) await stop();
+  beforeAll(async () => {
+    fixture = await sharedNginxBeforeRecorder(['demo', 'production']);
+    ({ upstream, target } = fixture);
   });
 
-  beforeAll(async () => {
-    upstream = await startRecordingUpstream();
-    teardown.push(() => upstream.close());
-    const sandbox = await createNginxSandbox();
-    const site = renderNginxSite({
-      layout: 'shared',
-      serverName: 'localhost',
-      environments: ['demo', 'production'],
-      upstreams: upstream.address,
-      ...sandbox.siteOptions
-    });
-    nginx = await startNginx(sandbox, site);
-    teardown.push(() => nginx.stop());
-    target = { port: sandbox.httpsPort, ca: sandbox.certificate.pem };
+  afterAll(async () => {
+    await fixture.stop();
   });
 
   beforeEach(() => {
@@ -135,7 +119,7 @@ describe('nginx in front of one sqlbridge (shared layout)', () => {
   it('logs each request without its query string', async () => {
     await httpsRequest(target, { path: '/demo/messages?sessionId=secret-session', method: 'POST' });
     await httpsRequest(target, { path: '/demo/authorize?code_challenge=secret-challenge' });
-    const log = nginx.accessLog();
+    const log = fixture.nginx.accessLog();
     expect(log).toContain('"POST /demo/messages HTTP/1.1" 202');
     expect(log).toContain('"GET /demo/authorize HTTP/1.1" 200');
     expect(log).not.toMatch(/secret|\?/);

@@ -3,36 +3,24 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { connect, type ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderNginxSite } from '../../deploy/nginx/render.ts';
-import { createNginxSandbox, startNginx, type NginxSandbox } from '../helpers/nginx.ts';
-import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.ts';
+import type { NginxSandbox } from '../helpers/nginx.ts';
+import { sharedNginxBeforeRecorder, type SharedNginxFixture } from '../helpers/nginx-fixture.ts';
 
 /** The rendered site's TLS listener and its port-80 server, through a real nginx on loopback. */
 
 type Handshake = { protocol: string | null; cipher: string; alpn: string | false | null } | { error: string };
 
 describe('nginx TLS and port 80', () => {
-  let upstream: RecordingUpstream;
+  let fixture: SharedNginxFixture;
   let sandbox: NginxSandbox;
 
-  const teardown: (() => Promise<void>)[] = [];
-  afterAll(async () => {
-    for (const stop of teardown.reverse()) await stop();
+  beforeAll(async () => {
+    fixture = await sharedNginxBeforeRecorder(['demo']);
+    sandbox = fixture.sandbox;
   });
 
-  beforeAll(async () => {
-    upstream = await startRecordingUpstream();
-    teardown.push(() => upstream.close());
-    sandbox = await createNginxSandbox();
-    const site = renderNginxSite({
-      layout: 'shared',
-      serverName: 'localhost',
-      environments: ['demo'],
-      upstreams: upstream.address,
-      ...sandbox.siteOptions
-    });
-    const nginx = await startNginx(sandbox, site);
-    teardown.push(() => nginx.stop());
+  afterAll(async () => {
+    await fixture.stop();
   });
 
   function handshake(options: ConnectionOptions): Promise<Handshake> {
@@ -101,6 +89,6 @@ describe('nginx TLS and port 80', () => {
       status: 200,
       body: 'token-1.key-authorization'
     });
-    expect(upstream.requests).toEqual([]);
+    expect(fixture.upstream.requests).toEqual([]);
   });
 });
