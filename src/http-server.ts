@@ -94,6 +94,9 @@ export async function createHttpServer(
       const closing = app.close();
       const outcome = await drained;
       await Promise.allSettled(endpoints.map(endpoint => endpoint.close()));
+      // Connections whose calls have been answered would otherwise idle in keep-alive until the
+      // client or the keep-alive timeout closes them, holding the exit back.
+      app.server.closeIdleConnections();
       const timer = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
       await closing;
       clearTimeout(timer);

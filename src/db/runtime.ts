@@ -304,7 +304,7 @@ export class DatabaseRuntime {
       if (stats.rowsAffected !== undefined) outcome.rowsAffected = stats.rowsAffected;
       return outcome;
     } catch (error) {
-      throw this.failure(error, kind, spec.sql, started, timedOut());
+      throw this.failure(error, kind, spec.sql, started, timedOut(), caller.signal?.aborted === true);
     } finally {
       // Whatever ended the statement (rows, error, timeout, cancellation), its reports end with it.
       stopProgress?.();
@@ -317,7 +317,14 @@ export class DatabaseRuntime {
     return { signal, timedOut: () => timeout.aborted && callerSignal?.aborted !== true };
   }
 
-  private failure(error: unknown, kind: QueryKind, sql: string, started: number, timedOut: boolean): SqlbridgeError {
+  private failure(
+    error: unknown,
+    kind: QueryKind,
+    sql: string,
+    started: number,
+    timedOut: boolean,
+    cancelled = false
+  ): SqlbridgeError {
     let failure: SqlbridgeError;
     if (timedOut) {
       failure = new SqlbridgeError(
@@ -325,10 +332,12 @@ export class DatabaseRuntime {
         `the query ran longer than ${this.limits.queryTimeoutMs} ms and was cancelled on the database`,
         { hint: 'narrow it with WHERE, aggregate, or limit the rows', cause: error }
       );
+    } else if (cancelled || isAbort(error)) {
+      // The caller's signal aborted: the driver rethrows its reason, whatever it is (the MCP SDK aborts
+      // with "Connection closed" when a client goes away or the server cuts a call off at shutdown).
+      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', { cause: error });
     } else if (isSqlbridgeError(error)) {
       failure = error;
-    } else if (isAbort(error)) {
-      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', { cause: error });
     } else {
       failure = new SqlbridgeError('internal', 'the query failed unexpectedly', { expose: false, cause: error });
     }

@@ -26,7 +26,13 @@ const LABELS: Record<ErrorCode, string> = {
 export function toolErrorResult(error: unknown, logger: Logger, context: Record<string, unknown>): CallToolResult {
   if (isSqlbridgeError(error) && error.expose) {
     const level = error.code === 'connection_failed' || error.code === 'internal' ? 'error' : 'info';
-    logger[level]({ ...context, code: error.code, detail: error.detail, err: error.cause }, error.message);
+    // A cancelled call (its client went away, or the server is shutting down) is routine: its reason
+    // is named, without a stack trace.
+    const cause =
+      error.code === 'query_cancelled'
+        ? { reason: error.cause instanceof Error ? error.cause.message : String(error.cause) }
+        : { err: error.cause };
+    logger[level]({ ...context, code: error.code, detail: error.detail, ...cause }, error.message);
     const lines = [`${LABELS[error.code]}: ${error.message}`];
     if (error.hint !== undefined) lines.push(`Hint: ${error.hint}`);
     return { isError: true, content: [{ type: 'text', text: lines.join('\n') }] };

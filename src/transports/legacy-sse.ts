@@ -94,27 +94,32 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   return { close: () => sessions.close(environment) };
 }
 
-/** Checks every posted message before any is delivered, so a bad batch delivers nothing. */
+/** Checks every posted message before any is delivered, so a refused batch delivers nothing. */
 async function deliver(session: SseSession, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const body: unknown = request.body;
   const duplicates = duplicateIdRefusal(body);
   if (duplicates !== undefined) return reply.code(400).send(duplicates);
+  const values = Array.isArray(body) ? (body as unknown[]) : [body];
   const messages: JSONRPCMessage[] = [];
-  for (const value of Array.isArray(body) ? (body as unknown[]) : [body]) {
+  let refusal: string | undefined;
+  for (const value of values) {
     try {
-      messages.push(parseJSONRPCMessage(value));
+      const message = parseJSONRPCMessage(value);
+      messages.push(message);
+      refusal ??= session.refusal(message);
     } catch {
-      return reply
-        .code(400)
-        .send(jsonRpcError(JSON_RPC.invalidRequest, 'Invalid Request: not a JSON-RPC 2.0 message', idOf(value)));
+      refusal ??= 'not a JSON-RPC 2.0 message';
     }
   }
-  for (const message of messages) {
-    const refusal = session.receive(message, request.auth === undefined ? {} : { authInfo: request.auth });
-    if (refusal !== undefined) {
-      return reply.code(400).send(jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, idOf(message)));
-    }
+  if (refusal !== undefined) {
+    // Every call of the batch is answered, each under its own id (JSON-RPC 2.0 §6).
+    const errors = values.map(value =>
+      jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, idOf(value))
+    );
+    return reply.code(400).send(Array.isArray(body) ? errors : errors[0]);
   }
+  const extra = request.auth === undefined ? {} : { authInfo: request.auth };
+  for (const message of messages) session.receive(message, extra);
   return reply.code(202).send();
 }
 

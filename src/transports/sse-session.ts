@@ -91,18 +91,25 @@ export class SseSession implements Transport {
   }
 
   /**
-   * A message the client posted. A request counts as in flight until answered; one whose id is
-   * already running is refused (its answer could not be told apart), with the reason returned.
+   * Why a posted message cannot be delivered, or undefined: the stream has ended, or it is a request
+   * whose id is already running (its answer could not be told apart).
    */
-  receive(message: JSONRPCMessage, extra: MessageExtraInfo): string | undefined {
+  refusal(message: JSONRPCMessage): string | undefined {
     if (this.ended) return 'the event stream has ended';
+    if (isJSONRPCRequest(message) && this.running.has(message.id)) {
+      return `the id ${JSON.stringify(message.id)} belongs to a request still running`;
+    }
+    return undefined;
+  }
+
+  /** A message the client posted, already checked with `refusal`. A request is in flight until answered. */
+  receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
+    if (this.ended) return;
     if (isJSONRPCRequest(message)) {
       const id = message.id;
-      if (this.running.has(id)) return `the id ${JSON.stringify(id)} belongs to a request still running`;
       this.running.set(id, this.options.inFlight.track({ cutOff: () => this.stop(id) }));
     }
     this.onmessage?.(message, extra);
-    return undefined;
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { renderNginxSite, type NginxLayout } from '../../deploy/nginx/render.ts';
-import { POSTGRES } from '../dialects/engines/postgres.ts';
+import { postgresDatabaseYaml } from '../dialects/engines/postgres.ts';
 import { demoDataDir, emptyDir } from './data-dir.ts';
 import { createNginxSandbox, startNginx, type RunningNginx } from './nginx.ts';
 import type { Credentials } from './oauth-login.ts';
@@ -58,7 +58,7 @@ export async function deployBehindNginx(layout: NginxLayout, productionDatabase:
   const publicOrigin = `https://localhost:${sandbox.httpsPort}`;
   const databases: Record<string, string> = {
     demo: '{ engine: demo, liveFeed: false }',
-    production: `{ engine: postgres, host: ${POSTGRES.host}, port: ${POSTGRES.port}, user: ${POSTGRES.user}, database: ${productionDatabase}, tls: disable, pool: { max: 4 } }`
+    production: postgresDatabaseYaml(productionDatabase, ', pool: { max: 4 }')
   };
   const start = async (environments: Record<string, string>): Promise<RunningServer> => {
     const dir = 'demo' in environments ? demoDataDir() : emptyDir('nginx-e2e-');

@@ -17,7 +17,17 @@ const PROVIDER_ROUTE =
 
 const METADATA_DOCUMENTS = ['oauth-authorization-server', 'openid-configuration'];
 
-type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string };
+type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string; originalUrl?: string };
+
+/**
+ * Whether the request's path, as sent, is exactly `expected`. middie matches a mount prefix
+ * case-insensitively and after percent-decoding, but the HTTP layer's policies (the registration
+ * limit, CORS, the Origin check) judge the path as sent: another spelling (`/DEMO/register`,
+ * `/%64emo/register`) must not reach the authorization server past them.
+ */
+function sentAs(req: MountedRequest, expected: string): boolean {
+  return pathOf(req.originalUrl ?? req.url ?? '/') === expected;
+}
 
 export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationServers, environment: string): void {
   const answer = (req: MountedRequest, res: ServerResponse, url: string): void => {
@@ -35,12 +45,14 @@ export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationSer
     });
   };
   app.use(`/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
-    if (PROVIDER_ROUTE.test(pathOf(req.url ?? '/'))) answer(req, res, withDefaultScope(req.url ?? '/'));
-    else next();
+    const path = pathOf(req.url ?? '/');
+    if (PROVIDER_ROUTE.test(path) && sentAs(req, `/${environment}${path}`)) {
+      answer(req, res, withDefaultScope(req.url ?? '/'));
+    } else next();
   });
   for (const document of METADATA_DOCUMENTS) {
     app.use(`/.well-known/${document}/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
-      if (pathOf(req.url ?? '/') === '/') answer(req, res, `/.well-known/${document}`);
+      if (sentAs(req, `/.well-known/${document}/${environment}`)) answer(req, res, `/.well-known/${document}`);
       else next();
     });
   }

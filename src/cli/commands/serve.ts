@@ -27,6 +27,9 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   }
   const auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
   const http = await createHttpServer(config, app.environments, logger, VERSION, auth);
+  // Listening before the handler is in place would let a SIGTERM sent once we say we serve kill the
+  // process outright instead of draining it.
+  const stopping = untilSignal();
   try {
     await http.app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
@@ -60,7 +63,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
       `sqlbridge ${VERSION} is serving environment "${environment.name}" at ${base}/${environment.name}/mcp`
     );
   }
-  const signal = await untilSignal();
+  const signal = await stopping;
   const deadlineMs = config.server.shutdownTimeoutMs;
   // Running calls get until the deadline to finish.
   logger.info({ signal, running: http.inFlight.size, deadlineMs }, 'shutting down');

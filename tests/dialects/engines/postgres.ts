@@ -22,6 +22,11 @@ export async function pgAdmin<T>(database: string, work: (client: pg.Client) => 
   }
 }
 
+/** A configuration file's `database:` value for a database of this PostgreSQL (no TLS on loopback). */
+export function postgresDatabaseYaml(database: string, extra = ''): string {
+  return `{ engine: postgres, host: ${POSTGRES.host}, port: ${POSTGRES.port}, user: ${POSTGRES.user}, database: ${database}, tls: disable${extra} }`;
+}
+
 /** A fresh database per run, with schemas public and other. */
 export async function createPostgresDatabase(sql: string): Promise<{ name: string; drop: () => Promise<void> }> {
   const name = `sqlbridge_test_${randomId()}`;
