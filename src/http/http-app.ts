@@ -67,7 +67,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.addHook('onResponse', logRequest);
   // Node applications mounted with `app.use` (the authorization servers: oidc-provider documents
   // @fastify/middie for Fastify) write their answers themselves; hand them the headers decided above.
-  app.addHook('onRequest', async (_request, reply) => {
+  // They answer only paths that are no Fastify route (and OPTIONS, which the CORS plugin's catch-all
+  // route holds), so Fastify's own routes skip this.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404 && request.method !== 'OPTIONS') return;
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }

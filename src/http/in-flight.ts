@@ -28,11 +28,11 @@ export const SHUTDOWN_MESSAGE =
 export class InFlightCalls {
   private readonly calls = new Set<InFlightCall>();
   private readonly idleWaiters = new Set<() => void>();
-  private drainingSince: number | undefined;
+  private isDraining = false;
   private hurried = false;
 
   get draining(): boolean {
-    return this.drainingSince !== undefined;
+    return this.isDraining;
   }
 
   get size(): number {
@@ -49,7 +49,7 @@ export class InFlightCalls {
   }
 
   async drain(deadlineMs: number): Promise<DrainOutcome> {
-    this.drainingSince ??= Date.now();
+    this.isDraining = true;
     const running = this.calls.size;
     if (!this.hurried) await this.idle(deadlineMs);
     const remaining = [...this.calls];

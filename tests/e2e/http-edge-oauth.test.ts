@@ -64,6 +64,18 @@ describe('dynamic client registration', () => {
     expect(status).toBe(201);
     expect(body['client_id']).toEqual(expect.any(String));
   });
+
+  it("gives the authorization server's own answers the HTTP layer's security and CORS headers", async () => {
+    const response = await fetch(`${server.baseUrl}/demo/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:6274' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/callback'], token_endpoint_auth_method: 'none' })
+    });
+    expect(response.status).toBe(201);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+  });
 });
 
 describe('HEAD with OAuth on', () => {
