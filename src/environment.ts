@@ -1,3 +1,4 @@
+import type { AuditTrail } from './audit/trail.ts';
 import type { EnvironmentConfig } from './config/schema.ts';
 import type { DatabaseRuntime } from './db/runtime.ts';
 
@@ -6,4 +7,6 @@ export interface Environment {
   readonly name: string;
   readonly config: EnvironmentConfig;
   readonly db: DatabaseRuntime;
+  /** Where its calls and queries are recorded (one trail for the whole server). */
+  readonly audit: AuditTrail;
 }

@@ -53,7 +53,20 @@ export async function createHttpServer(
   });
   decorateRequestAuth(app);
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Liveness: the process serves. The audit trail's state is shown (without its error text, which may
+  // name paths); an environment that blocks on audit failures refuses its calls meanwhile.
+  const audit = environments[0]?.audit;
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    ...(audit === undefined
+      ? {}
+      : {
+          audit: {
+            healthy: audit.healthy,
+            sinks: audit.health().sinks.map(({ name, healthy, pending, lost }) => ({ name, healthy, pending, lost }))
+          }
+        })
+  }));
   app.get('/', async () => ({
     name: 'sqlbridge',
     version,

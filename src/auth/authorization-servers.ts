@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { Environment } from '../environment.ts';
@@ -7,11 +6,11 @@ import type { Logger } from '../observability/logger.ts';
 import { AccessTokenVerifier } from './resource/token-verifier.ts';
 import { loadOrCreateKeys, publicKeys, type EnvironmentKeys } from './server/keys.ts';
 import { createAuthorizationServer } from './server/provider.ts';
+import { recordProviderEvents } from './server/provider-audit.ts';
 import { LoginThrottle } from './server/throttle.ts';
 import { UserDirectory, type User } from './server/users.ts';
-import { MemoryStore } from './storage/memory-store.ts';
-import { SqliteStore } from './storage/sqlite-store.ts';
-import type { AuthStore } from './storage/store.ts';
+import type { HashedStore } from './storage/hashed-store.ts';
+import { openAuthStore } from './storage/open-store.ts';
 
 /**
  * OAuth for every environment: an authorization server (issuer `<base>/<env>`) and the checks of the
@@ -48,7 +47,7 @@ export interface AuthorizationServersOptions {
 export class AuthorizationServers {
   readonly config: Config;
   readonly logger: Logger;
-  readonly store: AuthStore;
+  readonly store: HashedStore;
   readonly users: UserDirectory;
   readonly throttle: LoginThrottle;
   readonly environments: readonly Environment[];
@@ -56,7 +55,7 @@ export class AuthorizationServers {
   private readonly started = new Map<string, ActiveAuthorizationServer>();
   private base: URL | undefined;
 
-  private constructor(options: AuthorizationServersOptions, store: AuthStore, keys: Map<string, EnvironmentKeys>) {
+  private constructor(options: AuthorizationServersOptions, store: HashedStore, keys: Map<string, EnvironmentKeys>) {
     this.config = options.config;
     this.logger = options.logger;
     this.environments = options.environments;
@@ -73,10 +72,7 @@ export class AuthorizationServers {
 
   static async create(options: AuthorizationServersOptions): Promise<AuthorizationServers> {
     const { config, logger } = options;
-    const store: AuthStore =
-      config.auth.storage === 'memory'
-        ? new MemoryStore()
-        : new SqliteStore(join(config.dataDir, 'auth', 'auth.sqlite'));
+    const store = openAuthStore({ dataDir: config.dataDir, storage: config.auth.storage, logger });
     if (!store.persistent) {
       logger.warn(
         'auth.storage is "memory": registered clients, grants and refresh tokens are lost on restart, and replicas do not share them. Use it for tests only.'
@@ -134,6 +130,7 @@ export class AuthorizationServers {
       users: this.users,
       logger: this.logger
     });
+    recordProviderEvents(provider, environment.name, environment.audit);
     // Behind TLS-terminating proxies the scheme comes from X-Forwarded-Proto, which the mount sets itself.
     provider.proxy = base.protocol === 'https:';
     const verifier = (resource: string): AccessTokenVerifier =>

@@ -3,18 +3,47 @@ import type { CliOverrides } from '../config/load.ts';
 
 /** The command line: `sqlbridge [command] [options]`. */
 
-export const COMMANDS = ['serve', 'demo', 'stdio', 'check', 'hash-password', 'rotate-keys', 'help'] as const;
+export const COMMANDS = ['serve', 'demo', 'stdio', 'check', 'hash-password', 'rotate-keys', 'audit', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
   command: Command;
   overrides: CliOverrides;
-  /** `--env`: the environment `stdio` serves. */
+  /** `--env`: the environment `stdio` serves (`rotate-keys`: rotates; `audit`: shows). */
   environment: string | undefined;
   demo: boolean;
   help: boolean;
   version: boolean;
+  /** The options of `sqlbridge audit`, as given (the command checks their values). */
+  audit: AuditFlags;
 }
+
+export interface AuditFlags {
+  user: string | undefined;
+  client: string | undefined;
+  since: string | undefined;
+  until: string | undefined;
+  outcome: string | undefined;
+  event: string | undefined;
+  search: string | undefined;
+  limit: string | undefined;
+  json: boolean;
+  follow: boolean;
+}
+
+/** Options only `sqlbridge audit` takes: given to another command, they are a mistake, not ignored. */
+const AUDIT_OPTIONS = [
+  'user',
+  'client',
+  'since',
+  'until',
+  'outcome',
+  'event',
+  'search',
+  'limit',
+  'json',
+  'follow'
+] as const;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -40,7 +69,17 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         demo: { type: 'boolean' },
         'no-auth': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' }
+        version: { type: 'boolean', short: 'v' },
+        user: { type: 'string' },
+        client: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        outcome: { type: 'string' },
+        event: { type: 'string' },
+        search: { type: 'string' },
+        limit: { type: 'string' },
+        json: { type: 'boolean' },
+        follow: { type: 'boolean', short: 'f' }
       }
     });
   } catch (error) {
@@ -53,6 +92,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0] ?? ''}`);
   const command = first ?? 'serve';
   if (!isCommand(command)) throw new UsageError(`unknown command: ${command} (commands: ${COMMANDS.join(', ')})`);
+  const misplaced = AUDIT_OPTIONS.find(name => values[name] !== undefined);
+  if (command !== 'audit' && command !== 'help' && values.help !== true && misplaced !== undefined) {
+    throw new UsageError(`--${misplaced} is an option of "sqlbridge audit"`);
+  }
   return {
     command,
     overrides: {
@@ -66,7 +109,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     environment: values.env,
     demo: values.demo === true,
     help: values.help === true,
-    version: values.version === true
+    version: values.version === true,
+    audit: {
+      user: values.user,
+      client: values.client,
+      since: values.since,
+      until: values.until,
+      outcome: values.outcome,
+      event: values.event,
+      search: values.search,
+      limit: values.limit,
+      json: values.json === true,
+      follow: values.follow === true
+    }
   };
 }
 

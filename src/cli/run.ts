@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandLine, UsageError } from './args.ts';
+import { auditCommand } from './commands/audit.ts';
 import { checkCommand } from './commands/check.ts';
 import { hashPasswordCommand } from './commands/hash-password.ts';
 import { rotateKeysCommand } from './commands/rotate-keys.ts';
@@ -48,6 +49,8 @@ export async function run(argv: readonly string[], context: RunContext): Promise
         return await checkCommand(loaded, io);
       case 'rotate-keys':
         return await rotateKeysCommand(loaded, args.environment, io);
+      case 'audit':
+        return await auditCommand(loaded, args.audit, args.environment, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -102,6 +102,16 @@ function collect(schema: z.ZodType, path: string[], title: string, sections: Sec
   for (const [key, child] of Object.entries<z.ZodType>(inner.shape)) {
     const childPath = [...path, key];
     const unwrapped = unwrapAll(child);
+    if (unwrapped instanceof z.ZodRecord && !isStructured(unwrapped.valueType as z.ZodType)) {
+      // A map of plain values (e.g. session key → source): one row for its entries.
+      section.settings.push({
+        path: [...childPath, '<key>'].join('.'),
+        type: typeOf(unwrapAll(unwrapped.valueType as z.ZodType)),
+        defaultValue: defaultOf(child, true),
+        description: child.description ?? unwrapped.description ?? ''
+      });
+      continue;
+    }
     if (unwrapped instanceof z.ZodRecord) {
       collect(
         unwrapped.valueType as z.ZodType,
@@ -133,12 +143,17 @@ function unwrapAll(schema: z.ZodType): z.ZodType {
   return current;
 }
 
-function defaultOf(schema: z.ZodType): string {
+function isStructured(schema: z.ZodType): boolean {
+  const inner = unwrapAll(schema);
+  return inner instanceof z.ZodObject || inner instanceof z.ZodDiscriminatedUnion;
+}
+
+function defaultOf(schema: z.ZodType, showObjects = false): string {
   let current = schema;
   while (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodPrefault) {
     if (current instanceof z.ZodDefault) {
       const value: unknown = current.def.defaultValue;
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return '';
+      if (typeof value === 'object' && value !== null && !Array.isArray(value) && !showObjects) return '';
       return `\`${JSON.stringify(value)}\``;
     }
     current = current.unwrap() as z.ZodType;

@@ -226,6 +226,43 @@ export const databaseSchema = z.discriminatedUnion('engine', [
   mssqlDatabaseSchema
 ]);
 
+/** A session key: what row-level security reads (SQL Server `SESSION_CONTEXT(N'<key>')`, PostgreSQL `sqlbridge.<key>`, MySQL `@sqlbridge_<key>`). */
+const IDENTITY_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** Where a session value comes from: the user (`sub`), the OAuth client (`client_id`), or one of the user's attributes. */
+export const IDENTITY_SOURCE = /^(sub|client_id|attributes\.[A-Za-z_][A-Za-z0-9_]{0,62})$/;
+
+const identitySchema = z
+  .record(
+    z.string().regex(IDENTITY_KEY, 'a session key is a letter or "_" followed by letters, digits or "_" (at most 63)'),
+    z
+      .string()
+      .regex(IDENTITY_SOURCE, 'expected `sub`, `client_id` or `attributes.<name>`')
+      .describe('`sub`, `client_id` or `attributes.<name>`')
+  )
+  .default({ subject: 'sub', client_id: 'client_id' })
+  .describe(
+    "What is set into the database session before every query, session key → source: `sub` (the signed-in user), `client_id` (the OAuth client), or `attributes.<name>` (an attribute of the user, see `auth.users`). SQL Server reads a key with `SESSION_CONTEXT(N'<key>')` (set read-only), PostgreSQL with `current_setting('sqlbridge.<key>', true)`, MySQL and MariaDB with `@sqlbridge_<key>`, SQLite with `sqlbridge_identity('<key>')`. A value the caller does not have is NULL ('' on PostgreSQL). See docs/row-level-security.md."
+  );
+
+export const AUDIT_STATEMENT_MODES = ['full', 'hash', 'omit'] as const;
+
+const environmentAuditSchema = z
+  .object({
+    statements: z
+      .enum(AUDIT_STATEMENT_MODES)
+      .default('full')
+      .describe(
+        'What audit records keep of the SQL a caller sent: `full` (text and SHA-256), `hash` (SHA-256 only) or `omit`.'
+      ),
+    onFailure: z
+      .enum(['continue', 'block'])
+      .default('continue')
+      .describe(
+        'When an audit sink cannot write: `continue` serving (every record that could not be written is counted and reported), or `block` queries with an error until the sink recovers (for regulated data).'
+      )
+  })
+  .strict();
+
 export const environmentSchema = z
   .object({
     description: z.string().max(500).optional().describe('What this environment holds; shown to the AI assistant.'),
@@ -242,9 +279,24 @@ export const environmentSchema = z
         "Refuse to start when a read-only environment's database login could write; otherwise sqlbridge starts and warns."
       ),
     database: databaseSchema,
-    limits: limitsSchema.prefault({})
+    limits: limitsSchema.prefault({}),
+    identity: identitySchema,
+    audit: environmentAuditSchema.prefault({})
   })
-  .strict();
+  .strict()
+  .superRefine((environment, context) => {
+    if (environment.database.engine !== 'mysql') return;
+    for (const key of Object.keys(environment.identity)) {
+      // `@sqlbridge_<key>` is a user variable, whose name ends at 64 characters.
+      if (key.length > 54) {
+        context.addIssue({
+          code: 'custom',
+          path: ['identity', key],
+          message: 'a session key has at most 54 characters on MySQL/MariaDB (user variable names end at 64)'
+        });
+      }
+    }
+  });
 
 const serverSchema = z
   .object({
@@ -359,7 +411,21 @@ const userSchema = z
       .min(1)
       .default(['sql:read'])
       .describe('What the user may grant: `sql:read`, and `sql:write` (only used in read-write environments).'),
-    disabled: z.boolean().default(false).describe('A disabled user cannot sign in, and their tokens stop working.')
+    disabled: z.boolean().default(false).describe('A disabled user cannot sign in, and their tokens stop working.'),
+    attributes: z
+      .record(
+        z
+          .string()
+          .regex(
+            /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+            'an attribute name is a letter or "_" followed by letters, digits or "_"'
+          ),
+        z.union([z.string().max(4000), z.number(), z.boolean()])
+      )
+      .default({})
+      .describe(
+        'Facts about the user that environments can set into the database session for row-level security (e.g. `department: 7`); see `environments.<name>.identity`.'
+      )
   })
   .strict();
 
@@ -470,12 +536,87 @@ const authSchema = z
   })
   .strict();
 
+const auditSchema = z
+  .object({
+    file: z
+      .object({
+        enabled: z.boolean().default(true).describe('Write the audit trail as JSON Lines.'),
+        path: z
+          .string()
+          .min(1)
+          .default('audit/audit.jsonl')
+          .describe(
+            'The current file, relative to the data directory; rotated files are `audit.1.jsonl`, `audit.2.jsonl`, … beside it.'
+          ),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(50 * 1024 * 1024)
+          .describe('The current file is rotated before it would grow beyond this size.'),
+        maxFiles: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(10)
+          .describe('Rotated files kept; the oldest beyond this is deleted.')
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .boolean()
+      .default(false)
+      .describe('Also write every audit record to the structured log (info level, message "audit").'),
+    database: z
+      .object({
+        engine: z.enum(['sqlite', 'postgres']).describe('`sqlite` (a file) or `postgres`.'),
+        path: z
+          .string()
+          .min(1)
+          .default('audit/audit.sqlite')
+          .describe('SQLite: the file, relative to the data directory.'),
+        url: z.string().optional().describe('PostgreSQL: a postgres:// URL (use `${VAR}` for its password).'),
+        table: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a table name is a letter or "_" followed by letters, digits or "_"')
+          .default('sqlbridge_audit')
+          .describe('The table written to; created when missing.')
+      })
+      .strict()
+      .optional()
+      .describe('Also write the audit trail into a database table, in batches.'),
+    flushIntervalMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(250)
+      .describe('Records are written in batches at this interval (and when the server stops).'),
+    maxPending: z
+      .number()
+      .int()
+      .min(100)
+      .max(1_000_000)
+      .default(100_000)
+      .describe(
+        'Records held in memory while a sink cannot write. Beyond this the oldest are dropped, counted and reported.'
+      )
+  })
+  .strict()
+  .superRefine((audit, context) => {
+    if (audit.database?.engine === 'postgres' && audit.database.url === undefined) {
+      context.addIssue({ code: 'custom', path: ['database', 'url'], message: 'a PostgreSQL audit table needs `url`' });
+    }
+  });
+
 export const configSchema = z
   .object({
     server: serverSchema.prefault({}),
     dataDir: z.string().min(1).default('./data').describe('Directory for the demo database and other state.'),
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written to stderr (JSON lines).'),
     auth: authSchema.prefault({}),
+    audit: auditSchema.prefault({}),
     environments: z
       .record(environmentNameSchema, environmentSchema)
       .default({})
@@ -518,3 +659,6 @@ export type DatabaseConfig = EnvironmentConfig['database'];
 export type EngineConfigName = DatabaseConfig['engine'];
 export type Limits = EnvironmentConfig['limits'];
 export type LogLevel = Config['logLevel'];
+export type AuditConfig = Config['audit'];
+export type EnvironmentAuditConfig = EnvironmentConfig['audit'];
+export type IdentityConfig = EnvironmentConfig['identity'];

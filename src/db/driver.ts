@@ -12,13 +12,25 @@ export interface DriverColumn {
 
 export type SqlParam = string | number | bigint | boolean | null | Uint8Array;
 
-/** Who is asking: set into the database session so row-level security can see it. */
+/** Who is asking: the signed-in user, the client they connected through, and the user's attributes. */
 export interface SessionIdentity {
   /** The authenticated user (OAuth `sub`), or null for an unauthenticated local caller. */
   subject: string | null;
   /** The OAuth client the user connected through. */
   clientId: string | null;
+  /** The user's configured attributes (`auth.users[].attributes`), e.g. `{ department: '7' }`. */
+  attributes?: Readonly<Record<string, string>>;
 }
+
+/**
+ * What is set into the database session before a statement runs, key → value (null: not known for
+ * this caller). The keys are the environment's `identity` keys; each engine exposes them its own
+ * way: SQL Server `SESSION_CONTEXT(N'<key>')` (read-only), PostgreSQL
+ * `current_setting('sqlbridge.<key>', true)` (transaction-local; an unknown value is ''), MySQL and
+ * MariaDB `@sqlbridge_<key>`, SQLite `sqlbridge_identity('<key>')`. Values are always bound
+ * parameters, never spliced into SQL.
+ */
+export type SessionValues = Readonly<Record<string, string | null>>;
 
 export interface QuerySpec {
   sql: string;
@@ -34,8 +46,8 @@ export interface QuerySpec {
    * by the sink is still read to its end so that the write completes.
    */
   readOnly: boolean;
-  /** Set into the session before the statement runs (PostgreSQL `sqlbridge.subject`, SQL Server SESSION_CONTEXT, MySQL `@sqlbridge_subject`). */
-  identity?: SessionIdentity;
+  /** Set into the session before the statement runs (see SessionValues); absent for trusted catalog SQL. */
+  session?: SessionValues;
 }
 
 export interface RowSink {

@@ -20,7 +20,10 @@ export interface DialectContext {
 const SERVER_TIMEOUT_MARGIN_MS = 5000;
 
 /** The dialect for an environment's database configuration. */
-export function createDialect(environment: EnvironmentConfig, context: DialectContext): Dialect {
+export function createDialect(
+  environment: Pick<EnvironmentConfig, 'database' | 'limits' | 'readOnly'>,
+  context: DialectContext
+): Dialect {
   const database = environment.database;
   const statementTimeoutMs = environment.limits.queryTimeoutMs + SERVER_TIMEOUT_MARGIN_MS;
   const onPoolError = (error: Error): void => {

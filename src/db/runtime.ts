@@ -1,6 +1,6 @@
 import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
-import type { Driver, QuerySpec, RowSink, ServerInfo, SessionIdentity } from './driver.ts';
+import type { Driver, QuerySpec, RowSink, ServerInfo, SessionIdentity, SessionValues } from './driver.ts';
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
 import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
@@ -36,10 +36,29 @@ export interface QueryOutcome extends CollectedRows {
 export type QueryKind = 'query' | 'write' | 'sample' | 'catalog';
 export type QueryStatus = 'ok' | 'rejected' | 'error' | 'timeout' | 'cancelled';
 
+/** Who made a call and from where: set into the database session (identity) and carried by query events. */
+export interface Caller {
+  identity?: SessionIdentity;
+  /** The HTTP request the call came in (its `x-request-id`). */
+  requestId?: string;
+  /** The client's address (trusted proxies honoured). */
+  remoteAddress?: string;
+  /** The tool the call was made through. */
+  tool?: string;
+}
+
+/**
+ * Session keys → where their values come from (`sub`, `client_id`, `attributes.<name>`): the
+ * environment's `identity` setting.
+ */
+export type IdentityMapping = Readonly<Record<string, string>>;
+
 export interface QueryEvent {
   environment: string;
   engine: EngineName;
   kind: QueryKind;
+  /** Absent for the server's own catalog reads. */
+  caller?: Caller;
   sql: string;
   status: QueryStatus;
   elapsedMs: number;
@@ -52,8 +71,8 @@ export interface QueryEvent {
 export interface QueryOptions {
   /** Aborts the query on the database (the client went away). */
   signal?: AbortSignal;
-  /** The caller, set into the database session. */
-  identity?: SessionIdentity;
+  /** Who is calling: their identity is set into the database session, and query events carry it all. */
+  caller?: Caller;
   /**
    * Called every `progressIntervalMs` while the statement runs (not for a statement that ends
    * sooner), never after the call has settled.
@@ -75,6 +94,8 @@ export interface RuntimeOptions {
   statementGuard?: boolean;
   /** How often a running statement reports progress to a caller that asked for it (default 1000 ms). */
   progressIntervalMs?: number;
+  /** What is set into the database session before each caller statement (default: none). */
+  identity?: IdentityMapping;
 }
 
 const CATALOG_ROW_LIMIT = 100_000;
@@ -91,6 +112,7 @@ export class DatabaseRuntime {
   private readonly catalogTtlMs: number;
   private readonly progressIntervalMs: number;
   private readonly guard: StatementGuard | undefined;
+  private readonly identity: IdentityMapping;
   private readonly listeners = new Set<(event: QueryEvent) => void>();
   private initPromise: Promise<void> | undefined;
   private server: ServerInfo | undefined;
@@ -114,6 +136,7 @@ export class DatabaseRuntime {
     this.introspector = options.dialect.createIntrospector(this.catalogReader);
     this.privilegeProbe = options.dialect.createPrivilegeProbe(this.catalogReader);
     this.guard = options.statementGuard === false ? undefined : new StatementGuard(this.adapter.guardRules);
+    this.identity = options.identity ?? {};
   }
 
   /** Opens the pool once; later calls share the first attempt unless it failed. */
@@ -142,16 +165,19 @@ export class DatabaseRuntime {
 
   /** Runs SQL written by the caller, read-only, within the environment's limits. */
   async query(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
-    const spec = this.checked('query', sql, 'read');
-    return this.run('query', withIdentity(spec, options), this.limits.maxRows, options);
+    const spec = this.checked('query', sql, 'read', options.caller);
+    return this.run('query', this.withSession(spec, options), this.limits.maxRows, options);
   }
 
   /** Runs SQL that may change data, in a transaction committed only if it all succeeds (read-write environments). */
   async write(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
     if (this.readOnly) {
-      const error = new SqlbridgeError('statement_rejected', 'this environment is read-only; it accepts no writes');
+      const error = new SqlbridgeError('statement_rejected', 'this environment is read-only; it accepts no writes', {
+        expose: true
+      });
       this.emit({
         kind: 'write',
+        caller: options.caller,
         sql,
         status: 'rejected',
         started: performance.now(),
@@ -162,15 +188,15 @@ export class DatabaseRuntime {
       });
       throw error;
     }
-    const spec = this.checked('write', sql, 'write');
-    return this.run('write', withIdentity(spec, options), this.limits.maxRows, options);
+    const spec = this.checked('write', sql, 'write', options.caller);
+    return this.run('write', this.withSession(spec, options), this.limits.maxRows, options);
   }
 
   /** At most `limit` rows of a table the catalog knows. */
   async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
     return this.run(
       'sample',
-      withIdentity(this.adapter.sampleQuery(table, limit), options),
+      this.withSession(this.adapter.sampleQuery(table, limit), options),
       Math.min(limit, this.limits.maxRows),
       options
     );
@@ -244,7 +270,7 @@ export class DatabaseRuntime {
   };
 
   /** The statements of caller SQL once the guard has passed them (the SQL as sent when the guard is off). */
-  private checked(kind: QueryKind, sql: string, mode: GuardMode): QuerySpec {
+  private checked(kind: QueryKind, sql: string, mode: GuardMode, caller: Caller | undefined): QuerySpec {
     const readOnly = mode === 'read';
     if (this.guard === undefined) return { sql, readOnly };
     let statements: string[];
@@ -254,6 +280,7 @@ export class DatabaseRuntime {
       const code = isSqlbridgeError(error) ? error.code : 'internal';
       this.emit({
         kind,
+        caller,
         sql,
         status: 'rejected',
         started: performance.now(),
@@ -268,25 +295,26 @@ export class DatabaseRuntime {
     return { sql: statements.at(-1) ?? sql, before: statements.slice(0, -1), readOnly };
   }
 
-  private async run(kind: QueryKind, spec: QuerySpec, maxRows: number, caller: QueryOptions): Promise<QueryOutcome> {
+  private async run(kind: QueryKind, spec: QuerySpec, maxRows: number, options: QueryOptions): Promise<QueryOutcome> {
     await this.init();
-    const options = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
+    const wire = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
     const collector = new ResultCollector({ maxRows, maxChars: this.limits.maxResultChars }, (value, column) =>
-      this.adapter.toWireValue(value, column, options)
+      this.adapter.toWireValue(value, column, wire)
     );
     const started = performance.now();
-    const { signal, timedOut } = this.deadline(caller.signal);
+    const { signal, timedOut } = this.deadline(options.signal);
     // Rows are counted as the driver delivers them, so a statement that streams shows them growing.
     const stopProgress =
-      caller.onProgress === undefined
+      options.onProgress === undefined
         ? undefined
-        : watchProgress(caller.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
+        : watchProgress(options.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
     try {
       const stats = await this.driver.stream(spec, collector, signal);
       const collected = collector.result();
       const elapsedMs = Math.round(performance.now() - started);
       this.emit({
         kind,
+        caller: options.caller,
         sql: spec.sql,
         status: 'ok',
         started,
@@ -304,7 +332,7 @@ export class DatabaseRuntime {
       if (stats.rowsAffected !== undefined) outcome.rowsAffected = stats.rowsAffected;
       return outcome;
     } catch (error) {
-      throw this.failure(error, kind, spec.sql, started, timedOut(), caller.signal?.aborted === true);
+      throw this.failure(error, kind, spec.sql, started, timedOut(), options.signal?.aborted === true, options.caller);
     } finally {
       // Whatever ended the statement (rows, error, timeout, cancellation), its reports end with it.
       stopProgress?.();
@@ -323,19 +351,23 @@ export class DatabaseRuntime {
     sql: string,
     started: number,
     timedOut: boolean,
-    cancelled = false
+    cancelled = false,
+    caller?: Caller
   ): SqlbridgeError {
     let failure: SqlbridgeError;
     if (timedOut) {
       failure = new SqlbridgeError(
         'query_timeout',
         `the query ran longer than ${this.limits.queryTimeoutMs} ms and was cancelled on the database`,
-        { hint: 'narrow it with WHERE, aggregate, or limit the rows', cause: error }
+        { expose: true, hint: 'narrow it with WHERE, aggregate, or limit the rows', cause: error }
       );
     } else if (cancelled || isAbort(error)) {
       // The caller's signal aborted: the driver rethrows its reason, whatever it is (the MCP SDK aborts
       // with "Connection closed" when a client goes away or the server cuts a call off at shutdown).
-      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', { cause: error });
+      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', {
+        expose: true,
+        cause: error
+      });
     } else if (isSqlbridgeError(error)) {
       failure = error;
     } else {
@@ -343,24 +375,58 @@ export class DatabaseRuntime {
     }
     const status: QueryStatus =
       failure.code === 'query_timeout' ? 'timeout' : failure.code === 'query_cancelled' ? 'cancelled' : 'error';
-    this.emit({ kind, sql, status, started, rowCount: 0, rowsRead: 0, truncated: false, errorCode: failure.code });
+    this.emit({
+      kind,
+      caller,
+      sql,
+      status,
+      started,
+      rowCount: 0,
+      rowsRead: 0,
+      truncated: false,
+      errorCode: failure.code
+    });
     return failure;
   }
 
-  private emit(event: Omit<QueryEvent, 'environment' | 'engine' | 'elapsedMs'> & { started: number }): void {
-    const { started, ...rest } = event;
+  private emit(
+    event: Omit<QueryEvent, 'environment' | 'engine' | 'elapsedMs' | 'caller'> & {
+      started: number;
+      caller?: Caller | undefined;
+    }
+  ): void {
+    const { started, caller, ...rest } = event;
     const full: QueryEvent = {
       environment: this.environment,
       engine: this.engine,
       elapsedMs: Math.round(performance.now() - started),
+      ...(caller === undefined ? {} : { caller }),
       ...rest
     };
     for (const listener of this.listeners) listener(full);
   }
+
+  /** The caller's identity as the environment's session keys, on every statement a caller runs. */
+  private withSession(spec: QuerySpec, options: QueryOptions): QuerySpec {
+    const keys = Object.keys(this.identity);
+    if (keys.length === 0) return spec;
+    return { ...spec, session: sessionValues(this.identity, options.caller?.identity) };
+  }
 }
 
-function withIdentity(spec: QuerySpec, options: QueryOptions): QuerySpec {
-  return options.identity === undefined ? spec : { ...spec, identity: options.identity };
+/** Each session key's value for this caller: null where the caller has none (no sign-in, no such attribute). */
+export function sessionValues(mapping: IdentityMapping, identity: SessionIdentity | undefined): SessionValues {
+  const values: Record<string, string | null> = {};
+  for (const [key, source] of Object.entries(mapping)) {
+    let value: string | null | undefined = null;
+    if (identity !== undefined) {
+      if (source === 'sub') value = identity.subject;
+      else if (source === 'client_id') value = identity.clientId;
+      else if (source.startsWith('attributes.')) value = identity.attributes?.[source.slice('attributes.'.length)];
+    }
+    values[key] = value ?? null;
+  }
+  return values;
 }
 
 function isAbort(error: unknown): boolean {

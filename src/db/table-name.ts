@@ -85,12 +85,14 @@ export function resolveTableName(
   const [only, ...others] = candidates;
   if (only === undefined) {
     throw new SqlbridgeError('table_not_found', `no table or view named ${JSON.stringify(input)}`, {
+      expose: true,
       hint: 'call list_tables to see the tables and views available'
     });
   }
   if (others.length > 0) {
     const names = candidates.map(t => `${t.schema}.${t.name}`).join(', ');
     throw new SqlbridgeError('table_ambiguous', `${JSON.stringify(input)} matches several tables: ${names}`, {
+      expose: true,
       hint: 'give the schema as well, e.g. "schema.table"'
     });
   }
@@ -98,5 +100,7 @@ export function resolveTableName(
 }
 
 function invalid(input: string, reason: string): SqlbridgeError {
-  return new SqlbridgeError('invalid_argument', `cannot read the table name ${JSON.stringify(input)}: ${reason}`);
+  return new SqlbridgeError('invalid_argument', `cannot read the table name ${JSON.stringify(input)}: ${reason}`, {
+    expose: true
+  });
 }

@@ -51,7 +51,9 @@ export class ConnectionError extends SqlbridgeError {
     options: { message?: string; hint?: string; cause?: unknown } = {}
   ) {
     const text = MESSAGES[problem];
+    // The messages name the kind of problem and what to do, never the host, user or driver text.
     super('connection_failed', options.message ?? text.message, {
+      expose: true,
       hint: options.hint ?? text.hint,
       detail,
       cause: options.cause

@@ -1,7 +1,8 @@
 /**
  * The one error type sqlbridge raises on purpose. `expose` says whether the message may reach an MCP
  * client (a model): database messages about the caller's own SQL may, anything carrying connection
- * details, file paths or stack traces may not. Modelled on oidc-provider's errors (status + expose).
+ * details, file paths or stack traces may not. It is false unless the error is marked: every message
+ * meant for a caller says so where it is raised. Modelled on oidc-provider's errors (status + expose).
  */
 export type ErrorCode =
   | 'config_invalid'
@@ -13,9 +14,11 @@ export type ErrorCode =
   | 'table_not_found'
   | 'table_ambiguous'
   | 'connection_failed'
+  | 'audit_unavailable'
   | 'internal';
 
 export interface SqlbridgeErrorOptions {
+  /** Whether the message may reach the MCP client (default false). */
   expose?: boolean;
   /** What the caller can do about it; shown with the message. */
   hint?: string;
@@ -34,7 +37,7 @@ export class SqlbridgeError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SqlbridgeError';
     this.code = code;
-    this.expose = options.expose ?? true;
+    this.expose = options.expose ?? false;
     this.hint = options.hint;
     this.detail = options.detail;
   }

@@ -20,26 +20,54 @@ const LABELS: Record<ErrorCode, string> = {
   table_not_found: 'Table not found',
   table_ambiguous: 'Ambiguous table name',
   connection_failed: 'The database is unavailable',
+  audit_unavailable: 'The audit trail is unavailable',
   internal: 'Internal error'
+};
+
+/**
+ * How loud a failure the caller can see is in the log: a caller's mistake is routine (info), a query
+ * the database failed or timed out is worth a look (warn), an unreachable database is an outage
+ * (error). None of them is a bug in sqlbridge, so none carries a stack trace: one line with the error
+ * class and the database's own code.
+ */
+const LEVELS: Record<ErrorCode, 'info' | 'warn' | 'error'> = {
+  config_invalid: 'error',
+  invalid_argument: 'info',
+  query_failed: 'warn',
+  query_timeout: 'warn',
+  query_cancelled: 'info',
+  statement_rejected: 'info',
+  table_not_found: 'info',
+  table_ambiguous: 'info',
+  connection_failed: 'error',
+  audit_unavailable: 'warn',
+  internal: 'error'
 };
 
 export function toolErrorResult(error: unknown, logger: Logger, context: Record<string, unknown>): CallToolResult {
   if (isSqlbridgeError(error) && error.expose) {
-    const level = error.code === 'connection_failed' || error.code === 'internal' ? 'error' : 'info';
-    // A cancelled call (its client went away, or the server is shutting down) is routine: its reason
-    // is named, without a stack trace.
-    const cause =
-      error.code === 'query_cancelled'
-        ? { reason: error.cause instanceof Error ? error.cause.message : String(error.cause) }
-        : { err: error.cause };
-    logger[level]({ ...context, code: error.code, detail: error.detail, ...cause }, error.message);
+    const cause = error.cause;
+    const fields: Record<string, unknown> = { ...context, errorClass: error.code };
+    if (error.detail !== undefined) fields['detail'] = error.detail;
+    const dbCode = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+    if (typeof dbCode === 'string' || typeof dbCode === 'number') fields['dbCode'] = dbCode;
+    // A cancelled call (its client went away, or the server is shutting down) names its reason.
+    if (error.code === 'query_cancelled') fields['reason'] = cause instanceof Error ? cause.message : String(cause);
+    logger[LEVELS[error.code]](fields, error.message);
     const lines = [`${LABELS[error.code]}: ${error.message}`];
     if (error.hint !== undefined) lines.push(`Hint: ${error.hint}`);
     return { isError: true, content: [{ type: 'text', text: lines.join('\n') }] };
   }
   const reference = randomBytes(4).toString('hex');
+  // Not meant for the caller: a bug or a failure with details only the operator may see. The stack is kept.
   logger.error(
-    { ...context, reference, err: error, detail: isSqlbridgeError(error) ? error.detail : undefined },
+    {
+      ...context,
+      reference,
+      errorClass: isSqlbridgeError(error) ? error.code : 'internal',
+      err: error,
+      detail: isSqlbridgeError(error) ? error.detail : undefined
+    },
     'tool call failed'
   );
   const label = isSqlbridgeError(error) ? LABELS[error.code] : LABELS.internal;

@@ -7,12 +7,15 @@ import type {
   ToolCallback
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
-import type { Environment } from '../environment.ts';
-import { toolErrorResult } from '../errors/tool-error.ts';
-import type { Logger } from '../observability/logger.ts';
+import { callerFields } from '../audit/query-records.ts';
 import type { SessionIdentity } from '../db/driver.ts';
 import type { ProgressListener } from '../db/progress.ts';
-import type { QueryOptions } from '../db/runtime.ts';
+import type { Caller, QueryOptions } from '../db/runtime.ts';
+import type { Environment } from '../environment.ts';
+import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
+import { toolErrorResult } from '../errors/tool-error.ts';
+import type { Logger } from '../observability/logger.ts';
+import { requestOrigin } from '../observability/request-context.ts';
 import { progressNotifier } from './progress.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
@@ -21,8 +24,8 @@ export interface ToolContext {
   environment: Environment;
   signal: AbortSignal;
   logger: Logger;
-  /** The signed-in caller (OAuth), set into the database session; undefined without auth. */
-  identity?: SessionIdentity;
+  /** Who is calling and from where: the identity is set into the database session; audit records carry it all. */
+  caller?: Caller;
   /** Set when the client asked for progress (a `progressToken`): sends what a running query reports. */
   onProgress?: ProgressListener;
 }
@@ -48,7 +51,7 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 export function queryOptions(context: ToolContext): QueryOptions {
   return {
     signal: context.signal,
-    ...(context.identity === undefined ? {} : { identity: context.identity }),
+    ...(context.caller === undefined ? {} : { caller: context.caller }),
     ...(context.onProgress === undefined ? {} : { onProgress: context.onProgress })
   };
 }
@@ -66,27 +69,32 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
   base: Omit<ToolContext, 'signal'>
 ): void {
   const handler = async (args: z.output<I>, extra: ServerContext): Promise<CallToolResult> => {
+    const started = performance.now();
+    const caller = callerOf(extra, tool.name);
+    let result: CallToolResult;
     try {
-      const authInfo = extra.http?.authInfo;
-      const subject = authInfo?.extra?.['sub'];
-      const identity: SessionIdentity | undefined =
-        authInfo === undefined
-          ? undefined
-          : { subject: typeof subject === 'string' ? subject : null, clientId: authInfo.clientId };
+      refuseWhileAuditFails(base);
       const onProgress = progressNotifier(extra, base.logger, { tool: tool.name });
       const output = await tool.run(args, {
         ...base,
         signal: extra.mcpReq.signal,
-        ...(identity === undefined ? {} : { identity }),
+        caller,
         ...(onProgress === undefined ? {} : { onProgress })
       });
-      return {
+      result = {
         content: [{ type: 'text', text: output.text }],
         structuredContent: output.structured
       };
+      recordCall(base, caller, started);
     } catch (error) {
-      return toolErrorResult(error, base.logger, { tool: tool.name, environment: base.environment.name });
+      result = toolErrorResult(error, base.logger, {
+        tool: tool.name,
+        environment: base.environment.name,
+        ...(caller.requestId === undefined ? {} : { reqId: caller.requestId })
+      });
+      recordCall(base, caller, started, error);
     }
+    return result;
   };
   server.registerTool(
     tool.name,
@@ -117,4 +125,57 @@ function scopeChallenge(required: readonly string[]): ScopeChallengeHandler {
     ];
     return { scopes, errorDescription: `this tool needs the ${required.join(' ')} scope` };
   };
+}
+
+/** The caller as the HTTP layer verified them (OAuth) and the request the call came in. */
+function callerOf(extra: ServerContext, tool: string): Caller {
+  const caller: Caller = { tool };
+  const authInfo = extra.http?.authInfo;
+  if (authInfo !== undefined) {
+    const subject = authInfo.extra?.['sub'];
+    const attributes = authInfo.extra?.['attributes'];
+    const identity: SessionIdentity = {
+      subject: typeof subject === 'string' ? subject : null,
+      clientId: authInfo.clientId
+    };
+    if (typeof attributes === 'object' && attributes !== null) {
+      identity.attributes = attributes as Record<string, string>;
+    }
+    caller.identity = identity;
+  }
+  const origin = requestOrigin();
+  if (origin !== undefined) {
+    caller.requestId = origin.requestId;
+    caller.remoteAddress = origin.remoteAddress;
+  }
+  return caller;
+}
+
+/** An environment whose audit must not lose a record (`audit.onFailure: block`) serves nothing while a sink fails. */
+function refuseWhileAuditFails(base: Omit<ToolContext, 'signal'>): void {
+  if (base.environment.config.audit.onFailure !== 'block' || base.environment.audit.healthy) return;
+  throw new SqlbridgeError(
+    'audit_unavailable',
+    'this environment records every query in an audit trail, which cannot be written right now; nothing runs until it can',
+    { expose: true, hint: 'try again in a minute; if it persists, tell the server operator' }
+  );
+}
+
+function recordCall(base: Omit<ToolContext, 'signal'>, caller: Caller, started: number, error?: unknown): void {
+  const errorClass = error === undefined ? undefined : isSqlbridgeError(error) ? error.code : 'internal';
+  base.environment.audit.record({
+    event: 'tool.called',
+    outcome:
+      errorClass === undefined
+        ? 'ok'
+        : errorClass === 'statement_rejected' || errorClass === 'audit_unavailable'
+          ? 'rejected'
+          : errorClass === 'query_cancelled'
+            ? 'cancelled'
+            : 'failed',
+    environment: base.environment.name,
+    ...callerFields(caller),
+    durationMs: Math.round(performance.now() - started),
+    ...(errorClass === undefined ? {} : { errorClass })
+  });
 }

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp, RequestHook } from '../http/http-app.ts';
 import type { InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
+import { withRequestOrigin } from '../observability/request-context.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NO_PROXY_BUFFERING } from './event-stream.ts';
 import { duplicateIdRefusal } from './json-rpc-edge.ts';
@@ -119,7 +120,9 @@ async function deliver(session: SseSession, request: FastifyRequest, reply: Fast
     return reply.code(400).send(Array.isArray(body) ? errors : errors[0]);
   }
   const extra = request.auth === undefined ? {} : { authInfo: request.auth };
-  for (const message of messages) session.receive(message, extra);
+  withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () => {
+    for (const message of messages) session.receive(message, extra);
+  });
   return reply.code(202).send();
 }
 

@@ -9,7 +9,8 @@ import type { Logger } from '../observability/logger.ts';
  */
 export function startStdio(factory: McpServerFactory, logger: Logger, onEnd: () => void): StdioServerHandle {
   const handle = serveStdio(factory, {
-    onerror: error => logger.warn({ err: error }, 'stdio message rejected')
+    // A malformed message from the client is its mistake, not a bug here: no stack trace.
+    onerror: error => logger.warn({ error: error.message }, 'stdio message rejected')
   });
   process.stdin.once('end', onEnd);
   process.stdin.once('close', onEnd);

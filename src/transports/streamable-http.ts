@@ -9,6 +9,7 @@ import type { HttpApp, RequestHook } from '../http/http-app.ts';
 import type { InFlightCalls } from '../http/in-flight.ts';
 import { requestIds } from '../http/json-rpc-errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { withRequestOrigin } from '../observability/request-context.ts';
 import { answerEveryCall, duplicateIdRefusal } from './json-rpc-edge.ts';
 import { LegacySessions, type RequestHandling } from './legacy-sessions.ts';
 import { McpExchange } from './mcp-exchange.ts';
@@ -71,9 +72,10 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
         parsedBody: body,
         ...(request.auth === undefined ? {} : { authInfo: request.auth })
       };
-      const pending = (await isLegacyRequest(webRequest, body))
-        ? sessions.handle(webRequest, handling)
-        : modern.fetch(webRequest, handling);
+      const legacy = await isLegacyRequest(webRequest, body);
+      const pending = withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () =>
+        legacy ? sessions.handle(webRequest, handling) : modern.fetch(webRequest, handling)
+      );
       return reply.send(await exchange.answer(pending.then(response => answerEveryCall(response, body))));
     }
   });

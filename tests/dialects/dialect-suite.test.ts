@@ -1,18 +1,22 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseConfig, EnvironmentConfig } from '../../src/config/schema.ts';
 import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime, type RuntimeLimits } from '../../src/db/runtime.ts';
+import type { Driver, QuerySpec, RowSink } from '../../src/db/driver.ts';
+import { DatabaseRuntime, type Caller, type IdentityMapping, type RuntimeLimits } from '../../src/db/runtime.ts';
 import { ConnectionError } from '../../src/errors/connection-error.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { randomId, type EngineFixture } from './engine.ts';
 import { ENGINES } from './engines.ts';
+import { MSSQL_URL, mssqlEngine } from './engines/mssql.ts';
 
 /**
  * One suite, the same assertions for every engine: introspection, name resolution across schemas,
- * sampling, exact values, caps, timeouts and cancellation (checked on the server), the identity hook,
+ * sampling, exact values, caps, timeouts and cancellation (checked on the server), the caller's identity in the session,
  * read-only transactions and the classification of connection failures.
  */
 
@@ -28,9 +32,10 @@ const logger = createLogger('silent');
 function runtime(
   database: DatabaseConfig,
   limits: Partial<RuntimeLimits> = {},
-  statementGuard = true
+  statementGuard = true,
+  identity?: IdentityMapping
 ): DatabaseRuntime {
-  const environment: EnvironmentConfig = {
+  const environment: Pick<EnvironmentConfig, 'database' | 'limits' | 'readOnly' | 'requireLeastPrivilege'> = {
     readOnly: true,
     requireLeastPrivilege: false,
     database,
@@ -41,8 +46,35 @@ function runtime(
     dialect: createDialect(environment, { environment: 'suite', dataDir: emptyDir(), logger }),
     readOnly: true,
     limits: { ...LIMITS, ...limits },
-    statementGuard
+    statementGuard,
+    ...(identity === undefined ? {} : { identity })
   });
+}
+
+/** The same database with a pool of one connection: consecutive calls share one session. */
+function oneConnection(database: DatabaseConfig): DatabaseConfig {
+  return { ...database, pool: { max: 1, idleTimeoutMs: 60_000 } };
+}
+
+/** The session keys the identity tests set, where each comes from, and the caller who has them. */
+const IDENTITY: IdentityMapping = { subject: 'sub', client_id: 'client_id', department: 'attributes.department' };
+const IDENTITY_KEYS = Object.keys(IDENTITY);
+const CALLER: Caller = {
+  identity: { subject: 'user-123', clientId: 'client-abc', attributes: { department: '7' } }
+};
+
+/** Every row of a statement, straight from a driver (no runtime in between), as arrays. */
+async function driverRows(driver: Driver, spec: QuerySpec): Promise<unknown[][]> {
+  const rows: unknown[][] = [];
+  const sink: RowSink = {
+    columns: () => undefined,
+    row: values => {
+      rows.push([...values]);
+      return true;
+    }
+  };
+  await driver.stream(spec, sink, AbortSignal.timeout(20_000));
+  return rows;
 }
 
 async function failure(promise: Promise<unknown>): Promise<SqlbridgeError> {
@@ -212,14 +244,42 @@ for (const engine of ENGINES) {
       expect(Date.now() - cancelledAt).toBeLessThan(2000);
     });
 
-    it('sets the caller into the session for row-level security', async () => {
-      // SQLite has no server session to hold an identity: sqlbridge sets none there (see docs/types.md).
-      if (engine.identitySql === undefined) return;
-      const first = await db.query(engine.identitySql, { identity: { subject: 'user-123', clientId: 'client-abc' } });
-      expect(first.rows).toEqual([['user-123', 'client-abc']]);
-      // The next caller on the same pooled connection does not inherit it.
-      const second = await db.query(engine.identitySql);
-      expect(second.rows[0]?.[0] ?? null).toBeOneOf([null, '']);
+    it('sets the caller’s identity into the session, and the next caller on the connection sees none of it', async () => {
+      const identified = runtime(oneConnection(fixture.database), {}, true, IDENTITY);
+      try {
+        const sql = engine.identitySql(IDENTITY_KEYS);
+        const first = await identified.query(sql, { caller: CALLER });
+        expect(first.columns.map(c => c.name)).toEqual(IDENTITY_KEYS);
+        expect(first.rows).toEqual([['user-123', 'client-abc', '7']]);
+        // A caller without a sign-in, on the same (only) connection: every key unknown.
+        const second = await identified.query(sql);
+        expect(second.rows).toHaveLength(1);
+        for (const value of second.rows[0] ?? []) expect(value).toBeOneOf([null, '']);
+        // A caller with only some of the values: the rest are unknown, not the first caller's.
+        const partial = await identified.query(sql, { caller: { identity: { subject: 'user-456', clientId: null } } });
+        expect(partial.rows[0]?.[0]).toBe('user-456');
+        for (const value of partial.rows[0]?.slice(1) ?? []) expect(value).toBeOneOf([null, '']);
+      } finally {
+        await identified.close();
+      }
+    });
+
+    it('leaves no identity on a connection for a query that sets none (catalog reads, no identity setting)', async () => {
+      const driver = createDialect(
+        { readOnly: true, database: oneConnection(fixture.database), limits: { maxSampleRows: 100, ...LIMITS } },
+        { environment: 'suite', dataDir: emptyDir(), logger }
+      ).createDriver();
+      try {
+        await driver.init();
+        const sql = engine.identitySql(IDENTITY_KEYS);
+        const session = { subject: 'user-123', client_id: 'client-abc', department: '7' };
+        expect(await driverRows(driver, { sql, readOnly: true, session })).toEqual([['user-123', 'client-abc', '7']]);
+        const after = await driverRows(driver, { sql, readOnly: true });
+        expect(after).toHaveLength(1);
+        for (const value of after[0] ?? []) expect(value).toBeOneOf([null, '']);
+      } finally {
+        await driver.destroy();
+      }
     });
 
     it('refuses writes with the statement guard', async () => {
@@ -281,3 +341,84 @@ for (const engine of ENGINES) {
     }, 60_000);
   });
 }
+
+// SQL Server cannot run on this project's machines; these run wherever SQLBRIDGE_TEST_MSSQL_URL names one.
+describe.skipIf(MSSQL_URL === undefined)('SQL Server session context (needs SQLBRIDGE_TEST_MSSQL_URL)', () => {
+  let fixture: EngineFixture;
+
+  beforeAll(async () => {
+    fixture = await mssqlEngine.create();
+  }, 120_000);
+
+  afterAll(async () => {
+    await fixture.drop();
+  }, 60_000);
+
+  it('sets the keys read-only: a statement that sets one again fails, and the value holds', async () => {
+    // With the statement guard off, so that the statement reaches the server.
+    const engineOnly = runtime(oneConnection(fixture.database), {}, false, IDENTITY);
+    try {
+      const error = await failure(
+        engineOnly.query("EXEC sys.sp_set_session_context @key = N'department', @value = N'9'", { caller: CALLER })
+      );
+      expect(error.code).toBe('query_failed');
+      expect(error.message).toMatch(/read.?only/i);
+      const read = await engineOnly.query(mssqlEngine.identitySql(['department']), { caller: CALLER });
+      expect(read.rows).toEqual([['7']]);
+    } finally {
+      await engineOnly.close();
+    }
+  });
+
+  it('resets the connection before the next caller: no key survives, and the keys can be set again', async () => {
+    const identified = runtime(oneConnection(fixture.database), {}, true, IDENTITY);
+    try {
+      const sql = mssqlEngine.identitySql(IDENTITY_KEYS);
+      const spid = 'SELECT @@SPID AS spid';
+      const before = await identified.query(spid);
+      expect((await identified.query(sql, { caller: CALLER })).rows).toEqual([['user-123', 'client-abc', '7']]);
+      const other: Caller = {
+        identity: { subject: 'user-456', clientId: 'client-def', attributes: { department: '9' } }
+      };
+      expect((await identified.query(sql, { caller: other })).rows).toEqual([['user-456', 'client-def', '9']]);
+      expect((await identified.query(sql)).rows).toEqual([[null, null, null]]);
+      // The same server session all along: the values went with the reset, not with a new connection.
+      expect((await identified.query(spid)).rows).toEqual(before.rows);
+    } finally {
+      await identified.close();
+    }
+  });
+});
+
+describe('SQLite: a view filtering on sqlbridge_identity()', () => {
+  it('shows each caller their department’s rows through a read-only connection, and a caller without one none', async () => {
+    const path = join(emptyDir('dialect-sqlite-view-'), 'rls.sqlite');
+    const file = new DatabaseSync(path);
+    file.exec(`
+      CREATE TABLE expenses (id INTEGER PRIMARY KEY, department_id INTEGER NOT NULL, item TEXT NOT NULL);
+      INSERT INTO expenses VALUES (1, 7, 'chairs'), (2, 9, 'laptops'), (3, 7, 'desks');
+      CREATE VIEW my_expenses AS SELECT id, item FROM expenses
+        WHERE department_id = CAST(sqlbridge_identity('department') AS INTEGER);
+    `);
+    const all = file.prepare('SELECT id, department_id, item FROM expenses ORDER BY id').all();
+    file.close();
+    const db = runtime(
+      { engine: 'sqlite', path, attach: {}, pool: { max: 1, idleTimeoutMs: 60_000 } },
+      {},
+      true,
+      IDENTITY
+    );
+    const inDepartment = (department: number): unknown[][] =>
+      all.filter(row => row['department_id'] === department).map(row => [row['id'], row['item']]);
+    try {
+      const sql = 'SELECT id, item FROM my_expenses ORDER BY id';
+      expect((await db.query(sql, { caller: CALLER })).rows).toEqual(inDepartment(7));
+      const ben: Caller = { identity: { subject: 'ben', clientId: null, attributes: { department: '9' } } };
+      expect((await db.query(sql, { caller: ben })).rows).toEqual(inDepartment(9));
+      expect((await db.query(sql)).rows).toEqual([]);
+      expect(inDepartment(7).length).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -30,8 +30,8 @@ export interface EngineSpec {
    * ask: its statements run in sqlbridge's worker processes, whose ending the SQLite suite checks.
    */
   running?: (fixture: EngineFixture, marker: string) => Promise<number>;
-  /** SQL reading the caller's identity from the session, if the engine has a session to set it in. */
-  identitySql?: string;
+  /** SQL reading the caller's identity from the session: one row, a column per key named as the key. */
+  identitySql(keys: readonly string[]): string;
   typed: TypedColumn[];
   /**
    * What the engine does, on its own, with a write sent as a read: 'refused' (a read-only

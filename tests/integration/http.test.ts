@@ -78,7 +78,10 @@ describe('HTTP server', () => {
   it('answers health checks with protective headers', async () => {
     const response = await inject({ method: 'GET', url: '/healthz', headers: { host: '127.0.0.1:8008' } });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ status: 'ok' });
+    expect(response.json()).toEqual({
+      status: 'ok',
+      audit: { healthy: true, sinks: [{ name: 'file', healthy: true, pending: expect.any(Number), lost: 0 }] }
+    });
     expect(response.headers).toMatchObject({
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',

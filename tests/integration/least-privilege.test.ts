@@ -36,7 +36,7 @@ function runtime(database: DatabaseConfig): DatabaseRuntime {
   return new DatabaseRuntime({
     environment: 'lp',
     dialect: createDialect(
-      { readOnly: true, requireLeastPrivilege: false, database, limits },
+      { readOnly: true, database, limits },
       { environment: 'lp', dataDir: emptyDir(), logger: createLogger('silent') }
     ),
     readOnly: true,

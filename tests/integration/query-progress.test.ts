@@ -43,7 +43,7 @@ function postgresDialect(limits: RuntimeLimits) {
     pool: { max: 4, idleTimeoutMs: 60_000 }
   };
   return createDialect(
-    { readOnly: true, requireLeastPrivilege: false, database: config, limits: { ...limits, maxSampleRows: 100 } },
+    { readOnly: true, database: config, limits: { ...limits, maxSampleRows: 100 } },
     { environment: 'progress', dataDir: emptyDir(), logger: createLogger('silent') }
   );
 }

@@ -25,7 +25,7 @@ function engineOnly(database: DatabaseConfig, readOnly: boolean): DatabaseRuntim
   return new DatabaseRuntime({
     environment: 'reset',
     dialect: createDialect(
-      { readOnly, requireLeastPrivilege: false, database, limits: { ...LIMITS, maxSampleRows: 10 } },
+      { readOnly, database, limits: { ...LIMITS, maxSampleRows: 10 } },
       { environment: 'reset', dataDir: emptyDir(), logger: createLogger('silent') }
     ),
     readOnly,

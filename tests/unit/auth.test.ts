@@ -261,7 +261,8 @@ describe('access token verifier', () => {
     passwordHash: 'x',
     environments: ['pg'],
     scopes: ['sql:read'],
-    disabled: false
+    disabled: false,
+    attributes: {}
   };
 
   async function fixture(users: User[] = [alice]) {

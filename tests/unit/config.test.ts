@@ -38,6 +38,28 @@ function messageOf(options: Case): string {
 /** Each mistake must produce one message naming the exact setting, where it came from and what is wrong. */
 const MISTAKES: Case[] = [
   {
+    name: 'an identity source that is not the user, the client or an attribute',
+    file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n    identity: { department: password }\n',
+    message:
+      'invalid configuration: environments.p.identity.department (from FILE): expected `sub`, `client_id` or `attributes.<name>`; got the text "password"'
+  },
+  {
+    name: 'a session key too long for a MySQL user variable',
+    file: `environments:\n  p:\n    database: { engine: mysql, host: db }\n    identity: { ${'k'.repeat(55)}: sub }\n`,
+    message: `invalid configuration: environments.p.identity.${'k'.repeat(55)} (from FILE): a session key has at most 54 characters on MySQL/MariaDB (user variable names end at 64)`
+  },
+  {
+    name: 'an audit mode that does not exist',
+    file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n    audit: { onFailure: ignore }\n',
+    message:
+      'invalid configuration: environments.p.audit.onFailure (from FILE): must be one of "continue", "block"; got the text "ignore"'
+  },
+  {
+    name: 'a PostgreSQL audit table without its URL',
+    file: 'audit:\n  database: { engine: postgres }\n',
+    message: 'invalid configuration: audit.database.url (from FILE): a PostgreSQL audit table needs `url`'
+  },
+  {
     name: 'a port that is not a number, in the file',
     file: 'server:\n  port: eighty\n',
     message: 'invalid configuration: server.port (from FILE): expected a number, got the text "eighty"'

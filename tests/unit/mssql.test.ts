@@ -217,7 +217,7 @@ describe('SQL Server connection settings', () => {
     createDialect(
       {
         readOnly: true,
-        requireLeastPrivilege: false,
+
         database: base({ host: 'h', user: 'u', password: 'p', trustServerCertificate: true }),
         limits: {
           maxRows: 10,

@@ -1080,3 +1080,76 @@ describe('findings of the second review (each once got past the guard)', () => {
     expect(rejection(dialect, mode, sql)).toBeUndefined();
   });
 });
+
+describe('the caller’s identity: read freely, changed never', () => {
+  const IDENTITY =
+    'would change the caller’s identity, which sqlbridge sets for row-level security; sqlbridge never runs it';
+
+  it.each([
+    ['postgres', "SELECT set_config('sqlbridge.department', '9', true)", "set_config('sqlbridge.department', …)"],
+    ['postgres', "SELECT pg_catalog.set_config('SQLBRIDGE.subject', 'ana', false)", 'set_config('],
+    ['postgres', "SELECT * FROM t WHERE set_config(E'sqlbridge.department', '9', true) <> ''", 'set_config('],
+    ['postgres', 'SELECT "set_config"($$sqlbridge.department$$, \'9\', true)', 'set_config('],
+    ['postgres', "SET sqlbridge.department = '9'", 'SET sqlbridge.department'],
+    ['postgres', "SET LOCAL sqlbridge.department TO '9'", 'SET sqlbridge.department'],
+    ['postgres', "SET SESSION sqlbridge.subject = 'ana'", 'SET sqlbridge.subject'],
+    ['postgres', 'SET "sqlbridge"."department" = 9', 'SET sqlbridge.department'],
+    ['postgres', 'SET SqlBridge.department = 9', 'SET sqlbridge.department'],
+    ['postgres', 'RESET sqlbridge.department', 'RESET sqlbridge.department'],
+    ['postgres', "SELECT 1; SET LOCAL sqlbridge.department = '9'", 'SET sqlbridge.department'],
+    ['postgres', "ALTER FUNCTION visible() SET sqlbridge.department = '9'", 'SET sqlbridge.department'],
+    ['postgres', "ALTER ROLE reader SET sqlbridge.department = '9'", 'SET sqlbridge.department'],
+    ['mysql', 'SET @sqlbridge_department = 9', 'SET @sqlbridge_department = …'],
+    ['mysql', 'SET @sqlbridge_department := 9', '@sqlbridge_department := …'],
+    ['mysql', "SET @a = 1, @SQLBRIDGE_Department = '9'", 'SET @SQLBRIDGE_Department = …'],
+    ['mysql', 'SET @`sqlbridge_department` = 9', 'SET @`sqlbridge_department` = …'],
+    ['mysql', "SET @'sqlbridge_subject' = 'ana'", "SET @'sqlbridge_subject' = …"],
+    ['mysql', 'SELECT @sqlbridge_department := 9', '@sqlbridge_department := …'],
+    ['mysql', 'SELECT * FROM t WHERE (@sqlbridge_department := 9) IS NOT NULL', '@sqlbridge_department := …'],
+    ['mysql', 'SELECT 9 INTO @sqlbridge_department', 'INTO @sqlbridge_department'],
+    ['mysql', 'SELECT 1, 9 INTO @a, @sqlbridge_department', 'INTO @sqlbridge_department'],
+    ['mssql', "EXEC sys.sp_set_session_context @key = N'DepartmentID', @value = 9", 'sp_set_session_context'],
+    ['mssql', "EXECUTE sp_set_session_context N'DepartmentID', 9, 0", 'sp_set_session_context'],
+    ['mssql', "sp_set_session_context N'DepartmentID', 9", 'sp_set_session_context'],
+    ['mssql', "sys.sp_set_session_context @key = N'DepartmentID', @value = 9", 'sp_set_session_context'],
+    ['mssql', "EXEC [sys].[sp_set_session_context] N'DepartmentID', 9", 'sp_set_session_context'],
+    ['mssql', "SELECT 1; EXEC \"sp_set_session_context\" N'subject', N'ana'", 'sp_set_session_context']
+  ] as [Dialect, string, string][])('%s refuses %j in every environment', (dialect, sql, what) => {
+    for (const mode of ['read', 'write'] as const) {
+      const reason = rejection(dialect, mode, sql, 2) ?? '';
+      expect(reason.startsWith(what), `${mode}: ${reason}`).toBe(true);
+      expect(reason.endsWith(` ${IDENTITY}`), `${mode}: ${reason}`).toBe(true);
+    }
+  });
+
+  it.each([
+    [
+      'mysql',
+      'SET STATEMENT max_statement_time = 1 FOR SELECT @sqlbridge_department',
+      'SET changes the database session'
+    ],
+    ['mysql', 'SELECT @x := @sqlbridge_department', ':= assigns a user variable'],
+    ['postgres', 'RESET ALL', 'RESET changes the database session'],
+    [
+      'postgres',
+      "SELECT set_config('sqlbridge' || '.department', '9', true)",
+      'set_config() changes the database session'
+    ],
+    ['postgres', "UPDATE pg_settings SET setting = '9' WHERE name = 'sqlbridge.department'", 'pg_settings']
+  ] as [Dialect, string, string][])('%s refuses %j for its own reason, in writes too', (dialect, sql, reason) => {
+    expect(rejection(dialect, 'read', sql)).toBeDefined();
+    expect(rejection(dialect, 'write', sql)).toContain(reason);
+  });
+
+  it.each([
+    ['postgres', "SELECT nullif(current_setting('sqlbridge.department', true), '')::int AS department"],
+    ['postgres', 'SHOW sqlbridge.department'],
+    ['postgres', 'SELECT * FROM sqlbridge.orders'],
+    ['mysql', 'SELECT @sqlbridge_department, @sqlbridge_subject = "ana" AS is_ana'],
+    ['mysql', 'SELECT * FROM t WHERE department_id = @sqlbridge_department'],
+    ['mssql', "SELECT CAST(SESSION_CONTEXT(N'DepartmentID') AS int) AS department"],
+    ['sqlite', "SELECT sqlbridge_identity('department') AS department"]
+  ] as [Dialect, string][])('%s lets %j read it', (dialect, sql) => {
+    expect(rejection(dialect, 'read', sql)).toBeUndefined();
+  });
+});

@@ -68,7 +68,9 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
       scopes,
       expiresAt: payload.exp,
       resource: new URL(resource),
-      extra: { sub: subject, grantId }
+      // The user's attributes as they are now (not as they were when the token was issued), for the
+      // environment's `identity` setting to set into the database session.
+      extra: { sub: subject, grantId, attributes: attributeStrings(user.attributes) }
     };
   }
 
@@ -84,4 +86,8 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     }
     return valid;
   }
+}
+
+function attributeStrings(attributes: Readonly<Record<string, string | number | boolean>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, String(value)]));
 }

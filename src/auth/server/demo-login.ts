@@ -25,7 +25,8 @@ export async function ensureDemoLogin(dataDir: string, environments: readonly st
     passwordHash,
     environments,
     scopes: ['sql:read'],
-    disabled: false
+    disabled: false,
+    attributes: {}
   });
   if (existsSync(path)) {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as { passwordHash?: unknown };

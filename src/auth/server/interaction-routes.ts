@@ -18,6 +18,9 @@ export async function mountInteractionRoutes(
 ): Promise<void> {
   const scopes = ['offline_access', ...resourceScopes(isReadOnly(servers, environment))];
   const consentTtlSeconds = Math.max(servers.config.auth.refreshTokenTtlDays, 30) * 86_400;
+  const served = servers.environments.find(env => env.name === environment);
+  if (served === undefined) throw new Error(`no environment named ${environment}`);
+  const audit = served.audit;
   const step =
     (handler: Step) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
@@ -34,7 +37,8 @@ export async function mountInteractionRoutes(
           csrfSecret: active.cookieSecret,
           scopes,
           consentTtlSeconds,
-          logger: servers.logger
+          logger: servers.logger,
+          audit
         },
         request,
         reply

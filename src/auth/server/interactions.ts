@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
+import type { AuditRecord } from '../../audit/record.ts';
+import type { AuditTrail } from '../../audit/trail.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
@@ -29,6 +31,21 @@ export interface InteractionContext {
   scopes: readonly string[];
   consentTtlSeconds: number;
   logger: Logger;
+  audit: AuditTrail;
+}
+
+/** Records a sign-in or consent step in the audit trail, with the request it came in. */
+function audit(
+  context: InteractionContext,
+  request: FastifyRequest,
+  entry: Pick<AuditRecord, 'event' | 'outcome'> & Partial<AuditRecord>
+): void {
+  context.audit.record({
+    environment: context.environment,
+    requestId: request.id,
+    remoteAddress: request.ip,
+    ...entry
+  });
 }
 
 type Form = Record<string, string | undefined>;
@@ -182,6 +199,13 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
       { environment: context.environment, username: logged, address: request.ip },
       'sign-in throttled'
     );
+    audit(context, request, {
+      event: 'auth.login_failed',
+      outcome: 'rejected',
+      errorClass: 'throttled',
+      ...(user === undefined ? {} : { user: user.username }),
+      ...clientOf(interaction)
+    });
     return reply
       .code(429)
       .header('retry-after', String(Math.ceil(wait / 1000)))
@@ -201,12 +225,26 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   if (!allowed || user === undefined) {
     // The failure was counted by begin().
     context.logger.info({ environment: context.environment, username: logged, address: request.ip }, 'sign-in failed');
+    audit(context, request, {
+      event: 'auth.login_failed',
+      outcome: 'failed',
+      // A wrong password and an unknown or barred user are told apart here only, never on the page.
+      errorClass: user === undefined ? 'unknown_user' : passwordOk ? 'user_not_allowed' : 'wrong_password',
+      ...(user === undefined ? {} : { user: user.username }),
+      ...clientOf(interaction)
+    });
     return reply
       .code(401)
       .send(loginPage({ environment: context.environment, clientName: name, action, csrf, username, error: WRONG }));
   }
   context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
+  audit(context, request, {
+    event: 'auth.login_succeeded',
+    outcome: 'ok',
+    user: user.username,
+    ...clientOf(interaction)
+  });
   const returnTo = await provider.interactionResult(
     request.raw,
     reply.raw,
@@ -241,6 +279,12 @@ export async function submitConsent(context: InteractionContext, request: Fastif
   const clientId = interaction.params['client_id'];
   const user = accountId === undefined ? undefined : context.users.allowed(accountId, context.environment);
   if (form['decision'] !== 'allow' || user === undefined || typeof clientId !== 'string' || accountId === undefined) {
+    audit(context, request, {
+      event: 'consent.denied',
+      outcome: form['decision'] === 'allow' ? 'rejected' : 'ok',
+      ...(accountId === undefined ? {} : { user: accountId }),
+      ...clientOf(interaction)
+    });
     const returnTo = await provider.interactionResult(
       request.raw,
       reply.raw,
@@ -275,6 +319,16 @@ export async function submitConsent(context: InteractionContext, request: Fastif
     .adapter(context.environment, CONSENT_MODEL)
     .upsert(consentKey(accountId, clientId), { grantId }, context.consentTtlSeconds);
   context.logger.info({ environment: context.environment, username: accountId, client: clientId }, 'access granted');
+  audit(context, request, {
+    event: 'consent.granted',
+    outcome: 'ok',
+    user: accountId,
+    clientId,
+    detail: {
+      grantId,
+      scope: [...permitted].filter(scope => grant.getResourceScope(resource).includes(scope)).join(' ')
+    }
+  });
   const returnTo = await provider.interactionResult(
     request.raw,
     reply.raw,
@@ -282,4 +336,9 @@ export async function submitConsent(context: InteractionContext, request: Fastif
     { mergeWithLastSubmission: true }
   );
   return reply.redirect(returnTo, 303);
+}
+
+function clientOf(interaction: { params: Record<string, unknown> }): Pick<AuditRecord, 'clientId'> {
+  const clientId = interaction.params['client_id'];
+  return typeof clientId === 'string' ? { clientId: clientId.slice(0, 200) } : {};
 }

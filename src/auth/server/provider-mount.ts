@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpApp } from '../../http/http-app.ts';
 import { pathOf } from '../../http/paths.ts';
 import type { AuthorizationServers } from '../authorization-servers.ts';
+import { withRequestOrigin } from '../../observability/request-context.ts';
 
 /**
  * Each environment's authorization server is oidc-provider, a Koa application, mounted the way its
@@ -17,7 +18,8 @@ const PROVIDER_ROUTE =
 
 const METADATA_DOCUMENTS = ['oauth-authorization-server', 'openid-configuration'];
 
-type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string; originalUrl?: string };
+/** What @fastify/middie hands a mounted application: the raw request, with Fastify's id and client address. */
+type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string; id?: string; originalUrl?: string };
 
 /**
  * Whether the request's path, as sent, is exactly `expected`. middie matches a mount prefix
@@ -40,7 +42,9 @@ export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationSer
     pinToPublicUrl(req, new URL(origin));
     req.baseUrl = `/${environment}`;
     req.url = url;
-    active.callback(req, res).catch((error: unknown) => {
+    // oidc-provider's events are recorded with the request they happened in (see provider-audit.ts).
+    const from = { requestId: String(req.id ?? ''), remoteAddress: req.ip ?? req.socket.remoteAddress ?? '' };
+    withRequestOrigin(from, () => active.callback(req, res)).catch((error: unknown) => {
       servers.logger.error({ err: error, environment }, 'authorization server failed');
     });
   };

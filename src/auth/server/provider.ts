@@ -3,7 +3,8 @@ import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'o
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { withClientExpiry } from '../storage/client-expiry.ts';
-import type { AuthStore } from '../storage/store.ts';
+import type { HashedStore } from '../storage/hashed-store.ts';
+import { compareHashedClientSecrets, withHashedClientSecrets } from './client-secrets.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
 import { isRedirectAllowed, redirectUriRefusal } from './redirect-policy.ts';
@@ -34,7 +35,8 @@ export interface AuthorizationServerOptions {
   cookieKeys: string[];
   /** Whether the public URL is https (cookies are then Secure and `__Host-`/`__Secure-` prefixed). */
   secure: boolean;
-  store: AuthStore;
+  /** Hashed: no token, code, session or client secret is kept in clear (hashed-store.ts, client-secrets.ts). */
+  store: HashedStore;
   users: UserDirectory;
   logger: Logger;
 }
@@ -80,7 +82,10 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   const configuration: Configuration = {
     adapter: (model: string) =>
       model === 'Client'
-        ? withClientExpiry(store.adapter(environment, model), auth.clientIdleDays * 86_400)
+        ? withClientExpiry(
+            withHashedClientSecrets(store.adapter(environment, model), store.keyedHash),
+            auth.clientIdleDays * 86_400
+          )
         : store.adapter(environment, model),
     clients: auth.clients.map(client => ({
       client_id: client.clientId,
@@ -255,6 +260,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
   };
 
   const provider = new Provider(options.issuer, configuration);
+  compareHashedClientSecrets(provider, store.keyedHash);
   provider.use(async (ctx, next) => {
     await next();
     const oidc = ctx.oidc as KoaContextWithOIDC['oidc'] | undefined;

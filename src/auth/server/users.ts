@@ -11,6 +11,8 @@ export interface User {
   environments: readonly string[];
   scopes: readonly SqlScope[];
   disabled: boolean;
+  /** Facts environments may set into the database session (`identity: { key: attributes.<name> }`). */
+  attributes: Readonly<Record<string, string | number | boolean>>;
 }
 
 export class UserDirectory {

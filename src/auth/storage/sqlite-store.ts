@@ -7,8 +7,19 @@ import { epochSeconds } from './store.ts';
 /**
  * Authorization state in a SQLite file in the data directory (`auth.sqlite`, readable by its owner
  * only): clients, grants, refresh tokens, sessions and remembered consent survive restarts. Each
- * statement is short; expired rows are removed as new ones are written.
+ * statement is short; expired rows are removed as new ones are written, and with `secure_delete`
+ * what is deleted is overwritten with zeros, not left in free pages. What the rows hold is the
+ * caller's business: sqlbridge wraps this store in hashed-store.ts, and `upgradeFormat` records
+ * (`PRAGMA user_version`) which format the rows are in.
  */
+
+/** A row as `upgradeFormat` hands it over, and as its conversion gives it back. */
+export interface StoredRow {
+  environment: string;
+  model: string;
+  id: string;
+  payload: AdapterPayload;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS oauth_state (
@@ -33,13 +44,18 @@ const SWEEP_EVERY = 500;
 export class SqliteStore implements AuthStore {
   readonly persistent = true;
   private readonly db: DatabaseSync;
+  private readonly path: string;
   private writes = 0;
 
   constructor(path: string) {
+    this.path = path;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     this.db = new DatabaseSync(path, { timeout: 5000 });
     chmodSync(path, 0o600);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;');
+    // temp_store: VACUUM's temporary copy of the database stays in memory, not in a file of /tmp.
+    this.db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;'
+    );
     this.db.exec(SCHEMA);
   }
 
@@ -54,21 +70,7 @@ export class SqliteStore implements AuthStore {
     const select = 'SELECT payload, expires_at FROM oauth_state WHERE environment = ? AND model = ? AND';
     return {
       upsert: async (id, payload, expiresIn) => {
-        db.prepare(
-          `INSERT INTO oauth_state (environment, model, id, payload, grant_id, user_code, uid, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (environment, model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-             user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`
-        ).run(
-          environment,
-          model,
-          id,
-          JSON.stringify(payload),
-          payload.grantId ?? null,
-          payload.userCode ?? null,
-          payload.uid ?? null,
-          expiresIn === undefined ? null : epochSeconds() + expiresIn
-        );
+        this.write({ environment, model, id, payload }, expiresIn === undefined ? null : epochSeconds() + expiresIn);
         this.sweep();
       },
       find: async id => row(`${select} id = ?`, environment, model, id),
@@ -94,6 +96,93 @@ export class SqliteStore implements AuthStore {
 
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
+  }
+
+  /**
+   * Brings a file whose rows are in an older format (its `user_version` below `version`; a new file
+   * is at 0) to `version`: each row is handed to `convert`, and written back as it returns it (under
+   * its new id) or deleted when it returns nothing. Then the file is rebuilt (VACUUM) and the WAL
+   * checkpointed and truncated, so that nothing of the old rows stays readable in the file, its free
+   * pages or its WAL. Nothing happens to a file already at `version`; a file of a later version is
+   * refused, since this sqlbridge could not read it.
+   */
+  upgradeFormat(
+    version: number,
+    convert: (row: StoredRow) => StoredRow | undefined
+  ): { kept: number; removed: number } {
+    if (!Number.isSafeInteger(version) || version < 1) throw new RangeError('a format version is a positive integer');
+    const current = (): number =>
+      (this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    const refuseNewer = (found: number): void => {
+      if (found > version) {
+        throw new Error(
+          `${this.path} is in format ${found}, written by a later sqlbridge; this one reads format ${version}`
+        );
+      }
+    };
+    refuseNewer(current());
+    if (current() === version) return { kept: 0, removed: 0 };
+    let kept = 0;
+    let removed = 0;
+    // The write lock first: of two processes opening an old file together, one upgrades it.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const found = current();
+      refuseNewer(found);
+      if (found < version) {
+        const rows = this.db.prepare('SELECT environment, model, id, payload, expires_at FROM oauth_state').all() as {
+          environment: string;
+          model: string;
+          id: string;
+          payload: string;
+          expires_at: number | null;
+        }[];
+        const remove = this.db.prepare('DELETE FROM oauth_state WHERE environment = ? AND model = ? AND id = ?');
+        for (const row of rows) {
+          const converted = convert({
+            environment: row.environment,
+            model: row.model,
+            id: row.id,
+            payload: JSON.parse(row.payload) as AdapterPayload
+          });
+          remove.run(row.environment, row.model, row.id);
+          if (converted === undefined) removed++;
+          else {
+            this.write(converted, row.expires_at);
+            kept++;
+          }
+        }
+        this.db.exec(`PRAGMA user_version = ${version}`);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+    this.db.exec('VACUUM');
+    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    return { kept, removed };
+  }
+
+  private write(row: StoredRow, expiresAt: number | null): void {
+    const { environment, model, id, payload } = row;
+    this.db
+      .prepare(
+        `INSERT INTO oauth_state (environment, model, id, payload, grant_id, user_code, uid, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (environment, model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at`
+      )
+      .run(
+        environment,
+        model,
+        id,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresAt
+      );
   }
 
   private sweep(): void {

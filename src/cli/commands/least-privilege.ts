@@ -1,5 +1,6 @@
 import type { App } from '../../app.ts';
 import type { PrivilegeReport } from '../../db/privileges.ts';
+import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 
 /**
@@ -55,7 +56,7 @@ export function enforceLeastPrivilege(verdicts: readonly PrivilegeVerdict[], log
     if (report === undefined) {
       const message = `environment "${environment}": the least-privilege check could not run`;
       if (verdict.required) refusals.push(`${message} (requireLeastPrivilege is set)`);
-      else logger.warn({ environment, err: error }, message);
+      else logger.warn({ environment, ...failureFields(error) }, message);
       continue;
     }
     if (!report.canWrite) {
@@ -95,4 +96,10 @@ export function reportConnectionFailures(failures: { environment: string; error:
       `environment "${environment}" cannot reach its database yet; its tools will report the error until it can`
     );
   }
+}
+
+/** A failure that is not a bug (a database down, a permission missing): its class and message, without a stack. */
+function failureFields(error: unknown): Record<string, unknown> {
+  if (isSqlbridgeError(error)) return { errorClass: error.code, error: error.message, detail: error.detail };
+  return { error: error instanceof Error ? error.message : String(error) };
 }

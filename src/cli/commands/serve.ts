@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
 import { createHttpServer } from '../../http-server.ts';
 import { createLogger, type Logger } from '../../observability/logger.ts';
+import { configLoaded } from '../../audit/lifecycle.ts';
 import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
@@ -19,9 +20,11 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   const logger = createLogger(config.logLevel);
   for (const notice of loaded.notices) logger.warn(notice);
   const app = createApp(config, logger);
+  app.audit.record(configLoaded(loaded));
   const refusal = await connectAndVerify(app, logger);
   if (refusal !== undefined) {
     logger.error(refusal);
+    app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'startup_refused' });
     await app.close();
     return 1;
   }
@@ -33,8 +36,9 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   try {
     await http.app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
-    await app.close();
+    app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'listen_failed' });
     await auth?.close();
+    await app.close();
     const code = (error as NodeJS.ErrnoException).code;
     const where = `${config.server.host}:${config.server.port}`;
     io.err(
@@ -48,6 +52,11 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   const base = (config.server.publicUrl ?? `http://${formatHost(config.server.host)}:${port}`).replace(/\/$/, '');
   auth?.start(base);
+  app.audit.record({
+    event: 'server.started',
+    outcome: 'ok',
+    detail: { version: VERSION, url: base, transport: 'http', auth: auth !== undefined }
+  });
   if (auth === undefined) {
     logger.warn('OAuth is off (--no-auth): anyone who can reach this loopback port can use every environment');
   }
@@ -78,8 +87,14 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
       ? 'calls still running at the deadline were stopped and answered with an error'
       : 'every running call finished'
   );
-  await app.close();
+  app.audit.record({
+    event: 'server.stopped',
+    outcome: 'ok',
+    detail: { signal, running: outcome.running, cutOff: outcome.cutOff }
+  });
+  // The trail closes with the app, last: the authorization servers may record until they close.
   await auth?.close();
+  await app.close();
   logger.info('stopped');
   return 0;
 }

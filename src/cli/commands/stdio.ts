@@ -2,6 +2,7 @@ import { createApp } from '../../app.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createServerFactory } from '../../mcp/server.ts';
 import { createLogger } from '../../observability/logger.ts';
+import { configLoaded } from '../../audit/lifecycle.ts';
 import type { StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { startStdio } from '../../transports/stdio.ts';
 import { VERSION } from '../../version.ts';
@@ -15,9 +16,11 @@ export async function stdioCommand(loaded: LoadedConfig, environmentName: string
   const logger = createLogger(config.logLevel);
   for (const notice of loaded.notices) logger.warn(notice);
   const app = createApp(config, logger);
+  app.audit.record(configLoaded(loaded));
   const refusal = await connectAndVerify(app, logger);
   if (refusal !== undefined) {
     logger.error(refusal);
+    app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'startup_refused' });
     await app.close();
     return 1;
   }
@@ -32,10 +35,17 @@ export async function stdioCommand(loaded: LoadedConfig, environmentName: string
       { environment: environment.name },
       `sqlbridge ${VERSION} is serving environment "${environment.name}" over stdio`
     );
+    app.audit.record({
+      event: 'server.started',
+      outcome: 'ok',
+      environment: environment.name,
+      detail: { version: VERSION, transport: 'stdio' }
+    });
     void untilSignal().then(resolve);
   });
   logger.info({ reason }, 'shutting down');
   await handle?.close();
+  app.audit.record({ event: 'server.stopped', outcome: 'ok', environment: environment.name, detail: { reason } });
   await app.close();
   return 0;
 }

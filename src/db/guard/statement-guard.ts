@@ -77,6 +77,13 @@ export interface GuardRules {
   ddlCommitsImplicitly?: boolean;
   /** Names with more parts than this are refused (SQL Server's four-part names reach linked servers). */
   maxNameParts?: number;
+  /**
+   * What in the statement would change the caller's identity sqlbridge sets into the session for
+   * row-level security (`SET @sqlbridge_department = 9`), named for the refusal; undefined when nothing
+   * would. Asked first, so that such a statement is refused in every environment with this reason
+   * rather than a general one: a caller who could rewrite their identity could read other people's rows.
+   */
+  identityChange?: (statement: readonly Token[]) => string | undefined;
 }
 
 export interface GuardOptions {
@@ -89,6 +96,8 @@ const SCHEMA_STATEMENTS = new Set(['CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAM
 const EXPLAIN_LIKE = new Set(['EXPLAIN', 'DESC', 'DESCRIBE']);
 const READ_ONLY_SUFFIX = 'not allowed in a read-only environment';
 const NEVER_SUFFIX = 'sqlbridge never runs it';
+/** What an identity change does, after the words that name it. */
+const IDENTITY_REASON = 'would change the caller’s identity, which sqlbridge sets for row-level security';
 
 export class StatementGuard {
   private readonly rules: GuardRules;
@@ -105,6 +114,7 @@ export class StatementGuard {
     const verdict = this.inspect(sql, options);
     if (typeof verdict === 'string') {
       throw new SqlbridgeError('statement_rejected', verdict, {
+        expose: true,
         hint:
           options.mode === 'read'
             ? 'send one statement that only reads data (SELECT or WITH … SELECT)'
@@ -166,6 +176,8 @@ export class StatementGuard {
   }
 
   private statementRejection(statement: readonly Token[], mode: GuardMode): string | undefined {
+    const identity = this.rules.identityChange?.(statement);
+    if (identity !== undefined) return `${identity} ${IDENTITY_REASON}; ${NEVER_SUFFIX}`;
     const first = statement.find(t => !(t.kind === 'symbol' && t.text === '('));
     if (first === undefined) return 'the statement has no keyword';
     if (first.kind !== 'word') return `a statement cannot start with ${JSON.stringify(first.text)}`;

@@ -78,8 +78,8 @@ export const mssqlEngine: EngineSpec = {
         );
       return result.recordset[0]?.n ?? 0;
     }),
-  identitySql:
-    "SELECT CAST(SESSION_CONTEXT(N'sqlbridge.subject') AS nvarchar(4000)) AS subject, CAST(SESSION_CONTEXT(N'sqlbridge.client_id') AS nvarchar(4000)) AS client_id",
+  identitySql: keys =>
+    `SELECT ${keys.map(key => `CAST(SESSION_CONTEXT(N'${key}') AS nvarchar(4000)) AS ${key}`).join(', ')}`,
   writesAsReads: 'rolled-back',
   ddlAsReads: ['CREATE TABLE sneaky (a int)', 'DROP TABLE canary'],
   typed: [

@@ -80,7 +80,7 @@ export const mysqlEngine: EngineSpec = {
       );
       return Number(rows[0]?.['n'] ?? 0);
     }),
-  identitySql: 'SELECT @sqlbridge_subject AS subject, @sqlbridge_client_id AS client_id',
+  identitySql: keys => `SELECT ${keys.map(key => `@sqlbridge_${key} AS ${key}`).join(', ')}`,
   writesAsReads: 'refused',
   // DDL commits the read-only transaction implicitly and then runs: only the statement guard stops it.
   ddlAsReads: [],

@@ -70,8 +70,7 @@ export const postgres: EngineSpec = {
       );
       return Number(result.rows[0]?.n ?? 0);
     }),
-  identitySql:
-    "SELECT current_setting('sqlbridge.subject', true) AS subject, current_setting('sqlbridge.client_id', true) AS client_id",
+  identitySql: keys => `SELECT ${keys.map(key => `current_setting('sqlbridge.${key}', true) AS ${key}`).join(', ')}`,
   writesAsReads: 'refused',
   ddlAsReads: ['CREATE TABLE sneaky (a int)', 'DROP TABLE canary', 'TRUNCATE canary'],
   typed: [

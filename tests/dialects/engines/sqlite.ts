@@ -28,6 +28,7 @@ export const sqlite: EngineSpec = {
   },
   series: n => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) SELECT i FROM n`,
   sleep: marker => `${RUNAWAY} /* ${marker} */`,
+  identitySql: keys => `SELECT ${keys.map(key => `sqlbridge_identity('${key}') AS ${key}`).join(', ')}`,
   writesAsReads: 'refused',
   ddlAsReads: ['CREATE TABLE sneaky (a int)', 'DROP TABLE canary'],
   typed: [

@@ -5,6 +5,8 @@ import { SERVER_INFO } from './mssql-catalog.ts';
 import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
 import { translateMssqlError } from './mssql-errors.ts';
 import { installExactValueParsing } from './mssql-exact-values.ts';
+import { ResettingConnectionPool } from './mssql-pool.ts';
+import { MAX_VALUE_LENGTH, sessionContextSql } from './mssql-session.ts';
 
 export interface MssqlDriverOptions {
   settings: MssqlSettings;
@@ -29,9 +31,9 @@ const NO_TRANSACTION = /no corresponding BEGIN TRANSACTION|Transaction has been 
 
 /**
  * SQL Server through mssql (tedious). Every statement runs inside its own transaction on a
- * connection with XACT_ABORT on; reads are always rolled back. Rows are streamed; a result cut at
- * the cap, a client that goes away and the timeout all send a TDS attention (request.cancel), which
- * stops the statement on the server.
+ * connection with XACT_ABORT on, which is reset before the next caller gets it; reads are always
+ * rolled back. Rows are streamed; a result cut at the cap, a client that goes away and the timeout
+ * all send a TDS attention (request.cancel), which stops the statement on the server.
  */
 export class MssqlDriver implements Driver {
   private readonly options: MssqlDriverOptions;
@@ -61,6 +63,9 @@ export class MssqlDriver implements Driver {
   }
 
   async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    // The caller's identity, for row-level security: read-only for the rest of the logical
+    // connection, which ends when the pool resets the connection on its way back.
+    const session = sessionContextSql(query.session);
     const pool = await this.connect(signal);
     const transaction = new sql.Transaction(pool);
     try {
@@ -69,12 +74,12 @@ export class MssqlDriver implements Driver {
       throw translateMssqlError(error, this.options.settings);
     }
     try {
-      await new sql.Request(transaction)
-        .input('subject', sql.NVarChar(4000), query.identity?.subject ?? null)
-        .input('client_id', sql.NVarChar(4000), query.identity?.clientId ?? null)
-        .query(
-          "EXEC sys.sp_set_session_context @key = N'sqlbridge.subject', @value = @subject; EXEC sys.sp_set_session_context @key = N'sqlbridge.client_id', @value = @client_id;"
-        );
+      if (session !== undefined) {
+        const request = new sql.Request(transaction);
+        session.values.forEach((value, i) => request.input(`v${i + 1}`, sql.NVarChar(MAX_VALUE_LENGTH), value));
+        // query(), not batch(): mssql would splice the values of a batch into its text.
+        await request.query(session.sql);
+      }
       signal.throwIfAborted();
       let affected = 0;
       for (const statement of query.before ?? []) {
@@ -127,7 +132,7 @@ export class MssqlDriver implements Driver {
   }
 
   private async open(): Promise<sql.ConnectionPool> {
-    const pool = new sql.ConnectionPool(
+    const pool = new ResettingConnectionPool(
       mssqlConnectionConfig({
         settings: this.options.settings,
         readOnly: this.options.readOnly,

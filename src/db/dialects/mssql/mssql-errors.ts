@@ -28,15 +28,16 @@ export function translateMssqlError(error: unknown, settings: MssqlSettings): Er
   if (problem !== undefined) return new ConnectionError(problem, detail, { cause: error });
   if (mssqlError.number !== undefined && READ_ONLY_NUMBERS.has(mssqlError.number)) {
     return new SqlbridgeError('query_failed', `${error.message}: this environment is read-only`, {
+      expose: true,
       hint: 'only statements that read data are allowed here',
       cause: error
     });
   }
   if (mssqlError.code === 'EREQUEST' || mssqlError.number !== undefined) {
-    return new SqlbridgeError('query_failed', error.message, { cause: error });
+    return new SqlbridgeError('query_failed', error.message, { expose: true, cause: error });
   }
   if (mssqlError.code === 'ETIMEOUT')
-    return new SqlbridgeError('query_timeout', 'the database request timed out', { cause: error });
+    return new SqlbridgeError('query_timeout', 'the database request timed out', { expose: true, cause: error });
   return new SqlbridgeError('internal', 'the SQL Server driver failed', { expose: false, detail, cause: error });
 }
 

@@ -1,6 +1,6 @@
 import { DATA_CHANGE_WORDS, SESSION_REASON, transactionWords } from '../../guard/common-rules.ts';
 import type { Token } from '../../guard/lexer.ts';
-import type { GuardRules, PhraseRule, WordRule } from '../../guard/statement-guard.ts';
+import { unquote, type GuardRules, type PhraseRule, type WordRule } from '../../guard/statement-guard.ts';
 
 /**
  * What the statement guard allows on SQL Server
@@ -279,6 +279,18 @@ const phrases: PhraseRule[] = [
   )
 ];
 
+/**
+ * Where a statement names sp_set_session_context, which sets SESSION_CONTEXT keys, the caller's
+ * identity among them: bare, as sys.…, quoted or bracketed. EXEC and sp_ procedures are refused
+ * anyway; this says why it matters here.
+ */
+function mssqlIdentityChange(statement: readonly Token[]): string | undefined {
+  const named = statement.some(
+    t => (t.kind === 'word' || t.kind === 'quoted') && unquote(t).toUpperCase() === 'SP_SET_SESSION_CONTEXT'
+  );
+  return named ? 'sp_set_session_context' : undefined;
+}
+
 export const mssqlGuardRules: GuardRules = {
   lexer: {
     dashCommentNeedsSpace: false,
@@ -313,5 +325,6 @@ export const mssqlGuardRules: GuardRules = {
     { name: 'DM_OS_FILE_EXISTS', reason: 'this function probes files on the database server', ...NEVER },
     { name: 'DM_OS_ENUMERATE_FILESYSTEM', reason: 'this function lists files on the database server', ...NEVER }
   ],
-  maxNameParts: 3
+  maxNameParts: 3,
+  identityChange: mssqlIdentityChange
 };

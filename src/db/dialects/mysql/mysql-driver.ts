@@ -2,6 +2,7 @@ import mysql, { type FieldPacket, type Pool, type PoolConnection } from 'mysql2'
 import type { Driver, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
 import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
 import { translateMysqlError } from './mysql-errors.ts';
+import { mysqlSessionStatement } from './mysql-session.ts';
 import { mysqlTypeName } from './mysql-types.ts';
 
 export interface MysqlDriverOptions {
@@ -11,6 +12,8 @@ export interface MysqlDriverOptions {
 }
 
 type Flavor = 'mysql' | 'mariadb';
+
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /**
  * MySQL and MariaDB through mysql2. Reads run in a READ ONLY transaction that is always rolled back
@@ -24,6 +27,8 @@ export class MysqlDriver implements Driver {
   private readonly options: ReturnType<typeof mysqlPoolOptions>;
   private readonly statementTimeoutMs: number;
   private flavor: Flavor | undefined;
+  /** The identity keys each pooled connection holds a value for (mysql2 lends out the same objects). */
+  private readonly identityHeld = new WeakMap<PoolConnection, ReadonlySet<string>>();
 
   constructor(options: MysqlDriverOptions) {
     const { target, ...poolOptions } = mysqlPoolOptions(options.database);
@@ -75,10 +80,16 @@ export class MysqlDriver implements Driver {
     killed.catch(() => undefined);
     try {
       await run(connection, query.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
-      await run(connection, 'SET @sqlbridge_subject = ?, @sqlbridge_client_id = ?', [
-        query.identity?.subject ?? null,
-        query.identity?.clientId ?? null
-      ]);
+      // The caller's identity, for row-level security: user variables outlive the transaction, so
+      // this also clears what an earlier caller on the connection left, even when there is nothing to set.
+      const held = this.identityHeld.get(connection) ?? NO_KEYS;
+      const session = mysqlSessionStatement(query.session, held);
+      if (session !== undefined) {
+        // Until the SET has run, the connection may hold old keys and new ones alike.
+        this.identityHeld.set(connection, new Set([...held, ...session.keys]));
+        await run(connection, session.sql, session.values);
+        this.identityHeld.set(connection, session.keys);
+      }
       signal.throwIfAborted();
       let affected = 0;
       for (const statement of query.before ?? []) {

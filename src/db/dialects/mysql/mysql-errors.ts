@@ -50,6 +50,7 @@ export function translateMysqlError(error: unknown, target: MysqlTarget): Error 
       'query_failed',
       `${mysqlError.sqlMessage ?? error.message}: this environment is read-only`,
       {
+        expose: true,
         hint: 'only statements that read data are allowed here',
         cause: error
       }
@@ -57,11 +58,12 @@ export function translateMysqlError(error: unknown, target: MysqlTarget): Error 
   }
   if (mysqlError.errno !== undefined && TIMEOUT_ERRNOS.has(mysqlError.errno)) {
     return new SqlbridgeError('query_timeout', 'the database stopped the statement at its execution time limit', {
+      expose: true,
       cause: error
     });
   }
   if (mysqlError.sqlMessage !== undefined) {
-    return new SqlbridgeError('query_failed', mysqlError.sqlMessage, { cause: error });
+    return new SqlbridgeError('query_failed', mysqlError.sqlMessage, { expose: true, cause: error });
   }
   return new SqlbridgeError('internal', 'the MySQL driver failed', { expose: false, detail, cause: error });
 }

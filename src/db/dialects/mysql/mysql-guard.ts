@@ -19,6 +19,29 @@ function isInsertTarget(statement: readonly Token[], index: number): boolean {
   return !statement.slice(0, index).some(t => t.kind === 'word' && t.upper === 'INTO');
 }
 
+/** Whether a variable token is one of the user variables that hold the caller's identity (`@sqlbridge_…`, any case, quoted or not). */
+function isIdentityVariable(token: Token): boolean {
+  if (token.kind !== 'variable' || token.text.startsWith('@@')) return false;
+  const name = token.text.slice(1).replace(/^([`'"])(.*)\1$/s, '$2');
+  return name.toLowerCase().startsWith('sqlbridge_');
+}
+
+/**
+ * Where a statement would assign a `@sqlbridge_…` variable, the caller's identity: `SET @v = …`,
+ * `@v := …` anywhere, `SELECT … INTO @v`. Every other assignment, SET and INTO is refused anyway.
+ */
+function mysqlIdentityChange(statement: readonly Token[]): string | undefined {
+  const isSet = statement[0]?.kind === 'word' && statement[0].upper === 'SET';
+  for (const [i, token] of statement.entries()) {
+    if (!isIdentityVariable(token)) continue;
+    const next = statement[i + 1];
+    if (next?.kind === 'symbol' && next.text === ':=') return `${token.text} := …`;
+    if (isSet && next?.kind === 'symbol' && next.text === '=') return `SET ${token.text} = …`;
+    if (statement.slice(0, i).some(t => t.kind === 'word' && t.upper === 'INTO')) return `INTO ${token.text}`;
+  }
+  return undefined;
+}
+
 export const mysqlGuardRules: GuardRules = {
   lexer: {
     dashCommentNeedsSpace: true,
@@ -140,5 +163,6 @@ export const mysqlGuardRules: GuardRules = {
     { name: 'KEYRING_*', reason: 'this function changes the keyring', alsoInWrites: true },
     { name: 'GROUP_REPLICATION_*', reason: 'this function changes replication', alsoInWrites: true },
     { name: 'VERSION_TOKENS_*', reason: 'this function changes version tokens', alsoInWrites: true }
-  ]
+  ],
+  identityChange: mysqlIdentityChange
 };

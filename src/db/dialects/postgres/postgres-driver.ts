@@ -4,6 +4,7 @@ import type { Driver, DriverColumn, QuerySpec, RowSink, ServerInfo, StreamStats 
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
+import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
 const BATCH = 200;
@@ -52,6 +53,8 @@ export class PostgresDriver implements Driver {
   }
 
   async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    // The caller's identity, for row-level security: set inside the transaction, so it ends with it.
+    const session = postgresSessionQuery(query.session);
     const client = await this.connect(signal);
     let broken = false;
     const cancel = (): void => {
@@ -61,12 +64,7 @@ export class PostgresDriver implements Driver {
     try {
       await client.query(query.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
       await client.query(`SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`);
-      if (query.identity !== undefined) {
-        await client.query(
-          "SELECT set_config('sqlbridge.subject', $1, true), set_config('sqlbridge.client_id', $2, true)",
-          [query.identity.subject ?? '', query.identity.clientId ?? '']
-        );
-      }
+      if (session !== undefined) await client.query(session);
       signal.throwIfAborted();
       let affected = 0;
       for (const statement of query.before ?? []) {

@@ -44,18 +44,24 @@ export function translatePostgresError(error: unknown, target: PostgresTarget): 
     return new ConnectionError(connection.problem, detail, { ...connection.text, cause: error });
   if (pgError.code === '57014') {
     return new SqlbridgeError('query_timeout', 'the database cancelled the statement (statement timeout)', {
+      expose: true,
       cause: error
     });
   }
   if (pgError.code === '25006') {
     return new SqlbridgeError('query_failed', `${error.message}: this environment is read-only`, {
+      expose: true,
       hint: 'only statements that read data are allowed here',
       cause: error
     });
   }
   if (pgError.code !== undefined && /^[0-9A-Z]{5}$/.test(pgError.code)) {
     const where = pgError.position === undefined ? '' : ` (at character ${pgError.position})`;
-    return new SqlbridgeError('query_failed', `${error.message}${where}`, { hint: pgError.hint, cause: error });
+    return new SqlbridgeError('query_failed', `${error.message}${where}`, {
+      expose: true,
+      hint: pgError.hint,
+      cause: error
+    });
   }
   return new SqlbridgeError('internal', 'the PostgreSQL driver failed', { expose: false, detail, cause: error });
 }

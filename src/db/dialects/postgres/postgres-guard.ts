@@ -1,6 +1,12 @@
 import { DATA_CHANGE_WORDS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
 import type { Token } from '../../guard/lexer.ts';
-import { isWriteTarget, type FunctionRule, type GuardRules, type PhraseRule } from '../../guard/statement-guard.ts';
+import {
+  isWriteTarget,
+  unquote,
+  type FunctionRule,
+  type GuardRules,
+  type PhraseRule
+} from '../../guard/statement-guard.ts';
 
 /**
  * What the statement guard allows on PostgreSQL (https://www.postgresql.org/docs/current/sql-commands.html).
@@ -17,6 +23,38 @@ function notCreating(statement: readonly Token[], index: number): boolean {
   return !(previous?.kind === 'word' && ['CREATE', 'REPLACE', 'GLOBAL', 'LOCAL', 'INTO'].includes(previous.upper));
 }
 const SERVER = 'changes the state of the database server';
+
+/** Words after which a name is a setting being set: SET [LOCAL | SESSION] x, RESET x, ALTER … SET x. */
+const SETTING_AFTER = new Set(['SET', 'RESET', 'LOCAL', 'SESSION']);
+
+/**
+ * Where a statement would change a `sqlbridge.*` setting, the caller's identity: SET, SET LOCAL or
+ * RESET of one (also inside ALTER ROLE, ALTER FUNCTION …), or set_config() naming one. Setting names
+ * compare case-insensitively, quoted or not. Every other SET and set_config() is refused anyway.
+ */
+function postgresIdentityChange(statement: readonly Token[]): string | undefined {
+  for (const [i, token] of statement.entries()) {
+    if (token.kind !== 'word' && token.kind !== 'quoted') continue;
+    const name = unquote(token).toLowerCase();
+    const previous = statement[i - 1];
+    const dot = statement[i + 1];
+    const key = statement[i + 2];
+    if (
+      name === 'sqlbridge' &&
+      dot?.kind === 'symbol' &&
+      dot.text === '.' &&
+      previous?.kind === 'word' &&
+      SETTING_AFTER.has(previous.upper)
+    ) {
+      const setting = key === undefined ? 'sqlbridge.…' : `sqlbridge.${unquote(key)}`;
+      return `${previous.upper === 'RESET' ? 'RESET' : 'SET'} ${setting}`;
+    }
+    if (name === 'set_config' && dot?.kind === 'symbol' && dot.text === '(') {
+      if (key?.kind === 'string' && /sqlbridge\./i.test(key.text)) return `set_config(${key.text}, …)`;
+    }
+  }
+  return undefined;
+}
 
 const functions: FunctionRule[] = [
   { name: 'SET_CONFIG', reason: `set_config() ${SESSION_REASON}`, alsoInWrites: true },
@@ -278,5 +316,6 @@ export const postgresGuardRules: GuardRules = {
     }
   ],
   phrases,
-  functions
+  functions,
+  identityChange: postgresIdentityChange
 };

@@ -59,7 +59,7 @@ export class SqliteDriver implements Driver {
       throw this.translate(error);
     }
     try {
-      return await process.run(query.sql, query.params ?? [], query.before ?? [], sink, signal);
+      return await process.run(query.sql, query.params ?? [], query.before ?? [], query.session ?? {}, sink, signal);
     } catch (error) {
       throw this.translate(error);
     } finally {
@@ -128,6 +128,6 @@ export class SqliteDriver implements Driver {
         }
       );
     }
-    return new SqlbridgeError('query_failed', error.message, { cause: error });
+    return new SqlbridgeError('query_failed', error.message, { expose: true, cause: error });
   }
 }

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RowSink, SqlParam, StreamStats } from '../../driver.ts';
+import type { RowSink, SessionValues, SqlParam, StreamStats } from '../../driver.ts';
 import type { FromWorker, ToWorker, WorkerError } from './sqlite-protocol.ts';
 
 /**
@@ -81,11 +81,12 @@ export class SqliteProcess {
     return this.child.pid;
   }
 
-  /** Runs one statement, reading no more rows than the sink can take. */
+  /** Runs one statement, reading no more rows than the sink can take; `session` is what sqlbridge_identity() returns meanwhile. */
   run(
     sql: string,
     params: readonly SqlParam[],
     before: readonly string[],
+    session: SessionValues,
     sink: RowSink,
     signal: AbortSignal
   ): Promise<StreamStats> {
@@ -138,7 +139,7 @@ export class SqliteProcess {
             break;
         }
       };
-      this.send({ t: 'query', sql, params, before, batch: Math.max(1, Math.min(BATCH, limit)) });
+      this.send({ t: 'query', sql, params, before, session, batch: Math.max(1, Math.min(BATCH, limit)) });
     });
   }
 

@@ -21,6 +21,8 @@ export interface QueryRequest {
   params: readonly unknown[];
   /** Statements run first (results discarded); on a writable connection, all in one transaction. */
   before: readonly string[];
+  /** The caller's identity, which `sqlbridge_identity(key)` returns while this request runs (empty: none). */
+  session: Readonly<Record<string, string | null>>;
   /** Rows to send in the first batch. */
   batch: number;
 }

@@ -13,6 +13,19 @@ let cursor: { iterator: Iterator<unknown[]>; rowsRead: number } | undefined;
 let writable = false;
 /** total_changes() when the open transaction began. */
 let changesAtStart: number | undefined;
+const NO_SESSION: Readonly<Record<string, string | null>> = Object.freeze({});
+/** The identity of the request running now; nothing between requests, so none outlives its own. */
+let session: Readonly<Record<string, string | null>> = NO_SESSION;
+
+/**
+ * `sqlbridge_identity(key)`: the running request's value for an identity key, NULL when the caller has
+ * none or the key is not configured. Not deterministic (it changes between requests), and callable
+ * from views and triggers, which is where row-level filters live on SQLite.
+ */
+function identity(key: unknown): string | null {
+  if (typeof key !== 'string' || !Object.hasOwn(session, key)) return null;
+  return session[key] ?? null;
+}
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -39,6 +52,7 @@ function open(path: string, attach: Readonly<Record<string, string>>, readOnly: 
     for (const [schema, file] of Object.entries(attach)) {
       db.prepare(`ATTACH DATABASE ? AS "${schema.replaceAll('"', '""')}"`).run(file);
     }
+    db.function('sqlbridge_identity', { deterministic: false, directOnly: false }, identity);
     // SQLite opens lazily: read the schema now so a wrong file fails here, not at the first query.
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     if (readOnly) {
@@ -59,6 +73,7 @@ function totalChanges(connection: DatabaseSync): number {
 
 /** Ends the request: commits a write (or rolls it back on failure) and reports the outcome. */
 function finish(outcome: { rowsRead: number; stoppedEarly: boolean } | { error: unknown }): void {
+  session = NO_SESSION;
   if (changesAtStart !== undefined && db !== undefined) {
     const started = changesAtStart;
     changesAtStart = undefined;
@@ -88,8 +103,16 @@ function rollback(connection: DatabaseSync): void {
   }
 }
 
-function startQuery(sql: string, params: readonly unknown[], before: readonly string[], batch: number): void {
+function startQuery(
+  sql: string,
+  params: readonly unknown[],
+  before: readonly string[],
+  identityValues: Readonly<Record<string, string | null>>,
+  batch: number
+): void {
+  session = identityValues;
   if (db === undefined) {
+    session = NO_SESSION;
     send({ t: 'error', error: { message: 'the database is not open', errcode: null } });
     return;
   }
@@ -110,9 +133,10 @@ function startQuery(sql: string, params: readonly unknown[], before: readonly st
     if (columns.length === 0) {
       const result = statement.run(...(params as never[]));
       send({ t: 'columns', columns });
-      if (changesAtStart === undefined)
+      if (changesAtStart === undefined) {
+        session = NO_SESSION;
         send({ t: 'done', rowsRead: 0, stoppedEarly: false, changes: Number(result.changes) });
-      else finish({ rowsRead: 0, stoppedEarly: false });
+      } else finish({ rowsRead: 0, stoppedEarly: false });
       return;
     }
     send({ t: 'columns', columns });
@@ -163,7 +187,7 @@ process.on('message', (message: ToWorker) => {
       open(message.path, message.attach, message.readOnly, message.busyTimeoutMs);
       break;
     case 'query':
-      startQuery(message.sql, message.params, message.before, message.batch);
+      startQuery(message.sql, message.params, message.before, message.session, message.batch);
       break;
     case 'more':
       pump(message.batch);

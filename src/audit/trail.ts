@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.ts';
+import type { AuditRecord } from './record.ts';
+import type { AuditSink } from './sink.ts';
+
+/**
+ * The audit trail: records are taken synchronously on the request path (an object pushed onto a
+ * queue) and written by each sink in batches off it, in order. A sink that fails keeps its batch
+ * and tries again with a growing pause (at most `MAX_RETRY_MS`), and the trail reports it: one
+ * warning when it starts failing, one when it recovers, and `healthy` false meanwhile (environments
+ * with `audit.onFailure: block` then refuse queries). Records pile up per sink up to `maxPending`;
+ * beyond that the oldest are dropped and counted, never silently: the count is logged, kept in
+ * `health()`, and written to the trail itself as an `audit.records_lost` record once the sink
+ * writes again.
+ */
+
+export interface AuditTrailOptions {
+  flushIntervalMs: number;
+  maxPending: number;
+  logger: Logger;
+  /** The clock of record times (tests pin it). */
+  now?: () => number;
+}
+
+export type AuditEntry = Omit<AuditRecord, 'id' | 'time'>;
+
+export interface SinkHealth {
+  name: string;
+  healthy: boolean;
+  /** Records waiting to be written. */
+  pending: number;
+  /** Records dropped since the start because the sink could not keep them. */
+  lost: number;
+  /** Why the last write failed, while it is failing. */
+  error?: string;
+}
+
+export interface AuditHealth {
+  healthy: boolean;
+  sinks: SinkHealth[];
+}
+
+const MAX_BATCH = 500;
+const MAX_RETRY_MS = 5000;
+
+class SinkQueue {
+  readonly sink: AuditSink;
+  pending: AuditRecord[] = [];
+  lost = 0;
+  /** Lost records not yet reported in the trail. */
+  unreported = 0;
+  failing: string | undefined;
+  retryAt = 0;
+  failures = 0;
+  writing: Promise<void> | undefined;
+
+  constructor(sink: AuditSink) {
+    this.sink = sink;
+  }
+}
+
+export class AuditTrail {
+  private readonly queues: SinkQueue[];
+  private readonly options: AuditTrailOptions;
+  private readonly now: () => number;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(sinks: readonly AuditSink[], options: AuditTrailOptions) {
+    this.queues = sinks.map(sink => new SinkQueue(sink));
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Whether every sink is writing. */
+  get healthy(): boolean {
+    return this.queues.every(queue => queue.failing === undefined);
+  }
+
+  health(): AuditHealth {
+    return {
+      healthy: this.healthy,
+      sinks: this.queues.map(queue => ({
+        name: queue.sink.name,
+        healthy: queue.failing === undefined,
+        pending: queue.pending.length,
+        lost: queue.lost,
+        ...(queue.failing === undefined ? {} : { error: queue.failing })
+      }))
+    };
+  }
+
+  /** Takes a record: stamped with an id and the time now, written by every sink at its next flush. */
+  record(entry: AuditEntry): AuditRecord {
+    const record: AuditRecord = { id: randomUUID(), time: new Date(this.now()).toISOString(), ...entry };
+    if (this.closed) {
+      this.options.logger.warn({ event: record.event }, 'audit record after the trail closed: not written');
+      return record;
+    }
+    for (const queue of this.queues) {
+      queue.pending.push(record);
+      const excess = queue.pending.length - this.options.maxPending;
+      if (excess > 0) {
+        queue.pending.splice(0, excess);
+        queue.lost += excess;
+        queue.unreported += excess;
+      }
+    }
+    return record;
+  }
+
+  /** Writes what every sink has pending (a failing sink is retried only once its pause is over). */
+  async flush(force = false): Promise<void> {
+    await Promise.all(this.queues.map(queue => this.drain(queue, force)));
+  }
+
+  /** Writes everything still pending (one last try for failing sinks) and closes the sinks. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    await this.flush(true);
+    this.closed = true;
+    for (const queue of this.queues) {
+      if (queue.pending.length > 0) {
+        this.options.logger.error(
+          { sink: queue.sink.name, records: queue.pending.length, lost: queue.lost },
+          'audit records could not be written before the server stopped'
+        );
+      }
+    }
+    await Promise.allSettled(this.queues.map(queue => queue.sink.close()));
+  }
+
+  private drain(queue: SinkQueue, force: boolean): Promise<void> {
+    queue.writing ??= this.write(queue, force).finally(() => {
+      queue.writing = undefined;
+    });
+    return queue.writing;
+  }
+
+  private async write(queue: SinkQueue, force: boolean): Promise<void> {
+    if (!force && queue.failing !== undefined && this.now() < queue.retryAt) return;
+    while (queue.pending.length > 0 || queue.unreported > 0) {
+      if (queue.unreported > 0) {
+        queue.pending.unshift(this.lossRecord(queue));
+        queue.unreported = 0;
+      }
+      const batch = queue.pending.slice(0, MAX_BATCH);
+      try {
+        await queue.sink.write(batch);
+      } catch (error) {
+        this.failed(queue, error, batch);
+        return;
+      }
+      // Records dropped while this batch was being written went from the front of the queue.
+      const written = new Set(batch);
+      queue.pending = queue.pending.filter(record => !written.has(record));
+      if (queue.failing !== undefined) {
+        this.options.logger.warn({ sink: queue.sink.name, lost: queue.lost }, 'audit sink writing again');
+        queue.failing = undefined;
+        queue.failures = 0;
+      }
+    }
+  }
+
+  private failed(queue: SinkQueue, error: unknown, batch: AuditRecord[]): void {
+    const message = error instanceof Error ? error.message : String(error);
+    // The loss record was put back at the front; if it could not be written, it is counted again.
+    const loss = batch[0]?.event === 'audit.records_lost' && queue.pending[0] === batch[0];
+    if (loss) {
+      queue.pending.shift();
+      queue.unreported += Number(batch[0]?.detail?.['records'] ?? 0);
+    }
+    if (queue.failing === undefined) {
+      this.options.logger.error(
+        { sink: queue.sink.name, error: message, pending: queue.pending.length },
+        'audit sink failed; its records are kept and written when it recovers'
+      );
+    }
+    queue.failing = message;
+    queue.failures++;
+    queue.retryAt = this.now() + Math.min(MAX_RETRY_MS, this.options.flushIntervalMs * 2 ** (queue.failures - 1));
+  }
+
+  private lossRecord(queue: SinkQueue): AuditRecord {
+    this.options.logger.error(
+      { sink: queue.sink.name, records: queue.unreported, lost: queue.lost },
+      'audit records were dropped: the sink could not keep up while it was failing'
+    );
+    return {
+      id: randomUUID(),
+      time: new Date(this.now()).toISOString(),
+      event: 'audit.records_lost',
+      outcome: 'failed',
+      errorClass: 'audit_overflow',
+      detail: { sink: queue.sink.name, records: queue.unreported }
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from '../../observability/logger.ts';
+import { HashedStore } from './hashed-store.ts';
+import { KeyedHash } from './keyed-hash.ts';
+import { MemoryStore } from './memory-store.ts';
+import { SqliteStore, type StoredRow } from './sqlite-store.ts';
+import { loadOrCreateStoreKey, STORE_KEY_BYTES } from './store-key.ts';
+
+/**
+ * The authorization servers' store as configured (`auth.storage`), always behind the hashing of
+ * hashed-store.ts. The SQLite file is `<dataDir>/auth/auth.sqlite`, its key `<dataDir>/auth/store.key`.
+ * In memory nothing outlives the process, so neither does the key.
+ */
+
+/** The format of auth.sqlite's rows this sqlbridge writes (`PRAGMA user_version`): 1, ids hashed. */
+export const HASHED_IDS_FORMAT = 1;
+
+/**
+ * What a file of the format before (ids and tokens in clear) keeps once upgraded: the rows whose id
+ * is no secret, rewritten under their hashed id. Registered public clients stay registered, granted
+ * consent stays remembered (`SqlbridgeConsent`, CONSENT_MODEL in server/provider.ts) with the grants
+ * it names. Everything else is deleted: refresh tokens, codes, sessions, interactions, and clients
+ * whose secret was stored in clear (they register again).
+ */
+function keptAcrossUpgrade(row: StoredRow): boolean {
+  switch (row.model) {
+    case 'Client':
+      return row.payload.client_secret === undefined;
+    case 'Grant':
+    case 'SqlbridgeConsent':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function openAuthStore(options: { dataDir: string; storage: 'sqlite' | 'memory'; logger: Logger }): HashedStore {
+  if (options.storage === 'memory')
+    return new HashedStore(new MemoryStore(), new KeyedHash(randomBytes(STORE_KEY_BYTES)));
+  const path = join(options.dataDir, 'auth', 'auth.sqlite');
+  const sqlite = new SqliteStore(path);
+  try {
+    const store = new HashedStore(sqlite, new KeyedHash(loadOrCreateStoreKey(options.dataDir)));
+    const { kept, removed } = sqlite.upgradeFormat(HASHED_IDS_FORMAT, row =>
+      keptAcrossUpgrade(row) ? { ...row, ...store.protect(row.environment, row.model, row.id, row.payload) } : undefined
+    );
+    if (removed > 0) {
+      options.logger.info(
+        { path, removed, kept },
+        'auth.sqlite held tokens and sessions in clear (an earlier sqlbridge wrote it): they were deleted and the file rewritten, so people sign in again once'
+      );
+    }
+    return store;
+  } catch (error) {
+    void sqlite.close();
+    throw error;
+  }
+}
