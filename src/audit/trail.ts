@@ -53,6 +53,11 @@ class SinkQueue {
   retryAt = 0;
   failures = 0;
   writing: Promise<void> | undefined;
+  /** The record reporting `unreported`, reused while its count holds so that a retried batch carries the same one. */
+  loss: AuditRecord | undefined;
+  /** The batch being written, and how many of its records were counted as dropped meanwhile. */
+  inFlight: ReadonlySet<AuditRecord> | undefined;
+  droppedWhileWriting = 0;
 
   constructor(sink: AuditSink) {
     this.sink = sink;
@@ -103,9 +108,11 @@ export class AuditTrail {
       queue.pending.push(record);
       const excess = queue.pending.length - this.options.maxPending;
       if (excess > 0) {
-        queue.pending.splice(0, excess);
+        const dropped = queue.pending.splice(0, excess);
         queue.lost += excess;
         queue.unreported += excess;
+        // Records of the batch being written are lost only if that write fails.
+        queue.droppedWhileWriting += dropped.filter(gone => queue.inFlight?.has(gone) === true).length;
       }
     }
     return record;
@@ -143,19 +150,30 @@ export class AuditTrail {
   private async write(queue: SinkQueue, force: boolean): Promise<void> {
     if (!force && queue.failing !== undefined && this.now() < queue.retryAt) return;
     while (queue.pending.length > 0 || queue.unreported > 0) {
-      if (queue.unreported > 0) {
-        queue.pending.unshift(this.lossRecord(queue));
-        queue.unreported = 0;
-      }
-      const batch = queue.pending.slice(0, MAX_BATCH);
+      // The loss report goes in front of the batch, never into the queue: dropping the oldest
+      // records while this batch is written must not drop the report (and the count it carries).
+      const loss = queue.unreported > 0 ? this.lossRecord(queue) : undefined;
+      const records = queue.pending.slice(0, MAX_BATCH);
+      const written = new Set(records);
+      queue.inFlight = written;
       try {
-        await queue.sink.write(batch);
+        await queue.sink.write(loss === undefined ? records : [loss, ...records]);
       } catch (error) {
-        this.failed(queue, error, batch);
+        queue.inFlight = undefined;
+        queue.droppedWhileWriting = 0;
+        this.failed(queue, error);
         return;
       }
+      queue.inFlight = undefined;
+      if (loss !== undefined) {
+        queue.unreported -= Number(loss.detail?.['records'] ?? 0);
+        queue.loss = undefined;
+      }
+      // Dropped from the queue while being written, yet written: not lost after all.
+      queue.lost -= queue.droppedWhileWriting;
+      queue.unreported -= queue.droppedWhileWriting;
+      queue.droppedWhileWriting = 0;
       // Records dropped while this batch was being written went from the front of the queue.
-      const written = new Set(batch);
       queue.pending = queue.pending.filter(record => !written.has(record));
       if (queue.failing !== undefined) {
         this.options.logger.warn({ sink: queue.sink.name, lost: queue.lost }, 'audit sink writing again');
@@ -165,14 +183,8 @@ export class AuditTrail {
     }
   }
 
-  private failed(queue: SinkQueue, error: unknown, batch: AuditRecord[]): void {
+  private failed(queue: SinkQueue, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    // The loss record was put back at the front; if it could not be written, it is counted again.
-    const loss = batch[0]?.event === 'audit.records_lost' && queue.pending[0] === batch[0];
-    if (loss) {
-      queue.pending.shift();
-      queue.unreported += Number(batch[0]?.detail?.['records'] ?? 0);
-    }
     if (queue.failing === undefined) {
       this.options.logger.error(
         { sink: queue.sink.name, error: message, pending: queue.pending.length },
@@ -185,11 +197,12 @@ export class AuditTrail {
   }
 
   private lossRecord(queue: SinkQueue): AuditRecord {
+    if (queue.loss?.detail?.['records'] === queue.unreported) return queue.loss;
     this.options.logger.error(
       { sink: queue.sink.name, records: queue.unreported, lost: queue.lost },
       'audit records were dropped: the sink could not keep up while it was failing'
     );
-    return {
+    queue.loss = {
       id: randomUUID(),
       time: new Date(this.now()).toISOString(),
       event: 'audit.records_lost',
@@ -197,5 +210,6 @@ export class AuditTrail {
       errorClass: 'audit_overflow',
       detail: { sink: queue.sink.name, records: queue.unreported }
     };
+    return queue.loss;
   }
 }

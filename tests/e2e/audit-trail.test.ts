@@ -46,11 +46,11 @@ function summary(record: Partial<AuditRecord>): string {
 
 const summaries = (records: readonly Partial<AuditRecord>[]): string[] => records.map(summary).sort();
 
-const stoppedServers: RunningServer[] = [];
+const servers: RunningServer[] = [];
 const drops: (() => Promise<void>)[] = [];
 
 afterAll(async () => {
-  await Promise.allSettled(stoppedServers.map(killIfRunning));
+  await Promise.allSettled(servers.map(killIfRunning));
   await Promise.allSettled(drops.map(drop => drop()));
 });
 
@@ -62,7 +62,7 @@ async function database(sql: string): Promise<string> {
 
 async function serve(config: string, noAuth: boolean): Promise<RunningServer> {
   const server = await startServer({ args: ['serve', ...(noAuth ? ['--no-auth'] : []), '--config', config] });
-  stoppedServers.push(server);
+  servers.push(server);
   return server;
 }
 
@@ -384,10 +384,11 @@ describe('a session through OAuth, recorded once per event', () => {
   });
 
   it('holds those records and nothing else, each with a unique id and a UTC time', () => {
-    const signIn = 4; // registration, sign-in, consent, token
-    const executeCalls = ANA_CALLS.filter(call => call.tool === 'execute_sql').length;
-    const anaInProduction = signIn + 2 + ANA_CALLS.length + executeCalls + 1 + 2; // 2 failed sign-ins; refresh; replay and revocation
-    const oneCallEach = 2 * (signIn + 2); // ben, and ana in analytics: one tool call and its statement
+    const signedIn = 4; // registration, sign-in, consent, token
+    const statements = ANA_CALLS.filter(call => call.tool === 'execute_sql').length;
+    // Ana in production: two failed sign-ins too; her calls and statements; refresh; replay and revocation.
+    const anaInProduction = signedIn + 2 + ANA_CALLS.length + statements + 1 + 2;
+    const oneCallEach = 2 * (signedIn + 2); // ben, and ana in analytics: one tool call and its statement
     const expectedCount = 3 + anaInProduction + oneCallEach;
     expect(records).toHaveLength(expectedCount);
     expect(new Set(records.map(record => record.id)).size).toBe(records.length);
@@ -402,6 +403,7 @@ describe('a session through OAuth, recorded once per event', () => {
 
   it('keeps no password, token, authorization code, typed-in name or connection detail', () => {
     const forbidden = [ANA.password, BEN.password, ANA_WRONG, TYPED_AS_NAME, ...databases, ...secrets];
+    // Every secret was really captured (an empty string would prove nothing).
     expect(secrets.filter(secret => secret.length < 16)).toEqual([]);
     for (const secret of forbidden) expect(fileText.includes(secret), `the trail holds ${secret}`).toBe(false);
     // The typed-in name is not logged either.

@@ -44,7 +44,7 @@ export function recordProviderEvents(provider: Provider, environment: string, au
       clientId: client.clientId,
       detail: {
         ...(client.clientName === undefined ? {} : { clientName: client.clientName.slice(0, 100) }),
-        authMethod: String((client as { tokenEndpointAuthMethod?: string }).tokenEndpointAuthMethod ?? 'none')
+        authMethod: (client as { tokenEndpointAuthMethod?: string }).tokenEndpointAuthMethod ?? 'none'
       }
     });
   });

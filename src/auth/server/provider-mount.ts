@@ -43,7 +43,7 @@ export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationSer
     req.baseUrl = `/${environment}`;
     req.url = url;
     // oidc-provider's events are recorded with the request they happened in (see provider-audit.ts).
-    const from = { requestId: String(req.id ?? ''), remoteAddress: req.ip ?? req.socket.remoteAddress ?? '' };
+    const from = { requestId: req.id ?? '', remoteAddress: req.ip ?? req.socket.remoteAddress ?? '' };
     withRequestOrigin(from, () => active.callback(req, res)).catch((error: unknown) => {
       servers.logger.error({ err: error, environment }, 'authorization server failed');
     });
