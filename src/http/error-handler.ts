@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { JSON_RPC, jsonRpcError } from './json-rpc-errors.ts';
-import { pathOf } from './paths.ts';
+import { loggablePath } from './paths.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,7 +17,7 @@ declare module 'fastify' {
  */
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
-  const path = pathOf(request.url);
+  const path = loggablePath(request.url);
   if (status >= 500) request.log.error({ err: error, path }, 'request failed');
   else request.log.info({ status, code: error.code, path }, 'request refused');
   const message = status >= 500 ? 'Internal server error' : describe(error, request);

@@ -20,6 +20,18 @@ export function pathOf(url: string): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+/**
+ * The sign-in pages' paths carry the interaction id (`/<env>/interaction/<id>/login`,
+ * `/<env>/authorize/<id>`), which is also the value of the interaction and resume cookies: a bearer
+ * secret while the sign-in lasts.
+ */
+const INTERACTION_ID = /^(\/[^/]+\/(?:interaction|authorize))\/[^/]+/;
+
+/** A path as logs show it: without its query string, and without an interaction id. */
+export function loggablePath(url: string): string {
+  return pathOf(url).replace(INTERACTION_ID, '$1/[interaction]');
+}
+
 export function pathKind(url: string): PathKind {
   const path = pathOf(url);
   if (MCP_ENDPOINT.test(path)) return 'mcp';

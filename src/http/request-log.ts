@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { pathOf } from './paths.ts';
+import { loggablePath } from './paths.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,7 +15,7 @@ declare module 'fastify' {
  * the raw URL it is handed.
  */
 export async function recordPath(request: FastifyRequest): Promise<void> {
-  request.loggedPath = pathOf(request.url);
+  request.loggedPath = loggablePath(request.url);
 }
 
 export async function logRequest(request: FastifyRequest, reply: FastifyReply): Promise<void> {

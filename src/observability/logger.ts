@@ -51,12 +51,14 @@ class SecretValues {
     const forms = new Set(this.forms);
     for (const value of values) {
       if (typeof value !== 'string' || value.length < MIN_REDACTED_LENGTH) continue;
-      const escaped = JSON.stringify(value).slice(1, -1);
       forms.add(value);
-      // As a JSON string in the line, and as a JSON string inside a JSON string (a body or a
-      // serialised object logged as text).
-      forms.add(escaped);
-      forms.add(JSON.stringify(escaped).slice(1, -1));
+      // As a JSON string in the line, and inside JSON text logged as a string (a request body, a
+      // serialised object), nested up to three deep: each level escapes it once more.
+      let escaped = value;
+      for (let depth = 0; depth < 3; depth++) {
+        escaped = JSON.stringify(escaped).slice(1, -1);
+        forms.add(escaped);
+      }
       // Percent-encoded, as it is in a URL or a form body.
       forms.add(encodeURIComponent(value));
     }

@@ -48,10 +48,13 @@ export function withHashedClientSecrets(adapter: Adapter, hash: KeyedHash): Adap
 /** Makes the provider's clients compare the hash of a presented secret with a stored hash. */
 export function compareHashedClientSecrets(provider: Provider, hash: KeyedHash): void {
   const prototype = provider.Client.prototype;
-  const compareAsIs = prototype.compareClientSecret;
+  // oidc-provider's own comparison, still used for the configured clients (their secret is not hashed).
+  const compareAsIs: unknown = Reflect.get(prototype, 'compareClientSecret');
+  if (typeof compareAsIs !== 'function') throw new Error('oidc-provider clients have no compareClientSecret');
   prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     const stored = this.clientSecret;
-    if (typeof stored !== 'string' || !stored.startsWith(HASHED)) return compareAsIs.call(this, actual);
+    if (typeof stored !== 'string' || !stored.startsWith(HASHED))
+      return Reflect.apply(compareAsIs, this, [actual]) as boolean | Promise<boolean>;
     if (typeof actual !== 'string') return false;
     const presented = Buffer.from(hashed(hash, actual));
     const expected = Buffer.from(stored);

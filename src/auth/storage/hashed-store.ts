@@ -16,6 +16,8 @@ import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
  *   only to whoever presents the id, which is the only time oidc-provider asks for them;
  * - a device flow's user code (the index `findByUserCode` searches) as its keyed hash, with the
  *   sealed fields sealed a second time under the user code so that a lookup by it gets them back.
+ *   (User codes are short: whoever also holds the key could guess one offline. The device flow is
+ *   not enabled here; this keeps the store correct should it ever be.)
  *
  * Grant ids stay as they are in payloads (`grantId`) and in `revokeByGrantId`: a grant id is no
  * credential. No endpoint accepts one; it travels in clear in every access token (`gid`), the log and
@@ -89,26 +91,25 @@ export class HashedStore implements AuthStore {
         visible[SEALED_BY_USER_CODE] = this.keyedHash.seal(userCode, context('user-code', environment, model), sealed);
       }
     }
-    return { id: this.key(id), payload: visible as AdapterPayload };
+    return { id: this.key(id), payload: visible };
   }
 
   adapter(environment: string, model: string): Adapter {
     const inner = this.inner.adapter(environment, model);
     const restore = (
-      stored: AdapterPayload | undefined | void,
+      // What the inner adapter found: a payload, or nothing (oidc-provider's types allow `void`).
+      stored: unknown,
       secret: { kind: 'id' | 'user-code'; value: string } | undefined
     ): AdapterPayload | undefined => {
-      if (stored === undefined || stored === null) return undefined;
-      const payload = stored as Record<string, unknown>;
-      const sealed = payload[secret?.kind === 'user-code' ? SEALED_BY_USER_CODE : SEALED];
-      delete payload[SEALED];
-      delete payload[SEALED_BY_USER_CODE];
-      if (secret === undefined || typeof sealed !== 'string') return payload as AdapterPayload;
+      if (typeof stored !== 'object' || stored === null) return undefined;
+      const { [SEALED]: byId, [SEALED_BY_USER_CODE]: byUserCode, ...payload } = stored as AdapterPayload;
+      const sealed = secret?.kind === 'user-code' ? byUserCode : byId;
+      if (secret === undefined || typeof sealed !== 'string') return payload;
       const opened = this.keyedHash.open(secret.value, context(secret.kind, environment, model), sealed);
       // A row whose sealed fields do not open under the value presented is not that value's row.
       if (opened === undefined) return undefined;
       for (const [path, value] of JSON.parse(opened) as Hidden[]) setAt(payload, path, value);
-      return payload as AdapterPayload;
+      return payload;
     };
     return {
       upsert: async (id, payload, expiresIn) => {
@@ -172,7 +173,7 @@ function removeAt(root: Container, path: Path): void {
   const last = path.at(-1);
   if (!isContainer(parent) || last === undefined) return;
   if (Array.isArray(parent)) parent[Number(last)] = null;
-  else delete parent[String(last)];
+  else Reflect.deleteProperty(parent, String(last));
 }
 
 /** Puts a leaf back (as an own property, whatever its name: `__proto__` included). */

@@ -1,7 +1,8 @@
 import { createApp } from '../../app.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
-import { createLogger } from '../../observability/logger.ts';
+import { configuredSecrets } from '../../config/secrets.ts';
+import { createLogger, redactSecrets } from '../../observability/logger.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
 import { describePrivileges } from './least-privilege.ts';
@@ -14,6 +15,8 @@ import { describePrivileges } from './least-privilege.ts';
 export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
   const config = requireEnvironments(loaded);
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // No configured password, secret or token reaches a log line, whatever carries it.
+  redactSecrets(logger, configuredSecrets(config));
   io.out(`configuration: ok (${loaded.configFile ?? 'no file; defaults, environment variables and flags'})`);
   for (const notice of loaded.notices) io.out(`notice: ${notice}`);
   const app = createApp(config, logger);

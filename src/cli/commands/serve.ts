@@ -5,7 +5,8 @@ import type { Config } from '../../config/schema.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
 import { createHttpServer } from '../../http-server.ts';
-import { createLogger, type Logger } from '../../observability/logger.ts';
+import { configuredSecrets } from '../../config/secrets.ts';
+import { createLogger, redactSecrets, type Logger } from '../../observability/logger.ts';
 import { configLoaded } from '../../audit/lifecycle.ts';
 import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
@@ -18,6 +19,8 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
   const logger = createLogger(config.logLevel);
+  // From here on, no configured password, secret or token reaches a log line, whatever carries it.
+  redactSecrets(logger, configuredSecrets(config));
   for (const notice of loaded.notices) logger.warn(notice);
   const app = createApp(config, logger);
   app.audit.record(configLoaded(loaded));
