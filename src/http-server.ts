@@ -1,17 +1,22 @@
 import type { AuthorizationServers } from './auth/authorization-servers.ts';
 import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.ts';
+import { authEndpointLimits } from './auth/server/endpoint-limits.ts';
 import { registrationLimit } from './auth/server/registration-limit.ts';
 import { mountAuthorization } from './auth/routes.ts';
 import type { Config } from './config/schema.ts';
 import type { Environment } from './environment.ts';
 import { createServerFactory } from './mcp/server.ts';
 import type { Logger } from './observability/logger.ts';
+import type { StreamCounts } from './observability/metrics.ts';
 import { mountLegacySse } from './transports/legacy-sse.ts';
 import { readJsonBodies } from './transports/json-body.ts';
 import { LegacySseSessions } from './transports/legacy-sse-sessions.ts';
 import { mountStreamableHttp, type McpEndpoint } from './transports/streamable-http.ts';
 import { createHttpApp, type HttpApp } from './http/http-app.ts';
 import { InFlightCalls, type DrainOutcome } from './http/in-flight.ts';
+import { mountReadiness } from './http/readiness.ts';
+import { MemoryCounterStore } from './http/limits/counter-store.ts';
+import { toolCallLimits } from './http/limits/tool-call-limits.ts';
 
 export interface HttpServer {
   app: HttpApp;
@@ -21,6 +26,8 @@ export interface HttpServer {
    * ends every event stream and closes the listener.
    */
   shutdown(deadlineMs: number): Promise<DrainOutcome>;
+  /** Open event streams and sessions, read when metrics are scraped. */
+  streams: StreamCounts;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
@@ -41,6 +48,8 @@ export async function createHttpServer(
   auth?: AuthorizationServers
 ): Promise<HttpServer> {
   const inFlight = new InFlightCalls();
+  // Every rate-limit counter of the process (one replica's; see docs/rate-limits.md).
+  const counters = new MemoryCounterStore();
   const publicHost = config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).host];
   const app = await createHttpApp({
     logger,
@@ -48,7 +57,10 @@ export async function createHttpServer(
     trustProxy: config.server.trustProxy,
     allowedHosts: [...LOOPBACK_HOSTS, config.server.host, ...publicHost, ...config.server.allowedHosts],
     allowedOrigins: config.server.allowedOrigins,
-    limits: auth === undefined ? [] : [registrationLimit(config, environments)],
+    limits:
+      auth === undefined
+        ? []
+        : [registrationLimit(config, environments, counters), ...authEndpointLimits(config, environments, counters)],
     inFlight
   });
   decorateRequestAuth(app);
@@ -67,6 +79,14 @@ export async function createHttpServer(
           }
         })
   }));
+  // Readiness: every database, the OAuth storage and the audit trail answer (503 with the detail otherwise).
+  mountReadiness(app, {
+    environments,
+    store: auth?.store,
+    audit,
+    timeoutMs: config.server.readinessTimeoutMs,
+    logger
+  });
   app.get('/', async () => ({
     name: 'sqlbridge',
     version,
@@ -80,7 +100,14 @@ export async function createHttpServer(
     readJsonBodies(scope);
     for (const environment of environments) {
       const factory = createServerFactory(environment, { version, logger });
-      const common = { factory, keepAliveMs: config.server.keepAliveMs, inFlight, logger };
+      const limitToolCalls = toolCallLimits(environment.name, environment.config.rateLimits, counters);
+      const common = {
+        factory,
+        keepAliveMs: config.server.keepAliveMs,
+        inFlight,
+        logger,
+        ...(limitToolCalls === undefined ? {} : { limitToolCalls })
+      };
       endpoints.push(
         mountStreamableHttp(scope, {
           ...common,
@@ -102,6 +129,10 @@ export async function createHttpServer(
   return {
     app,
     inFlight,
+    streams: {
+      legacySseStreams: () => sseSessions.size,
+      streamableSessions: () => endpoints.reduce((count, endpoint) => count + (endpoint.sessions ?? 0), 0)
+    },
     async shutdown(deadlineMs) {
       const drained = inFlight.drain(deadlineMs);
       const closing = app.close();

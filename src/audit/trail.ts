@@ -70,6 +70,7 @@ export class AuditTrail {
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private readonly listeners = new Set<(record: AuditRecord) => void>();
 
   constructor(sinks: readonly AuditSink[], options: AuditTrailOptions) {
     this.queues = sinks.map(sink => new SinkQueue(sink));
@@ -97,9 +98,26 @@ export class AuditTrail {
     };
   }
 
+  /**
+   * Calls `listener` with every record taken from now on, synchronously in `record()` (metrics count
+   * from the trail, so they agree with it). A listener that throws is logged and does not stop the
+   * record. Returns the unsubscribe function.
+   */
+  onRecord(listener: (record: AuditRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Takes a record: stamped with an id and the time now, written by every sink at its next flush. */
   record(entry: AuditEntry): AuditRecord {
     const record: AuditRecord = { id: randomUUID(), time: new Date(this.now()).toISOString(), ...entry };
+    for (const listener of this.listeners) {
+      try {
+        listener(record);
+      } catch (error) {
+        this.options.logger.error({ err: error, event: record.event }, 'audit record listener failed');
+      }
+    }
     if (this.closed) {
       this.options.logger.warn({ event: record.event }, 'audit record after the trail closed: not written');
       return record;

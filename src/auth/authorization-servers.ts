@@ -10,7 +10,7 @@ import { recordProviderEvents } from './server/provider-audit.ts';
 import { LoginThrottle } from './server/throttle.ts';
 import { UserDirectory, type User } from './server/users.ts';
 import type { HashedStore } from './storage/hashed-store.ts';
-import { openAuthStore } from './storage/open-store.ts';
+import { openConfiguredAuthStore } from './storage/open-store.ts';
 
 /**
  * OAuth for every environment: an authorization server (issuer `<base>/<env>`) and the checks of the
@@ -72,7 +72,12 @@ export class AuthorizationServers {
 
   static async create(options: AuthorizationServersOptions): Promise<AuthorizationServers> {
     const { config, logger } = options;
-    const store = openAuthStore({ dataDir: config.dataDir, storage: config.auth.storage, logger });
+    const store = await openConfiguredAuthStore({
+      dataDir: config.dataDir,
+      storage: config.auth.storage,
+      password: config.auth.storagePassword,
+      logger
+    });
     if (!store.persistent) {
       logger.warn(
         'auth.storage is "memory": registered clients, grants and refresh tokens are lost on restart, and replicas do not share them. Use it for tests only.'
@@ -80,7 +85,7 @@ export class AuthorizationServers {
     }
     const keys = new Map<string, EnvironmentKeys>();
     for (const environment of options.environments) {
-      keys.set(environment.name, await loadOrCreateKeys(config.dataDir, environment.name));
+      keys.set(environment.name, await loadOrCreateKeys(config.dataDir, environment.name, store.shared));
     }
     return new AuthorizationServers(options, store, keys);
   }

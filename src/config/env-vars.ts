@@ -55,6 +55,18 @@ export const ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'SQLBRIDGE_DATA_DIR', path: ['dataDir'], kind: 'string', description: 'Data directory.' },
   { name: 'SQLBRIDGE_LOG_LEVEL', path: ['logLevel'], kind: 'string', description: 'Log level.' },
   {
+    name: 'SQLBRIDGE_AUTH_STORAGE',
+    path: ['auth', 'storage'],
+    kind: 'secret',
+    description: 'Where OAuth state is kept: sqlite, memory, or a redis:// / rediss:// URL.'
+  },
+  {
+    name: 'REDIS_PASSWORD',
+    path: ['auth', 'storagePassword'],
+    kind: 'secret',
+    description: 'Password of the Redis in auth.storage (or REDIS_PASSWORD_FILE).'
+  },
+  {
     name: 'ALLOWED_REDIRECT_HOSTS',
     path: ['auth', 'allowedRedirectHosts'],
     kind: 'list',

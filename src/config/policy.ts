@@ -18,6 +18,7 @@ export function isLoopbackHost(host: string): boolean {
  * from elsewhere needs its public https URL: issuers and token audiences are built from it.
  */
 export function assertHttpExposureAllowed(config: Config): void {
+  assertMetricsExposureAllowed(config);
   if (config.auth.enabled && config.server.trustProxy.length > 0 && config.server.publicUrl === undefined) {
     throw ConfigError.single(
       'server.publicUrl',
@@ -44,4 +45,17 @@ export function assertHttpExposureAllowed(config: Config): void {
       `expected an https URL, got ${publicUrl}: tokens must not cross the network in clear text`
     );
   }
+}
+
+/**
+ * The metrics listener answers anyone who reaches it: off loopback it needs its bearer token, or
+ * the server's load, its environments and its users' activity would be readable from the network.
+ */
+export function assertMetricsExposureAllowed(config: Config): void {
+  const { enabled, host, token } = config.metrics;
+  if (!enabled || token !== undefined || isLoopbackHost(host)) return;
+  throw ConfigError.single(
+    'metrics.token',
+    `refusing to serve metrics on ${host} without a token; off loopback, the metrics listener needs metrics.token (a bearer token Prometheus sends, e.g. \${METRICS_TOKEN}), or bind metrics.host to 127.0.0.1`
+  );
 }

@@ -244,6 +244,52 @@ const identitySchema = z
     "What is set into the database session before every query, session key → source: `sub` (the signed-in user), `client_id` (the OAuth client), or `attributes.<name>` (an attribute of the user, see `auth.users`). SQL Server reads a key with `SESSION_CONTEXT(N'<key>')` (set read-only), PostgreSQL with `current_setting('sqlbridge.<key>', true)`, MySQL and MariaDB with `@sqlbridge_<key>`, SQLite with `sqlbridge_identity('<key>')`. A value the caller does not have is NULL ('' on PostgreSQL). See docs/row-level-security.md."
   );
 
+/** A rate limit: at most `limit` events per `windowSeconds`; `null` turns it off. */
+const windowLimitSchema = (what: string) =>
+  z
+    .object({
+      limit: z.number().int().min(1).max(1_000_000).describe(`${what} allowed in one window.`),
+      windowSeconds: z.number().int().min(1).max(86_400).describe('Length of the window, in seconds.')
+    })
+    .strict()
+    .nullable();
+
+const environmentRateLimitsSchema = z
+  .object({
+    toolCalls: z
+      .object({
+        perUser: windowLimitSchema('Tool calls')
+          .default({ limit: 600, windowSeconds: 60 })
+          .describe(
+            '`{ limit, windowSeconds }`: tool calls one user (OAuth `sub`; without OAuth, one client address) may make in this environment per window. Default `{ limit: 600, windowSeconds: 60 }`; `null` turns it off.'
+          ),
+        perClient: windowLimitSchema('Tool calls')
+          .default(null)
+          .describe(
+            '`{ limit, windowSeconds }`: tool calls one OAuth client (`client_id`) may make in this environment per window, all its users together. Off (`null`) by default: every Claude.ai user may share one client id.'
+          ),
+        perAddress: windowLimitSchema('Tool calls')
+          .default(null)
+          .describe(
+            '`{ limit, windowSeconds }`: tool calls from one client address (X-Forwarded-For from trusted proxies) to this environment per window. Off (`null`) by default: a hosted client calls for all its users from a few addresses.'
+          )
+      })
+      .strict()
+      .prefault({})
+      .describe('Answered with HTTP 429, Retry-After and a JSON-RPC error per call; see docs/rate-limits.md.'),
+    maxConcurrentQueriesPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .nullable()
+      .default(8)
+      .describe(
+        'Tool calls (integer) one user may have running at once in this environment, counted per server process; one more is answered with an error result naming the limit. Set it below `database.pool.max` to keep connections for others. `null` turns it off.'
+      )
+  })
+  .strict();
+
 export const AUDIT_STATEMENT_MODES = ['full', 'hash', 'omit'] as const;
 
 const environmentAuditSchema = z
@@ -281,7 +327,8 @@ export const environmentSchema = z
     database: databaseSchema,
     limits: limitsSchema.prefault({}),
     identity: identitySchema,
-    audit: environmentAuditSchema.prefault({})
+    audit: environmentAuditSchema.prefault({}),
+    rateLimits: environmentRateLimitsSchema.prefault({})
   })
   .strict()
   .superRefine((environment, context) => {
@@ -369,6 +416,15 @@ const serverSchema = z
       .default(10_000)
       .describe(
         'On SIGTERM or SIGINT, calls already running get this long to finish; any still running then is stopped on the database and answered with a JSON-RPC error.'
+      ),
+    readinessTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(2000)
+      .describe(
+        'How long each check of `/readyz` (a database, the OAuth storage) may take; one that takes longer counts as `timeout` and the server as not ready.'
       ),
     legacySse: z
       .object({
@@ -482,10 +538,20 @@ const authSchema = z
         'How long the MCP endpoint trusts that a token’s grant is still valid before asking the store again: a revoked grant, a replayed refresh token or a disabled user stops its access tokens within this.'
       ),
     storage: z
-      .enum(['sqlite', 'memory'])
+      .union([
+        z.enum(['sqlite', 'memory']),
+        z.string().regex(/^rediss?:\/\/[^/?#]/, 'a redis:// or rediss:// URL, or sqlite, or memory')
+      ])
       .default('sqlite')
       .describe(
-        'Where clients, grants and refresh tokens are kept: `sqlite` (auth.sqlite in the data directory) or `memory` (tests only: lost on restart).'
+        'Where clients, grants and refresh tokens are kept: `sqlite` (auth.sqlite in the data directory), `memory` (tests only: lost on restart), or a `redis://host:port/db` URL (`rediss://` for TLS; `?prefix=name` to namespace the keys, default `sqlbridge`) that replicas share, with the store key and every environment’s signing keys.'
+      ),
+    storagePassword: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'The password of the Redis in `auth.storage`, when it is not in the URL (REDIS_PASSWORD, REDIS_PASSWORD_FILE).'
       ),
     clientIdleDays: z
       .number()
@@ -500,6 +566,22 @@ const authSchema = z
       .min(1)
       .default(120)
       .describe('Dynamic client registrations accepted per client address and hour.'),
+    rateLimits: z
+      .object({
+        signIn: windowLimitSchema('Sign-in form submissions')
+          .default({ limit: 30, windowSeconds: 60 })
+          .describe(
+            '`{ limit, windowSeconds }`: sign-in form submissions (`POST /<env>/interaction/<id>/login`) per client address and window, over every environment, whether they succeed or not (failed ones are also throttled per user by `auth.login`). Default `{ limit: 30, windowSeconds: 60 }`; `null` turns it off.'
+          ),
+        token: windowLimitSchema('Token requests')
+          .default({ limit: 300, windowSeconds: 60 })
+          .describe(
+            '`{ limit, windowSeconds }`: token endpoint requests (`POST /<env>/token`: code redemptions and refreshes) per client address and window, over every environment. Default `{ limit: 300, windowSeconds: 60 }`; `null` turns it off.'
+          )
+      })
+      .strict()
+      .prefault({})
+      .describe('Answered with HTTP 429, Retry-After and an OAuth error body; see docs/rate-limits.md.'),
     users: z.array(userSchema).default([]).describe('The people who may sign in.'),
     clients: z.array(clientSchema).default([]).describe('Pre-registered OAuth clients.'),
     clientIdMetadataDocuments: z
@@ -610,6 +692,35 @@ const auditSchema = z
     }
   });
 
+const metricsSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Serve Prometheus metrics at `/metrics` on a listener of their own (never on the MCP port).'),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address the metrics listener binds. Anything but loopback requires `metrics.token`.'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(9464)
+      .describe('Port of the metrics listener (0 picks a free port).'),
+    token: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Bearer token Prometheus must send (`Authorization: Bearer <token>`); use `${VAR}`. Requests without it are answered 401.'
+      )
+  })
+  .strict()
+  .describe('Prometheus metrics; see docs/operations.md.');
+
 export const configSchema = z
   .object({
     server: serverSchema.prefault({}),
@@ -617,6 +728,7 @@ export const configSchema = z
     logLevel: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written to stderr (JSON lines).'),
     auth: authSchema.prefault({}),
     audit: auditSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
     environments: z
       .record(environmentNameSchema, environmentSchema)
       .default({})
@@ -662,3 +774,5 @@ export type LogLevel = Config['logLevel'];
 export type AuditConfig = Config['audit'];
 export type EnvironmentAuditConfig = EnvironmentConfig['audit'];
 export type IdentityConfig = EnvironmentConfig['identity'];
+export type MetricsConfig = Config['metrics'];
+export type EnvironmentRateLimits = EnvironmentConfig['rateLimits'];

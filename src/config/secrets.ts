@@ -6,9 +6,9 @@ import type { Config } from './schema.ts';
  * observability/logger.ts): whatever message, error text or object a password ends up in, it never
  * reaches a log line. Database passwords (discrete, inside a URL, inside an ADO connection string),
  * SQL Server's Entra client secret and access token, the secrets of pre-registered OAuth clients, the
- * password of the audit table's URL, and the users' password hashes (not secrets, but what an
- * attacker would crack offline). Values are returned as written; the logger decides which are long
- * enough to redact by value.
+ * password of the audit table's URL and of the Redis holding OAuth state, and the users' password
+ * hashes (not secrets, but what an attacker would crack offline). Values are returned as written;
+ * the logger decides which are long enough to redact by value.
  */
 export function configuredSecrets(config: Config): string[] {
   const found = new Set<string>();
@@ -36,6 +36,9 @@ export function configuredSecrets(config: Config): string[] {
   for (const client of config.auth.clients) add(client.clientSecret);
   for (const user of config.auth.users) add(user.passwordHash);
   for (const value of urlPasswords(config.audit.database?.url)) add(value);
+  add(config.auth.storagePassword);
+  add(config.metrics.token);
+  for (const value of urlPasswords(config.auth.storage)) add(value);
   return [...found];
 }
 

@@ -74,10 +74,22 @@ export interface ServerInfo {
   version: string;
 }
 
+/** A pool's connections right now, for metrics. */
+export interface PoolStats {
+  /** Connections lent out to a running statement. */
+  inUse: number;
+  /** Open connections waiting for a statement. */
+  idle: number;
+  /** Statements waiting for a connection. */
+  waiting: number;
+}
+
 export interface Driver {
   /** Opens the pool and asks the server what it is; connection problems surface here as ConnectionError. */
   init(): Promise<ServerInfo>;
   /** Runs one statement. Rejects with `signal.reason` when the signal aborts, after stopping the query. */
   stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats>;
   destroy(): Promise<void>;
+  /** The pool's counts; absent where the driver library does not expose them. */
+  poolStats?(): PoolStats;
 }

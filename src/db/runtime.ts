@@ -1,6 +1,6 @@
 import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
-import type { Driver, QuerySpec, RowSink, ServerInfo, SessionIdentity, SessionValues } from './driver.ts';
+import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, SessionIdentity, SessionValues } from './driver.ts';
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
 import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
@@ -228,6 +228,26 @@ export class DatabaseRuntime {
     return this.privilegeProbe.check();
   }
 
+  /**
+   * The server's own check that the database answers (readiness, `/readyz`): `SELECT 1`, which every
+   * engine sqlbridge speaks accepts as is, through the driver and its pool like any statement, so a
+   * pool with no connection to spare shows as not answering. It is no caller's query: it passes no
+   * statement guard and emits no query event, so probes neither fill the audit trail nor count in
+   * metrics. Connects first if the pool never has (a database down at start). Rejects with the
+   * driver's error (a ConnectionError when it cannot connect), or with `signal.reason` once the
+   * signal aborts, the statement stopped on the database.
+   */
+  /** The driver's pool counts, for metrics; undefined where the driver reports none. */
+  poolStats(): PoolStats | undefined {
+    return this.driver.poolStats?.();
+  }
+
+  async ping(signal: AbortSignal): Promise<void> {
+    await untilAborted(this.init(), signal);
+    const sink: RowSink = { rowLimit: 1, columns: () => undefined, row: () => true };
+    await this.driver.stream({ sql: 'SELECT 1', readOnly: true }, sink, signal);
+  }
+
   async close(): Promise<void> {
     await this.driver.destroy();
   }
@@ -427,6 +447,24 @@ export function sessionValues(mapping: IdentityMapping, identity: SessionIdentit
     values[key] = value ?? null;
   }
   return values;
+}
+
+/**
+ * `work`, or `signal.reason` as soon as the signal aborts. The work goes on (a connection attempt in
+ * progress is shared by everyone who waits for it); only this wait ends.
+ */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
 }
 
 function isAbort(error: unknown): boolean {

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'table_ambiguous'
   | 'connection_failed'
   | 'audit_unavailable'
+  | 'rate_limited'
   | 'internal';
 
 export interface SqlbridgeErrorOptions {

@@ -21,6 +21,7 @@ const LABELS: Record<ErrorCode, string> = {
   table_ambiguous: 'Ambiguous table name',
   connection_failed: 'The database is unavailable',
   audit_unavailable: 'The audit trail is unavailable',
+  rate_limited: 'Rate limit reached',
   internal: 'Internal error'
 };
 
@@ -41,6 +42,7 @@ const LEVELS: Record<ErrorCode, 'info' | 'warn' | 'error'> = {
   table_ambiguous: 'info',
   connection_failed: 'error',
   audit_unavailable: 'warn',
+  rate_limited: 'info',
   internal: 'error'
 };
 

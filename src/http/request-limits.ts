@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RateLimit } from './rate-limit.ts';
+import { recordRateLimitRejection } from './limits/rejections.ts';
 
 /**
  * The HTTP layer's rate-limit hook point: rules that each pick the requests they count (and the key
@@ -13,7 +13,8 @@ export interface RequestLimitRule {
   name: string;
   /** The key this request counts against, or undefined when the rule does not apply to it. */
   keyOf(request: FastifyRequest): string | undefined;
-  limit: RateLimit;
+  /** Counts the request: 0 when it is allowed, otherwise the milliseconds until it would be. */
+  limit: { take(key: string): number | Promise<number> };
   /** The body of the 429 answer. */
   refusal: Readonly<Record<string, unknown>>;
 }
@@ -23,13 +24,11 @@ export function requestLimits(rules: readonly RequestLimitRule[]) {
     for (const rule of rules) {
       const key = rule.keyOf(request);
       if (key === undefined) continue;
-      const waitMs = rule.limit.take(key);
+      const waitMs = await rule.limit.take(key);
       if (waitMs === 0) continue;
-      request.log.warn({ rule: rule.name, address: request.ip }, 'request rate-limited');
-      await reply
-        .code(429)
-        .header('retry-after', String(Math.ceil(waitMs / 1000)))
-        .send(rule.refusal);
+      const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
+      recordRateLimitRejection(request.log, { rule: rule.name, keyKind: 'address', retryAfterSeconds });
+      await reply.code(429).header('retry-after', String(retryAfterSeconds)).send(rule.refusal);
       return;
     }
   };

@@ -14,6 +14,7 @@ import type { Caller, QueryOptions } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
 import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
 import { toolErrorResult } from '../errors/tool-error.ts';
+import { takeQuerySlot, type QuerySlot } from '../http/limits/concurrent-queries.ts';
 import type { Logger } from '../observability/logger.ts';
 import { requestOrigin } from '../observability/request-context.ts';
 import { progressNotifier } from './progress.ts';
@@ -72,8 +73,10 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
     const started = performance.now();
     const caller = callerOf(extra, tool.name);
     let result: CallToolResult;
+    let slot: QuerySlot | undefined;
     try {
       refuseWhileAuditFails(base);
+      slot = takeQuerySlot(base.environment, caller, base.logger);
       const onProgress = progressNotifier(extra, base.logger, { tool: tool.name });
       const output = await tool.run(args, {
         ...base,
@@ -93,6 +96,8 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
         ...(caller.requestId === undefined ? {} : { reqId: caller.requestId })
       });
       recordCall(base, caller, started, error);
+    } finally {
+      slot?.release();
     }
     return result;
   };
@@ -168,7 +173,7 @@ function recordCall(base: Omit<ToolContext, 'signal'>, caller: Caller, started: 
     outcome:
       errorClass === undefined
         ? 'ok'
-        : errorClass === 'statement_rejected' || errorClass === 'audit_unavailable'
+        : errorClass === 'statement_rejected' || errorClass === 'audit_unavailable' || errorClass === 'rate_limited'
           ? 'rejected'
           : errorClass === 'query_cancelled'
             ? 'cancelled'

@@ -26,6 +26,8 @@ export interface LegacySseOptions {
   factory: McpServerFactory;
   /** The bearer-token guard of the SSE endpoint; absent when OAuth is off. */
   guard?: RequestHook;
+  /** The tool-call rate limits of `POST /messages`: a limited post is answered 429 and delivers nothing. */
+  limitToolCalls?: RequestHook;
   keepAliveMs: number;
   sessions: LegacySseSessions;
   inFlight: InFlightCalls;
@@ -83,7 +85,11 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   );
   app.head(streamPath, async (_request, reply) => reply.code(405).header('allow', 'GET').send());
 
-  app.post(messagesPath, guarded, async (request, reply) => {
+  const limited = {
+    ...guarded,
+    ...(options.limitToolCalls === undefined ? {} : { preHandler: options.limitToolCalls })
+  };
+  app.post(messagesPath, limited, async (request, reply) => {
     const { sessionId } = request.query as { sessionId?: unknown };
     const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (session?.environment !== environment || session.owner !== ownerOfRequest(request)) {

@@ -29,6 +29,8 @@ export interface StreamableHttpOptions {
   factory: McpServerFactory;
   /** The bearer-token guard; absent when OAuth is off. */
   guard?: RequestHook;
+  /** The tool-call rate limits, run once the body is parsed (absent when every limit is off). */
+  limitToolCalls?: RequestHook;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
   keepAliveMs: number;
@@ -37,6 +39,8 @@ export interface StreamableHttpOptions {
 }
 
 export interface McpEndpoint {
+  /** Sessions of 2025-era clients the endpoint holds (for metrics). */
+  readonly sessions?: number;
   /** Ends every session and stream the endpoint holds. */
   close(): Promise<void>;
 }
@@ -62,6 +66,7 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
     exposeHeadRoute: false,
     config: { jsonRpc: true },
     ...(options.guard === undefined ? {} : { onRequest: options.guard }),
+    ...(options.limitToolCalls === undefined ? {} : { preHandler: options.limitToolCalls }),
     handler: async (request, reply) => {
       const body: unknown = request.body;
       const refusal = duplicateIdRefusal(body);
@@ -84,6 +89,9 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
   );
 
   return {
+    get sessions() {
+      return sessions.size;
+    },
     async close() {
       await sessions.close();
       await modern.close();

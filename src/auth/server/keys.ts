@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { SharedValues } from '../storage/shared-values.ts';
 
 /**
  * Each environment's authorization server has keys of its own, made on first start and kept in
  * `<dataDir>/auth/<environment>.keys.json` (readable by its owner only): the ES256 keys that sign
  * access tokens (the first one signs; the others still verify, which is how keys rotate) and the
- * secrets that sign its cookies.
+ * secrets that sign its cookies. When the authorization state is shared (Redis), so are the keys:
+ * they are kept in the shared store instead, made by the first replica to start, so that a token
+ * signed by one replica verifies on every other (and a cookie set by one is read by the next).
  */
 
 export interface EnvironmentKeys {
@@ -21,27 +24,46 @@ export function keysPath(dataDir: string, environment: string): string {
   return join(dataDir, 'auth', `${environment}.keys.json`);
 }
 
-export async function loadOrCreateKeys(dataDir: string, environment: string): Promise<EnvironmentKeys> {
-  const path = keysPath(dataDir, environment);
-  if (existsSync(path)) {
-    const stored = JSON.parse(readFileSync(path, 'utf8')) as Partial<EnvironmentKeys>;
-    if (
-      !Array.isArray(stored.signing) ||
-      stored.signing.length === 0 ||
-      !Array.isArray(stored.cookies) ||
-      stored.cookies.length === 0
-    ) {
-      throw new Error(`${path} holds no signing keys or cookie secrets`);
-    }
-    return { signing: stored.signing, cookies: stored.cookies };
+/** The name of an environment's keys among the shared values. */
+export function sharedKeysName(environment: string): string {
+  return `keys:${environment}`;
+}
+
+export async function loadOrCreateKeys(
+  dataDir: string,
+  environment: string,
+  shared?: SharedValues
+): Promise<EnvironmentKeys> {
+  if (shared !== undefined) {
+    const name = sharedKeysName(environment);
+    const stored = await shared.sharedValue(name, async () => JSON.stringify(await newKeys()));
+    return checked(JSON.parse(stored) as Partial<EnvironmentKeys>, `the shared store's ${name}`);
   }
-  const keys: EnvironmentKeys = { signing: [await newSigningKey()], cookies: [randomBytes(32).toString('base64url')] };
+  const path = keysPath(dataDir, environment);
+  if (existsSync(path)) return checked(JSON.parse(readFileSync(path, 'utf8')) as Partial<EnvironmentKeys>, path);
+  const keys = await newKeys();
   mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
   // Written to a temporary file first, so a crash never leaves half a key file.
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, path);
   return keys;
+}
+
+async function newKeys(): Promise<EnvironmentKeys> {
+  return { signing: [await newSigningKey()], cookies: [randomBytes(32).toString('base64url')] };
+}
+
+function checked(stored: Partial<EnvironmentKeys>, where: string): EnvironmentKeys {
+  if (
+    !Array.isArray(stored.signing) ||
+    stored.signing.length === 0 ||
+    !Array.isArray(stored.cookies) ||
+    stored.cookies.length === 0
+  ) {
+    throw new Error(`${where} holds no signing keys or cookie secrets`);
+  }
+  return { signing: stored.signing, cookies: stored.cookies };
 }
 
 /**

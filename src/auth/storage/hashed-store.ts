@@ -129,6 +129,10 @@ export class HashedStore implements AuthStore {
     };
   }
 
+  async ping(): Promise<void> {
+    await this.inner.ping();
+  }
+
   async close(): Promise<void> {
     await this.inner.close();
   }

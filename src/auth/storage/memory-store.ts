@@ -56,6 +56,9 @@ export class MemoryStore implements AuthStore {
     };
   }
 
+  /** Memory always answers. */
+  async ping(): Promise<void> {}
+
   async close(): Promise<void> {
     this.entries.clear();
   }

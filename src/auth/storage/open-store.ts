@@ -4,13 +4,17 @@ import type { Logger } from '../../observability/logger.ts';
 import { HashedStore } from './hashed-store.ts';
 import { KeyedHash } from './keyed-hash.ts';
 import { MemoryStore } from './memory-store.ts';
+import { RedisStore } from './redis-store.ts';
+import type { SharedValues } from './shared-values.ts';
 import { SqliteStore, type StoredRow } from './sqlite-store.ts';
 import { loadOrCreateStoreKey, STORE_KEY_BYTES } from './store-key.ts';
 
 /**
  * The authorization servers' store as configured (`auth.storage`), always behind the hashing of
  * hashed-store.ts. The SQLite file is `<dataDir>/auth/auth.sqlite`, its key `<dataDir>/auth/store.key`.
- * In memory nothing outlives the process, so neither does the key.
+ * In memory nothing outlives the process, so neither does the key. In Redis (a `redis://` or
+ * `rediss://` URL, for replicas sharing the state) the key is kept in Redis too, made by the first
+ * replica to start, so that every replica hashes ids alike.
  */
 
 /** The format of auth.sqlite's rows this sqlbridge writes (`PRAGMA user_version`): 1, ids hashed. */
@@ -32,6 +36,48 @@ function keptAcrossUpgrade(row: StoredRow): boolean {
       return true;
     default:
       return false;
+  }
+}
+
+/** The configured store, and the values replicas share through it (none unless it is Redis). */
+export type ConfiguredAuthStore = HashedStore & { readonly shared: SharedValues | undefined };
+
+/** `auth.storage` as configured: `sqlite`, `memory`, or a Redis URL (its password in `password` or in the URL). */
+export async function openConfiguredAuthStore(options: {
+  dataDir: string;
+  storage: string;
+  password?: string | undefined;
+  logger: Logger;
+}): Promise<ConfiguredAuthStore> {
+  const { storage } = options;
+  if (storage === 'sqlite' || storage === 'memory') {
+    return Object.assign(openAuthStore({ ...options, storage }), { shared: undefined });
+  }
+  let redis: RedisStore;
+  try {
+    redis = await RedisStore.connect({ url: storage, password: options.password });
+  } catch (error) {
+    throw new Error(
+      `auth.storage: Redis at ${withoutCredentials(storage)} cannot be reached: ${(error as Error).message}`,
+      { cause: error }
+    );
+  }
+  try {
+    const key = await redis.sharedValue('store-key', () => randomBytes(STORE_KEY_BYTES).toString('base64'));
+    return Object.assign(new HashedStore(redis, new KeyedHash(Buffer.from(key, 'base64'))), { shared: redis });
+  } catch (error) {
+    await redis.close();
+    throw error;
+  }
+}
+
+/** A Redis URL as it may be shown: scheme, host, port and database, no user or password. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'the configured URL';
   }
 }
 

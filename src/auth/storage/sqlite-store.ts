@@ -94,6 +94,11 @@ export class SqliteStore implements AuthStore {
     };
   }
 
+  /** Steps into the table itself (one page), not just the connection: the file is open and readable. */
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1 FROM oauth_state LIMIT 1').get();
+  }
+
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
   }

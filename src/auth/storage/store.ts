@@ -11,6 +11,11 @@ export interface AuthStore {
   adapter(environment: string, model: string): Adapter;
   /** Whether it survives a restart (the memory store does not). */
   readonly persistent: boolean;
+  /**
+   * A cheap read that proves the storage answers (readiness, `/readyz`); rejects when it does not.
+   * It reads no row's content, so it holds nothing worth reporting beyond "it failed".
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

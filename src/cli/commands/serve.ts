@@ -7,6 +7,8 @@ import { assertHttpExposureAllowed } from '../../config/policy.ts';
 import { createHttpServer } from '../../http-server.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
 import { createLogger, redactSecrets, type Logger } from '../../observability/logger.ts';
+import { Metrics } from '../../observability/metrics.ts';
+import { startMetricsListener, type MetricsListener } from '../../observability/metrics-listener.ts';
 import { configLoaded } from '../../audit/lifecycle.ts';
 import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
@@ -23,6 +25,9 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   redactSecrets(logger, configuredSecrets(config));
   for (const notice of loaded.notices) logger.warn(notice);
   const app = createApp(config, logger);
+  // Counting from the first record on, so that the metrics agree with the trail.
+  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  metrics?.observeAudit(app.audit);
   app.audit.record(configLoaded(loaded));
   const refusal = await connectAndVerify(app, logger);
   if (refusal !== undefined) {
@@ -33,6 +38,8 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   }
   const auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
   const http = await createHttpServer(config, app.environments, logger, VERSION, auth);
+  metrics?.observeStreams(http.streams);
+  for (const environment of app.environments) metrics?.observePool(environment.name, () => environment.db.poolStats());
   // Listening before the handler is in place would let a SIGTERM sent once we say we serve kill the
   // process outright instead of draining it.
   const stopping = untilSignal();
@@ -54,6 +61,24 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   const address = http.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   const base = (config.server.publicUrl ?? `http://${formatHost(config.server.host)}:${port}`).replace(/\/$/, '');
+  let metricsListener: MetricsListener | undefined;
+  if (metrics !== undefined) {
+    const { host, port: metricsPort, token } = config.metrics;
+    try {
+      metricsListener = await startMetricsListener({ host, port: metricsPort, token, metrics, logger });
+    } catch (error) {
+      app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'listen_failed' });
+      await http.shutdown(0);
+      await auth?.close();
+      await app.close();
+      io.err(
+        `sqlbridge: cannot serve metrics on ${host}:${metricsPort} (metrics.host, metrics.port): ${error instanceof Error ? error.message : String(error)}`
+      );
+      return 1;
+    }
+    // `metricsUrl`, not `url`: a line with `url` and `port` announces the MCP server (tests read it so).
+    logger.info({ metricsUrl: metricsListener.url, port: metricsListener.port }, 'metrics listening');
+  }
   auth?.start(base);
   app.audit.record({
     event: 'server.started',
@@ -84,6 +109,8 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
     http.inFlight.hurry();
   });
   const outcome = await http.shutdown(deadlineMs);
+  await metricsListener?.close();
+  metrics?.close();
   logger[outcome.cutOff > 0 ? 'warn' : 'info'](
     { running: outcome.running, cutOff: outcome.cutOff },
     outcome.cutOff > 0

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import sql from 'mssql';
-import type { Driver, DriverColumn, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import type { Driver, DriverColumn, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
 import { SERVER_INFO } from './mssql-catalog.ts';
 import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
 import { translateMssqlError } from './mssql-errors.ts';
@@ -107,6 +107,13 @@ export class MssqlDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.pool?.close();
+  }
+
+  /** mssql's documented pool counters (zero until the pool has connected). */
+  poolStats(): PoolStats {
+    const pool = this.pool;
+    if (pool === undefined) return { inUse: 0, idle: 0, waiting: 0 };
+    return { inUse: pool.borrowed, idle: pool.available, waiting: pool.pending };
   }
 
   /** The connected pool; a failed connection attempt is forgotten so the next call tries again. */

@@ -124,6 +124,9 @@ export class MysqlDriver implements Driver {
     });
   }
 
+  // No poolStats(): mysql2 keeps its pool's connection lists and queue in private fields (no public
+  // counters), and reading those would break silently with any release.
+
   /** Streams rows to the sink; a result cut short ends the connection, which stops the server sending. */
   private read(connection: PoolConnection, query: QuerySpec, sink: RowSink, end: () => void): Promise<StreamStats> {
     return new Promise((resolve, reject) => {

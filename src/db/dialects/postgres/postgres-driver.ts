@@ -1,6 +1,6 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { Driver, DriverColumn, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import type { Driver, DriverColumn, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
@@ -97,6 +97,11 @@ export class PostgresDriver implements Driver {
 
   async destroy(): Promise<void> {
     await this.pool.end();
+  }
+
+  poolStats(): PoolStats {
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return { inUse: totalCount - idleCount, idle: idleCount, waiting: waitingCount };
   }
 
   private async readCursor(client: pg.PoolClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {

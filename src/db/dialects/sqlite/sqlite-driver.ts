@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ConnectionError } from '../../../errors/connection-error.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
-import type { Driver, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
 import { SqlitePool } from './sqlite-pool.ts';
 import { SqliteFailure } from './sqlite-process.ts';
 
@@ -69,6 +69,13 @@ export class SqliteDriver implements Driver {
 
   async destroy(): Promise<void> {
     await Promise.all([this.readPool.destroy(), this.writePool?.destroy()]);
+  }
+
+  /** The read pool and the write pool (once writes have opened it) together. */
+  poolStats(): PoolStats {
+    const read = this.readPool.stats();
+    const write = this.writePool?.stats() ?? { inUse: 0, idle: 0, waiting: 0 };
+    return { inUse: read.inUse + write.inUse, idle: read.idle + write.idle, waiting: read.waiting + write.waiting };
   }
 
   /** Operating-system ids of the worker processes, for diagnostics. */

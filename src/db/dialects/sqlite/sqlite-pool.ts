@@ -1,3 +1,4 @@
+import type { PoolStats } from '../../driver.ts';
 import { SqliteProcess, type OpenOptions } from './sqlite-process.ts';
 
 /**
@@ -105,6 +106,11 @@ export class SqlitePool {
             }
           }, this.options.idleTimeoutMs).unref();
     this.idle.push({ process, timer });
+  }
+
+  /** Processes lent out (or starting for a caller), idle, and callers waiting for one. */
+  stats(): PoolStats {
+    return { inUse: this.size - this.idle.length, idle: this.idle.length, waiting: this.waiters.length };
   }
 
   /** Operating-system ids of the worker processes, for diagnostics. */

@@ -1,0 +1,103 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { EnvironmentRateLimits } from '../../config/schema.ts';
+import type { RequestHook } from '../http-app.ts';
+import { JSON_RPC, jsonRpcError, requestIds } from '../json-rpc-errors.ts';
+import type { CounterStore } from './counter-store.ts';
+import { recordRateLimitRejection, type LimitKeyKind } from './rejections.ts';
+import { retryAfterSeconds, WindowLimit } from './window-limit.ts';
+
+/**
+ * Tool-call rate limits of one environment (`environments.<name>.rateLimits.toolCalls`), checked
+ * on the MCP endpoints after the bearer guard and the body parser, before the MCP SDK sees the
+ * request: every `tools/call` in a posted body counts once against the caller's user (OAuth `sub`;
+ * without OAuth, the client address), client (`client_id`) and address (`request.ip`, which
+ * honours trusted proxies). A request over any limit is refused as a whole, nothing of it runs:
+ * HTTP 429 with Retry-After, and for each of its calls a JSON-RPC error under the call's id
+ * that says which limit was reached and when to retry, so a client that shows errors can say so.
+ */
+
+interface Counted {
+  kind: LimitKeyKind;
+  limit: WindowLimit;
+}
+
+export function toolCallLimits(
+  environment: string,
+  config: EnvironmentRateLimits,
+  store: CounterStore
+): RequestHook | undefined {
+  const counted: Counted[] = [];
+  const { perUser, perClient, perAddress } = config.toolCalls;
+  const scope = (kind: LimitKeyKind) => `tool-calls\u0000${environment}\u0000${kind}`;
+  if (perUser !== null) counted.push({ kind: 'user', limit: new WindowLimit(store, scope('user'), perUser) });
+  if (perClient !== null) counted.push({ kind: 'client', limit: new WindowLimit(store, scope('client'), perClient) });
+  if (perAddress !== null)
+    counted.push({ kind: 'address', limit: new WindowLimit(store, scope('address'), perAddress) });
+  if (counted.length === 0) return undefined;
+
+  return async function limitToolCalls(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (request.method !== 'POST') return;
+    const calls = toolCallsIn(request.body);
+    if (calls === 0) return;
+    let refused: { kind: LimitKeyKind; limit: WindowLimit; waitMs: number } | undefined;
+    for (const { kind, limit } of counted) {
+      const key = keyOf(request, kind);
+      if (key === undefined) continue;
+      for (let i = 0; i < calls; i++) {
+        const verdict = await limit.check(key);
+        if (!verdict.allowed && (refused === undefined || verdict.retryAfterMs > refused.waitMs)) {
+          refused = { kind, limit, waitMs: verdict.retryAfterMs };
+        }
+      }
+    }
+    if (refused === undefined) return;
+    const seconds = retryAfterSeconds(refused.waitMs);
+    recordRateLimitRejection(request.log, {
+      rule: `tool calls per ${refused.kind}`,
+      keyKind: refused.kind,
+      environment,
+      retryAfterSeconds: seconds
+    });
+    const { limit, windowSeconds } = refused.limit;
+    const message = `Rate limit reached: at most ${String(limit)} tool calls per ${String(windowSeconds)} s per ${refused.kind} in environment "${environment}"; retry in ${String(seconds)} s`;
+    const data = {
+      reason: 'rate_limited',
+      limit: refused.kind,
+      maxCalls: limit,
+      windowSeconds,
+      retryAfterSeconds: seconds
+    };
+    const ids = requestIds(request.body);
+    const answers = (ids.length === 0 ? [null] : ids).map(id => jsonRpcError(JSON_RPC.serverError, message, id, data));
+    await reply
+      .code(429)
+      .header('retry-after', String(seconds))
+      .send(Array.isArray(request.body) ? answers : answers[0]);
+  };
+}
+
+/** The tools/call requests in a posted JSON-RPC message or batch. */
+function toolCallsIn(body: unknown): number {
+  const messages = Array.isArray(body) ? (body as unknown[]) : [body];
+  return messages.filter(
+    message =>
+      typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'tools/call'
+  ).length;
+}
+
+/** The key a request counts against for one kind of limit; undefined when it has none (no client without OAuth). */
+function keyOf(request: FastifyRequest, kind: LimitKeyKind): string | undefined {
+  const auth = request.auth;
+  switch (kind) {
+    case 'address':
+      return request.ip;
+    case 'client':
+      return auth?.clientId;
+    case 'user': {
+      if (auth === undefined) return `address:${request.ip}`;
+      const subject = auth.extra?.['sub'];
+      // A token without a subject (client credentials) is its client's user.
+      return typeof subject === 'string' ? `sub:${subject}` : `client:${auth.clientId}`;
+    }
+  }
+}

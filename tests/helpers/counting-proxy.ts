@@ -1,0 +1,81 @@
+import { once } from 'node:events';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+
+/**
+ * A TCP relay on loopback in front of a real database server, for counting what sqlbridge sends it:
+ * every byte is passed on unchanged in both directions, and the client's bytes are searched for a
+ * statement's text (a PostgreSQL Parse or Query message carries it verbatim). `stall()` stops
+ * relaying, as a database that has hung would, without closing anything.
+ */
+export interface CountingProxy {
+  port: number;
+  /** Times `needle` has passed from clients to the server since the start. */
+  count(): number;
+  /** Connections clients have opened through the relay since the start. */
+  connections(): number;
+  /** Holds every byte from now on until `resume()`: the server seems to hang. */
+  stall(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function startCountingProxy(
+  target: { host: string; port: number },
+  needle: string
+): Promise<CountingProxy> {
+  const pattern = Buffer.from(needle);
+  const sockets = new Set<Socket>();
+  const held: (() => void)[] = [];
+  let stalled = false;
+  let seen = 0;
+  let opened = 0;
+
+  const relay = (from: Socket, to: Socket, inspect: boolean): void => {
+    // The end of the previous chunk, so that a needle split across two chunks is found once.
+    let tail = Buffer.alloc(0);
+    from.on('data', (chunk: Buffer) => {
+      if (inspect) {
+        const window = Buffer.concat([tail, chunk]);
+        // The tail is shorter than the needle, so every match found takes at least one new byte.
+        for (let at = window.indexOf(pattern); at !== -1; at = window.indexOf(pattern, at + pattern.length)) seen++;
+        tail = window.subarray(Math.max(0, window.length - (pattern.length - 1)));
+      }
+      const forward = (): void => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (stalled) held.push(forward);
+      else forward();
+    });
+    from.on('close', () => to.destroy());
+    from.on('error', () => to.destroy());
+  };
+
+  const server = createServer(client => {
+    opened++;
+    const upstream = connect(target.port, target.host);
+    sockets.add(client).add(upstream);
+    client.on('close', () => sockets.delete(client));
+    upstream.on('close', () => sockets.delete(upstream));
+    relay(client, upstream, true);
+    relay(upstream, client, false);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as AddressInfo).port,
+    count: () => seen,
+    connections: () => opened,
+    stall() {
+      stalled = true;
+    },
+    resume() {
+      stalled = false;
+      for (const forward of held.splice(0)) forward();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    }
+  };
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadOrCreateKeys } from '../../src/auth/server/keys.ts';
+import { openConfiguredAuthStore } from '../../src/auth/storage/open-store.ts';
+import { RedisStore } from '../../src/auth/storage/redis-store.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { emptyDir } from '../helpers/data-dir.ts';
+import { deletePrefix, keysUnder, rawRedis, redisUrl, uniquePrefix } from '../helpers/redis.ts';
+
+/**
+ * What the Redis store does beyond the adapter contract (auth-store-contract.test.ts): where and for
+ * how long it keeps rows, that replicas opening the same Redis share the store key and the signing
+ * keys, and that a Redis it cannot reach stops the start with an error that names the setting and
+ * not the password.
+ */
+
+const prefix = uniquePrefix('redis-store');
+const quiet = createLogger('silent', new PassThrough());
+let raw: Redis;
+
+beforeAll(async () => {
+  raw = rawRedis();
+  await raw.connect();
+});
+
+afterAll(async () => {
+  raw.disconnect();
+  await deletePrefix(prefix);
+});
+
+describe('the Redis store', () => {
+  it('keeps a row at <prefix>:oauth:<environment>:<model>:<id>, expiring with it, and its grant index as long as its longest row', async () => {
+    const store = await RedisStore.connect({ url: redisUrl(prefix) });
+    try {
+      const grantId = `grant-${randomBytes(8).toString('hex')}`;
+      await store.adapter('pg', 'AccessToken').upsert('at-1', { grantId, accountId: 'alice' }, 100);
+      await store.adapter('pg', 'RefreshToken').upsert('rt-1', { grantId, accountId: 'alice' }, 5000);
+      await store.adapter('pg', 'Client').upsert('client-1', { client_id: 'client-1' });
+      const row = `${prefix}:oauth:pg:AccessToken:at-1`;
+      expect(JSON.parse((await raw.hget(row, 'payload')) ?? 'null')).toEqual({ grantId, accountId: 'alice' });
+      expect(await raw.ttl(row)).toBeGreaterThan(90);
+      expect(await raw.ttl(row)).toBeLessThanOrEqual(100);
+      expect(await raw.ttl(`${prefix}:oauth:pg:Client:client-1`)).toBe(-1);
+      const index = `${prefix}:oauth-index:pg:grant:${grantId}`;
+      expect((await raw.smembers(index)).sort()).toEqual([row, `${prefix}:oauth:pg:RefreshToken:rt-1`]);
+      expect(await raw.ttl(index)).toBeGreaterThan(4900);
+      await store.adapter('pg', 'Grant').revokeByGrantId(grantId);
+      expect(await raw.exists(row, index, `${prefix}:oauth:pg:RefreshToken:rt-1`)).toBe(0);
+      await expect(store.ping()).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is shared by replicas: one store key, the same keys for every environment, no id in clear', async () => {
+    const url = redisUrl(prefix);
+    const [first, second] = await Promise.all([
+      openConfiguredAuthStore({ dataDir: emptyDir('redis-a-'), storage: url, logger: quiet }),
+      openConfiguredAuthStore({ dataDir: emptyDir('redis-b-'), storage: url, logger: quiet })
+    ]);
+    try {
+      const token = `rt-${randomBytes(24).toString('base64url')}`;
+      await first.adapter('pg', 'RefreshToken').upsert(token, { jti: token, accountId: 'alice' }, 60);
+      expect(await second.adapter('pg', 'RefreshToken').find(token)).toEqual({ jti: token, accountId: 'alice' });
+      const keys = await keysUnder(raw, prefix);
+      expect(keys.some(key => key.includes(token))).toBe(false);
+      for (const key of keys.filter(k => k.includes(':oauth:'))) {
+        expect(JSON.stringify(await raw.hgetall(key))).not.toContain(token);
+      }
+      const [keysA, keysB] = await Promise.all([
+        loadOrCreateKeys(emptyDir('keys-a-'), 'pg', first.shared),
+        loadOrCreateKeys(emptyDir('keys-b-'), 'pg', second.shared)
+      ]);
+      expect(keysA.signing[0]?.kid).toEqual(expect.any(String));
+      expect(keysB).toEqual(keysA);
+      const other = await loadOrCreateKeys(emptyDir('keys-c-'), 'other', second.shared);
+      expect(other.signing[0]?.kid).not.toBe(keysA.signing[0]?.kid);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('refuses to start when Redis cannot be reached, naming auth.storage but not the password', async () => {
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const attempt = openConfiguredAuthStore({
+      dataDir: emptyDir('redis-down-'),
+      storage: `redis://user:${password}@127.0.0.1:1/0`,
+      logger: quiet
+    });
+    await expect(attempt).rejects.toThrow(/^auth\.storage: Redis at redis:\/\/127\.0\.0\.1:1\/0 cannot be reached/);
+    await expect(attempt).rejects.not.toThrow(password);
+  });
+
+  it('signs in with the password given apart from the URL, and refuses a wrong one', async () => {
+    // A user of its own on the machine's Redis, allowed only this run's keys, removed afterwards.
+    const user = `${prefix}-user`;
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    await raw.call('ACL', 'SETUSER', user, 'on', `>${password}`, `~${prefix}:*`, '+@all');
+    try {
+      const url = new URL(redisUrl(prefix));
+      url.username = user;
+      const store = await RedisStore.connect({ url: url.toString(), password });
+      try {
+        await store.adapter('pg', 'Client').upsert('c', { client_id: 'c' });
+        expect(await store.adapter('pg', 'Client').find('c')).toEqual({ client_id: 'c' });
+      } finally {
+        await store.close();
+      }
+      await expect(RedisStore.connect({ url: url.toString(), password: `${password}x` })).rejects.toThrow(/WRONGPASS/);
+    } finally {
+      await raw.call('ACL', 'DELUSER', user);
+    }
+  });
+});
