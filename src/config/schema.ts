@@ -569,9 +569,9 @@ const authSchema = z
     rateLimits: z
       .object({
         signIn: windowLimitSchema('Sign-in form submissions')
-          .default({ limit: 30, windowSeconds: 60 })
+          .default({ limit: 100, windowSeconds: 60 })
           .describe(
-            '`{ limit, windowSeconds }`: sign-in form submissions (`POST /<env>/interaction/<id>/login`) per client address and window, over every environment, whether they succeed or not (failed ones are also throttled per user by `auth.login`). Default `{ limit: 30, windowSeconds: 60 }`; `null` turns it off.'
+            '`{ limit, windowSeconds }`: sign-in form submissions (`POST /<env>/interaction/<id>/login`) per client address and window, over every environment, whether they succeed or not (failed ones are also throttled per user by `auth.login`). Default `{ limit: 100, windowSeconds: 60 }`; `null` turns it off.'
           ),
         token: windowLimitSchema('Token requests')
           .default({ limit: 300, windowSeconds: 60 })

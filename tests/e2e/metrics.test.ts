@@ -121,6 +121,16 @@ describe('metrics of a session, on their own listener', () => {
     expect(samples.find(sample => sample.name === 'process_cpu_seconds_total')?.value).toBeGreaterThan(0);
   });
 
+  it('reports the pool and the open streams and sessions, read at scrape time', () => {
+    // Every call has ended: no connection is in use, the one that served them idles in the pool.
+    expect(series(samples, 'sqlbridge_db_pool_in_use')).toEqual({ 'environment=production': 0 });
+    expect(series(samples, 'sqlbridge_db_pool_waiting')).toEqual({ 'environment=production': 0 });
+    expect(series(samples, 'sqlbridge_db_pool_idle')['environment=production']).toBeGreaterThanOrEqual(1);
+    // The client ended its session before the scrape.
+    expect(samples.find(sample => sample.name === 'sqlbridge_streamable_http_sessions')?.value).toBe(0);
+    expect(samples.find(sample => sample.name === 'sqlbridge_legacy_sse_streams')?.value).toBe(0);
+  });
+
   it('refuses a scrape without the token or with a wrong one', async () => {
     for (const headers of [
       {},

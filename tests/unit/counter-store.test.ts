@@ -1,14 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCounterStore, type CounterStore } from '../../src/http/limits/counter-store.ts';
+import { RedisCounterStore } from '../../src/http/limits/redis-counter-store.ts';
 import { WindowLimit } from '../../src/http/limits/window-limit.ts';
+import { deletePrefix, keysUnder, rawRedis, uniquePrefix } from '../helpers/redis.ts';
 
 /**
- * The contract every rate-limit counter store keeps (one suite for every store, on real time, so a
- * shared store can run it unchanged), then what only the in-memory store promises: bounded memory.
+ * The contract every rate-limit counter store keeps: one suite, run on real time against the
+ * in-memory store and against the real Redis at 127.0.0.1:6379 (which must be running: the Redis
+ * half fails without it). Then what each store promises beyond it: bounded memory, keys that
+ * expire with their window.
  */
 
-const STORES: { name: string; open: () => CounterStore }[] = [{ name: 'memory', open: () => new MemoryCounterStore() }];
+/** The test run's Redis client; a Redis that is not there fails the Redis half of the suite. */
+let redis: Redis | undefined;
+const prefix = uniquePrefix('counters');
+
+const STORES: { name: string; open: () => CounterStore }[] = [
+  { name: 'memory', open: () => new MemoryCounterStore() },
+  {
+    name: 'redis',
+    open: () => {
+      if (redis === undefined) throw new Error('Redis is not connected');
+      return new RedisCounterStore(redis, prefix);
+    }
+  }
+];
+
+beforeAll(async () => {
+  const client = rawRedis();
+  await client.connect();
+  redis = client;
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await deletePrefix(prefix);
+});
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
@@ -91,5 +120,23 @@ describe('memory counter store', () => {
     now = 300_000;
     await store.hit('h', 1000);
     expect(store.size).toBe(1);
+  });
+});
+
+describe('redis counter store', () => {
+  it('keeps each window in one key under its prefix that expires when the window ends', async () => {
+    if (redis === undefined) throw new Error('Redis is not connected');
+    const store = new RedisCounterStore(redis, prefix);
+    const key = `expiry-${randomUUID()}`;
+    await store.hit(key, 5_000);
+    const stored = `${prefix}:ratelimit:${key}`;
+    expect(await keysUnder(redis, prefix)).toContain(stored);
+    const ttl = await redis.pttl(stored);
+    expect(ttl).toBeGreaterThan(4_000);
+    expect(ttl).toBeLessThanOrEqual(5_000);
+    // A later hit in the window does not push the expiry back.
+    await new Promise(resolve => setTimeout(resolve, 200));
+    await store.hit(key, 5_000);
+    expect(await redis.pttl(stored)).toBeLessThanOrEqual(ttl - 150);
   });
 });
