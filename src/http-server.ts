@@ -16,6 +16,7 @@ import { createHttpApp, type HttpApp } from './http/http-app.ts';
 import { InFlightCalls, type DrainOutcome } from './http/in-flight.ts';
 import { mountReadiness } from './http/readiness.ts';
 import { MemoryCounterStore } from './http/limits/counter-store.ts';
+import type { RateLimitObserver } from './http/limits/rejections.ts';
 import { toolCallLimits } from './http/limits/tool-call-limits.ts';
 
 export interface HttpServer {
@@ -45,7 +46,8 @@ export async function createHttpServer(
   environments: readonly Environment[],
   logger: Logger,
   version: string,
-  auth?: AuthorizationServers
+  auth?: AuthorizationServers,
+  observers: { rateLimitObserver?: RateLimitObserver } = {}
 ): Promise<HttpServer> {
   const inFlight = new InFlightCalls();
   // Every rate-limit counter of the process (one replica's; see docs/rate-limits.md).
@@ -61,7 +63,8 @@ export async function createHttpServer(
       auth === undefined
         ? []
         : [registrationLimit(config, environments, counters), ...authEndpointLimits(config, environments, counters)],
-    inFlight
+    inFlight,
+    ...(observers.rateLimitObserver === undefined ? {} : { rateLimitObserver: observers.rateLimitObserver })
   });
   decorateRequestAuth(app);
 

@@ -14,6 +14,7 @@ import { corsPolicy } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import { refuseWhileDraining, type InFlightCalls } from './in-flight.ts';
+import type { RateLimitObserver } from './limits/rejections.ts';
 import { requestLimits, type RequestLimitRule } from './request-limits.ts';
 import { logRequest, recordPath } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -33,6 +34,15 @@ export interface HttpAppOptions {
   allowedOrigins: readonly string[];
   limits: readonly RequestLimitRule[];
   inFlight: InFlightCalls;
+  /** Told of every rate-limit refusal (metrics). */
+  rateLimitObserver?: RateLimitObserver;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Told of every rate-limit refusal of this server (metrics), if anything listens. */
+    rateLimitObserver: RateLimitObserver | undefined;
+  }
 }
 
 /**
@@ -63,6 +73,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   );
   app.addHook('onRequest', securityHeaders);
   await app.register(cors, { delegator: corsPolicy, hook: 'onRequest' });
+  app.decorate('rateLimitObserver', options.rateLimitObserver);
   app.addHook('onRequest', requestLimits(options.limits));
   app.addHook('onResponse', logRequest);
   // Node applications mounted with `app.use` (the authorization servers: oidc-provider documents

@@ -27,7 +27,11 @@ export function requestLimits(rules: readonly RequestLimitRule[]) {
       const waitMs = await rule.limit.take(key);
       if (waitMs === 0) continue;
       const retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
-      recordRateLimitRejection(request.log, { rule: rule.name, keyKind: 'address', retryAfterSeconds });
+      recordRateLimitRejection(
+        request.log,
+        { rule: rule.name, keyKind: 'address', retryAfterSeconds },
+        request.server.rateLimitObserver
+      );
       await reply.code(429).header('retry-after', String(retryAfterSeconds)).send(rule.refusal);
       return;
     }

@@ -217,6 +217,9 @@ export class Metrics implements RateLimitMetrics {
         this.toolCalls.inc({ environment, tool, outcome: record.outcome });
         if (record.durationMs !== undefined) this.toolDuration.observe({ environment, tool }, record.durationMs / 1000);
         if (record.errorClass === 'connection_failed') this.connectionErrors.inc({ environment });
+        // A call refused because its user already runs as many queries as allowed: refused in the
+        // tool, not at the HTTP layer, so it is counted from its record.
+        if (record.errorClass === 'rate_limited') this.rateLimitRejected({ environment, limit: 'concurrent_queries' });
         return;
       }
       case 'query.executed':

@@ -61,6 +61,8 @@ describe('metrics of a session, on their own listener', () => {
         'environments:',
         '  production:',
         `    database: ${postgresDatabaseYaml(created.name)}`,
+        // Exactly the calls below are allowed; one more is refused at the HTTP layer, and counted.
+        `    rateLimits: { toolCalls: { perAddress: { limit: ${String(CALLS.length)}, windowSeconds: 300 } } }`,
         ''
       ].join('\n')
     );
@@ -81,6 +83,11 @@ describe('metrics of a session, on their own listener', () => {
       const answer = await callTool(client, call.tool, call.args);
       expect(answer.isError, `${call.tool} ${JSON.stringify(call.args)}: ${answer.text}`).toBe(call.outcome !== 'ok');
     }
+    const refused = await client.callTool({ name: 'list_tables', arguments: {} }).then(
+      () => 'answered',
+      (error: unknown) => String(error)
+    );
+    expect(refused).toMatch(/429|Rate limit reached/);
     await disconnect(client);
     const response = await fetch(metricsUrl, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(response.status).toBe(200);
@@ -113,6 +120,12 @@ describe('metrics of a session, on their own listener', () => {
     expect(series(samples, 'sqlbridge_db_connection_errors_total')).toEqual({});
     // Without OAuth there are no OAuth events.
     expect(series(samples, 'sqlbridge_oauth_events_total')).toEqual({});
+  });
+
+  it('counts the call refused by the rate limit, and only it', () => {
+    expect(series(samples, 'sqlbridge_rate_limit_rejections_total')).toEqual({
+      'environment=production,limit=tool_call': 1
+    });
   });
 
   it('reports the audit sink healthy and the process metrics', () => {

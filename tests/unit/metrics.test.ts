@@ -10,6 +10,7 @@ import { SqliteDriver } from '../../src/db/dialects/sqlite/sqlite-driver.ts';
 import type { Driver, RowSink } from '../../src/db/driver.ts';
 import { ConfigError } from '../../src/errors/config-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { limitLabel } from '../../src/http/limits/rejections.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
 import { parsePrometheusText, series, type Sample } from '../helpers/prometheus-text.ts';
@@ -166,6 +167,27 @@ describe('counters derived from audit records', () => {
       'environment=prod,outcome=ok,tool=execute_sql': 2
     });
     await Promise.all([trailA.close(), trailB.close()]);
+  });
+
+  it('counts a call refused for too many running queries as a concurrent-queries rejection, from its record', async () => {
+    const metrics = new Metrics({ processMetrics: false });
+    const trail = newTrail();
+    metrics.observeAudit(trail);
+    trail.record(call('execute_sql', 'rejected', 0, 'rate_limited'));
+    trail.record(call('execute_sql', 'ok', 5));
+    expect(series(await scrape(metrics), 'sqlbridge_rate_limit_rejections_total')).toEqual({
+      'environment=prod,limit=concurrent_queries': 1
+    });
+    await trail.close();
+  });
+
+  it('labels each rate-limit rule for the rejection counter', () => {
+    expect(limitLabel('tool calls per user')).toBe('tool_call');
+    expect(limitLabel('tool calls per address')).toBe('tool_call');
+    expect(limitLabel('concurrent queries per user')).toBe('concurrent_queries');
+    expect(limitLabel('client registration')).toBe('registration');
+    expect(limitLabel('sign-in')).toBe('sign_in');
+    expect(limitLabel('token')).toBe('token');
   });
 
   it('counts rate-limit rejections through the interface the rate limits use', async () => {

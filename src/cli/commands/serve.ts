@@ -7,6 +7,7 @@ import { assertHttpExposureAllowed } from '../../config/policy.ts';
 import { createHttpServer } from '../../http-server.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
 import { createLogger, redactSecrets, type Logger } from '../../observability/logger.ts';
+import { limitLabel } from '../../http/limits/rejections.ts';
 import { Metrics } from '../../observability/metrics.ts';
 import { startMetricsListener, type MetricsListener } from '../../observability/metrics-listener.ts';
 import { configLoaded } from '../../audit/lifecycle.ts';
@@ -37,7 +38,17 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
     return 1;
   }
   const auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
-  const http = await createHttpServer(config, app.environments, logger, VERSION, auth);
+  const http = await createHttpServer(config, app.environments, logger, VERSION, auth, {
+    ...(metrics === undefined
+      ? {}
+      : {
+          rateLimitObserver: rejection =>
+            metrics.rateLimitRejected({
+              limit: limitLabel(rejection.rule),
+              ...(rejection.environment === undefined ? {} : { environment: rejection.environment })
+            })
+        })
+  });
   metrics?.observeStreams(http.streams);
   for (const environment of app.environments) metrics?.observePool(environment.name, () => environment.db.poolStats());
   // Listening before the handler is in place would let a SIGTERM sent once we say we serve kill the

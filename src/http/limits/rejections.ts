@@ -18,7 +18,22 @@ export interface RateLimitRejection {
   retryAfterSeconds?: number;
 }
 
-export function recordRateLimitRejection(log: Pick<FastifyBaseLogger, 'warn'>, rejection: RateLimitRejection): void {
-  // The Prometheus rejection counter is incremented here (rule, keyKind), and nowhere else.
+/** Told of every refusal (the metrics' rejection counter); absent when nothing listens. */
+export type RateLimitObserver = (rejection: RateLimitRejection) => void;
+
+export function recordRateLimitRejection(
+  log: Pick<FastifyBaseLogger, 'warn'>,
+  rejection: RateLimitRejection,
+  observer?: RateLimitObserver
+): void {
   log.warn({ ...rejection }, 'rate limit reached');
+  observer?.(rejection);
+}
+
+/** The metrics label of a rule: `tool_call`, `concurrent_queries`, `sign_in`, `token`, `registration`. */
+export function limitLabel(rule: string): string {
+  if (rule.startsWith('tool calls per ')) return 'tool_call';
+  if (rule === 'concurrent queries per user') return 'concurrent_queries';
+  if (rule === 'client registration') return 'registration';
+  return rule.replace(/[^a-z]+/gi, '_').toLowerCase();
 }

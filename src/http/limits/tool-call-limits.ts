@@ -52,12 +52,11 @@ export function toolCallLimits(
     }
     if (refused === undefined) return;
     const seconds = retryAfterSeconds(refused.waitMs);
-    recordRateLimitRejection(request.log, {
-      rule: `tool calls per ${refused.kind}`,
-      keyKind: refused.kind,
-      environment,
-      retryAfterSeconds: seconds
-    });
+    recordRateLimitRejection(
+      request.log,
+      { rule: `tool calls per ${refused.kind}`, keyKind: refused.kind, environment, retryAfterSeconds: seconds },
+      request.server.rateLimitObserver
+    );
     const { limit, windowSeconds } = refused.limit;
     const message = `Rate limit reached: at most ${String(limit)} tool calls per ${String(windowSeconds)} s per ${refused.kind} in environment "${environment}"; retry in ${String(seconds)} s`;
     const data = {
