@@ -50,8 +50,9 @@ export async function createHttpServer(
   observers: { rateLimitObserver?: RateLimitObserver } = {}
 ): Promise<HttpServer> {
   const inFlight = new InFlightCalls();
-  // Every rate-limit counter of the process (one replica's; see docs/rate-limits.md).
-  const counters = new MemoryCounterStore();
+  // Every rate-limit counter: in Redis, shared by every replica, when the OAuth state is there;
+  // otherwise this process's own, in memory (see docs/rate-limits.md).
+  const counters = auth?.store.counters ?? new MemoryCounterStore();
   const publicHost = config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).host];
   const app = await createHttpApp({
     logger,

@@ -9,8 +9,7 @@ import { createAuthorizationServer } from './server/provider.ts';
 import { recordProviderEvents } from './server/provider-audit.ts';
 import { LoginThrottle } from './server/throttle.ts';
 import { UserDirectory, type User } from './server/users.ts';
-import type { HashedStore } from './storage/hashed-store.ts';
-import { openConfiguredAuthStore } from './storage/open-store.ts';
+import { openConfiguredAuthStore, type ConfiguredAuthStore } from './storage/open-store.ts';
 
 /**
  * OAuth for every environment: an authorization server (issuer `<base>/<env>`) and the checks of the
@@ -47,7 +46,7 @@ export interface AuthorizationServersOptions {
 export class AuthorizationServers {
   readonly config: Config;
   readonly logger: Logger;
-  readonly store: HashedStore;
+  readonly store: ConfiguredAuthStore;
   readonly users: UserDirectory;
   readonly throttle: LoginThrottle;
   readonly environments: readonly Environment[];
@@ -55,7 +54,11 @@ export class AuthorizationServers {
   private readonly started = new Map<string, ActiveAuthorizationServer>();
   private base: URL | undefined;
 
-  private constructor(options: AuthorizationServersOptions, store: HashedStore, keys: Map<string, EnvironmentKeys>) {
+  private constructor(
+    options: AuthorizationServersOptions,
+    store: ConfiguredAuthStore,
+    keys: Map<string, EnvironmentKeys>
+  ) {
     this.config = options.config;
     this.logger = options.logger;
     this.environments = options.environments;

@@ -59,6 +59,7 @@ beforeAll(async () => {
         'environments:',
         '  pg:',
         `    database: { engine: postgres, host: ${POSTGRES.host}, port: ${POSTGRES.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable }`,
+        `    rateLimits: { toolCalls: { perUser: { limit: ${String(CALLS_PER_USER)}, windowSeconds: 600 } } }`,
         'auth:',
         '  grantCheckMs: 0',
         '  users:',
@@ -107,6 +108,30 @@ async function subjectThrough(client: Client): Promise<unknown> {
   });
   expect(result.isError, JSON.stringify(result.content)).not.toBe(true);
   return (result.structuredContent as { rows: unknown[][] }).rows[0]?.[0];
+}
+
+/** Tool calls one user may make per window, over every replica sharing the Redis. */
+const CALLS_PER_USER = 8;
+
+/** The status of a tools/call with `token`, sent straight to a server's port. */
+async function toolCallStatus(port: number, token: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/pg/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25'
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'list_tables', arguments: {} }
+    })
+  });
+  await response.body?.cancel();
+  return response.status;
 }
 
 /** The status of an MCP ping with `token`, sent straight to a server's port. */
@@ -192,6 +217,22 @@ it('signs in and calls a tool through one server; a second one sharing the Redis
 
   // The Redis password, read from a file, never reached the second server's log.
   expect(second.stderr()).not.toContain(redisPassword);
+
+  // Rate limits count in the same Redis: alice's calls through either server add up. Three calls so
+  // far (one on the second, two on the first); alternating between the two, exactly the rest of her
+  // window is accepted, then both refuse. Counting per process, each would have accepted more.
+  const statuses: number[] = [];
+  for (let call = 0; call < CALLS_PER_USER; call++) {
+    statuses.push(await toolCallStatus(portOf(call % 2 === 0 ? first : second), renewed.access_token));
+  }
+  const madeBefore = 3;
+  expect(statuses).toEqual([
+    ...Array.from({ length: CALLS_PER_USER - madeBefore }, () => 200),
+    ...Array.from({ length: madeBefore }, () => 429)
+  ]);
+  expect(await toolCallStatus(portOf(first), renewed.access_token)).toBe(429);
+  expect(await toolCallStatus(portOf(second), renewed.access_token)).toBe(429);
+  expect(await keysUnder(raw, `${prefix}:ratelimit`)).not.toEqual([]);
 });
 
 it('refuses to start when the Redis of auth.storage cannot be reached, without showing its password', async () => {

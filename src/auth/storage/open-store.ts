@@ -5,6 +5,7 @@ import { HashedStore } from './hashed-store.ts';
 import { KeyedHash } from './keyed-hash.ts';
 import { MemoryStore } from './memory-store.ts';
 import { RedisStore } from './redis-store.ts';
+import type { CounterStore } from '../../http/limits/counter-store.ts';
 import type { SharedValues } from './shared-values.ts';
 import { SqliteStore, type StoredRow } from './sqlite-store.ts';
 import { loadOrCreateStoreKey, STORE_KEY_BYTES } from './store-key.ts';
@@ -39,8 +40,14 @@ function keptAcrossUpgrade(row: StoredRow): boolean {
   }
 }
 
-/** The configured store, and the values replicas share through it (none unless it is Redis). */
-export type ConfiguredAuthStore = HashedStore & { readonly shared: SharedValues | undefined };
+/**
+ * The configured store, the values replicas share through it, and the counters rate limits keep in
+ * it (none unless it is Redis: a single process keeps them in memory).
+ */
+export type ConfiguredAuthStore = HashedStore & {
+  readonly shared: SharedValues | undefined;
+  readonly counters: CounterStore | undefined;
+};
 
 /** `auth.storage` as configured: `sqlite`, `memory`, or a Redis URL (its password in `password` or in the URL). */
 export async function openConfiguredAuthStore(options: {
@@ -51,7 +58,7 @@ export async function openConfiguredAuthStore(options: {
 }): Promise<ConfiguredAuthStore> {
   const { storage } = options;
   if (storage === 'sqlite' || storage === 'memory') {
-    return Object.assign(openAuthStore({ ...options, storage }), { shared: undefined });
+    return Object.assign(openAuthStore({ ...options, storage }), { shared: undefined, counters: undefined });
   }
   let redis: RedisStore;
   try {
@@ -64,7 +71,10 @@ export async function openConfiguredAuthStore(options: {
   }
   try {
     const key = await redis.sharedValue('store-key', () => randomBytes(STORE_KEY_BYTES).toString('base64'));
-    return Object.assign(new HashedStore(redis, new KeyedHash(Buffer.from(key, 'base64'))), { shared: redis });
+    return Object.assign(new HashedStore(redis, new KeyedHash(Buffer.from(key, 'base64'))), {
+      shared: redis,
+      counters: redis.counters()
+    });
   } catch (error) {
     await redis.close();
     throw error;

@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import type { CounterStore } from '../../http/limits/counter-store.ts';
+import { RedisCounterStore } from '../../http/limits/redis-counter-store.ts';
 import type { SharedValues } from './shared-values.ts';
 import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
 import { epochSeconds } from './store.ts';
@@ -82,6 +84,10 @@ export class RedisStore implements AuthStore, SharedValues {
   private constructor(client: Redis, prefix: string) {
     this.client = client;
     this.prefix = prefix;
+  }
+  /** Rate-limit counters in the same Redis, under the same prefix: shared by every replica. */
+  counters(): CounterStore {
+    return new RedisCounterStore(this.client, this.prefix);
   }
 
   /**
