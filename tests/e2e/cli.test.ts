@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoDataDir, emptyDir } from '../helpers/data-dir.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
 import { runCli, startServer } from '../helpers/server-process.ts';
+import { deletePrefix, rawRedis, redisUrl, uniquePrefix } from '../helpers/redis.ts';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -72,6 +73,32 @@ describe('sqlbridge CLI', () => {
     expect((await runCli(['rotate-keys', '--env', 'nope'], { env })).stderr).toBe(
       'sqlbridge: there is no environment named "nope"\n'
     );
+  });
+
+  it('rotate-keys with Redis storage rotates the keys every replica shares there, not a file', async () => {
+    const dir = emptyDir('cli-rotate-redis-');
+    const prefix = uniquePrefix('rotate');
+    const env = {
+      SQLBRIDGE_SQLITE_PATH: createSqliteFixture(),
+      SQLBRIDGE_DATA_DIR: dir,
+      SQLBRIDGE_AUTH_STORAGE: redisUrl(prefix)
+    };
+    const redis = rawRedis();
+    try {
+      const kids: string[][] = [];
+      for (let i = 0; i < 2; i++) {
+        const result = await runCli(['rotate-keys'], { env });
+        expect(result, result.stderr).toMatchObject({ code: 0 });
+        const stored = await redis.get(`${prefix}:shared:keys:default`);
+        kids.push((JSON.parse(stored ?? '{}') as { signing: { kid: string }[] }).signing.map(key => key.kid));
+      }
+      expect(kids.map(list => list.length)).toEqual([2, 3]);
+      expect(kids[1]?.slice(1)).toEqual(kids[0]);
+      expect(existsSync(join(dir, 'auth', 'default.keys.json'))).toBe(false);
+    } finally {
+      redis.disconnect();
+      await deletePrefix(prefix);
+    }
   });
 
   it('prints the demo sign-in once, at first start', async () => {

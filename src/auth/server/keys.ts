@@ -71,10 +71,20 @@ function checked(stored: Partial<EnvironmentKeys>, where: string): EnvironmentKe
  * `keep` in all) so that tokens they signed keep verifying until they expire. Takes effect at the
  * next start.
  */
-export async function rotateSigningKey(dataDir: string, environment: string, keep = 3): Promise<JWK> {
-  const current = await loadOrCreateKeys(dataDir, environment);
+export async function rotateSigningKey(
+  dataDir: string,
+  environment: string,
+  keep = 3,
+  shared?: SharedValues
+): Promise<JWK> {
+  const current = await loadOrCreateKeys(dataDir, environment, shared);
   const fresh = await newSigningKey();
   const keys: EnvironmentKeys = { signing: [fresh, ...current.signing].slice(0, keep), cookies: current.cookies };
+  // With shared storage (Redis) the keys every replica reads are there, not in the data directory.
+  if (shared !== undefined) {
+    await shared.replaceSharedValue(sharedKeysName(environment), JSON.stringify(keys));
+    return fresh;
+  }
   const path = keysPath(dataDir, environment);
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });

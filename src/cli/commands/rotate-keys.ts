@@ -1,12 +1,15 @@
 import { rotateSigningKey } from '../../auth/server/keys.ts';
+import { openConfiguredAuthStore, type ConfiguredAuthStore } from '../../auth/storage/open-store.ts';
 import type { LoadedConfig } from '../../config/load.ts';
+import { createLogger } from '../../observability/logger.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
 
 /**
  * `sqlbridge rotate-keys [--env NAME]`: a new ES256 signing key for each environment's authorization
- * server (or one), first in `<dataDir>/auth/<env>.keys.json`; the two previous keys stay so that
- * tokens they signed still verify. Restart sqlbridge to start signing with it.
+ * server (or one), first in `<dataDir>/auth/<env>.keys.json` — or, with `auth.storage` in Redis, in
+ * the keys every replica shares there; the two previous keys stay so that tokens they signed still
+ * verify. Restart sqlbridge (every replica) to start signing with it.
  */
 export async function rotateKeysCommand(
   loaded: LoadedConfig,
@@ -15,13 +18,28 @@ export async function rotateKeysCommand(
 ): Promise<number> {
   const config = requireEnvironments(loaded);
   const names = environment === undefined ? Object.keys(config.environments) : [environment];
-  for (const name of names) {
-    if (!(name in config.environments)) {
-      io.err(`sqlbridge: there is no environment named ${JSON.stringify(name)}`);
-      return 2;
+  const unknown = names.find(name => !(name in config.environments));
+  if (unknown !== undefined) {
+    io.err(`sqlbridge: there is no environment named ${JSON.stringify(unknown)}`);
+    return 2;
+  }
+  // Only a shared store holds keys; a SQLite or memory store is not opened for this.
+  let store: ConfiguredAuthStore | undefined;
+  if (/^rediss?:/i.test(config.auth.storage)) {
+    store = await openConfiguredAuthStore({
+      dataDir: config.dataDir,
+      storage: config.auth.storage,
+      password: config.auth.storagePassword,
+      logger: createLogger('silent')
+    });
+  }
+  try {
+    for (const name of names) {
+      const key = await rotateSigningKey(config.dataDir, name, 3, store?.shared);
+      io.out(`${name}: new signing key ${key.kid ?? ''}; restart sqlbridge to use it`);
     }
-    const key = await rotateSigningKey(config.dataDir, name);
-    io.out(`${name}: new signing key ${key.kid ?? ''}; restart sqlbridge to use it`);
+  } finally {
+    await store?.close();
   }
   return 0;
 }
