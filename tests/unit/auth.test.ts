@@ -7,7 +7,6 @@ import { isSpecialAddress, metadataUrlRefusal } from '../../src/auth/server/clie
 import { newSigningKey, publicKeys } from '../../src/auth/server/keys.ts';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/auth/server/passwords.ts';
 import { isRedirectAllowed } from '../../src/auth/server/redirect-policy.ts';
-import { RateLimit } from '../../src/http/rate-limit.ts';
 import { LoginThrottle } from '../../src/auth/server/throttle.ts';
 import { UserDirectory, type User } from '../../src/auth/server/users.ts';
 import { withClientExpiry } from '../../src/auth/storage/client-expiry.ts';
@@ -82,18 +81,6 @@ describe('login throttle reservations', () => {
     expect(throttle.begin('bob', '10.0.0.1')).toBe(0);
     expect(throttle.begin('carol', '10.0.0.1')).toBeGreaterThan(0);
     expect(throttle.begin('alice', '10.0.0.2')).toBe(0);
-  });
-});
-
-describe('rate limit', () => {
-  it('allows the limit per key and window, then says how long to wait', () => {
-    let now = 0;
-    const limit = new RateLimit(2, 60_000, () => now);
-    expect([limit.take('a'), limit.take('a'), limit.take('b')]).toEqual([0, 0, 0]);
-    now = 15_000;
-    expect(limit.take('a')).toBe(45_000);
-    now = 60_000;
-    expect(limit.take('a')).toBe(0);
   });
 });
 
