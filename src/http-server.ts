@@ -3,6 +3,7 @@ import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.t
 import { authEndpointLimits } from './auth/server/endpoint-limits.ts';
 import { registrationLimit } from './auth/server/registration-limit.ts';
 import { mountAuthorization } from './auth/routes.ts';
+import { standaloneCluster } from './cluster/cluster.ts';
 import type { Config } from './config/schema.ts';
 import type { Environment } from './environment.ts';
 import { createServerFactory } from './mcp/server.ts';
@@ -53,6 +54,8 @@ export async function createHttpServer(
   // Every rate-limit counter: in Redis, shared by every replica, when the OAuth state is there;
   // otherwise this process's own, in memory (see docs/rate-limits.md).
   const counters = auth?.store.counters ?? new MemoryCounterStore();
+  // Sessions and event streams any replica can serve, with the OAuth state in Redis.
+  const cluster = auth?.store.cluster ?? standaloneCluster();
   const publicHost = config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).host];
   const app = await createHttpApp({
     logger,
@@ -98,7 +101,7 @@ export async function createHttpServer(
   }));
   if (auth !== undefined) await mountAuthorization(app, auth);
 
-  const sseSessions = new LegacySseSessions(config.server.legacySse);
+  const sseSessions = new LegacySseSessions(config.server.legacySse, cluster);
   const endpoints: McpEndpoint[] = [];
   await app.register(async (scope: HttpApp) => {
     readJsonBodies(scope);
@@ -110,6 +113,8 @@ export async function createHttpServer(
         keepAliveMs: config.server.keepAliveMs,
         inFlight,
         logger,
+        cluster,
+        environment: environment.name,
         ...(limitToolCalls === undefined ? {} : { limitToolCalls })
       };
       endpoints.push(
@@ -122,7 +127,6 @@ export async function createHttpServer(
         }),
         mountLegacySse(scope, {
           ...common,
-          environment: environment.name,
           sessions: sseSessions,
           ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'sse') })
         })

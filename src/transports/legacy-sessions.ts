@@ -5,6 +5,7 @@ import {
   type AuthInfo,
   type McpServerFactory
 } from '@modelcontextprotocol/server';
+import type { Cluster } from '../cluster/cluster.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
 
 /**
@@ -14,9 +15,18 @@ import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
  * capped in number and end after an idle period; a session id is useless to anyone but the caller
  * who opened it. A 2025 request that carries no session (and is not an initialize) is served
  * statelessly.
+ *
+ * Replicas behind a load balancer share the sessions' directory (the cluster, in Redis): a request
+ * for a session another replica opened, from the caller who opened it, is served here statelessly,
+ * as the session's first request would have been, and a DELETE ends it where it lives. Only a
+ * cancellation needs the replica running the call: one that lands elsewhere finds nothing to stop,
+ * and the call ends at its timeout. The directory's entry expires after the idle period, counted
+ * from the last use on any replica.
  */
 
 export interface LegacySessionOptions {
+  environment: string;
+  cluster: Cluster;
   factory: McpServerFactory;
   maxSessions: number;
   idleTimeoutMs: number;
@@ -36,7 +46,11 @@ interface Session {
   /** Who opened it: a later request must come from the same caller. */
   owner: string;
   lastUsed: number;
+  /** When the cluster's directory last heard of it from this replica. */
+  registeredAt: number;
 }
+
+const notFound = (): Response => Response.json(jsonRpcError(-32001, 'Session not found'), { status: 404 });
 
 export class LegacySessions {
   private readonly options: LegacySessionOptions;
@@ -47,6 +61,12 @@ export class LegacySessions {
     this.options = options;
     this.sweeper = setInterval(() => void this.expire(), Math.min(options.idleTimeoutMs, 60_000));
     this.sweeper.unref();
+    options.cluster.on('session.closed', message => {
+      const session = this.sessions.get(message.sessionId);
+      if (session?.owner !== message.owner) return;
+      this.sessions.delete(message.sessionId);
+      void session.transport.close().catch(() => undefined);
+    });
   }
 
   get size(): number {
@@ -58,8 +78,9 @@ export class LegacySessions {
     const id = request.headers.get('mcp-session-id');
     if (id !== null) {
       const session = this.sessions.get(id);
-      if (session?.owner !== owner) return Response.json(jsonRpcError(-32001, 'Session not found'), { status: 404 });
-      session.lastUsed = Date.now();
+      if (session === undefined) return this.elsewhere(id, request, owner, handling);
+      if (session.owner !== owner) return notFound();
+      this.touch(id, session);
       return session.transport.handleRequest(request, handling);
     }
     if (request.method === 'POST' && isInitializeRequest(handling.parsedBody))
@@ -85,11 +106,15 @@ export class LegacySessions {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       keepAliveMs: this.options.keepAliveMs,
-      onsessioninitialized: id => {
-        this.sessions.set(id, { transport, owner, lastUsed: Date.now() });
+      onsessioninitialized: async id => {
+        const now = Date.now();
+        this.sessions.set(id, { transport, owner, lastUsed: now, registeredAt: now });
+        // Before the client has its id, so that its next request finds the session on any replica.
+        await this.register(id, owner);
       },
-      onsessionclosed: id => {
+      onsessionclosed: async id => {
         this.sessions.delete(id);
+        await this.unregister(id);
       }
     });
     const server = await this.options.factory({
@@ -101,6 +126,55 @@ export class LegacySessions {
     return transport.handleRequest(request, handling);
   }
 
+  /**
+   * A session this replica does not hold: served here when the directory says its caller opened it
+   * on another replica (or on this one, before an idle sweep), refused as unknown otherwise.
+   */
+  private async elsewhere(id: string, request: Request, owner: string, handling: RequestHandling): Promise<Response> {
+    const { cluster, environment, idleTimeoutMs } = this.options;
+    if (!cluster.shared) return notFound();
+    const entry = await cluster.lookup(id, idleTimeoutMs);
+    if (entry?.kind !== 'mcp' || entry.environment !== environment || entry.owner !== owner) return notFound();
+    if (request.method === 'DELETE') {
+      await cluster.unregister(id);
+      await cluster.send(entry.replica, { type: 'session.closed', sessionId: id, owner });
+      return new Response(null, { status: 200 });
+    }
+    if (request.method !== 'POST') {
+      // The stream of messages outside requests lives on the replica holding the session; the
+      // client may live without it (MCP 2025-06-18, "Listening for Messages from the Server").
+      return Response.json(
+        jsonRpcError(JSON_RPC.serverError, 'Method not allowed: this replica holds no stream for the session'),
+        { status: 405, headers: { allow: 'POST, DELETE' } }
+      );
+    }
+    return this.options.stateless(request, handling);
+  }
+
+  /** A local session used: its idle clock restarts, here and (now and then) in the directory. */
+  private touch(id: string, session: Session): void {
+    const now = Date.now();
+    session.lastUsed = now;
+    if (now - session.registeredAt < this.options.idleTimeoutMs / 4) return;
+    session.registeredAt = now;
+    void this.register(id, session.owner);
+  }
+
+  private async register(id: string, owner: string): Promise<void> {
+    const { cluster, environment, idleTimeoutMs } = this.options;
+    if (!cluster.shared) return;
+    await cluster.register(id, { kind: 'mcp', environment, owner }, idleTimeoutMs).catch(() => undefined);
+  }
+
+  private async unregister(id: string): Promise<void> {
+    if (!this.options.cluster.shared) return;
+    await this.options.cluster.unregister(id).catch(() => undefined);
+  }
+
+  /**
+   * Ends the sessions idle here. One in the directory stays there until its own idle period ends:
+   * the client may be using it through another replica.
+   */
   private async expire(): Promise<void> {
     const cutoff = Date.now() - this.options.idleTimeoutMs;
     for (const [id, session] of this.sessions) {
@@ -117,6 +191,7 @@ export class LegacySessions {
       if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
     if (oldest === undefined) return;
     this.sessions.delete(oldest[0]);
+    await this.unregister(oldest[0]);
     await oldest[1].transport.close().catch(() => undefined);
   }
 }

@@ -1,9 +1,16 @@
+import type { Cluster } from '../cluster/cluster.ts';
+import { deliverRelayed } from './sse-relay.ts';
 import type { SseSession } from './sse-session.ts';
 
 /**
  * The open HTTP+SSE streams of every environment, capped in total and per user, so that old
- * clients holding streams open cannot take every connection the server has.
+ * clients holding streams open cannot take every connection the server has. Each is in the
+ * cluster's directory while it is open, so that a message posted through another replica reaches
+ * it (sse-relay.ts); an entry whose replica died expires by itself.
  */
+
+/** How long a stream's directory entry lives unless its replica records it again (every third of this). */
+export const STREAM_ENTRY_TTL_MS = 180_000;
 
 export interface LegacySseLimits {
   maxStreams: number;
@@ -19,9 +26,22 @@ export class LegacySseSessions {
   private readonly limits: LegacySseLimits;
   private readonly byId = new Map<string, SseSession>();
   private readonly perOwner = new Map<string, number>();
+  readonly cluster: Cluster;
+  private readonly refresher: NodeJS.Timeout | undefined;
 
-  constructor(limits: LegacySseLimits) {
+  constructor(limits: LegacySseLimits, cluster: Cluster) {
     this.limits = limits;
+    this.cluster = cluster;
+    if (cluster.shared) {
+      this.refresher = setInterval(() => {
+        for (const session of this.byId.values()) this.register(session);
+      }, STREAM_ENTRY_TTL_MS / 3);
+      this.refresher.unref();
+      cluster.on('sse.messages', message => {
+        const session = this.byId.get(message.sessionId);
+        if (session?.owner === message.owner) deliverRelayed(session, message);
+      });
+    }
   }
 
   get size(): number {
@@ -48,10 +68,12 @@ export class LegacySseSessions {
   add(session: SseSession): void {
     this.byId.set(session.sessionId, session);
     this.perOwner.set(session.owner, (this.perOwner.get(session.owner) ?? 0) + 1);
+    this.register(session);
   }
 
   remove(session: SseSession): void {
     if (!this.byId.delete(session.sessionId)) return;
+    if (this.cluster.shared) void this.cluster.unregister(session.sessionId).catch(() => undefined);
     const count = (this.perOwner.get(session.owner) ?? 1) - 1;
     if (count > 0) this.perOwner.set(session.owner, count);
     else this.perOwner.delete(session.owner);
@@ -65,5 +87,11 @@ export class LegacySseSessions {
   async close(environment: string): Promise<void> {
     const sessions = [...this.byId.values()].filter(session => session.environment === environment);
     await Promise.allSettled(sessions.map(session => session.close()));
+  }
+
+  private register(session: SseSession): void {
+    if (!this.cluster.shared) return;
+    const entry = { kind: 'sse' as const, environment: session.environment, owner: session.owner };
+    void this.cluster.register(session.sessionId, entry, STREAM_ENTRY_TTL_MS).catch(() => undefined);
   }
 }

@@ -1,5 +1,6 @@
 import { parseJSONRPCMessage, type JSONRPCMessage, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Cluster } from '../cluster/cluster.ts';
 import type { HttpApp, RequestHook } from '../http/http-app.ts';
 import type { InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
@@ -9,6 +10,7 @@ import { NO_PROXY_BUFFERING } from './event-stream.ts';
 import { duplicateIdRefusal } from './json-rpc-edge.ts';
 import type { LegacySseSessions } from './legacy-sse-sessions.ts';
 import { ownerOf } from './legacy-sessions.ts';
+import { relayedAuth } from './sse-relay.ts';
 import { SseSession } from './sse-session.ts';
 import type { McpEndpoint } from './streamable-http.ts';
 
@@ -19,6 +21,8 @@ import type { McpEndpoint } from './streamable-http.ts';
  * travels on the stream). Both are guarded like `/mcp`, and a session belongs to the user and
  * client whose token opened it: anyone else, and any guessed id, gets "Session not found".
  * A POST to the stream URL answers 405, so clients that try Streamable HTTP first fall back.
+ * Behind a load balancer, a message may reach another replica than the stream: it is relayed
+ * (sse-relay.ts).
  */
 
 export interface LegacySseOptions {
@@ -91,9 +95,12 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   };
   app.post(messagesPath, limited, async (request, reply) => {
     const { sessionId } = request.query as { sessionId?: unknown };
-    const session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (session?.environment !== environment || session.owner !== ownerOfRequest(request)) {
-      return reply.code(404).send(jsonRpcError(-32001, 'Session not found'));
+    if (typeof sessionId !== 'string') return reply.code(404).send(SESSION_NOT_FOUND);
+    const owner = ownerOfRequest(request);
+    const session = sessions.get(sessionId);
+    if (session === undefined) return relay(sessions.cluster, { environment, sessionId, owner }, request, reply);
+    if (session.environment !== environment || session.owner !== owner) {
+      return reply.code(404).send(SESSION_NOT_FOUND);
     }
     return deliver(session, request, reply);
   });
@@ -101,8 +108,17 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   return { close: () => sessions.close(environment) };
 }
 
-/** Checks every posted message before any is delivered, so a refused batch delivers nothing. */
-async function deliver(session: SseSession, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+const SESSION_NOT_FOUND = jsonRpcError(-32001, 'Session not found');
+
+/**
+ * The posted messages, or the 400 answer refusing them all: each is checked before any is
+ * delivered, so a refused batch delivers nothing.
+ */
+function postedMessages(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  check: (message: JSONRPCMessage) => string | undefined
+): JSONRPCMessage[] | FastifyReply {
   const body: unknown = request.body;
   const duplicates = duplicateIdRefusal(body);
   if (duplicates !== undefined) return reply.code(400).send(duplicates);
@@ -113,18 +129,54 @@ async function deliver(session: SseSession, request: FastifyRequest, reply: Fast
     try {
       const message = parseJSONRPCMessage(value);
       messages.push(message);
-      refusal ??= session.refusal(message);
+      refusal ??= check(message);
     } catch {
       refusal ??= 'not a JSON-RPC 2.0 message';
     }
   }
-  if (refusal !== undefined) {
-    // Every call of the batch is answered, each under its own id (JSON-RPC 2.0 §6).
-    const errors = values.map(value =>
-      jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, idOf(value))
-    );
-    return reply.code(400).send(Array.isArray(body) ? errors : errors[0]);
+  if (refusal === undefined) return messages;
+  // Every call of the batch is answered, each under its own id (JSON-RPC 2.0 §6).
+  const errors = values.map(value => jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, idOf(value)));
+  return reply.code(400).send(Array.isArray(body) ? errors : errors[0]);
+}
+
+/**
+ * Messages for a stream another replica holds: sent to it through the cluster when the directory
+ * says the stream is this caller's in this environment, and that replica is still there.
+ */
+async function relay(
+  cluster: Cluster,
+  target: { environment: string; sessionId: string; owner: string },
+  request: FastifyRequest,
+  reply: FastifyReply
+): Promise<FastifyReply> {
+  const { environment, sessionId, owner } = target;
+  const entry = cluster.shared ? await cluster.lookup(sessionId) : undefined;
+  if (entry?.kind !== 'sse' || entry.environment !== environment || entry.owner !== owner) {
+    return reply.code(404).send(SESSION_NOT_FOUND);
   }
+  const messages = postedMessages(request, reply, () => undefined);
+  if (!Array.isArray(messages)) return messages;
+  const auth = relayedAuth(request.auth);
+  const delivered = await cluster.send(entry.replica, {
+    type: 'sse.messages',
+    sessionId,
+    owner,
+    messages,
+    origin: { requestId: request.id, remoteAddress: request.ip },
+    ...(auth === undefined ? {} : { auth })
+  });
+  if (!delivered) {
+    // The replica holding the stream is gone, and the stream with it.
+    await cluster.unregister(sessionId);
+    return reply.code(404).send(SESSION_NOT_FOUND);
+  }
+  return reply.code(202).send();
+}
+
+async function deliver(session: SseSession, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const messages = postedMessages(request, reply, message => session.refusal(message));
+  if (!Array.isArray(messages)) return messages;
   const extra = request.auth === undefined ? {} : { authInfo: request.auth };
   withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () => {
     for (const message of messages) session.receive(message, extra);

@@ -102,6 +102,14 @@ export class SseSession implements Transport {
     return undefined;
   }
 
+  /**
+   * Answers a request `refusal` turned down, on the stream (for one relayed from another replica,
+   * whose HTTP answer has been sent); a request running under the same id is left alone.
+   */
+  refuse(id: RequestId, refusal: string): void {
+    this.enqueue(eventFrame(jsonRpcError(JSON_RPC.invalidRequest, `Invalid Request: ${refusal}`, id)));
+  }
+
   /** A message the client posted, already checked with `refusal`. A request is in flight until answered. */
   receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
     if (this.ended) return;

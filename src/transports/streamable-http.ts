@@ -5,6 +5,7 @@ import {
   legacyStatelessFallback,
   type McpServerFactory
 } from '@modelcontextprotocol/server';
+import type { Cluster } from '../cluster/cluster.ts';
 import type { HttpApp, RequestHook } from '../http/http-app.ts';
 import type { InFlightCalls } from '../http/in-flight.ts';
 import { requestIds } from '../http/json-rpc-errors.ts';
@@ -25,7 +26,10 @@ import { McpExchange } from './mcp-exchange.ts';
  */
 
 export interface StreamableHttpOptions {
+  environment: string;
   path: string;
+  /** The replicas sharing 2025 sessions. */
+  cluster: Cluster;
   factory: McpServerFactory;
   /** The bearer-token guard; absent when OAuth is off. */
   guard?: RequestHook;
@@ -52,6 +56,8 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
   const modern = createMcpHandler(options.factory, { legacy: 'reject', onerror, keepAliveMs: options.keepAliveMs });
   const stateless = legacyStatelessFallback(options.factory, onerror);
   const sessions = new LegacySessions({
+    environment: options.environment,
+    cluster: options.cluster,
     factory: options.factory,
     maxSessions: options.maxSessions,
     idleTimeoutMs: options.sessionIdleTimeoutMs,

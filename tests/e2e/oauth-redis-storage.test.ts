@@ -46,7 +46,7 @@ const portOf = (server: RunningServer): number => {
 beforeAll(async () => {
   raw = rawRedis();
   await raw.connect();
-  await raw.call('ACL', 'SETUSER', redisUser, 'on', `>${redisPassword}`, `~${prefix}:*`, '+@all');
+  await raw.call('ACL', 'SETUSER', redisUser, 'on', `>${redisPassword}`, `~${prefix}:*`, `&${prefix}:*`, '+@all');
   const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY); INSERT INTO t VALUES (1)');
   dropDatabase = database.drop;
   const aliceHash = await hashPassword(ALICE.password);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { standaloneCluster, type Cluster } from '../../cluster/cluster.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { HashedStore } from './hashed-store.ts';
 import { KeyedHash } from './keyed-hash.ts';
@@ -41,12 +42,14 @@ function keptAcrossUpgrade(row: StoredRow): boolean {
 }
 
 /**
- * The configured store, the values replicas share through it, and the counters rate limits keep in
- * it (none unless it is Redis: a single process keeps them in memory).
+ * The configured store, the values replicas share through it, the counters rate limits keep in it
+ * (none unless it is Redis: a single process keeps them in memory), and the replicas' sessions and
+ * messages (standalone unless it is Redis). Closing it closes them all.
  */
 export type ConfiguredAuthStore = HashedStore & {
   readonly shared: SharedValues | undefined;
   readonly counters: CounterStore | undefined;
+  readonly cluster: Cluster;
 };
 
 /** `auth.storage` as configured: `sqlite`, `memory`, or a Redis URL (its password in `password` or in the URL). */
@@ -58,7 +61,11 @@ export async function openConfiguredAuthStore(options: {
 }): Promise<ConfiguredAuthStore> {
   const { storage } = options;
   if (storage === 'sqlite' || storage === 'memory') {
-    return Object.assign(openAuthStore({ ...options, storage }), { shared: undefined, counters: undefined });
+    return Object.assign(openAuthStore({ ...options, storage }), {
+      shared: undefined,
+      counters: undefined,
+      cluster: standaloneCluster()
+    });
   }
   let redis: RedisStore;
   try {
@@ -71,9 +78,22 @@ export async function openConfiguredAuthStore(options: {
   }
   try {
     const key = await redis.sharedValue('store-key', () => randomBytes(STORE_KEY_BYTES).toString('base64'));
-    return Object.assign(new HashedStore(redis, new KeyedHash(Buffer.from(key, 'base64'))), {
+    const cluster = await redis.cluster(options.logger).catch((error: unknown) => {
+      throw new Error(
+        `auth.storage: Redis at ${withoutCredentials(storage)} refused the replicas' channels ${redis.prefix}:cluster:* (a Redis user needs the keys ~${redis.prefix}:* and the channels &${redis.prefix}:*): ${(error as Error).message}`,
+        { cause: error }
+      );
+    });
+    const store = new HashedStore(redis, new KeyedHash(Buffer.from(key, 'base64')));
+    const close = store.close.bind(store);
+    return Object.assign(store, {
       shared: redis,
-      counters: redis.counters()
+      counters: redis.counters(),
+      cluster,
+      close: async () => {
+        await cluster.close();
+        await close();
+      }
     });
   } catch (error) {
     await redis.close();

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
+import { RedisCluster } from '../../cluster/redis-cluster.ts';
 import type { CounterStore } from '../../http/limits/counter-store.ts';
 import { RedisCounterStore } from '../../http/limits/redis-counter-store.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { SharedValues } from './shared-values.ts';
 import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
 import { epochSeconds } from './store.ts';
@@ -88,6 +90,11 @@ export class RedisStore implements AuthStore, SharedValues {
   /** Rate-limit counters in the same Redis, under the same prefix: shared by every replica. */
   counters(): CounterStore {
     return new RedisCounterStore(this.client, this.prefix);
+  }
+
+  /** The replicas' sessions and messages in the same Redis, under the same prefix. */
+  async cluster(logger: Logger): Promise<RedisCluster> {
+    return RedisCluster.start(this.client, this.prefix, logger);
   }
 
   /**
