@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
+import { MemoryCounterStore } from '../http/limits/counter-store.ts';
 import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
 import { AccessTokenVerifier } from './resource/token-verifier.ts';
@@ -66,11 +67,15 @@ export class AuthorizationServers {
     this.keys = keys;
     this.users = UserDirectory.fromConfig(options.config, options.extraUsers ?? []);
     const login = options.config.auth.login;
-    this.throttle = new LoginThrottle({
-      perUser: login.maxFailuresPerUser,
-      perAddress: login.maxFailuresPerAddress,
-      windowMs: login.windowMinutes * 60_000
-    });
+    this.throttle = new LoginThrottle(
+      {
+        perUser: login.maxFailuresPerUser,
+        perAddress: login.maxFailuresPerAddress,
+        windowMs: login.windowMinutes * 60_000
+      },
+      // Shared by every replica when the OAuth state is in Redis.
+      store.counters ?? new MemoryCounterStore()
+    );
   }
 
   static async create(options: AuthorizationServersOptions): Promise<AuthorizationServers> {

@@ -7,7 +7,6 @@ import { isSpecialAddress, metadataUrlRefusal } from '../../src/auth/server/clie
 import { newSigningKey, publicKeys } from '../../src/auth/server/keys.ts';
 import { hashPassword, isPasswordHash, verifyPassword } from '../../src/auth/server/passwords.ts';
 import { isRedirectAllowed } from '../../src/auth/server/redirect-policy.ts';
-import { LoginThrottle } from '../../src/auth/server/throttle.ts';
 import { UserDirectory, type User } from '../../src/auth/server/users.ts';
 import { withClientExpiry } from '../../src/auth/storage/client-expiry.ts';
 import { MemoryStore } from '../../src/auth/storage/memory-store.ts';
@@ -36,51 +35,6 @@ describe('password hashes', () => {
     'bcrypt$2b$10$abcdefghijklmnopqrstuu'
   ])('rejects %j as a hash', value => {
     expect(isPasswordHash(value)).toBe(false);
-  });
-});
-
-describe('login throttle', () => {
-  it('refuses a user after the limit until the window passes, and forgets on success', () => {
-    let now = 0;
-    const throttle = new LoginThrottle({ perUser: 3, perAddress: 100, windowMs: 60_000 }, () => now);
-    for (let i = 0; i < 3; i++) {
-      expect(throttle.retryAfterMs('Alice', '10.0.0.1')).toBe(0);
-      throttle.recordFailure('alice', '10.0.0.1');
-      now += 1000;
-    }
-    expect(throttle.retryAfterMs('ALICE', '10.0.0.2')).toBe(57_000);
-    now = 60_001;
-    expect(throttle.retryAfterMs('alice', '10.0.0.1')).toBe(0);
-    throttle.recordFailure('alice', '10.0.0.1');
-    throttle.recordSuccess('alice');
-    expect(throttle.retryAfterMs('alice', '10.0.0.1')).toBe(0);
-  });
-
-  it('refuses an address that tries many users', () => {
-    const throttle = new LoginThrottle({ perUser: 100, perAddress: 5, windowMs: 60_000 }, () => 0);
-    for (let i = 0; i < 5; i++) throttle.recordFailure(`user${i}`, '10.0.0.9');
-    expect(throttle.retryAfterMs('someone-else', '10.0.0.9')).toBeGreaterThan(0);
-    expect(throttle.retryAfterMs('someone-else', '10.0.0.10')).toBe(0);
-  });
-});
-
-describe('login throttle reservations', () => {
-  it('counts an attempt before it is verified, so concurrent attempts stop at the limit', () => {
-    const throttle = new LoginThrottle({ perUser: 3, perAddress: 100, windowMs: 60_000 }, () => 0);
-    const outcomes = Array.from({ length: 5 }, () => throttle.begin('alice', '10.0.0.1'));
-    expect(outcomes.filter(wait => wait === 0)).toHaveLength(3);
-    expect(outcomes.slice(3).every(wait => wait > 0)).toBe(true);
-  });
-
-  it('forgets the user and refunds the address when the reserved attempt succeeds', () => {
-    const throttle = new LoginThrottle({ perUser: 2, perAddress: 2, windowMs: 60_000 }, () => 0);
-    expect(throttle.begin('alice', '10.0.0.1')).toBe(0);
-    expect(throttle.begin('alice', '10.0.0.1')).toBe(0);
-    throttle.succeeded('alice', '10.0.0.1');
-    // One failure remains against the address, none against alice.
-    expect(throttle.begin('bob', '10.0.0.1')).toBe(0);
-    expect(throttle.begin('carol', '10.0.0.1')).toBeGreaterThan(0);
-    expect(throttle.begin('alice', '10.0.0.2')).toBe(0);
   });
 });
 

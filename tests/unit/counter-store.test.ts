@@ -84,6 +84,23 @@ describe.each(STORES)('counter store contract: $name', ({ open }) => {
     expect(hits.map(hit => hit.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it('takes back one event of a window, never below zero, and resets a window', async () => {
+    const store = open();
+    const key = `release-${randomUUID()}`;
+    await store.hit(key, 10_000);
+    await store.hit(key, 10_000);
+    await store.release(key);
+    expect((await store.hit(key, 10_000)).count).toBe(2);
+    for (let i = 0; i < 4; i++) await store.release(key);
+    expect((await store.hit(key, 10_000)).count).toBe(1);
+    await store.reset(key);
+    const fresh = await store.hit(key, 10_000);
+    expect(fresh.count).toBe(1);
+    expect(fresh.resetMs).toBeGreaterThan(9_000);
+    // Releasing a key that has no window is harmless.
+    await store.release(`none-${randomUUID()}`);
+  });
+
   it('through a limit: allows `limit` events, then refuses with the wait until the window ends', async () => {
     const store = open();
     const limit = new WindowLimit(store, `scope-${randomUUID()}`, { limit: 2, windowSeconds: 30 });

@@ -193,7 +193,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   const user = context.users.find(username);
   // Only names of real users are logged: a password typed into the name field must not reach the logs.
   const logged = user?.username ?? '(unknown user)';
-  const wait = context.throttle.begin(username, request.ip);
+  const wait = await context.throttle.begin(username, request.ip);
   if (wait > 0) {
     context.logger.warn(
       { environment: context.environment, username: logged, address: request.ip },
@@ -237,7 +237,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
       .code(401)
       .send(loginPage({ environment: context.environment, clientName: name, action, csrf, username, error: WRONG }));
   }
-  context.throttle.succeeded(username, request.ip);
+  await context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
   audit(context, request, {
     event: 'auth.login_succeeded',

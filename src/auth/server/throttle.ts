@@ -1,7 +1,13 @@
+import { createHash } from 'node:crypto';
+import type { CounterStore } from '../../http/limits/counter-store.ts';
+
 /**
- * Login throttling: failed attempts are counted per user name and per client address over a
- * sliding window; past the limit, logins are refused until the oldest failure leaves the window.
- * Success clears the user's count. In memory: a restart forgets, which only ever helps the user.
+ * Login throttling: failed attempts are counted per user name and per client address in a window
+ * that starts with the first failure; past the limit, sign-ins are refused until the window ends.
+ * Success clears the user's count. The counts live in the rate limits' counter store: in memory
+ * for one process (a restart forgets, which only ever helps the user), in Redis when replicas
+ * share the OAuth state, so that an attacker gets the limit once, not once per replica. A user
+ * name is kept only as a hash (a password typed into the name field must not be stored anywhere).
  */
 
 export interface ThrottleLimits {
@@ -12,75 +18,34 @@ export interface ThrottleLimits {
 
 export class LoginThrottle {
   private readonly limits: ThrottleLimits;
-  private readonly now: () => number;
-  private readonly failures = new Map<string, number[]>();
-  private prunedAt = 0;
+  private readonly counters: CounterStore;
 
-  constructor(limits: ThrottleLimits, now: () => number = Date.now) {
+  constructor(limits: ThrottleLimits, counters: CounterStore) {
     this.limits = limits;
-    this.now = now;
-  }
-
-  /** Milliseconds until another attempt is allowed, or 0 when one is allowed now. */
-  retryAfterMs(username: string, address: string): number {
-    return Math.max(
-      this.wait(userKey(username), this.limits.perUser),
-      this.wait(addressKey(address), this.limits.perAddress)
-    );
+    this.counters = counters;
   }
 
   /**
-   * Reserves an attempt before the (slow) password check: 0 when it may go ahead, counted as a
-   * failure until `succeeded`, or the milliseconds to wait. Counting first means concurrent
-   * attempts cannot all pass the check while the first ones are still being verified.
+   * Counts an attempt as a failure before the (slow) password check, until `succeeded` says
+   * otherwise: 0 when it may go ahead, or the milliseconds to wait. Counting first means
+   * concurrent attempts, on one replica or several, cannot all pass the check while the first
+   * ones are still being verified.
    */
-  begin(username: string, address: string): number {
-    const wait = this.retryAfterMs(username, address);
-    if (wait > 0) return wait;
-    this.recordFailure(username, address);
-    return 0;
+  async begin(username: string, address: string): Promise<number> {
+    const { perUser, perAddress, windowMs } = this.limits;
+    const [user, client] = await Promise.all([
+      this.counters.hit(userKey(username), windowMs),
+      this.counters.hit(addressKey(address), windowMs)
+    ]);
+    return Math.max(user.count > perUser ? user.resetMs : 0, client.count > perAddress ? client.resetMs : 0);
   }
 
-  /** The reserved attempt succeeded: the user's failures are forgotten, and this one is not held against the address. */
-  succeeded(username: string, address: string): void {
-    this.recordSuccess(username);
-    const key = addressKey(address);
-    const list = this.recent(key);
-    list.pop();
-    if (list.length === 0) this.failures.delete(key);
-    else this.failures.set(key, list);
-  }
-
-  recordFailure(username: string, address: string): void {
-    for (const key of [userKey(username), addressKey(address)]) {
-      const list = this.recent(key);
-      list.push(this.now());
-      this.failures.set(key, list);
-    }
-    if (this.failures.size > 100_000 && this.now() - this.prunedAt > 60_000) this.prune();
-  }
-
-  recordSuccess(username: string): void {
-    this.failures.delete(userKey(username));
-  }
-
-  private wait(key: string, limit: number): number {
-    const list = this.recent(key);
-    if (list.length < limit) return 0;
-    const oldest = list[list.length - limit] ?? this.now();
-    return Math.max(1, oldest + this.limits.windowMs - this.now());
-  }
-
-  private recent(key: string): number[] {
-    const since = this.now() - this.limits.windowMs;
-    return (this.failures.get(key) ?? []).filter(at => at > since);
-  }
-
-  private prune(): void {
-    this.prunedAt = this.now();
-    for (const [key] of this.failures) if (this.recent(key).length === 0) this.failures.delete(key);
+  /** The attempt succeeded: the user's failures are forgotten, and this one is not held against the address. */
+  async succeeded(username: string, address: string): Promise<void> {
+    await Promise.all([this.counters.reset(userKey(username)), this.counters.release(addressKey(address))]);
   }
 }
 
-const userKey = (username: string): string => `user:${username.normalize('NFC').toLowerCase()}`;
-const addressKey = (address: string): string => `address:${address}`;
+const userKey = (username: string): string =>
+  `login-user:${createHash('sha256').update(username.normalize('NFC').toLowerCase()).digest('base64url')}`;
+const addressKey = (address: string): string => `login-address:${address}`;

@@ -18,6 +18,10 @@ export interface CounterStore {
    * until the window ends.
    */
   hit(key: string, windowMs: number): Promise<CounterHit>;
+  /** Takes one event back from the key's current window (one counted in advance that turned out fine); never below zero. */
+  release(key: string): Promise<void>;
+  /** Ends the key's window: its next hit starts a new one. */
+  reset(key: string): Promise<void>;
 }
 
 export interface MemoryCounterStoreOptions {
@@ -65,6 +69,17 @@ export class MemoryCounterStore implements CounterStore {
     }
     window.count++;
     return Promise.resolve({ count: window.count, resetMs: Math.max(1, window.endsAt - now) });
+  }
+
+  release(key: string): Promise<void> {
+    const window = this.windows.get(key);
+    if (window !== undefined && window.endsAt > this.now()) window.count = Math.max(0, window.count - 1);
+    return Promise.resolve();
+  }
+
+  reset(key: string): Promise<void> {
+    this.windows.delete(key);
+    return Promise.resolve();
   }
 
   private sweep(now: number): void {

@@ -21,6 +21,13 @@ end
 return { count, left }
 `;
 
+/** KEYS: the counter. Decrements it when it is above zero; DECR keeps the window's expiry. */
+const RELEASE = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then redis.call('DECR', KEYS[1]) end
+return 1
+`;
+
 export class RedisCounterStore implements CounterStore {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -32,10 +39,22 @@ export class RedisCounterStore implements CounterStore {
   }
 
   async hit(key: string, windowMs: number): Promise<CounterHit> {
-    const answer: unknown = await this.redis.eval(HIT, 1, `${this.prefix}:ratelimit:${key}`, String(windowMs));
+    const answer: unknown = await this.redis.eval(HIT, 1, this.key(key), String(windowMs));
     const [count, left] = Array.isArray(answer) ? (answer as unknown[]) : [];
     if (typeof count !== 'number' || typeof left !== 'number')
       throw new Error('unexpected answer from the counter script');
     return { count, resetMs: Math.max(1, left) };
+  }
+
+  async release(key: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.key(key));
+  }
+
+  async reset(key: string): Promise<void> {
+    await this.redis.del(this.key(key));
+  }
+
+  private key(key: string): string {
+    return `${this.prefix}:ratelimit:${key}`;
   }
 }
