@@ -52,6 +52,7 @@ export class AuthorizationServers {
   readonly throttle: LoginThrottle;
   readonly environments: readonly Environment[];
   private readonly keys: ReadonlyMap<string, EnvironmentKeys>;
+  private readonly extraUsers: readonly User[];
   private readonly started = new Map<string, ActiveAuthorizationServer>();
   private base: URL | undefined;
 
@@ -65,7 +66,8 @@ export class AuthorizationServers {
     this.environments = options.environments;
     this.store = store;
     this.keys = keys;
-    this.users = UserDirectory.fromConfig(options.config, options.extraUsers ?? []);
+    this.extraUsers = options.extraUsers ?? [];
+    this.users = UserDirectory.fromConfig(options.config, this.extraUsers);
     const login = options.config.auth.login;
     this.throttle = new LoginThrottle(
       {
@@ -121,6 +123,15 @@ export class AuthorizationServers {
   /** The URL of an endpoint's protected-resource metadata (RFC 9728 §3.1, path inserted). */
   resourceMetadataUrl(environment: string, endpoint: ProtectedEndpoint): string {
     return `${this.base?.origin ?? ''}/.well-known/oauth-protected-resource/${environment}/${endpoint}`;
+  }
+
+  /**
+   * The users of a reloaded configuration (`auth.users`; the demo login stays): sign-ins, refreshes
+   * and every token check use them from now on. The number of users now.
+   */
+  reloadUsers(config: Config): number {
+    this.users.replace([...config.auth.users, ...this.extraUsers]);
+    return this.users.size;
   }
 
   async close(): Promise<void> {

@@ -38,11 +38,12 @@ export async function run(argv: readonly string[], context: RunContext): Promise
     }
     if (args.command === 'hash-password') return await hashPasswordCommand(context.stdin, io);
     const demo = args.demo || args.command === 'demo';
-    const loaded = loadConfig({ cli: args.overrides, env: context.env, cwd: context.cwd, demo });
+    const load = () => loadConfig({ cli: args.overrides, env: context.env, cwd: context.cwd, demo });
+    const loaded = load();
     switch (args.command) {
       case 'serve':
       case 'demo':
-        return await serveCommand(loaded, io);
+        return await serveCommand(loaded, io, load);
       case 'stdio':
         return await stdioCommand(loaded, args.environment);
       case 'check':

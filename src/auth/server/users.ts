@@ -19,7 +19,19 @@ export class UserDirectory {
   private readonly users = new Map<string, User>();
 
   constructor(users: readonly User[]) {
-    for (const user of users) this.users.set(key(user.username), user);
+    this.replace(users);
+  }
+
+  /** Everyone at once, as a reloaded configuration says: from the next check on, a removed or disabled user is refused. */
+  replace(users: readonly User[]): void {
+    const next = new Map<string, User>();
+    for (const user of users) next.set(key(user.username), user);
+    this.users.clear();
+    for (const [name, user] of next) this.users.set(name, user);
+  }
+
+  get size(): number {
+    return this.users.size;
   }
 
   static fromConfig(config: Config, extra: readonly User[] = []): UserDirectory {

@@ -1,6 +1,7 @@
 import { createApp, type App } from '../../app.ts';
 import { AuthorizationServers } from '../../auth/authorization-servers.ts';
 import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts';
+import { standaloneCluster } from '../../cluster/cluster.ts';
 import type { Config } from '../../config/schema.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
@@ -15,10 +16,14 @@ import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
 import { connectAndVerify } from './least-privilege.ts';
+import { reloadOnSignal } from './reload.ts';
 import { untilSignal } from './signals.ts';
 
-/** `sqlbridge serve` / `sqlbridge demo`: HTTP until SIGINT or SIGTERM. */
-export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
+/**
+ * `sqlbridge serve` / `sqlbridge demo`: HTTP until SIGINT or SIGTERM; on SIGHUP the configuration
+ * is loaded again with `load` (reload.ts).
+ */
+export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => LoadedConfig): Promise<number> {
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
   const logger = createLogger(config.logLevel);
@@ -111,7 +116,16 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo): Promise<num
       `sqlbridge ${VERSION} is serving environment "${environment.name}" at ${base}/${environment.name}/mcp`
     );
   }
+  const stopReloading = reloadOnSignal({
+    load,
+    running: config,
+    auth,
+    cluster: auth?.store.cluster ?? standaloneCluster(),
+    audit: app.audit,
+    logger
+  });
   const signal = await stopping;
+  stopReloading();
   const deadlineMs = config.server.shutdownTimeoutMs;
   // Running calls get until the deadline to finish.
   logger.info({ signal, running: http.inFlight.size, deadlineMs }, 'shutting down');

@@ -1,0 +1,91 @@
+import type { AuthorizationServers } from '../../auth/authorization-servers.ts';
+import { configLoaded } from '../../audit/lifecycle.ts';
+import type { AuditTrail } from '../../audit/trail.ts';
+import type { Cluster } from '../../cluster/cluster.ts';
+import type { LoadedConfig } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
+import type { Logger } from '../../observability/logger.ts';
+
+/**
+ * Reloading the configuration while serving: on SIGHUP the file (and the environment variables and
+ * files it names) is read again and its users (`auth.users`: added, removed, disabled, their
+ * scopes, environments and attributes) take effect at once; a reloaded replica then tells the
+ * others, which read their own copy of the file, so that a user disabled through one replica is
+ * refused by all of them. Every other setting takes effect at the next start, and the log says
+ * which changed. A file that no longer loads changes nothing: the error is logged, the server
+ * carries on as it was.
+ */
+
+export type ReloadTrigger = 'SIGHUP' | 'replica';
+
+export interface ReloadOptions {
+  load: () => LoadedConfig;
+  running: Config;
+  auth: AuthorizationServers | undefined;
+  cluster: Cluster;
+  audit: AuditTrail;
+  logger: Logger;
+}
+
+/** Reloads on SIGHUP and when another replica reloaded, until the returned function is called. */
+export function reloadOnSignal(options: ReloadOptions): () => void {
+  const onSignal = (): void => {
+    reload(options, 'SIGHUP');
+  };
+  process.on('SIGHUP', onSignal);
+  let stopped = false;
+  options.cluster.on('config.reloaded', () => {
+    if (!stopped) reload(options, 'replica');
+  });
+  return () => {
+    stopped = true;
+    process.off('SIGHUP', onSignal);
+  };
+}
+
+export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
+  const { logger, audit } = options;
+  let loaded: LoadedConfig;
+  try {
+    loaded = options.load();
+  } catch (error) {
+    logger.error(
+      { trigger, problem: error instanceof Error ? error.message : String(error) },
+      'configuration not reloaded: it does not load; the server carries on with the one it has'
+    );
+    audit.record({ event: 'config.loaded', outcome: 'failed', errorClass: 'config_invalid', detail: { trigger } });
+    return;
+  }
+  const users = options.auth?.reloadUsers(loaded.config);
+  const needsRestart = changedSettings(withoutUsers(options.running), withoutUsers(loaded.config));
+  logger.info({ trigger, ...(users === undefined ? {} : { users }) }, 'configuration reloaded');
+  if (needsRestart.length > 0) {
+    logger.warn(
+      { settings: needsRestart },
+      `changed settings take effect at the next start (only auth.users is reloaded): ${needsRestart.join(', ')}`
+    );
+  }
+  const entry = configLoaded(loaded);
+  audit.record({ ...entry, detail: { ...entry.detail, trigger } });
+  if (trigger === 'SIGHUP') {
+    options.cluster.broadcast({ type: 'config.reloaded' }).catch((error: unknown) => {
+      logger.error({ err: error }, 'the other replicas could not be told of the reload');
+    });
+  }
+}
+
+function withoutUsers(config: Config): unknown {
+  return { ...config, auth: { ...config.auth, users: undefined } };
+}
+
+/** The paths (at most three levels deep, never values) where two configurations differ. */
+export function changedSettings(before: unknown, after: unknown, path = '', depth = 0): string[] {
+  if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (depth >= 3 || !isObject(before) || !isObject(after)) return [path === '' ? '(everything)' : path];
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names.flatMap(name =>
+    changedSettings(before[name], after[name], path === '' ? name : `${path}.${name}`, depth + 1)
+  );
+}
