@@ -51,7 +51,7 @@ export class AuthorizationServers {
   readonly users: UserDirectory;
   readonly throttle: LoginThrottle;
   readonly environments: readonly Environment[];
-  private readonly keys: ReadonlyMap<string, EnvironmentKeys>;
+  private readonly keys: Map<string, EnvironmentKeys>;
   private readonly extraUsers: readonly User[];
   private readonly started = new Map<string, ActiveAuthorizationServer>();
   private base: URL | undefined;
@@ -67,6 +67,11 @@ export class AuthorizationServers {
     this.store = store;
     this.keys = keys;
     this.extraUsers = options.extraUsers ?? [];
+    store.cluster.on('keys.rotated', message => {
+      this.reloadKeys(message.environments).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'the rotated signing keys could not be loaded');
+      });
+    });
     this.users = UserDirectory.fromConfig(options.config, this.extraUsers);
     const login = options.config.auth.login;
     this.throttle = new LoginThrottle(
@@ -132,6 +137,26 @@ export class AuthorizationServers {
   reloadUsers(config: Config): number {
     this.users.replace([...config.auth.users, ...this.extraUsers]);
     return this.users.size;
+  }
+
+  /**
+   * Reads the environments' keys again (after `sqlbridge rotate-keys`) and rebuilds the
+   * authorization server of each whose keys changed, which then signs with the new key; tokens the
+   * previous keys signed still verify. The environments whose keys changed.
+   */
+  async reloadKeys(names: readonly string[] = this.environments.map(env => env.name)): Promise<string[]> {
+    const changed: string[] = [];
+    for (const environment of this.environments) {
+      if (!names.includes(environment.name)) continue;
+      const keys = await loadOrCreateKeys(this.config.dataDir, environment.name, this.store.shared);
+      const before = this.keys.get(environment.name);
+      if (before !== undefined && JSON.stringify(before) === JSON.stringify(keys)) continue;
+      this.keys.set(environment.name, keys);
+      if (this.base !== undefined) this.started.set(environment.name, this.build(environment, keys, this.base));
+      changed.push(environment.name);
+    }
+    if (changed.length > 0) this.logger.info({ environments: changed }, 'signing with the rotated keys');
+    return changed;
   }
 
   async close(): Promise<void> {

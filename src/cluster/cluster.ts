@@ -41,7 +41,9 @@ export type ClusterMessage =
   /** A client ended (DELETE) a session through another replica than the one holding it. */
   | { type: 'session.closed'; sessionId: string; owner: string }
   /** A replica reloaded its configuration: the others reload theirs. */
-  | { type: 'config.reloaded' };
+  | { type: 'config.reloaded' }
+  /** `sqlbridge rotate-keys` replaced the signing keys kept in Redis: every replica signs with the new one. */
+  | { type: 'keys.rotated'; environments: string[] };
 
 export type ClusterMessageOf<T extends ClusterMessage['type']> = Extract<ClusterMessage, { type: T }>;
 

@@ -8,7 +8,7 @@ import { createPostgresDatabase, postgresDatabaseYaml } from '../dialects/engine
 import { auditFileIn, untilAuditFile } from '../helpers/audit-file.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import type { Credentials } from '../helpers/oauth-login.ts';
-import { startServer, type RunningServer } from '../helpers/server-process.ts';
+import { runCli, startServer, type RunningServer } from '../helpers/server-process.ts';
 import { tokensFor } from '../helpers/sse.ts';
 
 /**
@@ -139,4 +139,26 @@ it('keeps serving as it was when the file no longer loads, and names what needs 
     ['failed', 'SIGHUP'],
     ['ok', 'SIGHUP']
   ]);
+}, 60_000);
+
+it('signs with keys rotated in the data directory once told with SIGHUP, and still accepts tokens signed before', async () => {
+  const kid = (jwt: string): unknown =>
+    (JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown }).kid;
+  const before = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
+  const rotated = await runCli(['rotate-keys', '--config', configPath, '--data-dir', dir]);
+  expect(rotated, rotated.stderr).toMatchObject({ code: 0 });
+  const newKid = /new signing key ([\w-]{43})/.exec(rotated.stdout)?.[1];
+  expect(newKid).toBeDefined();
+  // Until told, the server signs with the key it has.
+  expect(kid((await tokensFor(`${server.baseUrl}/pg/mcp`, BOB)).access_token)).toBe(kid(before.access_token));
+  server.process.kill('SIGHUP');
+  const deadline = Date.now() + 10_000;
+  while (!server.logs.some(entry => entry['msg'] === 'signing with the rotated keys')) {
+    if (Date.now() > deadline) throw new Error(`the keys were never reloaded:\n${server.stderr()}`);
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+  const after = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
+  expect(kid(after.access_token)).toBe(newKid);
+  expect(await pingStatus(after)).toBe(200);
+  expect(await pingStatus(before)).toBe(200);
 }, 60_000);

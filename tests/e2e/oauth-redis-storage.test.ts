@@ -7,9 +7,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
-import { signIn, TestOAuthProvider, type Credentials } from '../helpers/oauth-login.ts';
+import { jwtClaims, signIn, TestOAuthProvider, type Credentials } from '../helpers/oauth-login.ts';
 import { deletePrefix, keysUnder, rawRedis, redisUrl, uniquePrefix } from '../helpers/redis.ts';
-import { startServer, type RunningServer } from '../helpers/server-process.ts';
+import { runCli, startServer, type RunningServer } from '../helpers/server-process.ts';
+import { tokensFor } from '../helpers/sse.ts';
 
 /**
  * OAuth state in Redis, end to end: a server with `auth.storage: redis://…` completes the whole flow
@@ -32,6 +33,7 @@ let second: RunningServer;
 let stranger: RunningServer;
 let raw: Redis;
 let firstDir: string;
+let firstConfig: string;
 let dropDatabase: () => Promise<void> = async () => undefined;
 /** Every server started, to stop. */
 const started: RunningServer[] = [];
@@ -71,7 +73,8 @@ beforeAll(async () => {
     return path;
   };
   firstDir = emptyDir('redis-e2e-a-');
-  first = await startServer({ args: ['serve', '--config', config(firstDir, []), '--data-dir', firstDir] });
+  firstConfig = config(firstDir, []);
+  first = await startServer({ args: ['serve', '--config', firstConfig, '--data-dir', firstDir] });
   // The second and third answer for the first one's public URL, as replicas behind one proxy do.
   const publicUrl = [`server: { publicUrl: "${first.baseUrl}" }`];
   const secondDir = emptyDir('redis-e2e-b-');
@@ -234,6 +237,50 @@ it('signs in and calls a tool through one server; a second one sharing the Redis
   expect(await toolCallStatus(portOf(second), renewed.access_token)).toBe(429);
   expect(await keysUnder(raw, `${prefix}:ratelimit`)).not.toEqual([]);
 });
+
+/** The `kid` in a JWT's header: which key signed it. */
+const signingKey = (jwt: string): unknown =>
+  (JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown }).kid;
+
+/** Waits (bounded) for a server's log line. */
+async function logged(server: RunningServer, message: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!server.logs.some(entry => entry['msg'] === message)) {
+    if (Date.now() > deadline) throw new Error(`no "${message}" in the log:\n${server.stderr()}`);
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+}
+
+it('rotate-keys reaches the running servers: both sign with the new key at once, and earlier tokens still verify', async () => {
+  const before = await tokensFor(`${first.baseUrl}/pg/mcp`, ALICE);
+  const oldKid = signingKey(before.access_token);
+  const rotated = await runCli(['rotate-keys', '--config', firstConfig, '--data-dir', firstDir]);
+  expect(rotated, rotated.stderr).toMatchObject({ code: 0 });
+  expect(rotated.stdout).toMatch(/^pg: new signing key ([\w-]{43}); the running replicas sign with it now\n$/);
+  const newKid = /new signing key ([\w-]{43})/.exec(rotated.stdout)?.[1];
+  await Promise.all([logged(first, 'signing with the rotated keys'), logged(second, 'signing with the rotated keys')]);
+
+  const after = await tokensFor(`${first.baseUrl}/pg/mcp`, ALICE);
+  expect(signingKey(after.access_token)).toBe(newKid);
+  expect(newKid).not.toBe(oldKid);
+  // A refresh through the second server is signed with the new key too.
+  const refreshed = await fetch(`http://127.0.0.1:${portOf(second)}/pg/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: after.refresh_token ?? '',
+      client_id: jwtClaims(after.access_token)['client_id'] as string
+    })
+  });
+  expect(refreshed.status).toBe(200);
+  const renewed = (await refreshed.json()) as { access_token: string };
+  expect(signingKey(renewed.access_token)).toBe(newKid);
+  // Tokens the previous key signed keep working on both until they expire.
+  expect(await pingStatus(portOf(first), before.access_token)).toBe(200);
+  expect(await pingStatus(portOf(second), before.access_token)).toBe(200);
+  expect(await pingStatus(portOf(second), after.access_token)).toBe(200);
+}, 60_000);
 
 it('refuses to start when the Redis of auth.storage cannot be reached, without showing its password', async () => {
   const dir = emptyDir('redis-e2e-down-');

@@ -11,7 +11,8 @@ import type { Logger } from '../../observability/logger.ts';
  * files it names) is read again and its users (`auth.users`: added, removed, disabled, their
  * scopes, environments and attributes) take effect at once; a reloaded replica then tells the
  * others, which read their own copy of the file, so that a user disabled through one replica is
- * refused by all of them. Every other setting takes effect at the next start, and the log says
+ * refused by all of them. Signing keys rotated in the data directory (`sqlbridge rotate-keys`) are
+ * read again too. Every other setting takes effect at the next start, and the log says
  * which changed. A file that no longer loads changes nothing: the error is logged, the server
  * carries on as it was.
  */
@@ -57,6 +58,10 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
     return;
   }
   const users = options.auth?.reloadUsers(loaded.config);
+  // Keys rotated with `sqlbridge rotate-keys` in the data directory are signed with from now on.
+  options.auth?.reloadKeys().catch((error: unknown) => {
+    logger.error({ err: error }, 'the signing keys could not be read again');
+  });
   const needsRestart = changedSettings(withoutUsers(options.running), withoutUsers(loaded.config));
   logger.info({ trigger, ...(users === undefined ? {} : { users }) }, 'configuration reloaded');
   if (needsRestart.length > 0) {

@@ -9,7 +9,8 @@ import { requireEnvironments } from './environments.ts';
  * `sqlbridge rotate-keys [--env NAME]`: a new ES256 signing key for each environment's authorization
  * server (or one), first in `<dataDir>/auth/<env>.keys.json` — or, with `auth.storage` in Redis, in
  * the keys every replica shares there; the two previous keys stay so that tokens they signed still
- * verify. Restart sqlbridge (every replica) to start signing with it.
+ * verify. With Redis every running replica is told and signs with it at once; otherwise a SIGHUP (or
+ * a restart) makes sqlbridge read its keys again.
  */
 export async function rotateKeysCommand(
   loaded: LoadedConfig,
@@ -36,8 +37,14 @@ export async function rotateKeysCommand(
   try {
     for (const name of names) {
       const key = await rotateSigningKey(config.dataDir, name, 3, store?.shared);
-      io.out(`${name}: new signing key ${key.kid ?? ''}; restart sqlbridge to use it`);
+      io.out(
+        store === undefined
+          ? `${name}: new signing key ${key.kid ?? ''}; send SIGHUP to sqlbridge (or restart it) to sign with it`
+          : `${name}: new signing key ${key.kid ?? ''}; the running replicas sign with it now`
+      );
     }
+    // Every replica listening reloads its keys.
+    await store?.cluster.broadcast({ type: 'keys.rotated', environments: names });
   } finally {
     await store?.close();
   }
