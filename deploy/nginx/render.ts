@@ -8,6 +8,7 @@
  *
  *   node deploy/nginx/render.ts --layout shared --server-name data.example.com \
  *     --environments demo,production,analytics --upstream sqlbridge:8008 [--out FILE]
+ *   node deploy/nginx/render.ts --layout shared … --upstream sqlbridge-a:8008 --upstream sqlbridge-b:8008
  *   node deploy/nginx/render.ts --layout per-environment … --upstream demo=mcp-server-demo:8008 …
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ export function renderNginxSite(options: NginxSiteOptions): string {
 
 const USAGE =
   'usage: node deploy/nginx/render.ts --layout shared|per-environment --server-name HOST --environments a,b ' +
-  '--upstream HOST:PORT | --upstream ENV=HOST:PORT… [--listen-address IP] [--https-port N] [--http-port N|off] ' +
+  '--upstream HOST:PORT… | --upstream ENV=HOST:PORT… [--listen-address IP] [--https-port N] [--http-port N|off] ' +
   '[--certificate PATH] [--certificate-key PATH] [--acme-webroot PATH] [--client-max-body-size SIZE] ' +
   '[--access-log PATH|off] [--mcp-rate R] [--mcp-burst N] [--oauth-rate R] [--oauth-burst N] [--out FILE]';
 
@@ -66,9 +67,11 @@ function required(flag: string, value: string | undefined): string {
 function upstreams(values: readonly string[]): NginxSiteOptions['upstreams'] {
   if (values.length === 0) throw new Error('nginx site: --upstream is required (--help for usage)');
   const named = values.filter(value => value.includes('='));
-  if (named.length === 0 && values.length === 1) return values[0]!;
+  if (named.length === 0) return values.length === 1 ? values[0]! : values;
   if (named.length !== values.length) {
-    throw new Error('nginx site: --upstream: give either one HOST:PORT or one ENV=HOST:PORT per environment');
+    throw new Error(
+      'nginx site: --upstream: give HOST:PORT (once per replica) or one ENV=HOST:PORT per environment, not both'
+    );
   }
   return Object.fromEntries(
     named.map(value => [value.slice(0, value.indexOf('=')), value.slice(value.indexOf('=') + 1)])

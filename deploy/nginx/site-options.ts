@@ -16,8 +16,11 @@ export interface NginxSiteOptions {
   layout: NginxLayout;
   serverName: string;
   environments: readonly string[];
-  /** `host:port` of sqlbridge (shared layout), or one per environment (per-environment layout). */
-  upstreams: string | Readonly<Record<string, string>>;
+  /**
+   * `host:port` of sqlbridge, or of each of its replicas (shared layout: nginx takes turns between them), or one per
+   * environment (per-environment layout).
+   */
+  upstreams: string | readonly string[] | Readonly<Record<string, string>>;
   /** `httpPort: null` leaves out the port-80 server (ACME challenges and the redirect to https). */
   listen?: { address?: string; httpsPort?: number; httpPort?: number | null };
   certificate?: string;
@@ -80,6 +83,27 @@ function listenOn(address: string | undefined, portNumber: string): string {
   return family === 6 ? `[${bare}]:${portNumber}` : `${bare}:${portNumber}`;
 }
 
+function isList(upstreams: NginxSiteOptions['upstreams']): upstreams is readonly string[] {
+  return Array.isArray(upstreams);
+}
+
+/** The shared layout's servers: one sqlbridge, or several replicas sharing their state in Redis. */
+function sharedUpstreams(upstreams: NginxSiteOptions['upstreams']): string[] {
+  if (typeof upstreams === 'string') return [upstreamAddress('upstreams', upstreams)];
+  if (!isList(upstreams)) {
+    fail('upstreams', 'the shared layout has one upstream (host:port) or a list of replicas (host:port each)');
+  }
+  if (upstreams.length === 0) fail('upstreams', 'expected at least one host:port');
+  const seen = new Set<string>();
+  return upstreams.map((value, index) => {
+    const address = upstreamAddress(`upstreams[${index}]`, value);
+    if (seen.has(address)) fail('upstreams', `"${address}" is listed twice`);
+    seen.add(address);
+    return address;
+  });
+}
+
+/** Per environment: its name, and in the per-environment layout its own upstream's address and name. */
 function environmentUpstreams(
   options: NginxSiteOptions
 ): { environment: string; upstream: string; upstreamName: string }[] {
@@ -93,11 +117,11 @@ function environmentUpstreams(
     seen.add(name);
   }
   if (layout === 'shared') {
-    if (typeof upstreams !== 'string') fail('upstreams', 'the shared layout has one upstream (host:port)');
-    const upstream = upstreamAddress('upstreams', upstreams);
-    return environments.map(environment => ({ environment, upstream, upstreamName: 'sqlbridge' }));
+    return environments.map(environment => ({ environment, upstream: '', upstreamName: 'sqlbridge' }));
   }
-  if (typeof upstreams === 'string') fail('upstreams', 'the per-environment layout needs one upstream per environment');
+  if (typeof upstreams === 'string' || isList(upstreams)) {
+    fail('upstreams', 'the per-environment layout needs one upstream per environment');
+  }
   for (const name of Object.keys(upstreams)) {
     if (!seen.has(name)) fail('upstreams', `"${name}" is not one of the environments (${environments.join(', ')})`);
   }
@@ -120,6 +144,7 @@ export function siteTemplateValues(options: NginxSiteOptions): TemplateValues {
   }
   if (!HOST_NAME.test(options.serverName)) fail('serverName', `expected a host name, got "${options.serverName}"`);
   const environments = environmentUpstreams(options);
+  const sharedServers = options.layout === 'shared' ? sharedUpstreams(options.upstreams) : [];
   const httpsPort = port('listen.httpsPort', options.listen?.httpsPort ?? 443);
   const httpPort = options.listen?.httpPort === null ? null : port('listen.httpPort', options.listen?.httpPort ?? 80);
   if (httpPort === httpsPort) fail('listen.httpPort', 'must differ from listen.httpsPort');
@@ -134,7 +159,8 @@ export function siteTemplateValues(options: NginxSiteOptions): TemplateValues {
     layout: options.layout,
     shared: options.layout === 'shared',
     perEnvironment: options.layout === 'per-environment',
-    sharedUpstream: options.layout === 'shared' ? environments[0]!.upstream : '',
+    sharedServers: sharedServers.map(server => ({ server })),
+    replicas: sharedServers.length > 1,
     environments,
     serverName: options.serverName,
     httpsListen: listenOn(options.listen?.address, httpsPort),

@@ -61,7 +61,9 @@ describe('sqlbridge CLI', () => {
     for (let i = 0; i < 3; i++) {
       const result = await runCli(['rotate-keys'], { env });
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/^default: new signing key [\w-]{43}; send SIGHUP to sqlbridge \(or restart it\) to sign with it\n$/);
+      expect(result.stdout).toMatch(
+        /^default: new signing key [\w-]{43}; send SIGHUP to sqlbridge \(or restart it\) to sign with it\n$/
+      );
       const file = JSON.parse(readFileSync(join(dir, 'auth', 'default.keys.json'), 'utf8')) as {
         signing: { kid: string }[];
       };

@@ -121,7 +121,10 @@ it('keeps serving as it was when the file no longer loads, and names what needs 
   const bob = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
   const before = readFileSync(configPath, 'utf8');
   writeFileSync(configPath, `${before}\nlogLevel: loudest\n`);
-  const refused = await hangUp('configuration not reloaded: it does not load; the server carries on with the one it has', 1);
+  const refused = await hangUp(
+    'configuration not reloaded: it does not load; the server carries on with the one it has',
+    1
+  );
   expect(String(refused['problem'])).toContain('logLevel');
   expect(await pingStatus(bob)).toBe(200);
 

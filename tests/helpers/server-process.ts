@@ -24,11 +24,13 @@ export interface StartOptions {
   env?: Record<string, string>;
   cwd?: string;
   timeoutMs?: number;
+  /** The port to listen on; 0 (the default) lets the system choose. */
+  port?: number;
 }
 
-/** Starts `sqlbridge <args> --port 0` and waits for its "is serving" log line. */
+/** Starts `sqlbridge <args> --port 0` (or `options.port`) and waits for its "is serving" log line. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const child = spawn(process.execPath, [MAIN, ...options.args, '--port', '0'], {
+  const child = spawn(process.execPath, [MAIN, ...options.args, '--port', String(options.port ?? 0)], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -77,7 +79,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stderr: () => stderr,
     stdout: () => stdout,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      // Already gone: by itself (exitCode) or by a signal (signalCode, exitCode stays null).
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;
