@@ -88,7 +88,7 @@ export class RedisCluster implements Cluster {
 
   on<T extends ClusterMessage['type']>(type: T, handler: (message: ClusterMessageOf<T>) => void): void {
     const list = this.handlers.get(type) ?? [];
-    list.push(handler as (message: never) => void);
+    list.push(handler);
     this.handlers.set(type, list);
   }
 
