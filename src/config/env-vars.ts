@@ -14,7 +14,11 @@ export interface EnvVarSpec {
   path: readonly string[];
   kind: EnvValueKind;
   description: string;
-  /** Setting this variable implies `database.engine` of the variable-defined environment. */
+  /**
+   * The engine this variable configures. It becomes the environment's `database.engine` when the file
+   * gives the environment none; when the file gives it another engine, the variable is refused
+   * (see envLayer), and the configuration reference lists it only under this engine.
+   */
   impliesEngine?: 'mssql' | 'postgres' | 'mysql' | 'sqlite';
 }
 

@@ -57,7 +57,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 
   const layers: Layer[] = [];
   if (configFile !== undefined) layers.push(fileLayer(configFile, env));
-  layers.push(envLayer(env));
+  layers.push(envLayer(env, layers[0]?.values));
   layers.push(cliLayer(cli));
 
   const merged: RawObject = {};

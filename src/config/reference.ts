@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ENV_VARS } from './env-vars.ts';
+import { ENV_VARS, type EnvVarSpec } from './env-vars.ts';
 import { configSchema } from './schema.ts';
 
 /**
@@ -9,6 +9,8 @@ import { configSchema } from './schema.ts';
 
 interface Setting {
   path: string;
+  /** The database engine whose section lists this setting, if any. */
+  engine: string | undefined;
   type: string;
   defaultValue: string;
   description: string;
@@ -21,12 +23,18 @@ interface Section {
 
 export function renderConfigReference(): string {
   const sections: Section[] = [];
-  collect(configSchema, [], 'Top level', sections);
-  const env = new Map<string, string[]>();
+  collect(configSchema, [], 'Top level', sections, undefined);
+  const env = new Map<string, EnvVarSpec[]>();
   for (const spec of ENV_VARS) {
     const path = (spec.path[0] === '$env' ? ['environments', '<name>', ...spec.path.slice(1)] : spec.path).join('.');
-    env.set(path, [...(env.get(path) ?? []), spec.name]);
+    env.set(path, [...(env.get(path) ?? []), spec]);
   }
+  // A database variable sets its setting only for the engine it configures.
+  const variablesOf = (setting: Setting): string =>
+    (env.get(setting.path) ?? [])
+      .filter(spec => spec.impliesEngine === undefined || spec.impliesEngine === setting.engine)
+      .map(spec => `\`${spec.name}\``)
+      .join(', ');
   const lines = [
     '# Configuration reference',
     '',
@@ -39,8 +47,11 @@ export function renderConfigReference(): string {
     'In the file, `${VAR}` and `${VAR:-default}` are replaced by environment variables. Every environment variable below',
     'can also be given as `<NAME>_FILE`, the path of a file holding the value (Docker and Kubernetes secrets).',
     '',
-    'Variables that configure a database (`MSSQL_HOST`, `POSTGRES_URL`, …) define one environment, named by',
-    '`SQLBRIDGE_ENVIRONMENT` (default `default`), the way one container per environment is deployed.',
+    'Variables that configure a database define one environment, named by `SQLBRIDGE_ENVIRONMENT` (default `default`),',
+    'the way one container per environment is deployed. Each belongs to one engine: `MSSQL_*`, `TrustServerCertificate`',
+    'and `AZURE_*` to SQL Server, `POSTGRES_URL` to PostgreSQL, `MYSQL_URL` to MySQL and MariaDB, `SQLBRIDGE_SQLITE_PATH`',
+    'to SQLite. They choose the engine of an environment the file does not define; aimed at one the file gives another',
+    'engine, they stop sqlbridge with an error.',
     ''
   ];
   for (const section of sections) {
@@ -51,8 +62,7 @@ export function renderConfigReference(): string {
       '|---|---|---|---|---|'
     );
     for (const s of section.settings) {
-      const vars = (env.get(s.path) ?? []).map(v => `\`${v}\``).join(', ');
-      lines.push(`| \`${s.path}\` | ${s.type} | ${s.defaultValue} | ${vars} | ${s.description} |`);
+      lines.push(`| \`${s.path}\` | ${s.type} | ${s.defaultValue} | ${variablesOf(s)} | ${s.description} |`);
     }
     lines.push('');
   }
@@ -84,13 +94,19 @@ export function renderConfigReference(): string {
   return lines.join('\n');
 }
 
-function collect(schema: z.ZodType, path: string[], title: string, sections: Section[]): void {
+function collect(
+  schema: z.ZodType,
+  path: string[],
+  title: string,
+  sections: Section[],
+  engine: string | undefined
+): void {
   const inner = unwrapAll(schema);
   if (inner instanceof z.ZodDiscriminatedUnion) {
     for (const option of inner.options as z.ZodType[]) {
-      const engine =
+      const optionEngine =
         option instanceof z.ZodObject ? literalOf((option.shape as Record<string, z.ZodType>)['engine']) : '?';
-      collect(option, path, `${title}: engine \`${engine}\``, sections);
+      collect(option, path, `${title}: engine \`${optionEngine}\``, sections, optionEngine);
     }
     return;
   }
@@ -106,6 +122,7 @@ function collect(schema: z.ZodType, path: string[], title: string, sections: Sec
       // A map of plain values (e.g. session key → source): one row for its entries.
       section.settings.push({
         path: [...childPath, '<key>'].join('.'),
+        engine,
         type: typeOf(unwrapAll(unwrapped.valueType as z.ZodType)),
         defaultValue: defaultOf(child, true),
         description: child.description ?? unwrapped.description ?? ''
@@ -117,16 +134,32 @@ function collect(schema: z.ZodType, path: string[], title: string, sections: Sec
         unwrapped.valueType as z.ZodType,
         [...childPath, '<name>'],
         `\`${[...childPath, '<name>'].join('.')}\``,
-        sections
+        sections,
+        engine
       );
       continue;
     }
     if (unwrapped instanceof z.ZodObject || unwrapped instanceof z.ZodDiscriminatedUnion) {
-      collect(child, childPath, `\`${childPath.join('.')}\``, sections);
+      collect(child, childPath, `\`${childPath.join('.')}\``, sections, engine);
+      continue;
+    }
+    const element = unwrapped instanceof z.ZodArray ? (unwrapped.element as z.ZodType) : undefined;
+    const itemPath = [...path, `${key}[]`];
+    if (element !== undefined && isStructured(element)) {
+      // A list of objects: a row for the list here, and a section for the fields of each item.
+      section.settings.push({
+        path: childPath.join('.'),
+        engine,
+        type: `list of objects (see \`${itemPath.join('.')}\`)`,
+        defaultValue: defaultOf(child),
+        description: child.description ?? unwrapped.description ?? ''
+      });
+      collect(element, itemPath, `\`${itemPath.join('.')}\``, sections, engine);
       continue;
     }
     section.settings.push({
       path: childPath.join('.'),
+      engine,
       type: typeOf(unwrapped),
       defaultValue: defaultOf(child),
       description: child.description ?? unwrapped.description ?? ''
@@ -176,7 +209,15 @@ function typeOf(schema: z.ZodType): string {
   }
   if (schema instanceof z.ZodURL) return 'URL';
   if (schema instanceof z.ZodString) return 'text';
-  if (schema instanceof z.ZodArray) return 'list of text';
+  if (schema instanceof z.ZodArray) {
+    const item = typeOf(unwrapAll(schema.element as z.ZodType));
+    if (item.includes('\\|')) return `list of: ${item}`;
+    return item === 'URL' ? 'list of URLs' : `list of ${item}`;
+  }
+  if (schema instanceof z.ZodUnion) {
+    const options = (schema.options as z.ZodType[]).map(option => typeOf(unwrapAll(option)));
+    return options.join(' \\| ');
+  }
   return 'value';
 }
 

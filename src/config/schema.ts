@@ -135,16 +135,16 @@ const postgresDatabaseSchema = z
   .object({
     engine: z.literal('postgres'),
     url: z.string().optional().describe('A postgres:// URL; discrete settings override its parts.'),
-    host: z.string().optional(),
+    host: z.string().optional().describe('Server name or address.'),
     port: port.optional().describe('TCP port (5432 unless the URL gives one).'),
-    database: z.string().optional(),
-    user: z.string().optional(),
-    password: z.string().optional(),
+    database: z.string().optional().describe('The database to connect to.'),
+    user: z.string().optional().describe('The database login queries run as.'),
+    password: z.string().optional().describe('Its password (use `${VAR}` or a `_FILE` variable).'),
     tls: tlsModeSchema
       .default('verify-full')
       .describe('`disable`, `require` (encrypt, any certificate) or `verify-full`.'),
     caFile: z.string().optional().describe('PEM file of the CA that signed the server certificate.'),
-    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    connectTimeoutMs: z.number().int().min(100).default(10_000).describe('Time allowed to connect and log in.'),
     pool: poolSchema.prefault({})
   })
   .strict();
@@ -153,16 +153,16 @@ const mysqlDatabaseSchema = z
   .object({
     engine: z.literal('mysql'),
     url: z.string().optional().describe('A mysql:// URL; discrete settings override its parts.'),
-    host: z.string().optional(),
+    host: z.string().optional().describe('Server name or address.'),
     port: port.optional().describe('TCP port (3306 unless the URL gives one).'),
-    database: z.string().optional(),
-    user: z.string().optional(),
-    password: z.string().optional(),
+    database: z.string().optional().describe('The database to connect to.'),
+    user: z.string().optional().describe('The database login queries run as.'),
+    password: z.string().optional().describe('Its password (use `${VAR}` or a `_FILE` variable).'),
     tls: tlsModeSchema
       .default('verify-full')
       .describe('`disable`, `require` (encrypt, any certificate) or `verify-full`.'),
     caFile: z.string().optional().describe('PEM file of the CA that signed the server certificate.'),
-    connectTimeoutMs: z.number().int().min(100).default(10_000),
+    connectTimeoutMs: z.number().int().min(100).default(10_000).describe('Time allowed to connect and log in.'),
     pool: poolSchema.prefault({})
   })
   .strict();
@@ -187,18 +187,18 @@ const mssqlDatabaseSchema = z
       ),
     host: z.string().optional().describe('Server name or address; `host\\instance` names an instance.'),
     port: port.optional().describe('TCP port; 1433 unless an instance name is given (then SQL Browser resolves it).'),
-    instanceName: z.string().optional(),
-    database: z.string().optional(),
+    instanceName: z.string().optional().describe('A named instance (`SQLEXPRESS`), resolved through SQL Browser.'),
+    database: z.string().optional().describe('The database to connect to.'),
     authentication: z
       .enum(MSSQL_AUTHENTICATION_TYPES)
       .default('sql')
       .describe('SQL login, Windows (NTLM) domain login, or one of the Microsoft Entra ID methods.'),
-    user: z.string().optional(),
-    password: z.string().optional(),
+    user: z.string().optional().describe('The login queries run as (`sql` and `ntlm` authentication).'),
+    password: z.string().optional().describe('Its password (use `${VAR}` or a `_FILE` variable).'),
     domain: z.string().optional().describe('Windows domain, for `ntlm` authentication.'),
     tenantId: z.string().optional().describe('Microsoft Entra tenant, for `entra-service-principal`.'),
     clientId: z.string().optional().describe('Entra application (client) id, or a user-assigned managed identity.'),
-    clientSecret: z.string().optional(),
+    clientSecret: z.string().optional().describe('Entra client secret, for `entra-service-principal`.'),
     accessToken: z.string().optional().describe('An Entra access token, for `entra-access-token`.'),
     encrypt: z
       .enum(['mandatory', 'strict', 'optional'])

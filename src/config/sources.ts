@@ -126,8 +126,13 @@ export interface EnvLayerResult extends Layer {
   variableEnvironment: string | undefined;
 }
 
-/** Reads every variable in ENV_VARS (and its `_FILE` twin) into a layer. */
-export function envLayer(env: Environment): EnvLayerResult {
+/**
+ * Reads every variable in ENV_VARS (and its `_FILE` twin) into a layer. `below` holds the values of
+ * the layers under this one (the file): a database variable sets the engine it implies only where
+ * they set none, and one that configures another engine than theirs is refused rather than
+ * silently turning, say, a PostgreSQL environment into a SQL Server one.
+ */
+export function envLayer(env: Environment, below: RawObject = {}): EnvLayerResult {
   const layer = emptyLayer();
   const problems: ConfigProblem[] = [];
   const environmentName = env[ENVIRONMENT_NAME_VARIABLE] ?? DEFAULT_VARIABLE_ENVIRONMENT;
@@ -168,11 +173,26 @@ export function envLayer(env: Environment): EnvLayerResult {
   }
   if (engineSource !== undefined) {
     const path = ['environments', environmentName, 'database', 'engine'];
-    setPath(layer.values, path, engineSource.engine);
-    layer.provenance.set(path.join('.'), engineSource.variable);
+    const configured = valueAt(below, path);
+    if (configured === undefined) {
+      setPath(layer.values, path, engineSource.engine);
+      layer.provenance.set(path.join('.'), engineSource.variable);
+    } else if (configured !== engineSource.engine) {
+      problems.push({
+        setting: path.join('.'),
+        problem: `${engineSource.variable} configures ${JSON.stringify(engineSource.engine)} but the file gives this environment ${JSON.stringify(configured)}; unset ${engineSource.variable} or point ${ENVIRONMENT_NAME_VARIABLE} at another environment`,
+        source: engineSource.variable
+      });
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { ...layer, variableEnvironment };
+}
+
+function valueAt(values: RawObject, path: readonly string[]): unknown {
+  let node: unknown = values;
+  for (const key of path) node = isPlainObject(node) ? node[key] : undefined;
+  return node;
 }
 
 function configPath(spec: EnvVarSpec, environmentName: string): string {

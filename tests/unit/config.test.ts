@@ -71,6 +71,13 @@ const MISTAKES: Case[] = [
       'invalid configuration: environments.default.database.port (from MSSQL_PORT): must be at most 65535, got 70000'
   },
   {
+    name: 'a SQL Server variable aimed at an environment the file gives another engine',
+    file: 'environments:\n  production:\n    database: { engine: postgres, host: pg.internal }\n',
+    env: { SQLBRIDGE_ENVIRONMENT: 'production', MSSQL_HOST: 'sql.internal' },
+    message:
+      'invalid configuration: environments.production.database.engine (from MSSQL_HOST): MSSQL_HOST configures "mssql" but the file gives this environment "postgres"; unset MSSQL_HOST or point SQLBRIDGE_ENVIRONMENT at another environment'
+  },
+  {
     name: 'a misspelt setting',
     file: 'environments:\n  prod:\n    readOnly: true\n    databse:\n      engine: sqlite\n      path: x.db\n',
     message:
@@ -298,6 +305,19 @@ describe('configuration sources', () => {
       limits: { maxRows: 1000, queryTimeoutMs: 30_000 }
     });
     expect(loaded.config.auth.allowedRedirectHosts).toEqual(['claude.ai', 'claude.com']);
+  });
+
+  it('lets a variable override a setting of the file’s environment of the same engine', () => {
+    const { loaded } = load({
+      file: 'environments:\n  production:\n    database: { engine: postgres, host: pg.internal, user: reader }\n',
+      env: { SQLBRIDGE_ENVIRONMENT: 'production', POSTGRES_URL: 'postgres://pg.replica:5433/sales' }
+    });
+    expect(loaded.config.environments['production']?.database).toMatchObject({
+      engine: 'postgres',
+      host: 'pg.internal',
+      user: 'reader',
+      url: 'postgres://pg.replica:5433/sales'
+    });
   });
 
   it('reads secrets from *_FILE variables, without the trailing newline', () => {

@@ -104,7 +104,7 @@ async function findClient(provider: Provider, clientId: unknown): Promise<Client
   return typeof clientId === 'string' ? provider.Client.find(clientId).catch(() => undefined) : undefined;
 }
 
-/** The name a client gave itself, else its id. */
+/** The name a client is registered under, else its id. */
 function nameOf(client: Client | undefined, clientId: unknown): string {
   if (typeof clientId !== 'string') return 'An application';
   const name = client?.clientName;

@@ -136,7 +136,7 @@ export function consentPage(page: ConsentPage): string {
       <p>Signed in as <strong>${page.username}</strong>.</p>
       <dl>
         <dt>Application</dt>
-        <dd>${page.clientName} <span class="note">(the name it gave itself)</span></dd>
+        <dd>${page.clientName} <span class="note">(the name it is registered under)</span></dd>
         <dt>It will return to</dt>
         <dd>${page.redirectHost}</dd>
         <dt>Database</dt>
