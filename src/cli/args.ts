@@ -3,7 +3,18 @@ import type { CliOverrides } from '../config/load.ts';
 
 /** The command line: `sqlbridge [command] [options]`. */
 
-export const COMMANDS = ['serve', 'demo', 'stdio', 'check', 'hash-password', 'rotate-keys', 'audit', 'help'] as const;
+export const COMMANDS = [
+  'serve',
+  'demo',
+  'stdio',
+  'check',
+  'hash-password',
+  'rotate-keys',
+  'audit',
+  'backup',
+  'restore',
+  'help'
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface ParsedArgs {
@@ -16,6 +27,15 @@ export interface ParsedArgs {
   version: boolean;
   /** The options of `sqlbridge audit`, as given (the command checks their values). */
   audit: AuditFlags;
+  /** The options of `sqlbridge backup` and `sqlbridge restore`. */
+  backup: BackupRestoreFlags;
+}
+
+export interface BackupRestoreFlags {
+  out: string | undefined;
+  from: string | undefined;
+  force: boolean;
+  includeDemo: boolean;
 }
 
 export interface AuditFlags {
@@ -44,6 +64,9 @@ const AUDIT_OPTIONS = [
   'json',
   'follow'
 ] as const;
+
+/** Options of `sqlbridge backup` / `sqlbridge restore`, by the command that takes them. */
+const BACKUP_OPTIONS = { out: 'backup', 'include-demo': 'backup', from: 'restore', force: 'restore' } as const;
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -79,7 +102,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         search: { type: 'string' },
         limit: { type: 'string' },
         json: { type: 'boolean' },
-        follow: { type: 'boolean', short: 'f' }
+        follow: { type: 'boolean', short: 'f' },
+        out: { type: 'string' },
+        'include-demo': { type: 'boolean' },
+        from: { type: 'string' },
+        force: { type: 'boolean' }
       }
     });
   } catch (error) {
@@ -95,6 +122,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   const misplaced = AUDIT_OPTIONS.find(name => values[name] !== undefined);
   if (command !== 'audit' && command !== 'help' && values.help !== true && misplaced !== undefined) {
     throw new UsageError(`--${misplaced} is an option of "sqlbridge audit"`);
+  }
+  for (const [name, owner] of Object.entries(BACKUP_OPTIONS)) {
+    if (values[name as keyof typeof BACKUP_OPTIONS] !== undefined && command !== owner && values.help !== true) {
+      throw new UsageError(`--${name} is an option of "sqlbridge ${owner}"`);
+    }
   }
   return {
     command,
@@ -121,6 +153,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       limit: values.limit,
       json: values.json === true,
       follow: values.follow === true
+    },
+    backup: {
+      out: values.out,
+      from: values.from,
+      force: values.force === true,
+      includeDemo: values['include-demo'] === true
     }
   };
 }

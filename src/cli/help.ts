@@ -10,6 +10,8 @@ Commands:
   hash-password   Read a password on stdin and print its hash, for auth.users in the configuration
   rotate-keys     Give each environment's authorization server a new token signing key (next start)
   audit           Show the audit trail (the JSON Lines files in the data directory), filtered
+  backup          Copy the data directory (OAuth store, keys, audit trail) while the server runs
+  restore         Put a backup back into the data directory, after checking every file of it
   help            Show this help
 
 Options:
@@ -37,6 +39,12 @@ Audit options (sqlbridge audit):
       --limit N         Only the last N matching records
       --json            The records as stored (JSON Lines) instead of a table
   -f, --follow          Keep printing new records as they are written, until interrupted
+
+Backup and restore options:
+      --out DIR         backup: the new or empty directory to write the backup to
+      --include-demo    backup: also copy the demo database (made again when missing)
+      --from DIR        restore: the directory of a backup written by "sqlbridge backup"
+      --force           restore: replace the files of a data directory that is not empty
 
 The server options can also be set in the configuration file or by environment variable;
 see docs/configuration.md. Exit codes: 0 success, 1 failure, 2 invalid configuration or usage.

@@ -3,8 +3,10 @@ import { ConfigError } from '../errors/config-error.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandLine, UsageError } from './args.ts';
 import { auditCommand } from './commands/audit.ts';
+import { backupCommand } from './commands/backup.ts';
 import { checkCommand } from './commands/check.ts';
 import { hashPasswordCommand } from './commands/hash-password.ts';
+import { restoreCommand } from './commands/restore.ts';
 import { rotateKeysCommand } from './commands/rotate-keys.ts';
 import { serveCommand } from './commands/serve.ts';
 import { stdioCommand } from './commands/stdio.ts';
@@ -52,6 +54,10 @@ export async function run(argv: readonly string[], context: RunContext): Promise
         return await rotateKeysCommand(loaded, args.environment, io);
       case 'audit':
         return await auditCommand(loaded, args.audit, args.environment, io);
+      case 'backup':
+        return await backupCommand(loaded, args.backup, context.cwd, io);
+      case 'restore':
+        return await restoreCommand(loaded, args.backup, context.cwd, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {
