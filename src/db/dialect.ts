@@ -18,6 +18,11 @@ export interface Dialect {
   createIntrospector(catalog: CatalogReader): Introspector;
   /** Asks the server what the login may change (the least-privilege check). */
   createPrivilegeProbe(catalog: CatalogReader): PrivilegeProbe;
+  /**
+   * How a model pages through a result in this engine's SQL, as the end of a sentence that begins
+   * "Aggregate, filter, or …" (e.g. "page with LIMIT/OFFSET"): the notes of a capped result use it.
+   */
+  readonly paging: string;
 }
 
 export interface DialectAdapter {

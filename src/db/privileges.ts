@@ -11,7 +11,10 @@ export interface PrivilegeReport {
   canWrite: boolean;
   /** What allows writing: a role, a permission, a table privilege (at most a few of each kind). */
   findings: string[];
-  /** Facts that limit writing without removing the privilege (a read-only default, a replica). */
+  /**
+   * Facts that limit writing without removing the privilege (a read-only default, a replica), and
+   * what the server could not be asked ("sqlbridge could not determine …"): the verdict rests on the rest.
+   */
   notes: string[];
 }
 

@@ -21,7 +21,18 @@ export const resultSetShape = {
 
 export type ResultSet = z.output<z.ZodObject<typeof resultSetShape>>;
 
-export function toResultSet(outcome: QueryOutcome, limits: { maxRows: number; maxResultChars: number }): ResultSet {
+/**
+ * Without the engine's paging syntax the note names none: "LIMIT/OFFSET" is a syntax error in T-SQL,
+ * and a note that sends the model to a syntax error costs it a round trip.
+ */
+const ANY_ENGINE_PAGING = 'page through it';
+
+/** `paging` is how the engine's SQL pages (`Dialect.paging`), for the note of a capped result. */
+export function toResultSet(
+  outcome: QueryOutcome,
+  limits: { maxRows: number; maxResultChars: number },
+  paging?: string
+): ResultSet {
   const result: ResultSet = {
     columns: outcome.columns,
     rows: outcome.rows,
@@ -33,10 +44,11 @@ export function toResultSet(outcome: QueryOutcome, limits: { maxRows: number; ma
   if (outcome.statements > 1) {
     result.note = `${outcome.statements} statements ran; the rows are the last one's.`;
   }
+  const pageWith = paging ?? ANY_ENGINE_PAGING;
   if (outcome.truncated === 'max_rows') {
-    result.note = `Only the first ${outcome.rowCount} rows are shown: the query matched more than the ${limits.maxRows}-row limit. Aggregate, filter, or page with LIMIT/OFFSET to see the rest.`;
+    result.note = `Only the first ${outcome.rowCount} rows are shown: the query matched more than the ${limits.maxRows}-row limit. Aggregate, filter, or ${pageWith} to see the rest.`;
   } else if (outcome.truncated === 'max_chars') {
-    result.note = `Only the first ${outcome.rowCount} rows are shown: the result reached the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer or narrower columns, aggregate, or page with LIMIT/OFFSET.`;
+    result.note = `Only the first ${outcome.rowCount} rows are shown: the result reached the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer or narrower columns, aggregate, or ${pageWith}.`;
   }
   return result;
 }

@@ -6,6 +6,7 @@ import type { DatabaseConfig, EnvironmentConfig } from '../../src/config/schema.
 import { createDialect } from '../../src/db/registry.ts';
 import type { Driver, QuerySpec, RowSink } from '../../src/db/driver.ts';
 import { DatabaseRuntime, type Caller, type IdentityMapping, type RuntimeLimits } from '../../src/db/runtime.ts';
+import { toResultSet } from '../../src/mcp/result-schema.ts';
 import { ConnectionError } from '../../src/errors/connection-error.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -102,13 +103,15 @@ for (const engine of ENGINES) {
     let db: DatabaseRuntime;
     let blackhole: Server;
     const sockets = new Set<Socket>();
+    /** What beforeAll made, so that afterAll undoes only that, whichever step failed. */
+    const made: { fixture?: EngineFixture; db?: DatabaseRuntime; blackhole?: Server } = {};
 
     beforeAll(async () => {
-      fixture = await engine.create();
-      db = runtime(fixture.database);
+      fixture = made.fixture = await engine.create();
+      db = made.db = runtime(fixture.database);
       await db.init();
       // A server that accepts connections and never says a word: connecting to it must time out.
-      blackhole = createServer(socket => sockets.add(socket));
+      blackhole = made.blackhole = createServer(socket => sockets.add(socket));
       await new Promise<void>(resolve => blackhole.listen(0, '127.0.0.1', resolve));
     }, 120_000);
 
@@ -120,10 +123,14 @@ for (const engine of ENGINES) {
     }
 
     afterAll(async () => {
-      await db.close();
       for (const socket of sockets) socket.destroy();
-      blackhole.close();
-      await fixture.drop();
+      made.blackhole?.close();
+      try {
+        await made.db?.close();
+      } finally {
+        // The database is dropped even when set-up failed half-way (vitest reports that failure itself).
+        await made.fixture?.drop();
+      }
     }, 60_000);
 
     it('names the server it is connected to', () => {
@@ -196,10 +203,19 @@ for (const engine of ENGINES) {
       }
     });
 
-    it('stops reading at the row cap of a 100,000-row result', async () => {
+    it('stops reading at the row cap of a 100,000-row result, and says how to page in this SQL', async () => {
       const result = await db.query(engine.series(100_000));
       expect(result).toMatchObject({ rowCount: 1000, truncated: 'max_rows', rowsRead: 1001 });
       expect(result.rows.at(-1)).toEqual([1000]);
+      const { paging } = createDialect(
+        { readOnly: true, database: fixture.database, limits: { maxSampleRows: 100, ...LIMITS } },
+        { environment: 'suite', dataDir: emptyDir(), logger }
+      );
+      const note = toResultSet(result, LIMITS, paging).note ?? '';
+      expect(note).toContain('1000-row limit');
+      if (engine.engine === 'mssql') expect(note).toMatch(/OFFSET .*FETCH NEXT .*ROWS ONLY.*TOP/);
+      else expect(note).toContain('LIMIT/OFFSET');
+      if (engine.engine === 'mssql') expect(note).not.toContain('LIMIT');
     });
 
     it('stops at the character budget', async () => {
@@ -233,15 +249,26 @@ for (const engine of ENGINES) {
       const marker = `sqlbridge-cancel-${randomId()}`;
       const controller = new AbortController();
       const running = db.query(engine.sleep(marker), { signal: controller.signal });
-      const count = engine.running;
-      if (count === undefined) await new Promise(resolve => setTimeout(resolve, 300));
-      else expect(await eventually(async () => (await count(fixture, marker)) > 0, 3000)).toBe(true);
-      const cancelledAt = Date.now();
-      controller.abort();
-      const error = await failure(running);
-      expect(error.code).toBe('query_cancelled');
-      await expectStopped(marker);
-      expect(Date.now() - cancelledAt).toBeLessThan(2000);
+      // Settled however the check below ends, so that a failed check leaves no query to reject later.
+      const settled = running.then(
+        () => undefined,
+        (error: unknown) => error
+      );
+      try {
+        const count = engine.running;
+        if (count === undefined) await new Promise(resolve => setTimeout(resolve, 300));
+        else expect(await eventually(async () => (await count(fixture, marker)) > 0, 3000)).toBe(true);
+        const cancelledAt = Date.now();
+        controller.abort();
+        const error = await settled;
+        expect(error).toBeInstanceOf(SqlbridgeError);
+        expect((error as SqlbridgeError).code).toBe('query_cancelled');
+        await expectStopped(marker);
+        expect(Date.now() - cancelledAt).toBeLessThan(2000);
+      } finally {
+        controller.abort();
+        await settled;
+      }
     });
 
     it('sets the caller’s identity into the session, and the next caller on the connection sees none of it', async () => {
@@ -345,13 +372,14 @@ for (const engine of ENGINES) {
 // SQL Server cannot run on this project's machines; these run wherever SQLBRIDGE_TEST_MSSQL_URL names one.
 describe.skipIf(MSSQL_URL === undefined)('SQL Server session context (needs SQLBRIDGE_TEST_MSSQL_URL)', () => {
   let fixture: EngineFixture;
+  let created: EngineFixture | undefined;
 
   beforeAll(async () => {
-    fixture = await mssqlEngine.create();
+    fixture = created = await mssqlEngine.create();
   }, 120_000);
 
   afterAll(async () => {
-    await fixture.drop();
+    await created?.drop();
   }, 60_000);
 
   it('sets the keys read-only: a statement that sets one again fails, and the value holds', async () => {

@@ -267,6 +267,8 @@ for (const mode of MODES) {
       expect(structured).toMatchObject({ rowCount: 1000, truncated: true, truncation: 'max_rows' });
       expect(structured.rows.at(-1)).toEqual([1000]);
       expect(structured.note).toContain('1000-row limit');
+      // The demo is SQLite: the note pages in its SQL.
+      expect(structured.note).toContain('page with LIMIT/OFFSET');
       expect(text(result)).toContain('1000-row limit');
       if (server !== undefined) {
         const event = server.logs.find(l => l['msg'] === 'query' && l['kind'] === 'query' && l['truncated'] === true);

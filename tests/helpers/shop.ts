@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { MSSQL_URL, mssqlAdmin } from '../dialects/engines/mssql.ts';
+import { MSSQL_URL, dropMssqlDatabase, mssqlAdmin } from '../dialects/engines/mssql.ts';
 import { MYSQL, createMysqlDatabases } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
 import { emptyDir } from './data-dir.ts';
@@ -318,9 +318,7 @@ async function mssqlShop(): Promise<Shop> {
       };
     },
     async drop() {
-      await mssqlAdmin(undefined, pool =>
-        pool.request().batch(`ALTER DATABASE ${name} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${name};`)
-      );
+      await dropMssqlDatabase(name);
     }
   };
 }

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { mssqlGuardRules } from '../../src/db/dialects/mssql/mssql-guard.ts';
 import { parseGrant, writingGrants } from '../../src/db/dialects/mysql/mysql-privileges.ts';
 import { lex } from '../../src/db/guard/lexer.ts';
+import { MssqlPrivilegeProbe } from '../../src/db/dialects/mssql/mssql-privileges.ts';
+import type { CatalogReader } from '../../src/db/introspector.ts';
 import { summarize } from '../../src/db/privileges.ts';
+import { describePrivileges } from '../../src/cli/commands/least-privilege.ts';
+import { ConnectionError } from '../../src/errors/connection-error.ts';
+import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 
 describe('SHOW GRANTS lines (MySQL and MariaDB)', () => {
   it.each([
@@ -98,5 +103,81 @@ describe('docs/least-privilege/mssql.sql (SQL Server cannot run here; checked as
     expect(body).toMatch(/DENY CREATE TABLE, CREATE VIEW, CREATE PROCEDURE, CREATE FUNCTION, CREATE SCHEMA/);
     expect(body).not.toMatch(/DENY[^;]*\bCONTROL\b/);
     expect(body).not.toMatch(/ON SCHEMA::dbo TO/);
+  });
+});
+
+/**
+ * The SQL Server probe over a catalog that answers as the runtime's catalog reader does: rows as
+ * objects, and a statement the server refuses as a query_failed SqlbridgeError carrying its message.
+ */
+describe('SQL Server privilege probe when the server lacks sys.fn_my_permissions (Babelfish)', () => {
+  const NO_FUNCTION = new SqlbridgeError(
+    'query_failed',
+    'function sys.fn_my_permissions(unknown, unknown) does not exist',
+    {
+      expose: true
+    }
+  );
+
+  function catalog(answers: {
+    tables?: Record<string, unknown>[];
+    permissions?: 'missing' | Error | string[];
+    updateability?: string;
+  }): CatalogReader {
+    return (sql: string) => {
+      if (sql.includes('SUSER_SNAME()'))
+        return Promise.resolve([
+          { login: 'reader', db_user: 'reader', updateability: answers.updateability ?? 'READ_WRITE' }
+        ]);
+      if (sql.includes('IS_SRVROLEMEMBER')) return Promise.resolve([]);
+      if (sql.includes('fn_my_permissions')) {
+        const permissions = answers.permissions ?? 'missing';
+        if (permissions === 'missing') return Promise.reject(NO_FUNCTION);
+        if (permissions instanceof Error) return Promise.reject(permissions);
+        return Promise.resolve(permissions.map(permission => ({ permission })));
+      }
+      if (sql.includes('HAS_PERMS_BY_NAME')) return Promise.resolve(answers.tables ?? []);
+      return Promise.reject(new Error(`unexpected catalog query: ${sql}`));
+    };
+  }
+
+  it('says what it could not determine instead of failing, and reads as a login that can only read', async () => {
+    const report = await new MssqlPrivilegeProbe(catalog({})).check();
+    expect(report.canWrite).toBe(false);
+    expect(report.notes).toContain(
+      'sqlbridge could not determine the database permissions: sys.fn_my_permissions is not available'
+    );
+    expect(describePrivileges(report)).toMatch(
+      /can only read \(sqlbridge could not determine the database permissions/
+    );
+  });
+
+  it('still finds the tables the login may write', async () => {
+    const tables = [
+      { schema_name: 'dbo', table_name: 'orders', permission: 'INSERT' },
+      { schema_name: 'dbo', table_name: 'orders', permission: 'UPDATE' }
+    ];
+    const report = await new MssqlPrivilegeProbe(catalog({ tables })).check();
+    expect(report.canWrite).toBe(true);
+    expect(report.findings).toEqual(['may write tables: dbo.orders (INSERT/UPDATE)']);
+  });
+
+  it('reads a read-only database whatever the case of the catalog value', async () => {
+    const tables = [{ schema_name: 'dbo', table_name: 'orders', permission: 'INSERT' }];
+    const report = await new MssqlPrivilegeProbe(catalog({ tables, updateability: 'read_only' })).check();
+    expect(report.canWrite).toBe(false);
+    expect(report.notes.at(-1)).toMatch(/^the database is read-only/);
+  });
+
+  it('reports the permissions where the function exists', async () => {
+    const report = await new MssqlPrivilegeProbe(catalog({ permissions: ['ALTER', 'INSERT'] })).check();
+    expect(report.canWrite).toBe(true);
+    expect(report.findings).toContain('database permissions: ALTER, INSERT');
+    expect(report.notes).toEqual([]);
+  });
+
+  it('fails when the database cannot be reached, rather than calling that undetermined', async () => {
+    const lost = new ConnectionError('unavailable', 'connection reset');
+    await expect(new MssqlPrivilegeProbe(catalog({ permissions: lost })).check()).rejects.toBe(lost);
   });
 });

@@ -190,8 +190,7 @@ describe('statement guard, read mode: refused statement kinds', () => {
   it.each([
     ['postgres', 'FROBNICATE t'],
     ['mysql', 'HELP contents'],
-    ['sqlite', 'FROBNICATE t'],
-    ['mssql', 'FROBNICATE t']
+    ['sqlite', 'FROBNICATE t']
   ] as [Dialect, string][])('%s refuses %j, a statement it cannot classify', (dialect, sql) => {
     expect(rejection(dialect, 'read', sql)).toBe(
       `sqlbridge cannot tell what ${sql.split(' ')[0] ?? ''} does, so it does not run it; only statements that read data are allowed`
@@ -762,7 +761,8 @@ describe('statement guard, write mode: escapes still refused', () => {
     expect(rejection(dialect, 'read', sql)).toContain(`changes the schema; ${READ_ONLY}`);
   });
 
-  it.each(ALL)('%s names statements it cannot classify in writes', dialect => {
+  // In T-SQL, FROBNICATE t runs the procedure FROBNICATE: see the procedure tests below.
+  it.each(ALL.filter(d => d !== 'mssql'))('%s names statements it cannot classify in writes', dialect => {
     expect(rejection(dialect, 'write', 'FROBNICATE t')).toBe(
       'sqlbridge cannot tell what FROBNICATE does, so it does not run it; only statements that read or change data are allowed'
     );
@@ -1151,5 +1151,43 @@ describe('the caller’s identity: read freely, changed never', () => {
     ['sqlite', "SELECT sqlbridge_identity('department') AS department"]
   ] as [Dialect, string][])('%s lets %j read it', (dialect, sql) => {
     expect(rejection(dialect, 'read', sql)).toBeUndefined();
+  });
+});
+
+describe('SQL Server: the procedure a statement runs by naming it', () => {
+  const procedure = (sql: string): string | undefined => mssqlGuardRules.procedureCall(lex(sql, RULES.mssql.lexer));
+
+  it.each([
+    ['sales.touch_prices', 'sales.touch_prices'],
+    ['sales.touch_prices @percent = 5', 'sales.touch_prices'],
+    ['[sales].[touch prices] 5', '[sales].[touch prices]'],
+    ['Shop..Archive', 'Shop..Archive'],
+    ['FROBNICATE t', 'FROBNICATE']
+  ])('%j runs %s, named as written', (sql, name) => {
+    expect(procedure(sql)).toBe(name);
+  });
+
+  it('names no procedure for a statement that does not begin with a name', () => {
+    expect(procedure('(SELECT 1)')).toBeUndefined();
+    expect(procedure("N'text'")).toBeUndefined();
+  });
+
+  it.each([
+    ['read', 'sales.touch_prices', 'statements that read data'],
+    ['write', 'sales.touch_prices @percent = 5', 'statements that read or change data'],
+    ['read', '[sales].[touch prices]', 'statements that read data']
+  ] as [GuardMode, string, string][])('refuses %s %j naming the procedure as written', (mode, sql, allowed) => {
+    const name = mssqlGuardRules.procedureCall(lex(sql, RULES.mssql.lexer)) ?? '';
+    expect(rejection('mssql', mode, sql)).toBe(
+      `sqlbridge cannot tell what the procedure ${name} does, so it does not run it; only ${allowed} are allowed`
+    );
+    expect(rejection('mssql', mode, sql)).not.toMatch(/\bSALES\b/);
+  });
+
+  it('refuses a bare procedure call whatever the name', () => {
+    for (const sql of ['sales.touch_prices', '[sales].[touch_prices]', 'touch_prices 5']) {
+      expect(rejection('mssql', 'read', sql), sql).toBeDefined();
+      expect(rejection('mssql', 'write', sql), sql).toBeDefined();
+    }
   });
 });

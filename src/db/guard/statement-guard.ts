@@ -84,6 +84,11 @@ export interface GuardRules {
    * rather than a general one: a caller who could rewrite their identity could read other people's rows.
    */
   identityChange?: (statement: readonly Token[]) => string | undefined;
+  /**
+   * The procedure a statement runs by naming it alone, as written (T-SQL runs a batch that begins with
+   * `sales.touch_prices` as that procedure), so that a refusal names it rather than its first word.
+   */
+  procedureCall?: (statement: readonly Token[]) => string | undefined;
 }
 
 export interface GuardOptions {
@@ -180,7 +185,8 @@ export class StatementGuard {
     if (identity !== undefined) return `${identity} ${IDENTITY_REASON}; ${NEVER_SUFFIX}`;
     const first = statement.find(t => !(t.kind === 'symbol' && t.text === '('));
     if (first === undefined) return 'the statement has no keyword';
-    if (first.kind !== 'word') return `a statement cannot start with ${JSON.stringify(first.text)}`;
+    if (first.kind !== 'word')
+      return this.procedureRejection(statement, mode) ?? `a statement cannot start with ${JSON.stringify(first.text)}`;
     const keyword = first.upper;
     if (this.rules.readStatements.has(keyword)) {
       if (keyword === 'PRAGMA') return this.pragmaRejection(statement) ?? this.tokenRejection(statement, mode);
@@ -216,8 +222,17 @@ export class StatementGuard {
     const allowed = mode === 'read' ? 'statements that read data' : 'statements that read or change data';
     return (
       this.tokenRejection(statement, mode) ??
+      this.procedureRejection(statement, mode) ??
       `sqlbridge cannot tell what ${keyword} does, so it does not run it; only ${allowed} are allowed`
     );
+  }
+
+  /** A statement that runs a procedure by naming it (T-SQL), refused with the procedure's name as written. */
+  private procedureRejection(statement: readonly Token[], mode: GuardMode): string | undefined {
+    const procedure = this.rules.procedureCall?.(statement);
+    if (procedure === undefined) return undefined;
+    const allowed = mode === 'read' ? 'statements that read data' : 'statements that read or change data';
+    return `sqlbridge cannot tell what the procedure ${procedure} does, so it does not run it; only ${allowed} are allowed`;
   }
 
   /** The statement an EXPLAIN (or DESCRIBE) is about: the first statement keyword after its own. */

@@ -18,7 +18,7 @@ export const executeSqlTool = defineTool({
   async run({ query }, context) {
     const { environment } = context;
     const outcome = await environment.db.query(query, queryOptions(context));
-    const result = toResultSet(outcome, environment.db.limits);
+    const result = toResultSet(outcome, environment.db.limits, environment.db.paging);
     return { structured: result, text: renderResultSet(result) };
   }
 });

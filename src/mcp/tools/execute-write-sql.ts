@@ -26,7 +26,10 @@ export const executeWriteSqlTool = defineTool({
   async run({ query }, context) {
     const { environment } = context;
     const outcome = await environment.db.write(query, queryOptions(context));
-    const result = { ...toResultSet(outcome, environment.db.limits), rowsAffected: outcome.rowsAffected ?? null };
+    const result = {
+      ...toResultSet(outcome, environment.db.limits, environment.db.paging),
+      rowsAffected: outcome.rowsAffected ?? null
+    };
     const changed =
       result.rowsAffected === null
         ? 'Committed.'

@@ -21,7 +21,7 @@ export function getTableSampleTool(environment: Environment) {
       const env = context.environment;
       const table = await env.db.resolveTable(table_name);
       const outcome = await env.db.sample(table, limit, queryOptions(context));
-      const result = toResultSet(outcome, env.db.limits);
+      const result = toResultSet(outcome, env.db.limits, env.db.paging);
       const text = `Sample of ${table.schema}.${table.name}: ${renderResultSet(result)}`;
       return { structured: { schema: table.schema, table: table.name, ...result }, text };
     }

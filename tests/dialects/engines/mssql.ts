@@ -43,25 +43,44 @@ export async function mssqlAdmin<T>(
   }
 }
 
+/** Error 3702: "Cannot drop database … because it is currently in use" (a closed pool's session not yet gone). */
+const DATABASE_IN_USE = 3702;
+
+/** Drops the test database once the sessions of the pools just closed have left the server. */
+export async function dropMssqlDatabase(name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mssqlAdmin(undefined, pool => pool.request().batch(`DROP DATABASE IF EXISTS ${name}`));
+      return;
+    } catch (error) {
+      if ((error as { number?: number }).number !== DATABASE_IN_USE || attempt === 20) throw error;
+      await new Promise(resolve => setTimeout(resolve, 250));
+    }
+  }
+}
+
 export const mssqlEngine: EngineSpec = {
   engine: 'mssql',
   async create(): Promise<EngineFixture> {
     const name = `sqlbridge_test_${randomId()}`;
     await mssqlAdmin(undefined, pool => pool.request().batch(`CREATE DATABASE ${name}`));
-    await mssqlAdmin(name, async pool => {
-      for (const batch of FIXTURE.split(/^GO\s*$/m)) {
-        const body = batch.replace(/^--.*$/gm, '').trim();
-        if (body !== '') await pool.request().batch(body);
-      }
-    });
+    try {
+      await mssqlAdmin(name, async pool => {
+        for (const batch of FIXTURE.split(/^GO\s*$/m)) {
+          const body = batch.replace(/^--.*$/gm, '').trim();
+          if (body !== '') await pool.request().batch(body);
+        }
+      });
+    } catch (error) {
+      // A fixture that failed half-way leaves no database behind; the fixture's error is the one reported.
+      await dropMssqlDatabase(name).catch(() => undefined);
+      throw error;
+    }
     return {
       database: settings(name),
       mainSchema: 'dbo',
       otherSchema: 'other',
-      drop: () =>
-        mssqlAdmin(undefined, pool =>
-          pool.request().batch(`ALTER DATABASE ${name} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${name};`)
-        ).then(() => undefined)
+      drop: () => dropMssqlDatabase(name)
     };
   },
   series: n =>

@@ -1,8 +1,8 @@
 /**
  * SQL Server catalog queries, over the sys catalog views (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/catalog-views-transact-sql).
  * Objects are always found by schema and name together: `dbo.Customers` and `sales.Customers` are
- * different tables. Keys come from sys.key_constraints and sys.index_columns, whatever the constraint
- * is called. Parameters are @p1, @p2 … in order.
+ * different tables. Keys come from sys.indexes and sys.index_columns, whatever the constraint is
+ * called. Parameters are @p1, @p2 … in order.
  */
 
 export const SERVER_INFO = `SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS product_version,
@@ -37,11 +37,19 @@ export const COLUMNS = `SELECT c.name AS column_name,
  WHERE c.object_id = @p1
  ORDER BY c.column_id`;
 
-export const PRIMARY_KEY = `SELECT kc.name AS constraint_name, c.name AS column_name
-  FROM sys.key_constraints AS kc
-  JOIN sys.index_columns AS ic ON ic.object_id = kc.parent_object_id AND ic.index_id = kc.unique_index_id
+/**
+ * The primary key through sys.indexes.is_primary_key, which every engine implementing the catalog
+ * fills in (https://learn.microsoft.com/sql/relational-databases/system-catalog-views/sys-indexes-transact-sql),
+ * Babelfish included. Its name is the constraint's where sys.key_constraints links it to the index,
+ * else the index's (on SQL Server the two are the same).
+ */
+export const PRIMARY_KEY = `SELECT COALESCE(kc.name, i.name) AS constraint_name, c.name AS column_name
+  FROM sys.indexes AS i
+  JOIN sys.index_columns AS ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
   JOIN sys.columns AS c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
- WHERE kc.parent_object_id = @p1 AND kc.type = 'PK'
+  LEFT JOIN sys.key_constraints AS kc
+    ON kc.parent_object_id = i.object_id AND kc.unique_index_id = i.index_id AND kc.type = 'PK'
+ WHERE i.object_id = @p1 AND i.is_primary_key = 1 AND ic.is_included_column = 0
  ORDER BY ic.key_ordinal`;
 
 export const FOREIGN_KEYS = `SELECT fk.name AS constraint_name,

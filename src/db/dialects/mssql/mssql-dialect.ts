@@ -9,6 +9,9 @@ import { MssqlPrivilegeProbe } from './mssql-privileges.ts';
 
 export class MssqlDialect implements Dialect {
   readonly engine = 'mssql';
+  // T-SQL has no LIMIT: TOP, or OFFSET … FETCH, which needs an ORDER BY
+  // (https://learn.microsoft.com/sql/t-sql/queries/select-order-by-clause-transact-sql#using-offset-and-fetch-to-limit-the-rows-returned).
+  readonly paging = 'page with ORDER BY … OFFSET n ROWS FETCH NEXT m ROWS ONLY (or take the first rows with TOP (n))';
   private readonly options: MssqlDriverOptions;
 
   constructor(options: MssqlDriverOptions) {

@@ -291,7 +291,25 @@ function mssqlIdentityChange(statement: readonly Token[]): string | undefined {
   return named ? 'sp_set_session_context' : undefined;
 }
 
-export const mssqlGuardRules: GuardRules = {
+/**
+ * The procedure a statement runs without EXEC, as written (`sales.touch_prices`, `[sales].[touch prices]`):
+ * T-SQL runs a batch that begins with a name as EXECUTE of that procedure
+ * (https://learn.microsoft.com/sql/t-sql/language-elements/execute-transact-sql: "You do not have to
+ * specify the EXECUTE keyword … if the statement is the first one in a batch"). Asked only of a
+ * statement whose first word is no statement keyword.
+ */
+export function mssqlProcedureCall(statement: readonly Token[]): string | undefined {
+  let name = '';
+  for (const [i, token] of statement.entries()) {
+    const part = i % 2 === 0;
+    if (part && (token.kind === 'word' || token.kind === 'quoted')) name += token.text;
+    else if (!part && token.kind === 'symbol' && (token.text === '.' || token.text === '..')) name += token.text;
+    else break;
+  }
+  return name === '' || name.endsWith('.') ? undefined : name;
+}
+
+export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly Token[]) => string | undefined } = {
   lexer: {
     dashCommentNeedsSpace: false,
     hashComments: false,
@@ -326,5 +344,6 @@ export const mssqlGuardRules: GuardRules = {
     { name: 'DM_OS_ENUMERATE_FILESYSTEM', reason: 'this function lists files on the database server', ...NEVER }
   ],
   maxNameParts: 3,
-  identityChange: mssqlIdentityChange
+  identityChange: mssqlIdentityChange,
+  procedureCall: mssqlProcedureCall
 };

@@ -70,7 +70,8 @@ export function mssqlDeclaredType(typeName: string, maxLength: number, precision
 }
 
 function toColumn(row: Record<string, unknown>): ColumnInfo {
-  const typeName = textOf(row['type_name']);
+  // Catalog names compare without regard to case: engines that fold names (Babelfish) agree with SQL Server.
+  const typeName = textOf(row['type_name']).toLowerCase();
   const maxLength = Number(row['max_length']);
   const precision = Number(row['numeric_precision']);
   const scale = Number(row['numeric_scale']);
@@ -86,6 +87,11 @@ function toColumn(row: Record<string, unknown>): ColumnInfo {
   };
 }
 
+/** `NO_ACTION` → `NO ACTION`, in SQL Server's upper case whatever case the engine's catalog uses. */
+function referentialAction(value: unknown): string | null {
+  return nullableTextOf(value)?.replaceAll('_', ' ').toUpperCase() ?? null;
+}
+
 function groupForeignKeys(rows: Record<string, unknown>[]): ForeignKeyInfo[] {
   const byName = new Map<string, ForeignKeyInfo>();
   for (const row of rows) {
@@ -98,8 +104,8 @@ function groupForeignKeys(rows: Record<string, unknown>[]): ForeignKeyInfo[] {
         referencedSchema: textOf(row['referenced_schema']),
         referencedTable: textOf(row['referenced_table']),
         referencedColumns: [],
-        onUpdate: nullableTextOf(row['on_update'])?.replaceAll('_', ' ') ?? null,
-        onDelete: nullableTextOf(row['on_delete'])?.replaceAll('_', ' ') ?? null
+        onUpdate: referentialAction(row['on_update']),
+        onDelete: referentialAction(row['on_delete'])
       };
       byName.set(name, fk);
     }

@@ -1,3 +1,4 @@
+import { isSqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import { textOf } from '../../catalog-values.ts';
 import type { CatalogReader } from '../../introspector.ts';
 import { summarize, type PrivilegeProbe, type PrivilegeReport } from '../../privileges.ts';
@@ -60,15 +61,18 @@ export class MssqlPrivilegeProbe implements PrivilegeProbe {
   async check(): Promise<PrivilegeReport> {
     const [login] = await this.catalog(LOGIN);
     const roles = (await this.catalog(ROLES)).map(row => textOf(row['finding']));
-    const database = (await this.catalog(DATABASE_PERMISSIONS)).map(row => textOf(row['permission']));
     const notes: string[] = [];
-    let server: string[] = [];
-    try {
-      server = (await this.catalog(SERVER_PERMISSIONS)).map(row => textOf(row['permission']));
-    } catch {
-      // Azure SQL Database has no server scope to ask about.
-      notes.push('server permissions could not be read (Azure SQL Database has none)');
-    }
+    // Babelfish for PostgreSQL has no sys.fn_my_permissions: roles and table permissions still say
+    // what the login may write, and the report says what could not be determined.
+    const database = await this.permissions(DATABASE_PERMISSIONS, () =>
+      notes.push('sqlbridge could not determine the database permissions: sys.fn_my_permissions is not available')
+    );
+    // Azure SQL Database has no server scope to ask about.
+    const server = await this.permissions(SERVER_PERMISSIONS, () =>
+      notes.push(
+        'sqlbridge could not determine the server permissions: there is no server scope to ask (Azure SQL Database)'
+      )
+    );
     const tables = new Map<string, string[]>();
     for (const row of await this.catalog(TABLES)) {
       const name = `${textOf(row['schema_name'])}.${textOf(row['table_name'])}`;
@@ -83,10 +87,22 @@ export class MssqlPrivilegeProbe implements PrivilegeProbe {
         [...tables].map(([name, permissions]) => `${name} (${permissions.join('/')})`)
       )
     ];
-    const readOnlyDatabase = textOf(login?.['updateability']) === 'READ_ONLY';
+    const readOnlyDatabase = textOf(login?.['updateability']).toUpperCase() === 'READ_ONLY';
     if (readOnlyDatabase)
       notes.push('the database is read-only (a readable secondary or READ_ONLY): nothing can be written there');
     const who = `${textOf(login?.['login'])} (database user ${textOf(login?.['db_user'])})`;
     return { login: who, canWrite: !readOnlyDatabase && findings.length > 0, findings, notes };
+  }
+
+  /** The permissions a fn_my_permissions query finds; none, with `unavailable` called, when the server has no such function. */
+  private async permissions(sql: string, unavailable: () => void): Promise<string[]> {
+    try {
+      return (await this.catalog(sql)).map(row => textOf(row['permission']));
+    } catch (error) {
+      // Only the server's refusal of the query itself; a connection that failed fails the check.
+      if (!isSqlbridgeError(error) || error.code !== 'query_failed') throw error;
+      unavailable();
+      return [];
+    }
   }
 }

@@ -10,6 +10,7 @@ import { MysqlPrivilegeProbe } from './mysql-privileges.ts';
 
 export class MysqlDialect implements Dialect {
   readonly engine = 'mysql';
+  readonly paging = 'page with LIMIT/OFFSET';
   private readonly options: MysqlDriverOptions;
 
   constructor(options: MysqlDriverOptions) {

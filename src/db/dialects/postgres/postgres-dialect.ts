@@ -16,6 +16,7 @@ export interface PostgresDialectOptions {
 
 export class PostgresDialect implements Dialect {
   readonly engine = 'postgres';
+  readonly paging = 'page with LIMIT/OFFSET';
   private readonly options: PostgresDialectOptions;
 
   constructor(options: PostgresDialectOptions) {

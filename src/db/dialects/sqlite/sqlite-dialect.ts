@@ -9,6 +9,7 @@ import { SqlitePrivilegeProbe } from './sqlite-privileges.ts';
 
 export class SqliteDialect implements Dialect {
   readonly engine = 'sqlite';
+  readonly paging = 'page with LIMIT/OFFSET';
   private readonly options: SqliteDriverOptions;
 
   constructor(options: SqliteDriverOptions) {
