@@ -106,3 +106,16 @@ export function redactSecrets(logger: Logger, values: Iterable<string>): void {
   if (secrets === undefined) throw new TypeError('redactSecrets needs a logger made by createLogger');
   secrets.add(values);
 }
+
+/**
+ * Node's own warnings (deprecations such as DEP0123, experimental features) as log lines like any
+ * other, instead of the plain text Node prints on stderr, which would break a log of JSON lines.
+ * Replaces Node's printer (the process's default `warning` listener) for the life of the process.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    logger.warn({ warning: warning.name, code: warning.code }, warning.message);
+  });
+}
+

@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
 import { createHttpServer } from '../../http-server.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
-import { createLogger, redactSecrets, type Logger } from '../../observability/logger.ts';
+import { createLogger, logProcessWarnings, redactSecrets, type Logger } from '../../observability/logger.ts';
 import { limitLabel } from '../../http/limits/rejections.ts';
 import { Metrics } from '../../observability/metrics.ts';
 import { startMetricsListener, type MetricsListener } from '../../observability/metrics-listener.ts';
@@ -27,6 +27,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
   // From here on, no configured password, secret or token reaches a log line, whatever carries it.
   redactSecrets(logger, configuredSecrets(config));
   for (const notice of loaded.notices) logger.warn(notice);

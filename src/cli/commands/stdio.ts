@@ -2,7 +2,7 @@ import { createApp } from '../../app.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createServerFactory } from '../../mcp/server.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
-import { createLogger, redactSecrets } from '../../observability/logger.ts';
+import { createLogger, logProcessWarnings, redactSecrets } from '../../observability/logger.ts';
 import { configLoaded } from '../../audit/lifecycle.ts';
 import type { StdioServerHandle } from '@modelcontextprotocol/server/stdio';
 import { startStdio } from '../../transports/stdio.ts';
@@ -15,6 +15,7 @@ import { untilSignal } from './signals.ts';
 export async function stdioCommand(loaded: LoadedConfig, environmentName: string | undefined): Promise<number> {
   const config = selectEnvironment(requireEnvironments(loaded), environmentName);
   const logger = createLogger(config.logLevel);
+  logProcessWarnings(logger);
   // From here on, no configured password, secret or token reaches a log line, whatever carries it.
   redactSecrets(logger, configuredSecrets(config));
   for (const notice of loaded.notices) logger.warn(notice);
