@@ -84,10 +84,30 @@ export interface PoolStats {
   waiting: number;
 }
 
+/**
+ * What `stream` rejects with instead of `signal.reason` when it asked the database to stop the
+ * statement and the database never confirmed that it had (SQL Server: no acknowledgement of the
+ * attention within the grace period). The statement may still be running there; the connection it
+ * ran on has been discarded, so no later caller shares it.
+ */
+export class UnconfirmedCancellation extends Error {
+  /** The signal's reason: why sqlbridge asked the statement to stop. */
+  readonly reason: unknown;
+
+  constructor(reason: unknown, options: { cause?: unknown } = {}) {
+    super('the database did not confirm that the statement stopped', { cause: options.cause });
+    this.name = 'UnconfirmedCancellation';
+    this.reason = reason;
+  }
+}
+
 export interface Driver {
   /** Opens the pool and asks the server what it is; connection problems surface here as ConnectionError. */
   init(): Promise<ServerInfo>;
-  /** Runs one statement. Rejects with `signal.reason` when the signal aborts, after stopping the query. */
+  /**
+   * Runs one statement. Rejects with `signal.reason` when the signal aborts, once the database has
+   * stopped the query, or with UnconfirmedCancellation when it did not confirm that it had.
+   */
   stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats>;
   destroy(): Promise<void>;
   /** The pool's counts; absent where the driver library does not expose them. */

@@ -1,6 +1,15 @@
 import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
-import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, SessionIdentity, SessionValues } from './driver.ts';
+import {
+  UnconfirmedCancellation,
+  type Driver,
+  type PoolStats,
+  type QuerySpec,
+  type RowSink,
+  type ServerInfo,
+  type SessionIdentity,
+  type SessionValues
+} from './driver.ts';
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
 import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
@@ -104,6 +113,8 @@ export class DatabaseRuntime {
   readonly environment: string;
   readonly engine: EngineName;
   readonly adapter: DialectAdapter;
+  /** How this engine's SQL pages through a result, for the note of a capped one (`Dialect.paging`). */
+  readonly paging: string;
   readonly readOnly: boolean;
   readonly limits: RuntimeLimits;
   private readonly driver: Driver;
@@ -133,6 +144,7 @@ export class DatabaseRuntime {
     }
     this.driver = options.dialect.createDriver();
     this.adapter = options.dialect.createAdapter();
+    this.paging = options.dialect.paging;
     this.introspector = options.dialect.createIntrospector(this.catalogReader);
     this.privilegeProbe = options.dialect.createPrivilegeProbe(this.catalogReader);
     this.guard = options.statementGuard === false ? undefined : new StatementGuard(this.adapter.guardRules);
@@ -375,19 +387,24 @@ export class DatabaseRuntime {
     caller?: Caller
   ): SqlbridgeError {
     let failure: SqlbridgeError;
+    // Only a database that confirmed the stop is said to have cancelled the statement.
+    const unconfirmed = error instanceof UnconfirmedCancellation;
     if (timedOut) {
+      const outcome = unconfirmed
+        ? 'sqlbridge stopped waiting; the database did not confirm the cancellation, so the statement may still run'
+        : 'was cancelled on the database';
       failure = new SqlbridgeError(
         'query_timeout',
-        `the query ran longer than ${this.limits.queryTimeoutMs} ms and was cancelled on the database`,
+        `the query ran longer than ${this.limits.queryTimeoutMs} ms and ${outcome}`,
         { expose: true, hint: 'narrow it with WHERE, aggregate, or limit the rows', cause: error }
       );
-    } else if (cancelled || isAbort(error)) {
+    } else if (cancelled || unconfirmed || isAbort(error)) {
       // The caller's signal aborted: the driver rethrows its reason, whatever it is (the MCP SDK aborts
       // with "Connection closed" when a client goes away or the server cuts a call off at shutdown).
-      failure = new SqlbridgeError('query_cancelled', 'the query was cancelled by the client', {
-        expose: true,
-        cause: error
-      });
+      const message = unconfirmed
+        ? 'the query was cancelled by the client; sqlbridge stopped waiting, but the database did not confirm the cancellation, so the statement may still run'
+        : 'the query was cancelled by the client';
+      failure = new SqlbridgeError('query_cancelled', message, { expose: true, cause: error });
     } else if (isSqlbridgeError(error)) {
       failure = error;
     } else {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
 import nsp from 'node-sql-parser';
@@ -12,7 +13,7 @@ import {
 } from '../../src/db/dialects/mssql/mssql-config.ts';
 import { translateMssqlError } from '../../src/db/dialects/mssql/mssql-errors.ts';
 import { createExactReader, installExactValueParsing } from '../../src/db/dialects/mssql/mssql-exact-values.ts';
-import { mssqlDeclaredType } from '../../src/db/dialects/mssql/mssql-introspector.ts';
+import { MssqlIntrospector, mssqlDeclaredType } from '../../src/db/dialects/mssql/mssql-introspector.ts';
 import { spatialToWkt } from '../../src/db/dialects/mssql/mssql-spatial.ts';
 import { createDialect } from '../../src/db/registry.ts';
 import { ConfigError } from '../../src/errors/config-error.ts';
@@ -485,5 +486,146 @@ describe('SQL Server error classification', () => {
         message: 'Failed to update database "Sales" because the database is read-only.'
       }).message
     ).toContain('this environment is read-only');
+  });
+});
+
+describe('SQL Server TLS server name', () => {
+  const tediousOptions = (settings: Partial<MssqlDatabaseConfig>) =>
+    mssqlConnectionConfig({
+      settings: resolveMssqlSettings(base({ user: 'u', password: 'p', ...settings }), 'db'),
+      readOnly: true,
+      pool: { max: 1, idleTimeoutMs: 1000 },
+      requestTimeoutMs: 1000
+    });
+  /** The name tedious gives TLS after PRELOGIN (its connection.js: `options.serverName || server`). */
+  const sentName = (settings: Partial<MssqlDatabaseConfig>): string => {
+    const config = tediousOptions(settings);
+    return config.options?.serverName ?? config.server;
+  };
+
+  it('leaves a host name to tedious, so the certificate is checked against it', () => {
+    expect(tediousOptions({ host: 'db.example.com' }).options?.serverName).toBeUndefined();
+    expect(
+      tediousOptions({ host: 'db.example.com', trustServerCertificate: true }).options?.serverName
+    ).toBeUndefined();
+    expect(sentName({ host: 'db.example.com' })).toBe('db.example.com');
+  });
+
+  it('keeps an IP address where the certificate is checked against it, and where TDS 8 sends no name', () => {
+    expect(tediousOptions({ host: '10.0.0.5' }).options?.serverName).toBeUndefined();
+    expect(
+      tediousOptions({ host: '10.0.0.5', encrypt: 'strict', trustServerCertificate: true }).options?.serverName
+    ).toBeUndefined();
+  });
+
+  it.each([
+    ['10.0.0.5', '5.0.0.10.in-addr.arpa'],
+    ['2001:db8::1', `1.0.0.0.${'0.'.repeat(20)}8.b.d.0.1.0.0.2.ip6.arpa`],
+    ['::ffff:10.0.0.5', `5.0.0.0.0.0.a.0.f.f.f.f.${'0.'.repeat(20)}ip6.arpa`]
+  ])('sends no IP address (%s) as the TLS name when the certificate is not checked: %s', (host, name) => {
+    expect(sentName({ host, trustServerCertificate: true })).toBe(name);
+  });
+
+  it('checks the certificate against HostNameInCertificate when the connection string gives one', () => {
+    const connectionString = 'Server=10.0.0.5;HostNameInCertificate=db.example.com;Encrypt=true';
+    expect(tediousOptions({ connectionString }).options?.serverName).toBe('db.example.com');
+  });
+
+  it('gives Node a TLS name it accepts without the DEP0123 warning (checked in a fresh Node process)', () => {
+    const names = [sentName({ host: '10.0.0.5', trustServerCertificate: true }), '10.0.0.5'];
+    const script = `
+      const tls = require('node:tls');
+      const { Duplex } = require('node:stream');
+      const socket = new Duplex({ read() {}, write(_c, _e, done) { done(); } });
+      tls.connect({ socket, servername: process.argv[1], rejectUnauthorized: false }).on('error', () => {}).destroy();`;
+    const warnings = names.map(name =>
+      spawnSync(process.execPath, ['-e', script, name], { encoding: 'utf8', timeout: 10_000 }).stderr.includes(
+        'DEP0123'
+      )
+    );
+    // The address itself makes Node warn: the check would catch a regression.
+    expect(warnings).toEqual([false, true]);
+  });
+});
+
+describe('SQL Server engines that differ (Babelfish for PostgreSQL)', () => {
+  it('keeps datetime2(7) to the digits the engine sends, a trailing zero included', () => {
+    // 2024-12-31 23:59:59.1234570, as an engine that keeps microseconds sends it: 5 bytes of 10^-7 s, 3 of days.
+    const units = 86_399n * 10_000_000n + 1_234_570n;
+    const time = Buffer.alloc(5);
+    time.writeUIntLE(Number(units), 0, 5);
+    const day = Buffer.alloc(3);
+    day.writeUIntLE(719_162 + 20_088, 0, 3);
+    const row = Buffer.concat([Buffer.from([8]), time, day]);
+    expect(value('DateTime2', row, 7)).toBe('2024-12-31T23:59:59.1234570');
+  });
+
+  it('describes a table from catalog rows in any case, with the primary key from sys.indexes', async () => {
+    const { COLUMNS, FOREIGN_KEYS, INDEXES, OBJECT_ID, PRIMARY_KEY } = CATALOG_QUERIES;
+    expect(PRIMARY_KEY.replace(/\s+/g, ' ')).toMatch(
+      /FROM sys\.indexes AS i .* WHERE i\.object_id = @p1 AND i\.is_primary_key = 1/
+    );
+    // Rows as the runtime's catalog reader gives them, from an engine whose catalog is in lower case.
+    const answers = new Map<string, Record<string, unknown>[]>([
+      [OBJECT_ID, [{ object_id: 7 }]],
+      [
+        COLUMNS,
+        [
+          {
+            column_name: 'order_id',
+            type_name: 'INT',
+            max_length: 4,
+            numeric_precision: 10,
+            numeric_scale: 0,
+            is_nullable: false,
+            default_definition: null
+          },
+          {
+            column_name: 'sku',
+            type_name: 'VarChar',
+            max_length: 20,
+            numeric_precision: 0,
+            numeric_scale: 0,
+            is_nullable: false,
+            default_definition: null
+          }
+        ]
+      ],
+      [
+        PRIMARY_KEY,
+        [
+          { constraint_name: 'order_lines_key', column_name: 'order_id' },
+          { constraint_name: 'order_lines_key', column_name: 'sku' }
+        ]
+      ],
+      [
+        FOREIGN_KEYS,
+        [
+          {
+            constraint_name: 'fk',
+            column_name: 'order_id',
+            referenced_schema: 'dbo',
+            referenced_table: 'orders',
+            referenced_column: 'id',
+            on_update: 'no_action',
+            on_delete: 'cascade'
+          }
+        ]
+      ],
+      [INDEXES, []]
+    ]);
+    const catalog = (sql: string): Promise<Record<string, unknown>[]> => Promise.resolve(answers.get(sql) ?? []);
+    const table = await new MssqlIntrospector(catalog).describeTable({
+      schema: 'dbo',
+      name: 'order_lines',
+      type: 'table',
+      rowEstimate: null
+    });
+    expect(table.primaryKey).toEqual({ name: 'order_lines_key', columns: ['order_id', 'sku'] });
+    expect(table.columns.map(c => [c.name, c.dataType, c.maxLength])).toEqual([
+      ['order_id', 'int', null],
+      ['sku', 'varchar(20)', 20]
+    ]);
+    expect(table.foreignKeys[0]).toMatchObject({ onUpdate: 'NO ACTION', onDelete: 'CASCADE' });
   });
 });

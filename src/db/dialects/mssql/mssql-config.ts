@@ -1,3 +1,4 @@
+import { isIP, isIPv4 } from 'node:net';
 import { MSSQL_SCHEMA, parse } from '@tediousjs/connection-string';
 import type { config as MssqlConfig } from 'mssql';
 import type { DatabaseConfig } from '../../../config/schema.ts';
@@ -21,6 +22,8 @@ export interface MssqlSettings {
   accessToken: string | undefined;
   encrypt: NonNullable<MssqlDatabaseConfig['encrypt']>;
   trustServerCertificate: boolean;
+  /** The name the certificate is checked against when it is not the host (`HostNameInCertificate=`). */
+  hostNameInCertificate: string | undefined;
   connectTimeoutMs: number;
   multiSubnetFailover: boolean;
 }
@@ -59,6 +62,7 @@ export function resolveMssqlSettings(db: MssqlDatabaseConfig, prefix: string): M
     accessToken: db.accessToken,
     encrypt: db.encrypt ?? encryptFromString(raw.get('encrypt')) ?? 'mandatory',
     trustServerCertificate: db.trustServerCertificate ?? typed['trustservercertificate'] === true,
+    hostNameInCertificate: nonEmpty(raw.get('hostnameincertificate')),
     connectTimeoutMs:
       db.connectTimeoutMs ??
       (typeof typed['connection timeout'] === 'number' ? typed['connection timeout'] * 1000 : 15_000),
@@ -188,6 +192,7 @@ export function mssqlConnectionConfig(options: MssqlConnectionOptions): MssqlCon
     options: {
       encrypt: s.encrypt === 'strict' ? 'strict' : s.encrypt === 'mandatory',
       trustServerCertificate: s.trustServerCertificate,
+      ...tlsServerName(s),
       ...(s.instanceName === undefined ? {} : { instanceName: s.instanceName }),
       readOnlyIntent: options.readOnly,
       multiSubnetFailover: s.multiSubnetFailover,
@@ -197,6 +202,44 @@ export function mssqlConnectionConfig(options: MssqlConnectionOptions): MssqlCon
       abortTransactionOnError: true
     }
   };
+}
+
+/**
+ * The TLS server name tedious sends and checks the certificate against. By default the host: with a
+ * name, that is what verification needs. With an IP address, TDS 8 (`encrypt: strict`) sends none,
+ * but the TLS that TDS 7 negotiates after PRELOGIN sends the address itself, which RFC 6066 forbids
+ * and Node reports as a DEP0123 warning line outside the JSON log. When the certificate is not checked
+ * (trustServerCertificate), the address's own reverse-lookup name (RFC 1035 §3.5, RFC 3596 §2.5)
+ * takes its place; when it is, the address stays, as the certificate must name it.
+ * `HostNameInCertificate=` names the certificate's host in every case, as in Microsoft's drivers
+ * (https://learn.microsoft.com/sql/connect/ado-net/connection-string-syntax).
+ */
+export function tlsServerName(s: MssqlSettings): { serverName?: string } {
+  if (s.hostNameInCertificate !== undefined) return { serverName: s.hostNameInCertificate };
+  if (s.encrypt === 'strict' || !s.trustServerCertificate || isIP(s.host) === 0) return {};
+  return { serverName: reverseLookupName(s.host) };
+}
+
+/** `10.0.0.5` → `5.0.0.10.in-addr.arpa`; an IPv6 address → its nibbles under ip6.arpa. */
+function reverseLookupName(address: string): string {
+  if (isIPv4(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+  // Without a zone (`%eth0`), and a trailing IPv4 part (`::ffff:10.0.0.5`) as two groups.
+  const plain = (address.split('%')[0] ?? '').replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_all, a, b, c, d) =>
+    [a, b, c, d]
+      .map(octet => Number(octet).toString(16).padStart(2, '0'))
+      .join('')
+      .replace(/^(.{4})/, '$1:')
+  );
+  const [head = '', tail = ''] = plain.split('::');
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const full = [...groups(head), ...Array<string>(plain.includes('::') ? missing : 0).fill('0'), ...groups(tail)];
+  const nibbles = full.map(group => group.padStart(4, '0')).join('');
+  return `${Array.from(nibbles).reverse().join('.')}.ip6.arpa`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
 function authentication(

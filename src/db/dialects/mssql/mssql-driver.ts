@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
 import sql from 'mssql';
-import type { Driver, DriverColumn, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import {
+  UnconfirmedCancellation,
+  type Driver,
+  type DriverColumn,
+  type PoolStats,
+  type QuerySpec,
+  type RowSink,
+  type ServerInfo,
+  type StreamStats
+} from '../../driver.ts';
 import { SERVER_INFO } from './mssql-catalog.ts';
 import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
 import { translateMssqlError } from './mssql-errors.ts';
@@ -27,13 +36,21 @@ interface ColumnInfo {
   udt?: { name?: string };
 }
 
+/**
+ * How long the server has to acknowledge an attention before tedious gives up, closes the
+ * connection and sqlbridge answers that the statement may still run. A server that is alive
+ * acknowledges within milliseconds; tedious's default of 5 s would hold every answer that long.
+ */
+export const ATTENTION_GRACE_MS = 1000;
+
 const NO_TRANSACTION = /no corresponding BEGIN TRANSACTION|Transaction has been aborted|not begun|EABORT|ENOTBEGUN/i;
 
 /**
  * SQL Server through mssql (tedious). Every statement runs inside its own transaction on a
  * connection with XACT_ABORT on, which is reset before the next caller gets it; reads are always
  * rolled back. Rows are streamed; a result cut at the cap, a client that goes away and the timeout
- * all send a TDS attention (request.cancel), which stops the statement on the server.
+ * all send a TDS attention (request.cancel), which stops the statement on the server; a server that
+ * does not acknowledge it within ATTENTION_GRACE_MS is reported as UnconfirmedCancellation.
  */
 export class MssqlDriver implements Driver {
   private readonly options: MssqlDriverOptions;
@@ -92,7 +109,11 @@ export class MssqlDriver implements Driver {
       else await transaction.commit();
       return stats;
     } catch (error) {
+      // An unconfirmed cancellation left a closed connection: the rollback only hands it back to the
+      // pool, which discards it, and the server ends the transaction with the session.
+      const unconfirmed = error instanceof UnconfirmedCancellation;
       await transaction.rollback().catch((rollbackError: unknown) => {
+        if (unconfirmed) return;
         if (!(
           rollbackError instanceof Error &&
           NO_TRANSACTION.test(`${rollbackError.message} ${(rollbackError as { code?: string }).code ?? ''}`)
@@ -100,6 +121,7 @@ export class MssqlDriver implements Driver {
           this.options.onPoolError?.(rollbackError as Error);
         }
       });
+      if (unconfirmed) throw error;
       if (signal.aborted) throw signal.reason;
       throw translateMssqlError(error, this.options.settings);
     }
@@ -139,15 +161,17 @@ export class MssqlDriver implements Driver {
   }
 
   private async open(): Promise<sql.ConnectionPool> {
-    const pool = new ResettingConnectionPool(
-      mssqlConnectionConfig({
-        settings: this.options.settings,
-        readOnly: this.options.readOnly,
-        pool: this.options.pool,
-        requestTimeoutMs: this.options.requestTimeoutMs,
-        tokenCredential: entraCredential
-      })
-    );
+    const config = mssqlConnectionConfig({
+      settings: this.options.settings,
+      readOnly: this.options.readOnly,
+      pool: this.options.pool,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      tokenCredential: entraCredential
+    });
+    const pool = new ResettingConnectionPool({
+      ...config,
+      options: { ...config.options, cancelTimeout: ATTENTION_GRACE_MS }
+    });
     pool.on('error', (error: Error) => this.options.onPoolError?.(error));
     try {
       await pool.connect();
@@ -215,13 +239,24 @@ function run(transaction: sql.Transaction, query: QuerySpec, sink: RowSink, sign
         if (!sink.row(row)) enough();
       })
     );
+    let unacknowledged: Error | undefined;
     request.on('error', (error: unknown) => {
-      // The cancellation we asked for ends the request with ECANCEL: not a failure.
-      if (stopped && (error as { code?: string }).code === 'ECANCEL') return;
+      if (stopped) {
+        // The cancellation we asked for ends the request with ECANCEL once the server acknowledged
+        // the attention. Anything else (tedious's "Failed to cancel request", a lost socket) means it
+        // never did: tedious has closed the connection, the statement may still be running.
+        if ((error as { code?: string }).code !== 'ECANCEL') unacknowledged = asError(error);
+        return;
+      }
       failure ??= asError(error);
     });
     request.on('done', (result: { rowsAffected?: number[] }) => {
       signal.removeEventListener('abort', onAbort);
+      if (unacknowledged !== undefined && signal.aborted) {
+        reject(new UnconfirmedCancellation(signal.reason, { cause: unacknowledged }));
+        return;
+      }
+      // A read stopped at the row cap has all the rows it wanted, acknowledged or not.
       if (failure !== undefined) {
         reject(failure);
         return;
