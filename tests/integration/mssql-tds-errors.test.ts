@@ -132,6 +132,24 @@ describe('TLS inside PRELOGIN', () => {
     expect(await problemOf(db.init())).toBe('tls');
   });
 
+  it('with encrypt: mandatory, refuses a server that will not encrypt before sending it the login', async () => {
+    // The peer's PRELOGIN answer says it does not support encryption: tedious alone would log in in clear.
+    const db = await connect({}, { encrypt: 'mandatory', trustServerCertificate: false });
+    const failure = await db.init().then(
+      () => undefined,
+      (error: unknown) => error
+    );
+    expect(failure).toBeInstanceOf(ConnectionError);
+    expect(failure).toMatchObject({ problem: 'tls', message: expect.stringContaining('does not accept encrypted') });
+    expect(peers[0]?.logins).toEqual([]);
+  });
+
+  it('with encrypt: optional, logs in without TLS to a server that does not support it', async () => {
+    const db = await connect({}, { encrypt: 'optional' });
+    await db.init();
+    expect(peers[0]?.logins[0]?.password).toBe('reader-password');
+  });
+
   it('encrypts the session when the certificate is accepted', async () => {
     const db = await connect(
       {

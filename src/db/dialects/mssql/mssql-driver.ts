@@ -15,6 +15,7 @@ import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
 import { translateMssqlError } from './mssql-errors.ts';
 import { installExactValueParsing } from './mssql-exact-values.ts';
 import { ResettingConnectionPool } from './mssql-pool.ts';
+import { refuseLoginWithoutTls } from './mssql-tls-guard.ts';
 import { MAX_VALUE_LENGTH, sessionContextSql } from './mssql-session.ts';
 
 export interface MssqlDriverOptions {
@@ -170,7 +171,9 @@ export class MssqlDriver implements Driver {
     });
     const pool = new ResettingConnectionPool({
       ...config,
-      options: { ...config.options, cancelTimeout: ATTENTION_GRACE_MS }
+      options: { ...config.options, cancelTimeout: ATTENTION_GRACE_MS },
+      // TDS 8 (strict) speaks TLS before anything else; with mandatory, PRELOGIN must agree to it.
+      ...(this.options.settings.encrypt === 'mandatory' ? { beforeConnect: refuseLoginWithoutTls } : {})
     });
     pool.on('error', (error: Error) => this.options.onPoolError?.(error));
     try {

@@ -46,6 +46,10 @@ function connectionProblem(error: MssqlError, text: string): ConnectionProblem |
     case 'ELOGIN':
       // 4060: "Cannot open database … requested by the login"; 18456: "Login failed for user".
       return /Cannot open database|4060/.test(text) ? 'database_not_found' : 'authentication';
+    case 'EENCRYPT':
+      // mssql-tls-guard.ts: the server would not encrypt, and encrypt: mandatory says it must; or
+      // tedious: the server requires encryption that encrypt: optional did not ask for.
+      return /does not support encryption/i.test(text) ? 'tls-unsupported' : 'tls';
     case 'EINSTLOOKUP':
     case 'ENOTFOUND':
       return 'unreachable';
