@@ -240,6 +240,11 @@ export class DatabaseRuntime {
     return this.privilegeProbe.check();
   }
 
+  /** The driver's pool counts, for metrics; undefined where the driver reports none. */
+  poolStats(): PoolStats | undefined {
+    return this.driver.poolStats?.();
+  }
+
   /**
    * The server's own check that the database answers (readiness, `/readyz`): `SELECT 1`, which every
    * engine sqlbridge speaks accepts as is, through the driver and its pool like any statement, so a
@@ -249,11 +254,6 @@ export class DatabaseRuntime {
    * driver's error (a ConnectionError when it cannot connect), or with `signal.reason` once the
    * signal aborts, the statement stopped on the database.
    */
-  /** The driver's pool counts, for metrics; undefined where the driver reports none. */
-  poolStats(): PoolStats | undefined {
-    return this.driver.poolStats?.();
-  }
-
   async ping(signal: AbortSignal): Promise<void> {
     await untilAborted(this.init(), signal);
     const sink: RowSink = { rowLimit: 1, columns: () => undefined, row: () => true };
