@@ -96,7 +96,8 @@ function interpolate(
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(INTERPOLATION, (_match, name: string, fallback: string | undefined) => {
-      const found = env[name];
+      // `${VAR}` reads VAR, or the file VAR_FILE names (a Docker or Kubernetes secret).
+      const found = readVariable(name, env, problems)?.value;
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
       problems.push({ setting: path.join('.'), problem: `refers to \${${name}}, which is not set`, source: file });

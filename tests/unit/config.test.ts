@@ -340,6 +340,22 @@ describe('configuration sources', () => {
     });
   });
 
+  it('fills ${VAR} from the file VAR_FILE names (a secret), and refuses both at once or an unreadable file', () => {
+    const file =
+      'environments:\n  prod:\n    database:\n      engine: postgres\n      host: db\n      password: ${DB_PASSWORD}\n';
+    const secretDir = emptyDir('config-secret-');
+    const secret = join(secretDir, 'db_password');
+    writeFileSync(secret, 'from-a-secret\n');
+    const { loaded } = load({ file, env: { DB_PASSWORD_FILE: secret } });
+    expect(loaded.config.environments['prod']?.database).toMatchObject({ password: 'from-a-secret' });
+    expect(() => load({ file, env: { DB_PASSWORD_FILE: secret, DB_PASSWORD: 'x' } })).toThrow(
+      'both DB_PASSWORD and DB_PASSWORD_FILE are set; set only one'
+    );
+    expect(() => load({ file, env: { DB_PASSWORD_FILE: join(secretDir, 'missing') } })).toThrow(
+      `cannot read the file ${join(secretDir, 'missing')}`
+    );
+  });
+
   it('resolves a SQLite path against the configuration file’s directory', () => {
     const { dir, loaded } = load({
       file: 'environments:\n  local:\n    database: { engine: sqlite, path: db/app.sqlite }\n'
