@@ -484,3 +484,18 @@ describe('the template interpreter refuses what it does not implement', () => {
     expect(() => render('{{ .a }}', { a: { b: 1 } })).toThrow(/without toYaml/);
   });
 });
+
+describe('the chart and the image', () => {
+  it('runs the pod as the user the Dockerfile runs the server as', () => {
+    const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+    const values = parse(
+      readFileSync(fileURLToPath(new URL('../../deploy/helm/sqlbridge/values.yaml', import.meta.url)), 'utf8')
+    ) as { podSecurityContext: { runAsUser: number; runAsGroup: number; fsGroup: number } };
+    expect(user?.slice(1).map(Number)).toEqual([
+      values.podSecurityContext.runAsUser,
+      values.podSecurityContext.runAsGroup
+    ]);
+    expect(values.podSecurityContext.fsGroup).toBe(values.podSecurityContext.runAsGroup);
+  });
+});
