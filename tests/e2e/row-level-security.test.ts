@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
+import { createDialect } from '../../src/db/registry.ts';
+import { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { createLogger } from '../../src/observability/logger.ts';
 import { randomId } from '../dialects/engine.ts';
+import {
+  MSSQL_URL,
+  createMssqlDatabase,
+  dropMssqlLogin,
+  mssqlAdmin,
+  mssqlDatabaseConfig,
+  mssqlDatabaseYaml
+} from '../dialects/engines/mssql.ts';
 import { MYSQL, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
@@ -17,7 +29,9 @@ import { startServer, type RunningServer } from '../helpers/server-process.ts';
  * `department` attribute into the session before each query. PostgreSQL filters with a policy on
  * `current_setting('sqlbridge.department', true)`; MariaDB, whose views cannot read user variables,
  * through a view over a function returning `@sqlbridge_department`, the only object the login may
- * read. The same statement returns each person their department's rows and a person without a
+ * read; SQL Server with a security policy whose predicate function reads
+ * SESSION_CONTEXT(N'department'), which sqlbridge sets read-only (only with SQLBRIDGE_TEST_MSSQL_URL).
+ * The same statement returns each person their department's rows and a person without a
  * department none, on one pooled connection shared by all of them; a statement that tries to set
  * the department itself is refused before it reaches the database.
  */
@@ -46,12 +60,36 @@ const PG_LOGIN = `sqlbridge_rls_${suffix}`;
 const MARIA_DATABASE = `sqlbridge_rls_${suffix}`;
 const MARIA_LOGIN = `sqlbridge_rls_${suffix}`;
 const MARIA_PASSWORD = randomBytes(18).toString('base64url');
+/** A server login, so unique to this run; the password meets SQL Server's complexity policy. */
+const MSSQL_LOGIN = `sqlbridge_test_rls_${suffix}`;
+const MSSQL_PASSWORD = `Rls-${randomBytes(18).toString('hex')}-Aa9`;
+
+/**
+ * The SQL Server database: a filter predicate on the department the session context holds
+ * (https://learn.microsoft.com/sql/relational-databases/security/row-level-security), dbo (the
+ * administrator) exempt so that it can count every row. The login may read the table and nothing else.
+ */
+const MSSQL_SETUP = [
+  `CREATE TABLE dbo.expenses (id int PRIMARY KEY, department_id int NOT NULL, item nvarchar(40) NOT NULL);
+   INSERT INTO dbo.expenses VALUES ${VALUES};`,
+  'CREATE SCHEMA security',
+  `CREATE FUNCTION security.department_rows(@department_id int) RETURNS TABLE WITH SCHEMABINDING AS
+   RETURN SELECT 1 AS visible
+    WHERE @department_id = CAST(SESSION_CONTEXT(N'department') AS int) OR USER_NAME() = N'dbo'`,
+  `CREATE SECURITY POLICY security.expenses_by_department
+   ADD FILTER PREDICATE security.department_rows(department_id) ON dbo.expenses WITH (STATE = ON)`,
+  `CREATE LOGIN ${MSSQL_LOGIN} WITH PASSWORD = N'${MSSQL_PASSWORD}';
+   CREATE USER ${MSSQL_LOGIN} FOR LOGIN ${MSSQL_LOGIN};
+   GRANT SELECT ON dbo.expenses TO ${MSSQL_LOGIN};`
+];
 
 let server: RunningServer | undefined;
 let baseUrl = '';
 let postgresDatabase = '';
 let dropPostgres: (() => Promise<void>) | undefined;
 let mariaCreated = false;
+let mssqlDatabase = '';
+let dropMssql: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   const dir = emptyDir('rls-');
@@ -83,7 +121,18 @@ beforeAll(async () => {
     }
   });
 
+  const mssql: string[] = [];
+  if (MSSQL_URL !== undefined) {
+    const created = await createMssqlDatabase(MSSQL_SETUP);
+    mssqlDatabase = created.name;
+    dropMssql = created.drop;
+    const login = `user: ${MSSQL_LOGIN}, password: ${JSON.stringify(MSSQL_PASSWORD)}, pool: { max: 1 }`;
+    mssql.push('  mssql:', `    database: ${mssqlDatabaseYaml(created.name, login)}`);
+  }
+
   const identity = '    identity: { department: attributes.department, subject: sub }';
+  if (mssql.length > 0) mssql.push(identity);
+  const environments = mssql.length > 0 ? '[pg, maria, mssql]' : '[pg, maria]';
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(
     config,
@@ -96,11 +145,12 @@ beforeAll(async () => {
       '  maria:',
       `    database: { engine: mysql, host: ${MYSQL.host}, port: ${MYSQL.port}, user: ${MARIA_LOGIN}, password: "${MARIA_PASSWORD}", database: ${MARIA_DATABASE}, tls: disable, pool: { max: 1 } }`,
       identity,
+      ...mssql,
       'auth:',
       '  users:',
-      `    - { username: ana, passwordHash: "${await hashPassword(ANA.password)}", environments: [pg, maria], attributes: { department: 7 } }`,
-      `    - { username: ben, passwordHash: "${await hashPassword(BEN.password)}", environments: [pg, maria], attributes: { department: 9 } }`,
-      `    - { username: cy, passwordHash: "${await hashPassword(CY.password)}", environments: [pg, maria] }`,
+      `    - { username: ana, passwordHash: "${await hashPassword(ANA.password)}", environments: ${environments}, attributes: { department: 7 } }`,
+      `    - { username: ben, passwordHash: "${await hashPassword(BEN.password)}", environments: ${environments}, attributes: { department: 9 } }`,
+      `    - { username: cy, passwordHash: "${await hashPassword(CY.password)}", environments: ${environments} }`,
       ''
     ].join('\n')
   );
@@ -117,6 +167,11 @@ afterAll(async () => {
       await connection.query(`DROP DATABASE IF EXISTS ${MARIA_DATABASE}`);
       await connection.query(`DROP USER IF EXISTS '${MARIA_LOGIN}'@'%'`);
     });
+  }
+  if (MSSQL_URL !== undefined) {
+    // The login first: that ends its sessions, which would keep the database in use.
+    await dropMssqlLogin(MSSQL_LOGIN);
+    await dropMssql?.();
   }
 }, 60_000);
 
@@ -156,6 +211,8 @@ async function refusal(client: Client, query: string): Promise<string> {
 interface Target {
   environment: string;
   name: string;
+  /** Only with SQLBRIDGE_TEST_MSSQL_URL: no SQL Server runs on this project's machines. */
+  needsMssql?: boolean;
   /** The statement every person sends. */
   select: string;
   /** Statements that try to set the department, with what the refusal must say. */
@@ -204,11 +261,34 @@ const TARGETS: Target[] = [
         // COUNT(*) is a BIGINT, which mysql2 may return as text.
         return Number((result as { n: number | string }[])[0]?.n ?? 0);
       })
+  },
+  {
+    environment: 'mssql',
+    name: 'SQL Server, a security policy on SESSION_CONTEXT(N’department’)',
+    needsMssql: true,
+    select: 'SELECT id, department_id, item FROM dbo.expenses ORDER BY id',
+    spoofs: [
+      [
+        "EXEC sys.sp_set_session_context @key = N'department', @value = N'9'",
+        /^Not allowed: sp_set_session_context would change the caller’s identity/
+      ],
+      ["sp_set_session_context N'department', N'9'", /would change the caller’s identity/],
+      [
+        "SELECT id FROM dbo.expenses EXEC sp_set_session_context N'department', N'9'",
+        /would change the caller’s identity/
+      ]
+    ],
+    adminCount: () =>
+      mssqlAdmin(mssqlDatabase, async pool => {
+        const result = await pool.request().query<{ n: number }>('SELECT COUNT(*) AS n FROM dbo.expenses');
+        return result.recordset[0]?.n ?? 0;
+      })
   }
 ];
 
 for (const target of TARGETS) {
-  describe(target.name, () => {
+  // SQL Server cannot run on this project's machines; its cases run wherever SQLBRIDGE_TEST_MSSQL_URL names one.
+  describe.skipIf(target.needsMssql === true && MSSQL_URL === undefined)(target.name, () => {
     let ana: Client;
     let ben: Client;
     let cy: Client;
@@ -266,6 +346,64 @@ describe('what the logins themselves may read', () => {
       expect(await refusalFromDatabase(ana, 'SELECT id FROM expenses')).toMatch(/SELECT command denied/i);
     } finally {
       await ana.close();
+    }
+  });
+});
+
+// SQL Server cannot run on this project's machines; this runs wherever SQLBRIDGE_TEST_MSSQL_URL names one.
+describe.skipIf(MSSQL_URL === undefined)('what the SQL Server login may do', () => {
+  it('is no db_owner (the policy exempts only dbo) and may not alter security policies', async () => {
+    // Asked as the login itself (EXECUTE AS USER), since both functions answer for the current user.
+    const rights = await mssqlAdmin(mssqlDatabase, async pool => {
+      const result = await pool
+        .request()
+        .query<{ is_owner: number; may_alter: number }>(
+          [
+            `EXECUTE AS USER = N'${MSSQL_LOGIN}';`,
+            "SELECT IS_ROLEMEMBER(N'db_owner') AS is_owner, HAS_PERMS_BY_NAME(DB_NAME(), N'DATABASE', N'ALTER ANY SECURITY POLICY') AS may_alter;",
+            'REVERT;'
+          ].join('\n')
+        );
+      return result.recordset[0];
+    });
+    expect(rights).toEqual({ is_owner: 0, may_alter: 0 });
+  });
+
+  it('cannot change its department even past the guard: the engine holds the key read-only', async () => {
+    const limits = {
+      maxRows: 100,
+      maxResultChars: 50_000,
+      queryTimeoutMs: 20_000,
+      maxStatements: 1,
+      binaryPreviewBytes: 48
+    };
+    const database = { ...mssqlDatabaseConfig(mssqlDatabase, 1), user: MSSQL_LOGIN, password: MSSQL_PASSWORD };
+    // The guard switched off, so that the statement reaches the server.
+    const engineOnly = new DatabaseRuntime({
+      environment: 'rls',
+      dialect: createDialect(
+        { readOnly: true, database, limits: { ...limits, maxSampleRows: 10 } },
+        { environment: 'rls', dataDir: emptyDir(), logger: createLogger('silent') }
+      ),
+      readOnly: true,
+      limits,
+      statementGuard: false,
+      identity: { department: 'attributes.department' }
+    });
+    const caller = { identity: { subject: 'ana', clientId: null, attributes: { department: '7' } } };
+    try {
+      const refused = await engineOnly
+        .query("EXEC sys.sp_set_session_context @key = N'department', @value = N'9'", { caller })
+        .then(
+          () => undefined,
+          (error: unknown) => error
+        );
+      expect(refused).toBeInstanceOf(SqlbridgeError);
+      expect((refused as SqlbridgeError).message).toMatch(/read.?only/i);
+      const read = await engineOnly.query('SELECT id, department_id, item FROM dbo.expenses ORDER BY id', { caller });
+      expect(read.rows).toEqual(rowsOf(7));
+    } finally {
+      await engineOnly.close();
     }
   });
 });

@@ -8,6 +8,16 @@ import { createDialect } from '../../src/db/registry.ts';
 import { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { randomId } from '../dialects/engine.ts';
+import {
+  MSSQL_URL,
+  createMssqlDatabase,
+  dropMssqlLogin,
+  mssqlAdmin,
+  mssqlAsLogin,
+  mssqlDatabaseConfig,
+  mssqlDatabaseYaml,
+  type MssqlTestDatabase
+} from '../dialects/engines/mssql.ts';
 import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
@@ -246,5 +256,96 @@ describe('MariaDB', () => {
     expect(refusal).not.toContain('environment \\"ok\\"');
     // The restricted environment was checked and found read-only.
     expect(failure).toContain(`environment \\"ok\\": the login ${reader}@% can only read`);
+  }, 60_000);
+});
+
+// SQL Server cannot run on this project's machines; this runs wherever SQLBRIDGE_TEST_MSSQL_URL names one.
+describe.skipIf(MSSQL_URL === undefined)('SQL Server', () => {
+  const id = randomId();
+  const reader = `sqlbridge_test_reader_${id}`;
+  const writer = `sqlbridge_test_writer_${id}`;
+  // SQL Server's password policy (CHECK_POLICY = ON) wants three kinds of character.
+  const password = `Lp-${id}-Aa9`;
+  let database: MssqlTestDatabase;
+  const settings = (user: string): DatabaseConfig => ({ ...mssqlDatabaseConfig(database.name, 2), user, password });
+
+  beforeAll(async () => {
+    database = await createMssqlDatabase([
+      "CREATE TABLE dbo.accounts (id int PRIMARY KEY, owner nvarchar(20) NOT NULL); INSERT INTO dbo.accounts VALUES (1, N'ada');"
+    ]);
+    const batches = script('mssql.sql')
+      .replaceAll('sqlbridge_reader', reader)
+      .replaceAll('analytics', database.name)
+      .replaceAll('change-me: a long random password', password)
+      .split(/^GO\s*$/m)
+      .map(batch => batch.replace(/^--.*$/gm, '').trim())
+      .filter(batch => batch !== '');
+    // One connection, so that the script's USE holds for the batches after it, as in sqlcmd.
+    await mssqlAdmin(undefined, async pool => {
+      for (const batch of batches) await pool.request().batch(batch);
+      await pool.request().batch(`CREATE LOGIN ${writer} WITH PASSWORD = N'${password}'`);
+    });
+    await mssqlAdmin(database.name, pool =>
+      pool
+        .request()
+        .batch(
+          `CREATE USER ${writer} FOR LOGIN ${writer}; ALTER ROLE db_datareader ADD MEMBER ${writer}; ALTER ROLE db_datawriter ADD MEMBER ${writer};`
+        )
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    // The logins first: that ends their sessions, which would keep the database in use.
+    await dropMssqlLogin(reader);
+    await dropMssqlLogin(writer);
+    await database.drop();
+  }, 60_000);
+
+  it('reports the login made by docs/least-privilege/mssql.sql as read-only', async () => {
+    const result = await report(settings(reader));
+    expect(result).toMatchObject({ login: `${reader} (database user ${reader})`, canWrite: false, findings: [] });
+  });
+
+  it('and that login can read but not write', async () => {
+    await mssqlAsLogin(database.name, reader, password, async pool => {
+      expect((await pool.request().query('SELECT owner FROM dbo.accounts')).recordset).toEqual([{ owner: 'ada' }]);
+      await expect(pool.request().query("INSERT INTO dbo.accounts VALUES (2, N'x')")).rejects.toThrow(
+        /INSERT permission was denied/
+      );
+      await expect(pool.request().query('CREATE TABLE dbo.t2 (a int)')).rejects.toThrow(
+        /CREATE TABLE permission denied/
+      );
+    });
+  });
+
+  it('reports a login in db_datawriter with what it may change', async () => {
+    const result = await report(settings(writer));
+    expect(result.canWrite).toBe(true);
+    expect(result.findings).toContain('member of database role db_datawriter');
+    expect(result.findings).toContain('may write tables: dbo.accounts (DELETE/INSERT/UPDATE)');
+  });
+
+  it('sqlbridge check warns about the login in db_datawriter, and fails when least privilege is required', async () => {
+    const dir = emptyDir('lp-check-mssql-');
+    const writeConfig = (requireLeastPrivilege: boolean): string => {
+      const config = join(dir, 'sqlbridge.yaml');
+      const line = (user: string): string =>
+        `    database: ${mssqlDatabaseYaml(database.name, `user: ${user}, password: ${JSON.stringify(password)}`)}`;
+      const require = `    requireLeastPrivilege: ${requireLeastPrivilege}`;
+      writeFileSync(
+        config,
+        ['environments:', '  ok:', require, line(reader), '  bad:', require, line(writer), ''].join('\n')
+      );
+      return config;
+    };
+    const warned = await runCli(['check', '--config', writeConfig(false), '--data-dir', dir]);
+    expect(warned.code).toBe(0);
+    expect(warned.stdout).toContain(`ok    ok   mssql     the login ${reader} (database user ${reader}) can only read`);
+    expect(warned.stdout).toContain(
+      `WARN  bad  mssql     the login ${writer} (database user ${writer}) could write: member of database role db_datawriter`
+    );
+    const failed = await runCli(['check', '--config', writeConfig(true), '--data-dir', dir]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`FAIL  bad  mssql     the login ${writer} (database user ${writer}) could write`);
   }, 60_000);
 });

@@ -3,6 +3,12 @@ import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { createDialect } from '../../src/db/registry.ts';
 import { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import {
+  MSSQL_URL,
+  createMssqlDatabase,
+  mssqlDatabaseConfig,
+  type MssqlTestDatabase
+} from '../dialects/engines/mssql.ts';
 import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
@@ -10,7 +16,8 @@ import { emptyDir } from '../helpers/data-dir.ts';
 /**
  * Behind the statement guard, nothing one call leaves in a database session reaches the next
  * caller: PostgreSQL sessions are discarded after every call, MySQL connections that wrote are
- * closed. Proven with the guard switched off, so that the statements reach the engine.
+ * closed, SQL Server connections are reset (sp_reset_connection) before they are lent again. Proven
+ * with the guard switched off, so that the statements reach the engine.
  */
 
 const LIMITS = {
@@ -111,5 +118,52 @@ describe('MariaDB', () => {
     expect(free[0]?.free).toBe(1);
     const next = await db.write('SELECT @leak AS leak');
     expect(next.rows[0]?.[0]).toBeNull();
+  });
+});
+
+// SQL Server cannot run on this project's machines; this runs wherever SQLBRIDGE_TEST_MSSQL_URL names one.
+describe.skipIf(MSSQL_URL === undefined)('SQL Server', () => {
+  let database: MssqlTestDatabase;
+  let db: DatabaseRuntime;
+
+  beforeAll(async () => {
+    database = await createMssqlDatabase(['CREATE TABLE dbo.t (id int PRIMARY KEY)']);
+    // One connection, so the next call gets the same server session.
+    db = engineOnly(mssqlDatabaseConfig(database.name, 1), false);
+  }, 60_000);
+
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  }, 60_000);
+
+  /** The one value `sql` returns. */
+  async function value(sql: string): Promise<unknown> {
+    return (await db.query(sql)).rows[0]?.[0];
+  }
+
+  it('resets SET options one caller chose, on the same server session', async () => {
+    const session = await value('SELECT @@SPID');
+    await db.write('SET DATEFIRST 3');
+    await db.write('SET LANGUAGE Italiano');
+    // The login defaults tedious asks for (DATEFIRST 7, us_english), not the previous caller's.
+    expect(await value('SELECT @@DATEFIRST')).toBe(7);
+    expect(await value('SELECT @@LANGUAGE')).toBe('us_english');
+    expect(await value('SELECT @@SPID')).toBe(session);
+  });
+
+  it('drops #temp tables a write created', async () => {
+    await db.write('SELECT 99 AS id INTO #leak');
+    expect(await value("SELECT OBJECT_ID(N'tempdb..#leak')")).toBeNull();
+    // The name is free again: the next caller may create it.
+    await db.write('SELECT 1 AS id INTO #leak');
+  });
+
+  it('clears SESSION_CONTEXT a caller set, even when set read-only', async () => {
+    await db.write("EXEC sys.sp_set_session_context @key = N'leak', @value = N'secret', @read_only = 1");
+    expect(await value("SELECT CAST(SESSION_CONTEXT(N'leak') AS nvarchar(100))")).toBeNull();
+    // A read-only key could not be set again on the same logical connection; after the reset it can.
+    await db.write("EXEC sys.sp_set_session_context @key = N'leak', @value = N'again', @read_only = 1");
+    expect(await value("SELECT CAST(SESSION_CONTEXT(N'leak') AS nvarchar(100))")).toBeNull();
   });
 });

@@ -149,3 +149,100 @@ export const mssqlEngine: EngineSpec = {
     ];
   }
 };
+
+/** The `database:` settings of a test database on the SQL Server, with a pool of `poolMax` connections. */
+export function mssqlDatabaseConfig(name: string, poolMax = 4): MssqlDatabaseConfig {
+  return { ...settings(name), pool: { max: poolMax, idleTimeoutMs: 60_000 } };
+}
+
+/** The same as a YAML flow mapping for a sqlbridge configuration; `extra` adds settings (`user: x, password: "y"`). */
+export function mssqlDatabaseYaml(name: string, extra = ''): string {
+  return `{ engine: mssql, connectionString: ${JSON.stringify(MSSQL_URL)}, database: ${name}${extra === '' ? '' : `, ${extra}`} }`;
+}
+
+export interface MssqlTestDatabase {
+  name: string;
+  drop: () => Promise<void>;
+}
+
+/** A database of its own, `batches` run in it in order as the administrator; none is left behind when one fails. */
+export async function createMssqlDatabase(batches: readonly string[] = []): Promise<MssqlTestDatabase> {
+  const name = `sqlbridge_test_${randomId()}`;
+  await mssqlAdmin(undefined, pool => pool.request().batch(`CREATE DATABASE ${name}`));
+  try {
+    await mssqlAdmin(name, async pool => {
+      for (const batch of batches) await pool.request().batch(batch);
+    });
+  } catch (error) {
+    await dropMssqlDatabase(name).catch(() => undefined);
+    throw error;
+  }
+  return { name, drop: () => dropMssqlDatabase(name) };
+}
+
+/**
+ * How many requests whose text holds `marker` the server is running, other than this one
+ * (https://learn.microsoft.com/sql/relational-databases/system-dynamic-management-views/sys-dm-exec-requests-transact-sql).
+ */
+export function runningMssqlRequests(marker: string): Promise<number> {
+  return mssqlAdmin(undefined, async pool => {
+    const result = await pool
+      .request()
+      .input('pattern', sql.NVarChar, `%${marker}%`)
+      .query<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM sys.dm_exec_requests AS r CROSS APPLY sys.dm_exec_sql_text(r.sql_handle) AS t WHERE t.text LIKE @pattern AND r.session_id <> @@SPID'
+      );
+    return result.recordset[0]?.n ?? 0;
+  });
+}
+
+/** The ids of the user sessions connected to `database`, other than this one (sys.dm_exec_sessions). */
+export function mssqlSessionsIn(database: string): Promise<number[]> {
+  return mssqlAdmin(undefined, async pool => {
+    const result = await pool
+      .request()
+      .input('database', sql.NVarChar, database)
+      .query<{ session_id: number }>(
+        'SELECT session_id FROM sys.dm_exec_sessions WHERE is_user_process = 1 AND database_id = DB_ID(@database) AND session_id <> @@SPID ORDER BY session_id'
+      );
+    return result.recordset.map(row => row.session_id);
+  });
+}
+
+/** Ends the login's sessions (a closed pool's may linger) and drops it, if it exists. */
+export async function dropMssqlLogin(login: string): Promise<void> {
+  await mssqlAdmin(undefined, pool =>
+    pool
+      .request()
+      .input('login', sql.NVarChar, login)
+      .query(
+        [
+          "DECLARE @kill nvarchar(max) = N'';",
+          "SELECT @kill += N'KILL ' + CAST(session_id AS nvarchar(10)) + N';' FROM sys.dm_exec_sessions WHERE login_name = @login;",
+          'EXEC (@kill);',
+          `IF SUSER_ID(@login) IS NOT NULL DROP LOGIN ${login};`
+        ].join('\n')
+      )
+  );
+}
+
+/** Runs `work` on a connection to `database` as `user` (a login the test made), not as the administrator. */
+export async function mssqlAsLogin<T>(
+  database: string,
+  user: string,
+  password: string,
+  work: (pool: sql.ConnectionPool) => Promise<T>
+): Promise<T> {
+  const config = mssqlConnectionConfig({
+    settings: resolveMssqlSettings({ ...settings(database), user, password }, 'SQLBRIDGE_TEST_MSSQL_URL'),
+    readOnly: false,
+    pool: { max: 1, idleTimeoutMs: 10_000 },
+    requestTimeoutMs: 60_000
+  });
+  const pool = await new sql.ConnectionPool(config).connect();
+  try {
+    return await work(pool);
+  } finally {
+    await pool.close();
+  }
+}
