@@ -29,8 +29,14 @@ function headings(markdown: string): { level: number; text: string }[] {
   }));
 }
 
+/**
+ * Generated figures (docs/performance.md's `<!-- bench:results:start -->` … `end` section, written by
+ * bench/docs-table.ts) are published on the English page only; the Spanish one links to them.
+ */
+const GENERATED = /<!-- bench:results:start -->[\s\S]*?<!-- bench:results:end -->/g;
+
 function fencedBlocks(markdown: string): number {
-  return [...markdown.matchAll(FENCE)].length;
+  return [...markdown.replace(GENERATED, '').matchAll(FENCE)].length;
 }
 
 /** Words of the running text: no code, no inline code, no link targets, no URLs. */

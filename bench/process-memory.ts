@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A server's memory, read from /proc/<pid>/status: the resident set now (VmRSS) and its peak since
+ * the process started (VmHWM). A sampler reads VmRSS every few milliseconds during a measurement,
+ * which gives the peak of that window alone.
+ */
+
+function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (match === null) throw new Error(`no ${field} for process ${pid}`);
+  return Number(match[1]) / 1024;
+}
+
+/** Resident memory of `pid` now, in MiB. */
+export const rssMb = (pid: number): number => statusField(pid, 'VmRSS');
+
+/** Peak resident memory of `pid` since it started, in MiB. */
+export const peakRssMb = (pid: number): number => statusField(pid, 'VmHWM');
+
+export interface RssSampler {
+  /** The highest VmRSS seen since the sampler started, in MiB. */
+  stop(): number;
+}
+
+export function sampleRss(pid: number, everyMs = 50): RssSampler {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(pid));
+    } catch {
+      // the process ended; the peak so far stands
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      try {
+        peak = Math.max(peak, rssMb(pid));
+      } catch {
+        // as above
+      }
+      return peak;
+    }
+  };
+}

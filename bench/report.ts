@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { format } from 'prettier';
+import type { LoopResult } from './closed-loop.ts';
+import type { Machine } from './machine.ts';
+import type { BenchOptions, SystemName } from './options.ts';
+
+/**
+ * The results of a run: every measurement as taken, and per workload and system the figure
+ * reported, which is the median over the runs (calls/s, p50, p90, p99), the errors of all runs
+ * together and the highest server RSS seen. Written as JSON to `bench/results/<date>-<commit>.json`.
+ */
+
+export interface Measurement {
+  workload: string;
+  system: SystemName;
+  run: number;
+  result: LoopResult;
+  /** The server's RSS just before the measurement and its highest VmRSS during it (MiB). */
+  rssBeforeMb?: number;
+  peakRssMb?: number;
+}
+
+export interface Figure {
+  workload: string;
+  title: string;
+  system: SystemName;
+  runs: number;
+  callsPerSecond: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  calls: number;
+  errors: number;
+  firstError?: string;
+  rssBeforeMb?: number;
+  peakRssMb?: number;
+}
+
+export interface StreamsFigure {
+  requested: number;
+  opened: number;
+  failed: number;
+  firstError?: string;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  kbPerStream: number;
+}
+
+export interface Results {
+  date: string;
+  commit: string;
+  /** Whether the working tree had uncommitted changes to src/. */
+  dirty: boolean;
+  quick: boolean;
+  options: Omit<BenchOptions, 'out'>;
+  /** The machine when the run began (CPU sampled before any load). */
+  machine: Machine;
+  /** The machine again once the servers were stopped: another process's load shows here. */
+  machineAfter?: Machine;
+  dbhubVersion?: string;
+  figures: Figure[];
+  /** Peak RSS (VmHWM) of each server over the whole run, MiB. */
+  serverPeakRssMb: Partial<Record<SystemName, number>>;
+  streams?: StreamsFigure;
+  coldStartMs?: { runs: number[]; median: number };
+  measurements: Measurement[];
+}
+
+export function median(values: number[]): number {
+  const sorted = values.filter(value => !Number.isNaN(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+export function figures(measurements: Measurement[], titles: Map<string, string>): Figure[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of measurements) {
+    const key = `${m.workload}\u0000${m.system}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups.values()].map(group => {
+    const first = group[0]!;
+    const results = group.map(m => m.result);
+    const firstError = results.find(r => r.firstError !== undefined)?.firstError;
+    const peaks = group.flatMap(m => (m.peakRssMb === undefined ? [] : [m.peakRssMb]));
+    const befores = group.flatMap(m => (m.rssBeforeMb === undefined ? [] : [m.rssBeforeMb]));
+    return {
+      workload: first.workload,
+      title: titles.get(first.workload) ?? first.workload,
+      system: first.system,
+      runs: group.length,
+      callsPerSecond: round(median(results.map(r => r.callsPerSecond)), 1),
+      p50Ms: round(median(results.map(r => r.p50Ms)), 3),
+      p90Ms: round(median(results.map(r => r.p90Ms)), 3),
+      p99Ms: round(median(results.map(r => r.p99Ms)), 3),
+      calls: results.reduce((sum, r) => sum + r.calls, 0),
+      errors: results.reduce((sum, r) => sum + r.errors, 0),
+      ...(firstError === undefined ? {} : { firstError }),
+      ...(befores.length === 0 ? {} : { rssBeforeMb: round(median(befores), 1) }),
+      ...(peaks.length === 0 ? {} : { peakRssMb: round(Math.max(...peaks), 1) })
+    };
+  });
+}
+
+export function currentCommit(root: string): { commit: string; dirty: boolean } {
+  const git = (...args: string[]): string => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
+  try {
+    return {
+      commit: git('rev-parse', '--short=12', 'HEAD'),
+      dirty: git('status', '--porcelain', '--', 'src').length > 0
+    };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
+export async function writeResults(results: Results, root: string, out?: string): Promise<string> {
+  const path = out ?? join(root, 'bench', 'results', `${results.date.slice(0, 10)}-${results.commit}.json`);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, await format(JSON.stringify(results), { parser: 'json', printWidth: 120 }));
+  return path;
+}
+
+/** A plain-text table of the figures, for the terminal. */
+export function figuresTable(rows: Figure[]): string {
+  const header = ['workload', 'system', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'peak RSS MiB'];
+  const body = rows.map(f => [
+    f.workload,
+    f.system,
+    f.callsPerSecond.toFixed(1),
+    f.p50Ms.toFixed(2),
+    f.p90Ms.toFixed(2),
+    f.p99Ms.toFixed(2),
+    String(f.errors),
+    f.peakRssMb === undefined ? '' : f.peakRssMb.toFixed(0)
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map(row => row[i]!.length)));
+  return [header, ...body].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+}

@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { coldStartMs, prepareDemo } from './cold-start.ts';
+import { preparePostgres, prepareSqlite } from './datasets.ts';
+import { describeMachine } from './machine.ts';
+import { measureWorkloads } from './measure.ts';
+import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './options.ts';
+import { measureIdleStreams } from './idle-streams.ts';
+import { peakRssMb } from './process-memory.ts';
+import { currentCommit, figures, figuresTable, median, writeResults, type Results } from './report.ts';
+import { PROJECT_ROOT } from './sqlbridge-server.ts';
+import { startSystems, type Systems } from './systems.ts';
+import { WORKLOADS } from './workloads.ts';
+
+/**
+ * `npm run bench`: sqlbridge (OAuth off and on), DBHub and the raw drivers on the same generated
+ * data, every workload measured `--runs` times with the systems alternating, then idle legacy SSE
+ * streams and the demo's cold start. Progress goes to stderr, the table to stdout, everything to
+ * the results JSON.
+ */
+
+const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+const WORK_DIR = join(tmpdir(), 'sqlbridge-bench');
+const progress = (text: string): void => {
+  process.stderr.write(`${text}\n`);
+};
+
+async function main(options: BenchOptions): Promise<void> {
+  const machine = await describeMachine();
+  if (machine.busy) {
+    progress(
+      `WARNING: the machine is busy (load average ${machine.loadAverage.toFixed(2)} on ${machine.cores} cores, ` +
+        `${machine.idlePercent}% CPU idle): the figures will be low and noisy. Run on a quiet machine for figures to publish.`
+    );
+  }
+  mkdirSync(WORK_DIR, { recursive: true });
+  const sqlitePath = join(WORK_DIR, 'bench.sqlite');
+  progress('preparing the data (generated once, kept between runs)…');
+  await preparePostgres(POSTGRES);
+  prepareSqlite(sqlitePath);
+
+  const workloads = WORKLOADS.filter(workload => selected(options, workload.name));
+  const wantsStreams = options.systems.includes('sqlbridge') && selected(options, 'sse');
+  const systems = await startSystems(options.systems, {
+    workDir: WORK_DIR,
+    postgres: POSTGRES,
+    sqlitePath,
+    maxStreams: 0
+  });
+  const results: Omit<Results, 'figures'> = {
+    date: new Date().toISOString(),
+    ...currentCommit(PROJECT_ROOT),
+    quick: options.quick,
+    options: {
+      quick: options.quick,
+      durationMs: options.durationMs,
+      warmupMs: options.warmupMs,
+      runs: options.runs,
+      only: options.only,
+      systems: options.systems,
+      streams: options.streams
+    },
+    machine,
+    ...(systems.dbhub === undefined ? {} : { dbhubVersion: systems.dbhub.version }),
+    serverPeakRssMb: {},
+    measurements: []
+  };
+  try {
+    results.measurements = await measureWorkloads(systems, workloads, options, progress);
+    results.serverPeakRssMb = peakRss(systems);
+  } finally {
+    await systems.stop();
+  }
+  results.machineAfter = await describeMachine();
+  if (wantsStreams) {
+    progress(`holding ${options.streams} idle legacy SSE streams…`);
+    results.streams = await measureIdleStreams({
+      workDir: WORK_DIR,
+      postgres: POSTGRES,
+      sqlitePath,
+      count: options.streams
+    });
+  }
+  if (options.systems.includes('sqlbridge') && selected(options, 'cold-start')) {
+    progress('cold start of the demo…');
+    const dataDir = join(WORK_DIR, 'demo');
+    await prepareDemo(dataDir);
+    const runs: number[] = [];
+    for (let run = 0; run < options.runs; run++) runs.push(Math.round(await coldStartMs(dataDir)));
+    results.coldStartMs = { runs, median: median(runs) };
+  }
+  const titles = new Map(WORKLOADS.map(workload => [workload.name, workload.title]));
+  const complete: Results = { ...results, figures: figures(results.measurements, titles) };
+  const path = await writeResults(complete, PROJECT_ROOT, options.out);
+  if (complete.figures.length > 0) process.stdout.write(`${figuresTable(complete.figures)}\n`);
+  if (complete.streams !== undefined) {
+    const s = complete.streams;
+    process.stdout.write(
+      `idle SSE streams: ${s.opened}/${s.requested} open, ${s.rssBeforeMb.toFixed(0)} → ${s.rssAfterMb.toFixed(0)} MiB, ${s.kbPerStream.toFixed(1)} KiB per stream\n`
+    );
+  }
+  if (complete.coldStartMs !== undefined)
+    process.stdout.write(`demo cold start to tools/list: ${complete.coldStartMs.median.toFixed(0)} ms (median)\n`);
+  if (machine.busy || results.machineAfter.busy)
+    process.stdout.write('measured on a busy machine: low and noisy figures\n');
+  progress(`results: ${path}`);
+}
+
+function peakRss(systems: Systems): Results['serverPeakRssMb'] {
+  const peaks: Results['serverPeakRssMb'] = {};
+  const servers = [
+    ['sqlbridge', systems.sqlbridge],
+    ['sqlbridge-oauth', systems.sqlbridgeOauth],
+    ['dbhub', systems.dbhub]
+  ] as const;
+  for (const [name, server] of servers) if (server !== undefined) peaks[name] = Math.round(peakRssMb(server.pid));
+  return peaks;
+}
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message === '' ? '' : `${error.message}\n`}${USAGE}\n`);
+  process.exit(error.message === '' ? 0 : 2);
+}
+await main(options);

@@ -1,0 +1,105 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../src/auth/server/passwords.ts';
+import { PG_DATABASE, type PostgresServer } from './datasets.ts';
+import { bearerTokenFor } from './oauth-token.ts';
+import { spawnServer, type SpawnedServer } from './spawned-server.ts';
+
+/**
+ * sqlbridge as it is run in production (`node src/main.ts serve --config …`), with the bench
+ * configuration: a read-only PostgreSQL environment `pg` and a read-only SQLite environment
+ * `lite` on the generated data, every tool-call rate limit off (the load would hit them by
+ * design), 16 PostgreSQL connections (the highest concurrency measured). With OAuth on, a user
+ * signs in through the real flow and the bench calls with the access tokens it was issued.
+ */
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(PROJECT_ROOT, 'src', 'main.ts');
+const BENCH_USER = { username: 'bench', password: 'bench-correct-horse-battery-staple' };
+
+export interface SqlbridgeServer extends SpawnedServer {
+  /** The access token to send to each environment (OAuth on only; a token is bound to one environment). */
+  bearers?: { pg: string; lite: string };
+  url(environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string;
+}
+
+export interface SqlbridgeOptions {
+  workDir: string;
+  postgres: PostgresServer;
+  /** The PostgreSQL database of the `pg` environment (default: the bench's own). */
+  pgDatabase?: string;
+  sqlitePath: string;
+  oauth: boolean;
+  maxStreams: number;
+}
+
+/** A JSON string is a valid YAML scalar, whatever it holds. */
+const q = (value: string): string => JSON.stringify(value);
+
+async function configYaml(options: SqlbridgeOptions): Promise<string> {
+  const noLimits = '{ toolCalls: { perUser: null }, maxConcurrentQueriesPerUser: null }';
+  const { host, port, user } = options.postgres;
+  const lines = [
+    `dataDir: ${q(join(options.workDir, 'data'))}`,
+    'server:',
+    '  host: 127.0.0.1',
+    `  legacySse: { maxStreams: ${Math.max(1000, options.maxStreams + 100)}, maxStreamsPerUser: 1000 }`,
+    'auth:',
+    `  enabled: ${options.oauth}`
+  ];
+  if (options.oauth) {
+    lines.push(
+      '  accessTokenTtlSeconds: 86400',
+      '  users:',
+      `    - { username: ${BENCH_USER.username}, passwordHash: ${q(await hashPassword(BENCH_USER.password))}, environments: ["*"] }`
+    );
+  }
+  lines.push(
+    'environments:',
+    '  pg:',
+    `    database: { engine: postgres, host: ${q(host)}, port: ${port}, user: ${q(user)}, database: ${options.pgDatabase ?? PG_DATABASE}, tls: disable, pool: { max: 16 } }`,
+    `    rateLimits: ${noLimits}`,
+    '  lite:',
+    `    database: { engine: sqlite, path: ${q(options.sqlitePath)} }`,
+    `    rateLimits: ${noLimits}`,
+    ''
+  );
+  return lines.join('\n');
+}
+
+/** The "is serving" log line: a JSON entry with the URL and port it listens on. */
+export function servingUrl(line: string): string | undefined {
+  try {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (typeof entry['url'] === 'string' && typeof entry['port'] === 'number')
+      return `http://127.0.0.1:${entry['port']}`;
+  } catch {
+    // not a JSON line
+  }
+  return undefined;
+}
+
+export async function startSqlbridge(options: SqlbridgeOptions): Promise<SqlbridgeServer> {
+  const dir = join(options.workDir, options.oauth ? 'sqlbridge-oauth' : 'sqlbridge');
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'sqlbridge.yaml');
+  writeFileSync(config, await configYaml({ ...options, workDir: dir }));
+  const server = await spawnServer(process.execPath, [MAIN, 'serve', '--config', config, '--port', '0'], {
+    cwd: PROJECT_ROOT,
+    readyWhen: servingUrl
+  });
+  const url = (environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string =>
+    `${server.baseUrl}/${environment}/${transport}`;
+  if (!options.oauth) return { ...server, url };
+  try {
+    const bearers = {
+      pg: await bearerTokenFor(url('pg', 'mcp'), BENCH_USER),
+      lite: await bearerTokenFor(url('lite', 'mcp'), BENCH_USER)
+    };
+    return { ...server, url, bearers };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}

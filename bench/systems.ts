@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import { PG_DATABASE, type PostgresServer } from './datasets.ts';
+import { startDbhub, type DbhubServer } from './dbhub.ts';
+import type { LoadJob } from './load.ts';
+import type { SystemName } from './options.ts';
+import { startSqlbridge, type SqlbridgeServer } from './sqlbridge-server.ts';
+import type { Workload } from './workloads.ts';
+
+/**
+ * The systems compared, started once for the whole run and all kept up while it alternates
+ * between them, and how each one is given a workload: over HTTP to a server, or to the driver.
+ */
+
+export interface Systems {
+  sqlbridge?: SqlbridgeServer;
+  sqlbridgeOauth?: SqlbridgeServer;
+  dbhub?: DbhubServer;
+  postgres: PostgresServer;
+  sqlitePath: string;
+  stop(): Promise<void>;
+}
+
+export async function startSystems(
+  names: SystemName[],
+  options: { workDir: string; postgres: PostgresServer; sqlitePath: string; maxStreams: number }
+): Promise<Systems> {
+  const common = {
+    workDir: options.workDir,
+    postgres: options.postgres,
+    sqlitePath: options.sqlitePath,
+    maxStreams: options.maxStreams
+  };
+  const started: { stop(): Promise<void> }[] = [];
+  const systems: Systems = {
+    postgres: options.postgres,
+    sqlitePath: options.sqlitePath,
+    async stop() {
+      await Promise.all(started.map(server => server.stop()));
+    }
+  };
+  try {
+    if (names.includes('sqlbridge'))
+      started.push((systems.sqlbridge = await startSqlbridge({ ...common, oauth: false })));
+    if (names.includes('sqlbridge-oauth'))
+      started.push((systems.sqlbridgeOauth = await startSqlbridge({ ...common, oauth: true })));
+    if (names.includes('dbhub')) {
+      const dir = join(options.workDir, 'dbhub');
+      started.push(
+        (systems.dbhub = await startDbhub({ dir, postgres: options.postgres, sqlitePath: options.sqlitePath }))
+      );
+    }
+  } catch (error) {
+    await systems.stop();
+    throw error;
+  }
+  return systems;
+}
+
+/** The server process a system's figures are measured on (none for the raw driver). */
+export function serverPid(systems: Systems, name: SystemName): number | undefined {
+  if (name === 'sqlbridge') return systems.sqlbridge?.pid;
+  if (name === 'sqlbridge-oauth') return systems.sqlbridgeOauth?.pid;
+  if (name === 'dbhub') return systems.dbhub?.pid;
+  return undefined;
+}
+
+export function loadJob(
+  systems: Systems,
+  name: SystemName,
+  workload: Workload,
+  timing: { durationMs: number; warmupMs: number }
+): LoadJob {
+  const environment = workload.engine === 'postgres' ? 'pg' : 'lite';
+  const base = {
+    calls: workload.calls,
+    capped: workload.capped === true,
+    concurrency: workload.concurrency,
+    ...timing
+  };
+  if (name === 'raw' || name === 'raw-read-only') {
+    return {
+      ...base,
+      kind: 'raw',
+      raw: {
+        engine: workload.engine,
+        postgres: { ...systems.postgres, database: PG_DATABASE },
+        sqlitePath: systems.sqlitePath,
+        readOnlyTransaction: name === 'raw-read-only'
+      }
+    };
+  }
+  if (name === 'dbhub') {
+    const dbhub = systems.dbhub!;
+    return {
+      ...base,
+      kind: 'http',
+      http: { url: dbhub.url, tool: dbhub.tool(environment), sqlArgument: 'sql', era: workload.era }
+    };
+  }
+  const server = name === 'sqlbridge' ? systems.sqlbridge! : systems.sqlbridgeOauth!;
+  const bearer = server.bearers?.[environment];
+  return {
+    ...base,
+    kind: 'http',
+    http: {
+      url: server.url(environment, 'mcp'),
+      tool: 'execute_sql',
+      sqlArgument: 'query',
+      era: workload.era,
+      ...(bearer === undefined ? {} : { bearer })
+    }
+  };
+}

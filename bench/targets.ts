@@ -1,0 +1,87 @@
+import type { Figure, Results } from './report.ts';
+import type { SystemName } from './options.ts';
+
+/**
+ * The performance targets sqlbridge is held to, each computed from one results file: what was
+ * measured, the bound, and whether it was met. A target whose inputs were not measured in that
+ * run says so instead of passing.
+ */
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+const IDLE_STREAMS_TARGET = 10_000;
+
+export function checkTargets(results: Results): TargetCheck[] {
+  const figure = (workload: string, system: SystemName): Figure | undefined =>
+    results.figures.find(f => f.workload === workload && f.system === system);
+  const ratio = (workload: string, a: SystemName, b: SystemName): number | undefined => {
+    const x = figure(workload, a)?.callsPerSecond;
+    const y = figure(workload, b)?.callsPerSecond;
+    return x === undefined || y === undefined || y === 0 ? undefined : x / y;
+  };
+  const atLeast = (target: string, value: number | undefined, bound: number, unit = '×'): TargetCheck => ({
+    target,
+    measured: value === undefined ? 'not measured' : `${value.toFixed(2)}${unit}`,
+    met: value === undefined ? undefined : value >= bound
+  });
+  const atMost = (target: string, value: number | undefined, bound: number, unit: string): TargetCheck => ({
+    target,
+    measured: value === undefined ? 'not measured' : `${value.toFixed(2)}${unit === '×' ? '' : ' '}${unit}`,
+    met: value === undefined ? undefined : value <= bound
+  });
+
+  const c1 = (system: SystemName): number | undefined => figure('pk-pg-c1', system)?.p50Ms;
+  const overhead = c1('sqlbridge') !== undefined && c1('raw') !== undefined ? c1('sqlbridge')! - c1('raw')! : undefined;
+  const selectAll = figure('selectall-pg-c1', 'sqlbridge');
+  const growth =
+    selectAll?.peakRssMb !== undefined && selectAll.rssBeforeMb !== undefined
+      ? selectAll.peakRssMb - selectAll.rssBeforeMb
+      : undefined;
+  const rows1000 = figure('rows1000-pg-c1', 'sqlbridge')?.p50Ms;
+  const underLoad = results.figures
+    .filter(f => f.system === 'sqlbridge' && f.workload.includes('-c16') && f.peakRssMb !== undefined)
+    .map(f => f.peakRssMb!);
+  const streams = results.streams;
+  const streamsTotal =
+    streams === undefined || Number.isNaN(streams.kbPerStream)
+      ? undefined
+      : streams.rssBeforeMb + (streams.kbPerStream * IDLE_STREAMS_TARGET) / 1024;
+
+  return [
+    atLeast('primary-key lookup, PostgreSQL, C=16: ≥ 3× DBHub', ratio('pk-pg-c16', 'sqlbridge', 'dbhub'), 3),
+    atLeast('primary-key lookup, SQLite, C=16: ≥ 3× DBHub', ratio('pk-sqlite-c16', 'sqlbridge', 'dbhub'), 3),
+    atLeast(
+      'primary-key lookup, PostgreSQL, C=16: ≥ 0.30× the raw driver',
+      ratio('pk-pg-c16', 'sqlbridge', 'raw'),
+      0.3
+    ),
+    atLeast('the same with OAuth on: ≥ 0.90× OAuth off', ratio('pk-pg-c16', 'sqlbridge-oauth', 'sqlbridge'), 0.9),
+    atMost('per-call overhead at C=1 (p50 − raw p50), PostgreSQL: ≤ 0.35 ms', overhead, 0.35, 'ms'),
+    atLeast('1000-row result, PostgreSQL, C=16: ≥ 2× DBHub', ratio('rows1000-pg-c16', 'sqlbridge', 'dbhub'), 2),
+    atLeast('1000-row result, SQLite, C=16: ≥ 2× DBHub', ratio('rows1000-sqlite-c16', 'sqlbridge', 'dbhub'), 2),
+    atMost('`SELECT *` over 1,000,000 rows: peak RSS growth ≤ 50 MB', growth, 50, 'MiB'),
+    atMost(
+      '`SELECT *` over 1,000,000 rows: ≤ 2× a 1000-row query (p50)',
+      selectAll !== undefined && rows1000 !== undefined ? selectAll.p50Ms / rows1000 : undefined,
+      2,
+      '×'
+    ),
+    atMost(
+      'server RSS under the C=16 load: ≤ 150 MB',
+      underLoad.length === 0 ? undefined : Math.max(...underLoad),
+      150,
+      'MiB'
+    ),
+    atMost(
+      `${IDLE_STREAMS_TARGET.toLocaleString('en-US')} idle legacy SSE streams: ≤ 300 MB in total`,
+      streamsTotal,
+      300,
+      'MiB'
+    ),
+    atMost('cold start of the demo to the first tools/list: ≤ 1 s', results.coldStartMs?.median, 1000, 'ms')
+  ];
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLoadJob } from '../../bench/load-client.ts';
+import type { LoadJob } from '../../bench/load.ts';
+import { parseOptions } from '../../bench/options.ts';
+import { startSqlbridge, type SqlbridgeServer } from '../../bench/sqlbridge-server.ts';
+import type { Call, Era } from '../../bench/workloads.ts';
+import { POSTGRES } from '../dialects/engines/postgres.ts';
+
+/**
+ * The benchmark harness itself, in a few seconds: sqlbridge started as `npm run bench` starts it,
+ * the load generator in its own process sending tool calls for under a second, every answer checked,
+ * so that a wrong answer is an error and never a call served. The figures are not asserted here.
+ */
+
+let dir: string;
+let server: SqlbridgeServer;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  const sqlitePath = join(dir, 'empty.sqlite');
+  new DatabaseSync(sqlitePath).close();
+  server = await startSqlbridge({
+    workDir: dir,
+    postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+    pgDatabase: POSTGRES.database,
+    sqlitePath,
+    oauth: false,
+    maxStreams: 0
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const job = (calls: Call[], era: Era): LoadJob => ({
+  kind: 'http',
+  http: { url: server.url('pg', 'mcp'), tool: 'execute_sql', sqlArgument: 'query', era },
+  calls,
+  capped: false,
+  concurrency: 2,
+  durationMs: 800,
+  warmupMs: 100
+});
+
+describe('the benchmark harness', () => {
+  it.each(['2026-07-28', '2025-11-25'] as const)(
+    'serves checked tool calls as a %s client',
+    async era => {
+      const result = await runLoadJob(
+        job([{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }], era)
+      );
+      expect(result.errors).toBe(0);
+      expect(result.calls).toBeGreaterThan(0);
+      expect(result.p50Ms).toBeGreaterThan(0);
+      expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+    },
+    20_000
+  );
+
+  it('counts a wrong answer as an error, not as a call served', async () => {
+    const result = await runLoadJob(
+      job([{ sql: 'SELECT 41 AS answer', expect: { rows: 1, contains: '42' } }], '2026-07-28')
+    );
+    expect(result.calls).toBe(0);
+    expect(result.errors).toBeGreaterThan(0);
+    expect(result.firstError).toContain('lacks 42');
+  }, 20_000);
+
+  it('expects bad SQL to come back as a tool error', async () => {
+    const bad = { sql: 'SELECT no_such_column FROM pg_class', expect: { rows: 0, error: true } };
+    expect((await runLoadJob(job([bad], '2026-07-28'))).errors).toBe(0);
+    const result = await runLoadJob(job([{ ...bad, expect: { rows: 0 } }], '2026-07-28'));
+    expect(result.calls).toBe(0);
+    expect(result.firstError).toContain('tool error');
+  }, 20_000);
+
+  it('names the option a bad command line gets wrong', () => {
+    expect(() => parseOptions(['--runs', '0'])).toThrow('--runs must be a positive number');
+    expect(() => parseOptions(['--systems', 'sqlbridge,nope'])).toThrow('--systems: unknown system "nope"');
+    expect(parseOptions(['--quick']).durationMs).toBe(3000);
+  });
+});
