@@ -118,4 +118,3 @@ export function logProcessWarnings(logger: Logger): void {
     logger.warn({ warning: warning.name, code: warning.code }, warning.message);
   });
 }
-
