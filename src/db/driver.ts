@@ -20,6 +20,8 @@ export interface SessionIdentity {
   clientId: string | null;
   /** The user's configured attributes (`auth.users[].attributes`), e.g. `{ department: '7' }`. */
   attributes?: Readonly<Record<string, string>>;
+  /** The user's groups (`auth.users[].groups`, or from the identity provider), which map to database roles. */
+  groups?: readonly string[];
 }
 
 /**
@@ -48,6 +50,12 @@ export interface QuerySpec {
   readOnly: boolean;
   /** Set into the session before the statement runs (see SessionValues); absent for trusted catalog SQL. */
   session?: SessionValues;
+  /**
+   * The database role the statement runs as (the environment's `access` mapping for this caller):
+   * the driver switches to it inside the transaction, before `before` and the statement, and the
+   * connection is back to the login's own role before anyone else uses it. Absent: the login's role.
+   */
+  role?: string;
 }
 
 export interface RowSink {

@@ -8,7 +8,6 @@ import type {
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
 import { callerFields } from '../audit/query-records.ts';
-import type { SessionIdentity } from '../db/driver.ts';
 import type { ProgressListener } from '../db/progress.ts';
 import type { Caller, QueryOptions } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
@@ -17,6 +16,7 @@ import { toolErrorResult } from '../errors/tool-error.ts';
 import { takeQuerySlot, type QuerySlot } from '../http/limits/concurrent-queries.ts';
 import type { Logger } from '../observability/logger.ts';
 import { requestOrigin } from '../observability/request-context.ts';
+import { identityOf } from './identity.ts';
 import { progressNotifier } from './progress.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
@@ -135,19 +135,8 @@ function scopeChallenge(required: readonly string[]): ScopeChallengeHandler {
 /** The caller as the HTTP layer verified them (OAuth) and the request the call came in. */
 function callerOf(extra: ServerContext, tool: string): Caller {
   const caller: Caller = { tool };
-  const authInfo = extra.http?.authInfo;
-  if (authInfo !== undefined) {
-    const subject = authInfo.extra?.['sub'];
-    const attributes = authInfo.extra?.['attributes'];
-    const identity: SessionIdentity = {
-      subject: typeof subject === 'string' ? subject : null,
-      clientId: authInfo.clientId
-    };
-    if (typeof attributes === 'object' && attributes !== null) {
-      identity.attributes = attributes as Record<string, string>;
-    }
-    caller.identity = identity;
-  }
+  const identity = identityOf(extra.http?.authInfo);
+  if (identity !== undefined) caller.identity = identity;
   const origin = requestOrigin();
   if (origin !== undefined) {
     caller.requestId = origin.requestId;

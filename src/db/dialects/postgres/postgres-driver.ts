@@ -64,6 +64,8 @@ export class PostgresDriver implements Driver {
     try {
       await client.query(query.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
       await client.query(`SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`);
+      // The caller's database role: transaction-local, so ROLLBACK/COMMIT end it with the transaction.
+      if (query.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
       if (session !== undefined) await client.query(session);
       signal.throwIfAborted();
       let affected = 0;
@@ -174,4 +176,8 @@ function read(cursor: Cursor, count: number): Promise<{ rows: unknown[][]; resul
 
 function toColumn(field: pg.FieldDef): DriverColumn {
   return { name: field.name, type: postgresTypeName(field.dataTypeID, field.dataTypeModifier) };
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
