@@ -30,8 +30,10 @@ import { rowsOverTime } from '../helpers/slow-postgres.ts';
 const INTERVAL = 200;
 /** 300 rows, one every 5 ms: about 1.5 s, several intervals. */
 const ROWS = 300;
-const SLOW_QUERY = rowsOverTime(ROWS, 5);
-const EXPECTED_ROWS = Array.from({ length: ROWS }, (_, i) => [i + 1, 1]);
+const PAD = 'x'.repeat(100);
+// Wide enough rows that the server's 8 KB output buffer fills, and is sent, every ~60 rows (~300 ms).
+const SLOW_QUERY = `SELECT n, ready, repeat('x', 100) AS pad FROM (${rowsOverTime(ROWS, 5)}) AS slow`;
+const EXPECTED_ROWS = Array.from({ length: ROWS }, (_, i) => [i + 1, 1, PAD]);
 const MESSAGE = /^Query running for \d+(\.\d)? s; [\d,]+ rows? read so far$/;
 
 interface Connected {
@@ -155,7 +157,7 @@ for (const mode of MODES) {
         expect(result.isError).toBeFalsy();
         expect(result.structuredContent).toMatchObject({ rowCount: ROWS, rows: EXPECTED_ROWS, truncated: false });
         expectProgressUpdates(updates);
-        // The rows stream in a cursor batch at a time; the last updates have seen some.
+        // The rows arrive as the server sends them; the last updates have seen some.
         expect(updates.some(u => !u.message!.includes('; 0 rows'))).toBe(true);
       } finally {
         await close();

@@ -1,9 +1,19 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { Driver, DriverColumn, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import type {
+  Driver,
+  DriverColumn,
+  PoolStats,
+  QuerySpec,
+  RowSink,
+  ServerInfo,
+  SqlParam,
+  StreamStats
+} from '../../driver.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
+import { PipelinedRead, ReadFailed } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
@@ -22,9 +32,11 @@ interface BackendIdentity {
 }
 
 /**
- * PostgreSQL through pg: every statement runs in its own transaction (READ ONLY for reads, always
- * rolled back), rows come through a server-side cursor a batch at a time, and cancellation sends a
- * CancelRequest for the backend running it.
+ * PostgreSQL through pg: every statement runs in its own transaction. A read is READ ONLY, always
+ * rolled back, and written to the server as one exchange, its rows capped by the server
+ * (postgres-read.ts); a write commits only when every statement succeeded and its rows come
+ * through a server-side cursor a batch at a time. Cancellation sends a CancelRequest for the
+ * backend running the statement.
  */
 export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
@@ -53,6 +65,56 @@ export class PostgresDriver implements Driver {
   }
 
   async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    return query.readOnly ? this.read(query, sink, signal) : this.write(query, sink, signal);
+  }
+
+  /** A read: one round trip (see postgres-read.ts), a second one only to clean up after a failure. */
+  private async read(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    const session = postgresSessionQuery(query.session);
+    const setup = [
+      'BEGIN TRANSACTION READ ONLY',
+      `SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`
+    ];
+    // The caller's database role: transaction-local, so the ROLLBACK ends it with the transaction.
+    if (query.role !== undefined) setup.push(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
+    const client = await this.connect(signal);
+    let broken = false;
+    const cancel = (): void => {
+      void this.cancelBackend(client);
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      const read = new PipelinedRead(
+        {
+          setup,
+          ...(session === undefined
+            ? {}
+            : { session: { text: session.text, values: (session.values ?? []) as SqlParam[] } }),
+          before: query.before ?? [],
+          sql: query.sql,
+          ...(query.params === undefined ? {} : { params: query.params })
+        },
+        sink
+      );
+      void client.query(read as unknown as pg.QueryConfig);
+      return await read.done;
+    } catch (failure) {
+      const error = failure instanceof ReadFailed ? failure.error : failure;
+      try {
+        await client.query('ROLLBACK');
+        await client.query('DISCARD ALL');
+      } catch {
+        broken = true;
+      }
+      if (signal.aborted) throw signal.reason;
+      throw translatePostgresError(error, this.target);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      client.release(broken);
+    }
+  }
+
+  private async write(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     // The caller's identity, for row-level security: set inside the transaction, so it ends with it.
     const session = postgresSessionQuery(query.session);
     const client = await this.connect(signal);
@@ -62,7 +124,7 @@ export class PostgresDriver implements Driver {
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
-      await client.query(query.readOnly ? 'BEGIN TRANSACTION READ ONLY' : 'BEGIN');
+      await client.query('BEGIN');
       await client.query(`SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`);
       // The caller's database role: transaction-local, so ROLLBACK/COMMIT end it with the transaction.
       if (query.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
@@ -77,7 +139,7 @@ export class PostgresDriver implements Driver {
       }
       const stats = await this.readCursor(client, query, sink);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
-      await client.query(query.readOnly ? 'ROLLBACK' : 'COMMIT');
+      await client.query('COMMIT');
       // The next caller gets a clean session: settings, temporary tables and advisory locks do not carry over.
       await client.query('DISCARD ALL').catch(() => {
         broken = true;
