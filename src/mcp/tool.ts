@@ -17,6 +17,7 @@ import { takeQuerySlot, type QuerySlot } from '../http/limits/concurrent-queries
 import type { Logger } from '../observability/logger.ts';
 import { requestOrigin } from '../observability/request-context.ts';
 import { identityOf } from './identity.ts';
+import { cacheJsonSchema } from './json-schema-cache.ts';
 import { progressNotifier } from './progress.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
@@ -69,6 +70,8 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
   tool: ToolDefinition<I, O>,
   base: Omit<ToolContext, 'signal'>
 ): void {
+  cacheJsonSchema(tool.inputSchema);
+  cacheJsonSchema(tool.outputSchema);
   const handler = async (args: z.output<I>, extra: ServerContext): Promise<CallToolResult> => {
     const started = performance.now();
     const caller = callerOf(extra, tool.name);

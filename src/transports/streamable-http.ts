@@ -14,6 +14,7 @@ import { withRequestOrigin } from '../observability/request-context.ts';
 import { answerEveryCall, duplicateIdRefusal } from './json-rpc-edge.ts';
 import { LegacySessions, type RequestHandling } from './legacy-sessions.ts';
 import { McpExchange } from './mcp-exchange.ts';
+import { sendAnswer } from './web-answer.ts';
 
 /**
  * Streamable HTTP at `/<environment>/mcp`, every protocol revision on one URL. 2026-07-28 requests
@@ -87,7 +88,7 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
       const pending = withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () =>
         legacy ? sessions.handle(webRequest, handling) : modern.fetch(webRequest, handling)
       );
-      return reply.send(await exchange.answer(pending.then(response => answerEveryCall(response, body))));
+      return sendAnswer(reply, await exchange.answer(pending.then(response => answerEveryCall(response, body))));
     }
   });
   app.head(options.path, { config: { jsonRpc: true } }, async (_request, reply) =>
