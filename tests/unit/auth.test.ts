@@ -275,6 +275,20 @@ describe('access token verifier', () => {
     await expect(verifier.verifyAccessToken(token)).rejects.toThrow('revoked');
   });
 
+  it('keeps refusing a token it verified before once it expires, and any altered copy of it', async () => {
+    const { verifier, sign, advance } = await fixture();
+    const token = await sign({});
+    await expect(verifier.verifyAccessToken(token)).resolves.toBeDefined();
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
+    const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'sql:read sql:write' })).toString('base64url');
+    await expect(verifier.verifyAccessToken(`${header}.${widened}.${signature}`)).rejects.toBeInstanceOf(OAuthError);
+    advance(3_600_000 + 4_000);
+    await expect(verifier.verifyAccessToken(token)).resolves.toBeDefined();
+    advance(2_000);
+    await expect(verifier.verifyAccessToken(token)).rejects.toThrow('expired');
+  });
+
   it('refuses the token of a disabled user or one no longer allowed here', async () => {
     for (const user of [
       { ...alice, disabled: true },

@@ -1,5 +1,5 @@
 import { OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { permits, type UserDirectory } from '../server/users.ts';
 import type { AuthStore } from '../storage/store.ts';
 
@@ -10,6 +10,10 @@ import type { AuthStore } from '../storage/store.ts';
  * `grantCheckMs`) and whose user may still use the environment. A token from another environment
  * fails the signature, issuer and audience checks alike.
  */
+
+const CLOCK_TOLERANCE_S = 5;
+/** Verified tokens remembered at most (a few MB); more are verified again on their next use. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 export interface VerifierOptions {
   environment: string;
@@ -27,6 +31,8 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   private readonly options: VerifierOptions;
   private readonly keySet: ReturnType<typeof createLocalJWKSet>;
   private readonly grants = new Map<string, { valid: boolean; at: number }>();
+  /** Tokens whose signature and claims were verified, until they expire. */
+  private readonly verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
 
   constructor(options: VerifierOptions) {
     this.options = options;
@@ -34,21 +40,8 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
-    const { issuer, resource, environment } = this.options;
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, this.keySet, {
-        issuer,
-        audience: resource,
-        algorithms: ['ES256'],
-        typ: 'at+jwt',
-        requiredClaims: ['exp', 'iat', 'sub', 'client_id', 'gid', 'jti'],
-        clockTolerance: 5,
-        ...(this.options.now === undefined ? {} : { currentDate: new Date(this.options.now()) })
-      }));
-    } catch {
-      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
-    }
+    const { resource, environment } = this.options;
+    const payload = await this.claims(token);
     const subject = String(payload.sub);
     const clientId = String(payload['client_id']);
     const grantId = String(payload['gid']);
@@ -70,8 +63,50 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
       resource: new URL(resource),
       // The user's attributes as they are now (not as they were when the token was issued), for the
       // environment's `identity` setting to set into the database session.
-      extra: { sub: subject, grantId, attributes: attributeStrings(user.attributes) }
+      extra: { sub: subject, grantId, attributes: attributeStrings(user.attributes), groups: [...(user.groups ?? [])] }
     };
+  }
+
+  /**
+   * The token's verified claims. The signature, issuer, audience and type are checked once per
+   * token; a token seen before is only checked to be unexpired (with the same clock tolerance).
+   * Tokens that fail are not remembered.
+   */
+  private async claims(token: string): Promise<JWTPayload> {
+    const now = this.options.now?.() ?? Date.now();
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (now < known.expiresAtMs) return known.payload;
+      this.verified.delete(token);
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
+    }
+    const { issuer, resource } = this.options;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keySet, {
+        issuer,
+        audience: resource,
+        algorithms: ['ES256'],
+        typ: 'at+jwt',
+        requiredClaims: ['exp', 'iat', 'sub', 'client_id', 'gid', 'jti'],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        ...(this.options.now === undefined ? {} : { currentDate: new Date(now) })
+      }));
+    } catch {
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
+    }
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.forgetExpired(now);
+    this.verified.set(token, { payload, expiresAtMs: ((payload.exp ?? 0) + CLOCK_TOLERANCE_S) * 1000 });
+    return payload;
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [token, entry] of this.verified) if (now >= entry.expiresAtMs) this.verified.delete(token);
+    // Still full of live tokens: forget the oldest (they are verified again when they come back).
+    for (const token of this.verified.keys()) {
+      if (this.verified.size < MAX_VERIFIED_TOKENS) break;
+      this.verified.delete(token);
+    }
   }
 
   private async grantValid(grantId: string): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface User {
   disabled: boolean;
   /** Facts environments may set into the database session (`identity: { key: attributes.<name> }`). */
   attributes: Readonly<Record<string, string | number | boolean>>;
+  /** The user's groups in order of preference, which environments map to database roles (`access.roles`). */
+  groups?: readonly string[];
 }
 
 export class UserDirectory {
