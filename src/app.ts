@@ -76,7 +76,11 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     logger,
     audit,
     async connect() {
-      const results = await Promise.allSettled(environments.map(env => env.db.init()));
+      // The demo's data reaches the present while the environments connect.
+      const [results] = await Promise.all([
+        Promise.allSettled(environments.map(env => env.db.init())),
+        demo?.ready
+      ]);
       const failures: { environment: string; error: unknown }[] = [];
       results.forEach((result, i) => {
         const environment = environments[i]?.name ?? '?';

@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-import { processIo } from './cli/io.ts';
-import { run } from './cli/run.ts';
+import { enableCompileCache } from 'node:module';
 
+// V8's compiled code (and the TypeScript sources with their types stripped) is kept on disk, so
+// the next start of this process, and of the SQLite worker processes it forks, skips that work.
+// Where the cache directory cannot be written, Node runs on without it.
+const cache = enableCompileCache();
+if (cache.directory !== undefined) process.env['NODE_COMPILE_CACHE'] ??= cache.directory;
+
+const { processIo } = await import('./cli/io.ts');
+const { run } = await import('./cli/run.ts');
 const code = await run(process.argv.slice(2), { env: process.env, cwd: process.cwd(), io: processIo });
 process.exit(code);

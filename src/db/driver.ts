@@ -118,6 +118,6 @@ export interface Driver {
    */
   stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats>;
   destroy(): Promise<void>;
-  /** The pool's counts; absent where the driver library does not expose them. */
-  poolStats?(): PoolStats;
+  /** The pool's counts; absent (or undefined) where the driver library does not expose them. */
+  poolStats?(): PoolStats | undefined;
 }

@@ -1,8 +1,10 @@
 import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { SqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { CatchUpAnswer } from './catch-up-worker.ts';
 import { DemoGenerator } from './generator.ts';
 import { DEMO_APPLICATION_ID } from './schema.ts';
 
@@ -13,6 +15,8 @@ import { DEMO_APPLICATION_ID } from './schema.ts';
  */
 
 export const DEMO_FILE = 'demo.sqlite';
+const WORKER_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const CATCH_UP_WORKER = new URL(`./catch-up-worker${WORKER_EXTENSION}`, import.meta.url);
 const DEMO_ID_MASK = 0xffffff00;
 
 export interface DemoDatabaseOptions {
@@ -25,18 +29,33 @@ export interface DemoDatabaseOptions {
 
 export class DemoDatabase {
   readonly path: string;
-  private readonly db: DatabaseSync;
-  private readonly generator: DemoGenerator;
-  private readonly now: () => number;
+  /** Settles once the data reaches the time the database was opened (at once when it is caught up in-process). */
+  readonly ready: Promise<void>;
   private readonly logger: Logger;
+  private readonly now: () => number;
+  private db: DatabaseSync | undefined;
+  private generator: DemoGenerator | undefined;
+  private worker: Worker | undefined;
+  private pending: ((answer: CatchUpAnswer) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  private constructor(path: string, db: DatabaseSync, options: DemoDatabaseOptions) {
+  private constructor(path: string, options: DemoDatabaseOptions) {
     this.path = path;
-    this.db = db;
-    this.generator = new DemoGenerator(db);
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
+    // The live feed of a running server catches up in a worker thread, so that neither the start
+    // nor a query waits for it; a database opened without the feed (or with a test clock) catches up here.
+    if (options.liveFeed && options.now === undefined) {
+      this.ready = this.catchUpInWorker();
+      this.timer = setInterval(() => void this.catchUpInWorker(), options.feedIntervalMs ?? 60_000);
+    } else {
+      this.db = new DatabaseSync(path, { timeout: 10_000, enableForeignKeyConstraints: true });
+      this.generator = new DemoGenerator(this.db);
+      this.catchUp();
+      this.ready = Promise.resolve();
+      if (options.liveFeed) this.timer = setInterval(() => this.catchUp(), options.feedIntervalMs ?? 60_000);
+    }
+    this.timer?.unref();
   }
 
   static demoPath(dataDir: string): string {
@@ -53,27 +72,16 @@ export class DemoDatabase {
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     }
     if (!existsSync(path)) create(path, now(), options.logger);
-    const db = new DatabaseSync(path, { timeout: 10_000, enableForeignKeyConstraints: true });
-    const demo = new DemoDatabase(path, db, options);
-    demo.catchUp();
-    if (options.liveFeed) {
-      demo.timer = setInterval(() => demo.catchUp(), options.feedIntervalMs ?? 60_000);
-      demo.timer.unref();
-    }
-    return demo;
+    return new DemoDatabase(path, options);
   }
 
-  /** Adds what happened since the database was last extended. */
+  /** Adds what happened since the database was last extended (in-process). */
   catchUp(): void {
+    if (this.generator === undefined) return;
     const started = performance.now();
     try {
       const { from, to, orders } = this.generator.extendTo(this.now());
-      if (to > from) {
-        this.logger.debug(
-          { orders, through: new Date(to).toISOString(), ms: Math.round(performance.now() - started) },
-          'demo database extended'
-        );
-      }
+      this.logExtended({ from, to, orders, ms: Math.round(performance.now() - started) });
     } catch (error) {
       this.logger.error({ err: error }, 'extending the demo database failed');
     }
@@ -81,7 +89,43 @@ export class DemoDatabase {
 
   close(): void {
     clearInterval(this.timer);
-    this.db.close();
+    this.db?.close();
+    void this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  /** Asks the worker thread to add what happened up to now; a request while one runs waits for it. */
+  private async catchUpInWorker(): Promise<void> {
+    if (this.pending !== undefined) return;
+    const worker = (this.worker ??= this.startWorker());
+    const answer = await new Promise<CatchUpAnswer>(resolve => {
+      this.pending = resolve;
+      worker.postMessage('catch-up');
+    });
+    this.pending = undefined;
+    if ('ok' in answer) this.logExtended(answer.ok);
+    else
+      this.logger.error({ err: { message: answer.error, stack: answer.stack } }, 'extending the demo database failed');
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(CATCH_UP_WORKER, { workerData: { path: this.path } });
+    worker.unref();
+    worker.on('message', (answer: CatchUpAnswer) => this.pending?.(answer));
+    const fail = (error: unknown): void => {
+      this.worker = undefined;
+      this.pending?.({ error: error instanceof Error ? error.message : String(error) });
+    };
+    worker.on('error', fail);
+    worker.on('exit', code => {
+      if (this.worker === worker) fail(new Error(`the demo feed worker ended (exit code ${code})`));
+    });
+    return worker;
+  }
+
+  private logExtended({ from, to, orders, ms }: { from: number; to: number; orders: number; ms: number }): void {
+    if (to <= from) return;
+    this.logger.debug({ orders, through: new Date(to).toISOString(), ms }, 'demo database extended');
   }
 }
 

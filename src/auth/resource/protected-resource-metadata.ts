@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { HttpApp } from '../../http/http-app.ts';
 import type { AuthorizationServers, ProtectedEndpoint } from '../authorization-servers.ts';
-import { resourceScopes } from '../server/provider.ts';
+import { resourceScopes } from '../scopes.ts';
 
 /**
  * RFC 9728 protected-resource metadata of an environment's endpoints, at the path-inserted location

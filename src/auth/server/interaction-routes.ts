@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../http/http-app.ts';
 import type { AuthorizationServers } from '../authorization-servers.ts';
-import { resourceScopes } from './provider.ts';
+import { resourceScopes } from '../scopes.ts';
 import { showInteraction, submitConsent, submitLogin, type InteractionContext } from './interactions.ts';
 
 /** Sign-in forms are small; anything larger is not a person typing. */

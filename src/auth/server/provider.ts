@@ -4,6 +4,7 @@ import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { withClientExpiry } from '../storage/client-expiry.ts';
 import type { HashedStore } from '../storage/hashed-store.ts';
+import { resourceScopes } from '../scopes.ts';
 import { compareHashedClientSecrets, withHashedClientSecrets } from './client-secrets.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
@@ -39,11 +40,6 @@ export interface AuthorizationServerOptions {
   store: HashedStore;
   users: UserDirectory;
   logger: Logger;
-}
-
-/** The scopes a token for this environment may carry. */
-export function resourceScopes(readOnly: boolean): string[] {
-  return readOnly ? ['sql:read'] : ['sql:read', 'sql:write'];
 }
 
 /** Model name of remembered consent: (account, client) → grant id, in the same store. */

@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.ts';
 import { HashedStore } from './hashed-store.ts';
 import { KeyedHash } from './keyed-hash.ts';
 import { MemoryStore } from './memory-store.ts';
-import { RedisStore } from './redis-store.ts';
+import type { RedisStore } from './redis-store.ts';
 import type { CounterStore } from '../../http/limits/counter-store.ts';
 import type { SharedValues } from './shared-values.ts';
 import { SqliteStore, type StoredRow } from './sqlite-store.ts';
@@ -69,6 +69,8 @@ export async function openConfiguredAuthStore(options: {
   }
   let redis: RedisStore;
   try {
+    // ioredis is loaded only by a server that uses Redis.
+    const { RedisStore } = await import('./redis-store.ts');
     redis = await RedisStore.connect({ url: storage, password: options.password });
   } catch (error) {
     throw new Error(

@@ -1,5 +1,5 @@
 import { createApp, type App } from '../../app.ts';
-import { AuthorizationServers } from '../../auth/authorization-servers.ts';
+import type { AuthorizationServers } from '../../auth/authorization-servers.ts';
 import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts';
 import { standaloneCluster } from '../../cluster/cluster.ts';
 import type { Config } from '../../config/schema.ts';
@@ -173,6 +173,8 @@ async function createAuth(config: Config, app: App, logger: Logger, io: CliIo): 
       );
     }
   }
+  // The authorization server (oidc-provider, Koa) is loaded only when OAuth is on.
+  const { AuthorizationServers } = await import('../../auth/authorization-servers.ts');
   return AuthorizationServers.create({ config, environments: app.environments, logger, extraUsers });
 }
 

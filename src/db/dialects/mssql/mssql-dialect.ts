@@ -1,9 +1,10 @@
 import type { PrivilegeProbe } from '../../privileges.ts';
 import type { Dialect, DialectAdapter } from '../../dialect.ts';
 import type { Driver } from '../../driver.ts';
+import { LazyDriver } from '../../lazy-driver.ts';
 import type { CatalogReader, Introspector } from '../../introspector.ts';
 import { MssqlAdapter } from './mssql-adapter.ts';
-import { MssqlDriver, type MssqlDriverOptions } from './mssql-driver.ts';
+import type { MssqlDriverOptions } from './mssql-driver.ts';
 import { MssqlIntrospector } from './mssql-introspector.ts';
 import { MssqlPrivilegeProbe } from './mssql-privileges.ts';
 
@@ -19,7 +20,8 @@ export class MssqlDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new MssqlDriver(this.options);
+    const options = this.options;
+    return new LazyDriver(async () => new (await import('./mssql-driver.ts')).MssqlDriver(options));
   }
 
   createAdapter(): DialectAdapter {

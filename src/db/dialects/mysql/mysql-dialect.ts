@@ -1,10 +1,11 @@
 import type { PrivilegeProbe } from '../../privileges.ts';
 import type { Dialect, DialectAdapter } from '../../dialect.ts';
 import type { Driver } from '../../driver.ts';
+import { LazyDriver } from '../../lazy-driver.ts';
 import type { CatalogReader, Introspector } from '../../introspector.ts';
 import { MysqlAdapter } from './mysql-adapter.ts';
 import { mysqlPoolOptions } from './mysql-config.ts';
-import { MysqlDriver, type MysqlDriverOptions } from './mysql-driver.ts';
+import type { MysqlDriverOptions } from './mysql-driver.ts';
 import { MysqlIntrospector } from './mysql-introspector.ts';
 import { MysqlPrivilegeProbe } from './mysql-privileges.ts';
 
@@ -18,7 +19,8 @@ export class MysqlDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new MysqlDriver(this.options);
+    const options = this.options;
+    return new LazyDriver(async () => new (await import('./mysql-driver.ts')).MysqlDriver(options));
   }
 
   createAdapter(): DialectAdapter {

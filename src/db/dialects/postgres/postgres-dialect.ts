@@ -1,10 +1,10 @@
 import type { PrivilegeProbe } from '../../privileges.ts';
 import type { Dialect, DialectAdapter } from '../../dialect.ts';
 import type { Driver } from '../../driver.ts';
+import { LazyDriver } from '../../lazy-driver.ts';
 import type { CatalogReader, Introspector } from '../../introspector.ts';
 import { PostgresAdapter } from './postgres-adapter.ts';
 import type { PostgresDatabaseConfig } from './postgres-config.ts';
-import { PostgresDriver } from './postgres-driver.ts';
 import { PostgresIntrospector } from './postgres-introspector.ts';
 import { PostgresPrivilegeProbe } from './postgres-privileges.ts';
 
@@ -24,7 +24,8 @@ export class PostgresDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new PostgresDriver(this.options);
+    const options = this.options;
+    return new LazyDriver(async () => new (await import('./postgres-driver.ts')).PostgresDriver(options));
   }
 
   createAdapter(): DialectAdapter {
