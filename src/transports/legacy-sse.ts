@@ -62,22 +62,25 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
       keepAliveMs: options.keepAliveMs,
       ...(expiresAt === undefined ? {} : { endsAt: expiresAt * 1000 }),
       inFlight: options.inFlight,
+      serve: async served => {
+        try {
+          const server = await options.factory({
+            era: 'legacy',
+            ...(request.auth === undefined ? {} : { authInfo: request.auth })
+          });
+          await server.connect(served);
+        } catch (error) {
+          options.logger.error({ err: error, environment }, 'the MCP server of an event stream could not start');
+          throw error;
+        }
+      },
       onEnd: ended => {
         sessions.remove(ended);
         options.logger.debug({ environment, session: ended.sessionId }, 'event stream ended');
       }
     });
     sessions.add(session);
-    try {
-      const server = await options.factory({
-        era: 'legacy',
-        ...(request.auth === undefined ? {} : { authInfo: request.auth })
-      });
-      await server.connect(session);
-    } catch (error) {
-      await session.close();
-      throw error;
-    }
+    session.open();
     return reply.type('text/event-stream').headers(NO_PROXY_BUFFERING).send(session.body);
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import {
   isJSONRPCRequest,
   isJSONRPCErrorResponse,
@@ -34,39 +35,49 @@ export interface SseSessionOptions {
   inFlight: InFlightCalls;
   /** Called once, when the stream has ended for any reason. */
   onEnd: (session: SseSession) => void;
+  /**
+   * Connects an MCP server to the session. Called when the first message arrives, so that an idle
+   * stream holds no server; a failure ends the stream.
+   */
+  serve: (session: SseSession) => Promise<void>;
 }
 
 export class SseSession implements Transport {
   readonly sessionId = randomUUID();
   readonly environment: string;
   readonly owner: string;
-  readonly body: ReadableStream<Uint8Array>;
+  /** The event stream, as Fastify sends it (a Node stream: lighter than a web stream per idle client). */
+  readonly body = new PassThrough();
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
   private readonly options: SseSessionOptions;
-  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private readonly running = new Map<RequestId, () => void>();
   private readonly cutOff = new Set<RequestId>();
   private timers: NodeJS.Timeout[] = [];
   private ended = false;
+  private opened = false;
+  /** Settles once a server is connected (see SseSessionOptions.serve). */
+  private serving: Promise<void> | undefined;
+  private served = false;
 
   constructor(options: SseSessionOptions) {
     this.options = options;
     this.environment = options.environment;
     this.owner = options.owner;
-    this.body = new ReadableStream<Uint8Array>({
-      start: controller => {
-        this.controller = controller;
-      },
-      // The client went away.
-      cancel: () => {
-        this.end();
-      }
-    });
+    // The client went away (Fastify destroys the stream), or the stream was ended here.
+    this.body.once('close', () => this.end());
   }
 
+  /** The MCP SDK's Transport.start: the stream is already open by then. */
   async start(): Promise<void> {
+    this.open();
+  }
+
+  /** Sends the endpoint event and starts the keep-alives and the expiry. */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
     this.write(`event: endpoint\ndata: ${this.options.messagesPath}?sessionId=${this.sessionId}\n\n`);
     const keepAlive = setInterval(() => {
       this.write(': keep-alive\n\n');
@@ -117,16 +128,25 @@ export class SseSession implements Transport {
       const id = message.id;
       this.running.set(id, this.options.inFlight.track({ cutOff: () => this.stop(id) }));
     }
-    this.onmessage?.(message, extra);
+    if (this.served) {
+      this.onmessage?.(message, extra);
+      return;
+    }
+    this.serving ??= this.options.serve(this).then(
+      () => {
+        this.served = true;
+      },
+      () => void this.close()
+    );
+    // Delivered in order once the server is connected; a stream that failed to get one has ended.
+    void this.serving.then(() => {
+      if (this.served) this.onmessage?.(message, extra);
+    });
   }
 
   async close(): Promise<void> {
     if (this.ended) return;
-    try {
-      this.controller?.close();
-    } catch {
-      // already closed by the client
-    }
+    this.body.end();
     this.end();
   }
 
@@ -150,11 +170,7 @@ export class SseSession implements Transport {
 
   private enqueue(bytes: Uint8Array): void {
     if (this.ended) return;
-    try {
-      this.controller?.enqueue(bytes);
-    } catch {
-      this.end();
-    }
+    this.body.write(bytes);
   }
 
   private end(): void {
