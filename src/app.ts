@@ -57,6 +57,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
       readOnly: environmentConfig.readOnly,
       limits: environmentConfig.limits,
       identity: environmentConfig.identity,
+      ...(environmentConfig.access === undefined ? {} : { access: environmentConfig.access }),
       ...(options.progressIntervalMs === undefined ? {} : { progressIntervalMs: options.progressIntervalMs })
     });
     db.onQuery(event => {
@@ -77,10 +78,7 @@ export function createApp(config: Config, logger: Logger, options: AppOptions = 
     audit,
     async connect() {
       // The demo's data reaches the present while the environments connect.
-      const [results] = await Promise.all([
-        Promise.allSettled(environments.map(env => env.db.init())),
-        demo?.ready
-      ]);
+      const [results] = await Promise.all([Promise.allSettled(environments.map(env => env.db.init())), demo?.ready]);
       const failures: { environment: string; error: unknown }[] = [];
       results.forEach((result, i) => {
         const environment = environments[i]?.name ?? '?';

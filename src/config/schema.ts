@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isPasswordHash } from '../auth/server/passwords.ts';
+import { checkCuratedTools, curatedToolsSchema, executeSqlSchema } from '../mcp/curated/tool-config.ts';
 
 /**
  * The configuration schema: the single source of sqlbridge's configuration types, defaults,
@@ -244,6 +245,43 @@ const identitySchema = z
     "What is set into the database session before every query, session key → source: `sub` (the signed-in user), `client_id` (the OAuth client), or `attributes.<name>` (an attribute of the user, see `auth.users`). SQL Server reads a key with `SESSION_CONTEXT(N'<key>')` (set read-only), PostgreSQL with `current_setting('sqlbridge.<key>', true)`, MySQL and MariaDB with `@sqlbridge_<key>`, SQLite with `sqlbridge_identity('<key>')`. A value the caller does not have is NULL ('' on PostgreSQL). See docs/row-level-security.md."
   );
 
+/** A database role or group name as sqlbridge accepts it: a plain identifier, never quoted SQL. */
+export const ROLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+const ROLE_NAME_MESSAGE = 'a role name is a letter or "_" followed by letters, digits, "_" or "$" (at most 63)';
+/** A group name (`auth.users[].groups`), or `user:<username>` for one user. */
+const ACCESS_SUBJECT = /^(user:[A-Za-z0-9._@+-]{1,64}|[A-Za-z0-9._@+-]{1,64})$/;
+
+const accessSchema = z
+  .object({
+    roles: z
+      .record(
+        z.string().regex(ACCESS_SUBJECT, 'expected a group name or `user:<username>`'),
+        z.string().regex(ROLE_NAME, ROLE_NAME_MESSAGE)
+      )
+      .default({})
+      .describe(
+        "Group (`auth.users[].groups`) or `user:<username>` → the database role its queries run as. A user mapping beats a group mapping; of several mapped groups, the first in the user's `groups` order wins."
+      ),
+    default: z
+      .string()
+      .regex(ROLE_NAME, ROLE_NAME_MESSAGE)
+      .default('none')
+      .describe(
+        'The role of a caller no mapping matches (and of local callers without sign-in); `none` refuses them before any SQL runs.'
+      ),
+    tables: z
+      .record(z.string().regex(ROLE_NAME, ROLE_NAME_MESSAGE), z.array(z.string().min(1).max(300)))
+      .default({})
+      .describe(
+        'SQLite only (it has no roles): role → the tables and views it may read, as `table` or `schema.table`. Every role used in `roles` or `default` needs an entry.'
+      )
+  })
+  .strict()
+  .optional()
+  .describe(
+    'Database roles per user and group: each query of a caller runs as their role, so the database enforces its grants and row-level security. Absent: every caller runs as the login. See docs/access-control.md.'
+  );
+
 /** A rate limit: at most `limit` events per `windowSeconds`; `null` turns it off. */
 const windowLimitSchema = (what: string) =>
   z
@@ -327,11 +365,16 @@ export const environmentSchema = z
     database: databaseSchema,
     limits: limitsSchema.prefault({}),
     identity: identitySchema,
+    access: accessSchema,
+    tools: curatedToolsSchema,
+    executeSql: executeSqlSchema,
     audit: environmentAuditSchema.prefault({}),
     rateLimits: environmentRateLimitsSchema.prefault({})
   })
   .strict()
   .superRefine((environment, context) => {
+    checkAccess(environment, context);
+    checkCuratedTools(environment, context);
     if (environment.database.engine !== 'mysql') return;
     for (const key of Object.keys(environment.identity)) {
       // `@sqlbridge_<key>` is a user variable, whose name ends at 64 characters.
@@ -344,6 +387,37 @@ export const environmentSchema = z
       }
     }
   });
+
+/** `access.tables` is how SQLite knows a role; on the other engines the database itself does. */
+function checkAccess(
+  environment: { database: { engine: string }; access?: z.output<typeof accessSchema> },
+  context: z.RefinementCtx
+): void {
+  const access = environment.access;
+  if (access === undefined) return;
+  const sqlite = environment.database.engine === 'sqlite' || environment.database.engine === 'demo';
+  if (!sqlite) {
+    if (Object.keys(access.tables).length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['access', 'tables'],
+        message: `only SQLite environments list tables per role; ${environment.database.engine} enforces the role's own grants`
+      });
+    }
+    return;
+  }
+  const roles = new Set(Object.values(access.roles));
+  if (access.default !== 'none') roles.add(access.default);
+  for (const role of roles) {
+    if (access.tables[role] === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['access', 'tables', role],
+        message: `the role ${JSON.stringify(role)} is used in access.roles or access.default but lists no tables`
+      });
+    }
+  }
+}
 
 const serverSchema = z
   .object({
@@ -481,6 +555,12 @@ const userSchema = z
       .default({})
       .describe(
         'Facts about the user that environments can set into the database session for row-level security (e.g. `department: 7`); see `environments.<name>.identity`.'
+      ),
+    groups: z
+      .array(z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'a group name is 1 to 64 letters, digits or . _ @ + -'))
+      .default([])
+      .describe(
+        "The user's groups, in order of preference: `environments.<name>.access.roles` maps them to database roles."
       )
   })
   .strict();
@@ -774,5 +854,6 @@ export type LogLevel = Config['logLevel'];
 export type AuditConfig = Config['audit'];
 export type EnvironmentAuditConfig = EnvironmentConfig['audit'];
 export type IdentityConfig = EnvironmentConfig['identity'];
+export type AccessConfig = NonNullable<EnvironmentConfig['access']>;
 export type MetricsConfig = Config['metrics'];
 export type EnvironmentRateLimits = EnvironmentConfig['rateLimits'];

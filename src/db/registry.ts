@@ -21,7 +21,7 @@ const SERVER_TIMEOUT_MARGIN_MS = 5000;
 
 /** The dialect for an environment's database configuration. */
 export function createDialect(
-  environment: Pick<EnvironmentConfig, 'database' | 'limits' | 'readOnly'>,
+  environment: Pick<EnvironmentConfig, 'database' | 'limits' | 'readOnly'> & Partial<Pick<EnvironmentConfig, 'access'>>,
   context: DialectContext
 ): Dialect {
   const database = environment.database;
@@ -37,14 +37,16 @@ export function createDialect(
       return new SqliteDialect({
         path: DemoDatabase.demoPath(context.dataDir),
         readOnly: environment.readOnly,
-        pool: database.pool
+        pool: database.pool,
+        ...(environment.access === undefined ? {} : { roleTables: environment.access.tables })
       });
     case 'sqlite':
       return new SqliteDialect({
         path: database.path,
         attach: database.attach,
         readOnly: environment.readOnly,
-        pool: database.pool
+        pool: database.pool,
+        ...(environment.access === undefined ? {} : { roleTables: environment.access.tables })
       });
     case 'postgres':
       return new PostgresDialect({ database, statementTimeoutMs, onPoolError });

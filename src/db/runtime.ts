@@ -1,4 +1,5 @@
 import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
+import { NO_ROLE, requireRole, type AccessPolicy } from './access.ts';
 import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
 import {
   UnconfirmedCancellation,
@@ -6,13 +7,14 @@ import {
   type PoolStats,
   type QuerySpec,
   type RowSink,
+  type SqlParam,
   type ServerInfo,
   type SessionIdentity,
   type SessionValues
 } from './driver.ts';
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
-import type { PrivilegeProbe, PrivilegeReport } from './privileges.ts';
+import type { PrivilegeReport } from './privileges.ts';
 import { DEFAULT_PROGRESS_INTERVAL_MS, watchProgress, type ProgressListener } from './progress.ts';
 import { ResultCollector, type CollectedRows } from './result.ts';
 import { resolveTableName } from './table-name.ts';
@@ -89,6 +91,14 @@ export interface QueryOptions {
   onProgress?: ProgressListener;
 }
 
+/** A configured statement's options (a curated tool's): its own row cap, and whether it may change data. */
+export interface BoundQueryOptions extends QueryOptions {
+  /** At most this many rows (never more than the environment's `maxRows`). */
+  maxRows?: number;
+  /** The statement changes data: guarded as a write and committed (read-write environments only). */
+  write?: boolean;
+}
+
 export interface RuntimeOptions {
   environment: string;
   dialect: Dialect;
@@ -105,6 +115,11 @@ export interface RuntimeOptions {
   progressIntervalMs?: number;
   /** What is set into the database session before each caller statement (default: none). */
   identity?: IdentityMapping;
+  /**
+   * The database role each caller's statements and catalog reads run as (the environment's `access`
+   * setting). Absent: everyone runs as the login itself.
+   */
+  access?: AccessPolicy;
 }
 
 const CATALOG_ROW_LIMIT = 100_000;
@@ -118,16 +133,19 @@ export class DatabaseRuntime {
   readonly readOnly: boolean;
   readonly limits: RuntimeLimits;
   private readonly driver: Driver;
-  private readonly introspector: Introspector;
-  private readonly privilegeProbe: PrivilegeProbe;
+  private readonly dialect: Dialect;
+  /** One introspector per database role (key '' for the login), each reading the catalog as that role. */
+  private readonly introspectors = new Map<string, Introspector>();
   private readonly catalogTtlMs: number;
   private readonly progressIntervalMs: number;
   private readonly guard: StatementGuard | undefined;
   private readonly identity: IdentityMapping;
+  private readonly access: AccessPolicy | undefined;
   private readonly listeners = new Set<(event: QueryEvent) => void>();
   private initPromise: Promise<void> | undefined;
   private server: ServerInfo | undefined;
-  private tables: { at: number; value: Promise<TableSummary[]> } | undefined;
+  /** The catalog listing per role (key '' for the login): a role never sees another role's listing. */
+  private readonly tables = new Map<string, { at: number; value: Promise<TableSummary[]> }>();
 
   constructor(options: RuntimeOptions) {
     this.environment = options.environment;
@@ -145,10 +163,10 @@ export class DatabaseRuntime {
     this.driver = options.dialect.createDriver();
     this.adapter = options.dialect.createAdapter();
     this.paging = options.dialect.paging;
-    this.introspector = options.dialect.createIntrospector(this.catalogReader);
-    this.privilegeProbe = options.dialect.createPrivilegeProbe(this.catalogReader);
+    this.dialect = options.dialect;
     this.guard = options.statementGuard === false ? undefined : new StatementGuard(this.adapter.guardRules);
     this.identity = options.identity ?? {};
+    this.access = options.access;
   }
 
   /** Opens the pool once; later calls share the first attempt unless it failed. */
@@ -177,6 +195,7 @@ export class DatabaseRuntime {
 
   /** Runs SQL written by the caller, read-only, within the environment's limits. */
   async query(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
+    this.roleOf(options.caller, 'query', sql);
     const spec = this.checked('query', sql, 'read', options.caller);
     return this.run('query', this.withSession(spec, options), this.limits.maxRows, options);
   }
@@ -200,44 +219,86 @@ export class DatabaseRuntime {
       });
       throw error;
     }
+    this.roleOf(options.caller, 'write', sql);
     const spec = this.checked('write', sql, 'write', options.caller);
     return this.run('write', this.withSession(spec, options), this.limits.maxRows, options);
   }
 
-  /** At most `limit` rows of a table the catalog knows. */
-  async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
-    return this.run(
-      'sample',
-      this.withSession(this.adapter.sampleQuery(table, limit), options),
-      Math.min(limit, this.limits.maxRows),
-      options
-    );
-  }
-
-  async listTables(): Promise<TableSummary[]> {
-    const now = Date.now();
-    if (this.tables === undefined || now - this.tables.at > this.catalogTtlMs) {
-      const value = this.introspector.listTables();
-      this.tables = { at: now, value };
-      value.catch(() => {
-        if (this.tables?.value === value) this.tables = undefined;
+  /**
+   * Runs one configured statement (a curated tool's) with bound parameters, never spliced into the
+   * SQL. It passes the statement guard like caller SQL, runs as the caller's role, and reads in the
+   * engine's read-only mode unless `write` is set.
+   */
+  async queryWithParams(
+    sql: string,
+    params: readonly SqlParam[],
+    options: BoundQueryOptions = {}
+  ): Promise<QueryOutcome> {
+    // A write in a read-only environment: write() refuses it with its own reason and event.
+    if (options.write === true && this.readOnly) return this.write(sql, options);
+    const kind: QueryKind = options.write === true ? 'write' : 'query';
+    this.roleOf(options.caller, kind, sql);
+    const spec = this.checked(kind, sql, options.write === true ? 'write' : 'read', options.caller);
+    if (spec.before !== undefined) {
+      throw new SqlbridgeError('statement_rejected', 'a configured statement must be a single statement', {
+        expose: true
       });
     }
-    return this.tables.value;
+    const maxRows = Math.min(options.maxRows ?? this.limits.maxRows, this.limits.maxRows);
+    return this.run(kind, this.withSession({ ...spec, params }, options), maxRows, options);
   }
 
-  async resolveTable(name: string): Promise<TableSummary> {
-    return resolveTableName(name, await this.listTables(), this.adapter);
+  /** At most `limit` rows of a table the catalog knows. */
+  async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
+    const spec = this.adapter.sampleQuery(table, limit);
+    this.roleOf(options.caller, 'sample', spec.sql);
+    return this.run('sample', this.withSession(spec, options), Math.min(limit, this.limits.maxRows), options);
   }
 
-  async describeTable(name: string): Promise<TableDescription> {
-    return this.introspector.describeTable(await this.resolveTable(name));
+  /** The tables and views the caller's role may read (all the login may read without `access`). */
+  async listTables(options: QueryOptions = {}): Promise<TableSummary[]> {
+    return this.listTablesAs(this.roleOf(options.caller, 'catalog', 'list tables'));
   }
 
-  /** What the database login may change (the least-privilege check). */
-  async privileges(): Promise<PrivilegeReport> {
+  /** The tables and views `role` may read (the login itself when undefined), for the operator's own checks. */
+  async listTablesAs(role: string | undefined): Promise<TableSummary[]> {
+    const key = role ?? '';
+    const now = Date.now();
+    let cached = this.tables.get(key);
+    if (cached === undefined || now - cached.at > this.catalogTtlMs) {
+      const value = this.introspectorFor(role).listTables();
+      cached = { at: now, value };
+      this.tables.set(key, cached);
+      value.catch(() => {
+        if (this.tables.get(key)?.value === value) this.tables.delete(key);
+      });
+    }
+    return cached.value;
+  }
+
+  /** A table the caller's role may read; one it may not is not found, exactly like a missing one. */
+  async resolveTable(name: string, options: QueryOptions = {}): Promise<TableSummary> {
+    return resolveTableName(name, await this.listTables(options), this.adapter);
+  }
+
+  /** The table as the caller's role sees it (on engines that say so, only the columns it may read). */
+  async describeTable(name: string, options: QueryOptions = {}): Promise<TableDescription> {
+    const table = await this.resolveTable(name, options);
+    return this.introspectorFor(this.roleOf(options.caller, 'catalog', 'describe table')).describeTable(table);
+  }
+
+  /** What the database login may change (the least-privilege check), or what `role` may when given. */
+  async privileges(role?: string): Promise<PrivilegeReport> {
     await this.init();
-    return this.privilegeProbe.check();
+    return this.dialect.createPrivilegeProbe(this.catalogReaderFor(role)).check();
+  }
+
+  /** The database roles the environment's `access` setting maps callers to, in order of first mention. */
+  mappedRoles(): string[] {
+    if (this.access === undefined) return [];
+    const roles = new Set(Object.values(this.access.roles));
+    if (this.access.default !== NO_ROLE) roles.add(this.access.default);
+    return [...roles];
   }
 
   /** The driver's pool counts, for metrics; undefined where the driver reports none. */
@@ -264,8 +325,50 @@ export class DatabaseRuntime {
     await this.driver.destroy();
   }
 
-  /** Trusted catalog SQL with bound parameters, rows as objects. */
-  private readonly catalogReader: CatalogReader = async (sql, params = []) => {
+  private introspectorFor(role: string | undefined): Introspector {
+    const key = role ?? '';
+    let introspector = this.introspectors.get(key);
+    if (introspector === undefined) {
+      introspector = this.dialect.createIntrospector(this.catalogReaderFor(role));
+      this.introspectors.set(key, introspector);
+    }
+    return introspector;
+  }
+
+  /**
+   * The caller's database role under the environment's `access` setting (undefined without one: the
+   * login's own). A caller with none is refused here, before any SQL reaches the database.
+   */
+  private roleOf(caller: Caller | undefined, kind: QueryKind, sql: string): string | undefined {
+    if (this.access === undefined) return undefined;
+    try {
+      return requireRole(this.access, caller?.identity);
+    } catch (error) {
+      this.emit({
+        kind,
+        caller,
+        sql,
+        status: 'rejected',
+        started: performance.now(),
+        rowCount: 0,
+        rowsRead: 0,
+        truncated: false,
+        errorCode: isSqlbridgeError(error) ? error.code : 'internal'
+      });
+      throw error;
+    }
+  }
+
+  /** Trusted catalog SQL with bound parameters, rows as objects, read as `role` (the login's own when undefined). */
+  private catalogReaderFor(role: string | undefined): CatalogReader {
+    return (sql, params) => this.readCatalog(sql, params ?? [], role);
+  }
+
+  private async readCatalog(
+    sql: string,
+    params: readonly (string | number)[],
+    role: string | undefined
+  ): Promise<Record<string, unknown>[]> {
     await this.init();
     const rows: Record<string, unknown>[] = [];
     let names: string[] = [];
@@ -285,7 +388,9 @@ export class DatabaseRuntime {
     const started = performance.now();
     const { signal, timedOut } = this.deadline(undefined);
     try {
-      const stats = await this.driver.stream({ sql, params, readOnly: true }, sink, signal);
+      const spec: QuerySpec = { sql, params, readOnly: true };
+      if (role !== undefined) spec.role = role;
+      const stats = await this.driver.stream(spec, sink, signal);
       this.emit({
         kind: 'catalog',
         sql,
@@ -299,7 +404,7 @@ export class DatabaseRuntime {
     } catch (error) {
       throw this.failure(error, 'catalog', sql, started, timedOut());
     }
-  };
+  }
 
   /** The statements of caller SQL once the guard has passed them (the SQL as sent when the guard is off). */
   private checked(kind: QueryKind, sql: string, mode: GuardMode, caller: Caller | undefined): QuerySpec {
@@ -443,11 +548,13 @@ export class DatabaseRuntime {
     for (const listener of this.listeners) listener(full);
   }
 
-  /** The caller's identity as the environment's session keys, on every statement a caller runs. */
+  /** The caller's identity as the environment's session keys, and their role, on every statement a caller runs. */
   private withSession(spec: QuerySpec, options: QueryOptions): QuerySpec {
+    const role = this.access === undefined ? undefined : requireRole(this.access, options.caller?.identity);
+    const withRole = role === undefined ? spec : { ...spec, role };
     const keys = Object.keys(this.identity);
-    if (keys.length === 0) return spec;
-    return { ...spec, session: sessionValues(this.identity, options.caller?.identity) };
+    if (keys.length === 0) return withRole;
+    return { ...withRole, session: sessionValues(this.identity, options.caller?.identity) };
   }
 }
 

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'connection_failed'
   | 'audit_unavailable'
   | 'rate_limited'
+  | 'access_denied'
   | 'internal';
 
 export interface SqlbridgeErrorOptions {

@@ -22,6 +22,7 @@ const LABELS: Record<ErrorCode, string> = {
   connection_failed: 'The database is unavailable',
   audit_unavailable: 'The audit trail is unavailable',
   rate_limited: 'Rate limit reached',
+  access_denied: 'Access denied',
   internal: 'Internal error'
 };
 
@@ -43,6 +44,7 @@ const LEVELS: Record<ErrorCode, 'info' | 'warn' | 'error'> = {
   connection_failed: 'error',
   audit_unavailable: 'warn',
   rate_limited: 'info',
+  access_denied: 'info',
   internal: 'error'
 };
 

@@ -1,17 +1,27 @@
 import type { WireValue } from '../db/values.ts';
 import type { ResultSet } from './result-schema.ts';
+import { frameUntrusted } from './untrusted-data.ts';
 
-/** Plain-text (Markdown) renderings of tool results, for clients and models that read text. */
+/**
+ * Plain-text (Markdown) renderings of tool results, for clients and models that read text. Every
+ * table of database content leaves here framed as untrusted data (see untrusted-data.ts).
+ */
 
 export function cell(value: WireValue | undefined): string {
   if (value === null || value === undefined) return 'NULL';
   return String(value).replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n');
 }
 
-export function markdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
+/** A Markdown table, unframed: for callers that frame a larger rendering as a whole. */
+export function plainMarkdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
   const lines = [`| ${headers.map(h => cell(h)).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
   for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
   return lines.join('\n');
+}
+
+/** A Markdown table of database content (names, values), framed as untrusted data. */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
+  return frameUntrusted(plainMarkdownTable(headers, rows));
 }
 
 export function renderResultSet(result: ResultSet): string {

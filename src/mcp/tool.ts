@@ -165,7 +165,10 @@ function recordCall(base: Omit<ToolContext, 'signal'>, caller: Caller, started: 
     outcome:
       errorClass === undefined
         ? 'ok'
-        : errorClass === 'statement_rejected' || errorClass === 'audit_unavailable' || errorClass === 'rate_limited'
+        : errorClass === 'statement_rejected' ||
+            errorClass === 'audit_unavailable' ||
+            errorClass === 'rate_limited' ||
+            errorClass === 'access_denied'
           ? 'rejected'
           : errorClass === 'query_cancelled'
             ? 'cancelled'

@@ -6,8 +6,9 @@
  * can only exercise those through diagnostic tools of its own "everything" server, which a database
  * server does not have. A listed check that starts passing fails the run, so the list cannot go stale.
  *
- * SKIPPED scenarios test capabilities sqlbridge does not declare; a server that does not declare a
- * capability answers its methods with -32601, which is what the spec asks.
+ * SKIPPED scenarios test capabilities sqlbridge does not declare (a server that does not declare a
+ * capability answers its methods with -32601, which is what the spec asks), or read fixtures of the
+ * suite's "everything" server (test:// resources, test_* prompts) that a database server does not have.
  */
 
 export const APPLICABLE: Record<string, { notTestable?: Record<string, string> }> = {
@@ -26,14 +27,9 @@ export const APPLICABLE: Record<string, { notTestable?: Record<string, string> }
   'tools-list': {},
   'dns-rebinding-protection': {},
   'http-header-validation': {},
-  caching: {
-    notTestable: {
-      'sep-2549-prompts-list-caching-hints': 'sqlbridge declares no prompts capability, so prompts/list is -32601',
-      'sep-2549-resources-list-caching-hints':
-        'sqlbridge declares no resources capability, so resources/list is -32601',
-      'sep-2549-resources-templates-list-caching-hints': 'sqlbridge declares no resources capability'
-    }
-  },
+  caching: {},
+  'resources-list': {},
+  'prompts-list': {},
   'server-sse-polling': {},
   'server-sse-multiple-streams': {},
   'sep-2164-resource-not-found': {},
@@ -44,15 +40,20 @@ export const APPLICABLE: Record<string, { notTestable?: Record<string, string> }
 };
 
 const FIXTURE_TOOL = 'calls a fixture tool of the suite\'s "everything" server, which sqlbridge does not have';
-const NO_RESOURCES = 'sqlbridge declares no resources capability (it serves tools only)';
-const NO_PROMPTS = 'sqlbridge declares no prompts capability (it serves tools only)';
+const FIXTURE_RESOURCE =
+  'reads a fixture resource of the suite\'s "everything" server (test://…); sqlbridge\'s resources are its tables, sqlbridge://<environment>/<schema>/<table>';
+const FIXTURE_PROMPT =
+  'gets a fixture prompt of the suite\'s "everything" server; sqlbridge\'s prompts are explore_database and explain_query';
+const NO_SUBSCRIPTIONS =
+  'sqlbridge declares no resources.subscribe capability: a table description is read when needed';
 const NO_ELICITATION = 'sqlbridge never asks the user for input (no elicitation)';
 const NO_TASKS = 'the tasks extension is not implemented: every tool call completes within one request';
 const NO_INPUT_REQUIRED = 'sqlbridge tools never return input_required results';
 
 export const SKIPPED: Record<string, string> = {
   'logging-set-level': 'no logging capability: sqlbridge logs to stderr (MCP logging is deprecated in 2026-07-28)',
-  'completion-complete': 'no completions capability: there are no prompts or resource templates to complete',
+  'completion-complete':
+    'completes an argument of the suite\'s fixture prompt "test_prompt_with_arguments", which sqlbridge answers as invalid params (no such prompt)',
   'tools-call-simple-text': FIXTURE_TOOL,
   'tools-call-image': FIXTURE_TOOL,
   'tools-call-audio': FIXTURE_TOOL,
@@ -66,17 +67,15 @@ export const SKIPPED: Record<string, string> = {
   'json-schema-2020-12': FIXTURE_TOOL,
   'elicitation-sep1034-defaults': NO_ELICITATION,
   'elicitation-sep1330-enums': NO_ELICITATION,
-  'resources-list': NO_RESOURCES,
-  'resources-read-text': NO_RESOURCES,
-  'resources-read-binary': NO_RESOURCES,
-  'resources-templates-read': NO_RESOURCES,
-  'resources-subscribe': NO_RESOURCES,
-  'resources-unsubscribe': NO_RESOURCES,
-  'prompts-list': NO_PROMPTS,
-  'prompts-get-simple': NO_PROMPTS,
-  'prompts-get-with-args': NO_PROMPTS,
-  'prompts-get-embedded-resource': NO_PROMPTS,
-  'prompts-get-with-image': NO_PROMPTS,
+  'resources-read-text': FIXTURE_RESOURCE,
+  'resources-read-binary': FIXTURE_RESOURCE,
+  'resources-templates-read': FIXTURE_RESOURCE,
+  'resources-subscribe': NO_SUBSCRIPTIONS,
+  'resources-unsubscribe': NO_SUBSCRIPTIONS,
+  'prompts-get-simple': FIXTURE_PROMPT,
+  'prompts-get-with-args': FIXTURE_PROMPT,
+  'prompts-get-embedded-resource': FIXTURE_PROMPT,
+  'prompts-get-with-image': FIXTURE_PROMPT,
   'http-custom-header-server-validation': 'no sqlbridge tool declares x-mcp-header parameters (SEP-2243)',
   'sep-2640-skills-directory': 'the skills extension is not implemented',
   'sep-2640-skills-enumeration': 'the skills extension is not implemented',

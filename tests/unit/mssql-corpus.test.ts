@@ -23,9 +23,9 @@ const refused = MSSQL_ATTACKS.filter(attack => attack.expect === 'rejected');
 const harmless = MSSQL_ATTACKS.filter(attack => attack.expect === 'harmless');
 
 describe('SQL Server corpora through the statement guard (no database)', () => {
-  it('holds 117 attacks, 110 of them for the guard to refuse, and 28 benign queries', () => {
-    expect(MSSQL_ATTACKS).toHaveLength(117);
-    expect(refused).toHaveLength(110);
+  it('holds 125 attacks, 118 of them for the guard to refuse, and 28 benign queries', () => {
+    expect(MSSQL_ATTACKS).toHaveLength(125);
+    expect(refused).toHaveLength(118);
     expect(harmless).toHaveLength(7);
     expect(MSSQL_BENIGN).toHaveLength(28);
   });

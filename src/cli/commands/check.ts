@@ -1,16 +1,18 @@
 import { createApp } from '../../app.ts';
+import { prepareCuratedTools } from '../../mcp/curated/curated-tools.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
 import { createLogger, redactSecrets } from '../../observability/logger.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
-import { describePrivileges } from './least-privilege.ts';
+import { describePrivileges, describeRole } from './least-privilege.ts';
 
 /**
  * `sqlbridge check`: the configuration is valid (or the loader already said why not), and every
- * environment's database answers, and what each read-only environment's login may change. Exit code 1
- * if any failed, or if a login that must only read could write (requireLeastPrivilege).
+ * environment's database answers, what each read-only environment's login may change, and what each
+ * database role its `access` setting maps callers to may read and change. Exit code 1 if any failed,
+ * or if a login or role that must only read could write (requireLeastPrivilege).
  */
 export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
   const config = requireEnvironments(loaded);
@@ -23,12 +25,14 @@ export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<num
   let failed = 0;
   const width = Math.max(...app.environments.map(env => env.name.length));
   try {
+    // A curated tool that could never run is a configuration error (exit code 2), as at serve.
+    for (const environment of app.environments) prepareCuratedTools(environment);
     for (const environment of app.environments) {
       const started = performance.now();
       const label = `${environment.name.padEnd(width)}  ${environment.config.database.engine.padEnd(8)}`;
       try {
         await environment.db.init();
-        const tables = await environment.db.listTables();
+        const tables = await environment.db.listTablesAs(undefined);
         const ms = Math.round(performance.now() - started);
         const views = tables.filter(t => t.type === 'view').length;
         const mode = environment.config.readOnly ? 'read-only' : 'read-write';
@@ -40,6 +44,19 @@ export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<num
           const status = report.canWrite ? (environment.config.requireLeastPrivilege ? 'FAIL' : 'WARN') : 'ok';
           if (status === 'FAIL') failed++;
           io.out(`${status.padEnd(4)}  ${label}  ${describePrivileges(report)}`);
+        }
+        for (const role of environment.db.mappedRoles()) {
+          try {
+            const readable = await environment.db.listTablesAs(role);
+            const report = await environment.db.privileges(role);
+            const writes = report.canWrite && environment.config.readOnly;
+            const status = writes ? (environment.config.requireLeastPrivilege ? 'FAIL' : 'WARN') : 'ok';
+            if (status === 'FAIL') failed++;
+            io.out(`${status.padEnd(4)}  ${label}  ${describeRole(role, readable, report)}`);
+          } catch (error) {
+            failed++;
+            io.out(`FAIL  ${label}  role ${role}: ${describeFailure(error)}`);
+          }
         }
       } catch (error) {
         failed++;

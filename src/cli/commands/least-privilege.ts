@@ -1,4 +1,5 @@
 import type { App } from '../../app.ts';
+import type { TableSummary } from '../../db/introspector.ts';
 import type { PrivilegeReport } from '../../db/privileges.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -10,6 +11,8 @@ import type { Logger } from '../../observability/logger.ts';
 
 export interface PrivilegeVerdict {
   environment: string;
+  /** A database role of the environment's `access` setting; absent for the login itself. */
+  role?: string;
   required: boolean;
   report?: PrivilegeReport;
   error?: unknown;
@@ -34,6 +37,18 @@ export async function checkPrivileges(app: App, unreachable: ReadonlySet<string>
       }
     }
     verdicts.push(verdict);
+    // Each role callers are switched to is a way to write for them, so it is checked the same way.
+    for (const role of unreachable.has(environment.name) ? [] : environment.db.mappedRoles()) {
+      const roleVerdict: PrivilegeVerdict = { ...verdict, role };
+      delete roleVerdict.report;
+      delete roleVerdict.error;
+      try {
+        roleVerdict.report = await environment.db.privileges(role);
+      } catch (error) {
+        roleVerdict.error = error;
+      }
+      verdicts.push(roleVerdict);
+    }
   }
   return verdicts;
 }
@@ -45,6 +60,22 @@ export function describePrivileges(report: PrivilegeReport): string {
   return `${who} could write: ${report.findings.join('; ')}${notes}`;
 }
 
+/** Whether a database role of the environment's `access` setting could write, as `describePrivileges` says it of a login. */
+export function describeRolePrivileges(role: string, report: PrivilegeReport): string {
+  const notes = report.notes.length > 0 ? ` (${report.notes.join('; ')})` : '';
+  if (!report.canWrite) return `the role ${role} can only read${notes}`;
+  return `the role ${role} could write: ${report.findings.join('; ')}${notes}`;
+}
+
+/** What a database role of the environment's `access` setting may read, and whether it could write. */
+export function describeRole(role: string, tables: readonly TableSummary[], report: PrivilegeReport): string {
+  const views = tables.filter(t => t.type === 'view').length;
+  const reads = `role ${role} reads ${tables.length - views} tables and ${views} views`;
+  const notes = report.notes.length > 0 ? ` (${report.notes.join('; ')})` : '';
+  if (!report.canWrite) return `${reads}, and can only read${notes}`;
+  return `${reads}, and could write: ${report.findings.join('; ')}${notes}`;
+}
+
 /**
  * Logs what the check found. Returns why sqlbridge must not start, when an environment requires
  * least privilege and its login could write or could not be checked.
@@ -52,26 +83,34 @@ export function describePrivileges(report: PrivilegeReport): string {
 export function enforceLeastPrivilege(verdicts: readonly PrivilegeVerdict[], logger: Logger): string | undefined {
   const refusals: string[] = [];
   for (const verdict of verdicts) {
-    const { environment, report, error } = verdict;
+    const { environment, report, error, role } = verdict;
     if (report === undefined) {
-      const message = `environment "${environment}": the least-privilege check could not run`;
+      const of = role === undefined ? '' : ` of role ${role}`;
+      const message = `environment "${environment}": the least-privilege check${of} could not run`;
       if (verdict.required) refusals.push(`${message} (requireLeastPrivilege is set)`);
       else logger.warn({ environment, ...failureFields(error) }, message);
       continue;
     }
+    const described = role === undefined ? describePrivileges(report) : describeRolePrivileges(role, report);
     if (!report.canWrite) {
       logger.info(
-        { environment, login: report.login, notes: report.notes },
-        `environment "${environment}": ${describePrivileges(report)}`
+        { environment, login: report.login, notes: report.notes, ...(role === undefined ? {} : { role }) },
+        `environment "${environment}": ${described}`
       );
       continue;
     }
-    const message = `environment "${environment}" is read-only, but ${describePrivileges(report)}`;
+    const message = `environment "${environment}" is read-only, but ${described}`;
     if (verdict.required) {
       refusals.push(message);
     } else {
       logger.warn(
-        { environment, login: report.login, findings: report.findings, notes: report.notes },
+        {
+          environment,
+          login: report.login,
+          findings: report.findings,
+          notes: report.notes,
+          ...(role === undefined ? {} : { role })
+        },
         `${message}. sqlbridge's statement guard and read-only transactions still stop writes; give this environment a login that can only read (see docs/least-privilege/), or set requireLeastPrivilege: true to refuse to start like this`
       );
     }

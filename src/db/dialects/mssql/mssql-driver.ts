@@ -16,6 +16,7 @@ import { translateMssqlError } from './mssql-errors.ts';
 import { installExactValueParsing } from './mssql-exact-values.ts';
 import { ResettingConnectionPool } from './mssql-pool.ts';
 import { refuseLoginWithoutTls } from './mssql-tls-guard.ts';
+import { executeAsSql, revertSql } from './mssql-role.ts';
 import { MAX_VALUE_LENGTH, sessionContextSql } from './mssql-session.ts';
 
 export interface MssqlDriverOptions {
@@ -91,6 +92,7 @@ export class MssqlDriver implements Driver {
     } catch (error) {
       throw translateMssqlError(error, this.options.settings);
     }
+    let cookie: Uint8Array | undefined;
     try {
       if (session !== undefined) {
         const request = new sql.Request(transaction);
@@ -98,6 +100,8 @@ export class MssqlDriver implements Driver {
         // query(), not batch(): mssql would splice the values of a batch into its text.
         await request.query(session.sql);
       }
+      // The caller's role (a database user), after the session context: the login sets that, not the role.
+      if (query.role !== undefined) cookie = await switchUser(transaction, query.role);
       signal.throwIfAborted();
       let affected = 0;
       for (const statement of query.before ?? []) {
@@ -106,6 +110,7 @@ export class MssqlDriver implements Driver {
       }
       const stats = await run(transaction, query, sink, signal);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
+      if (cookie !== undefined) await new sql.Request(transaction).batch(revertSql(cookie));
       if (query.readOnly) await transaction.rollback();
       else await transaction.commit();
       return stats;
@@ -113,6 +118,10 @@ export class MssqlDriver implements Driver {
       // An unconfirmed cancellation left a closed connection: the rollback only hands it back to the
       // pool, which discards it, and the server ends the transaction with the session.
       const unconfirmed = error instanceof UnconfirmedCancellation;
+      // Back to the login where the connection still answers; otherwise the pool's reset drops it.
+      if (cookie !== undefined && !unconfirmed) {
+        await new sql.Request(transaction).batch(revertSql(cookie)).catch(() => undefined);
+      }
       await transaction.rollback().catch((rollbackError: unknown) => {
         if (unconfirmed) return;
         if (!(
@@ -187,6 +196,15 @@ export class MssqlDriver implements Driver {
     if (previous !== undefined && previous !== pool) await previous.close().catch(() => undefined);
     return pool;
   }
+}
+
+/** EXECUTE AS USER on the transaction's connection; the cookie that switches back. */
+async function switchUser(transaction: sql.Transaction, role: string): Promise<Uint8Array> {
+  // batch(), not query(): a context switch inside sp_executesql would end with it.
+  const result = await new sql.Request(transaction).batch<{ cookie: Uint8Array }>(executeAsSql(role));
+  const cookie = result.recordset[0]?.cookie;
+  if (cookie === undefined) throw new Error('SQL Server returned no cookie for EXECUTE AS');
+  return cookie;
 }
 
 /** One statement, streamed; the first result set is the result. */

@@ -29,6 +29,8 @@ export class MysqlDriver implements Driver {
   private flavor: Flavor | undefined;
   /** The identity keys each pooled connection holds a value for (mysql2 lends out the same objects). */
   private readonly identityHeld = new WeakMap<PoolConnection, ReadonlySet<string>>();
+  /** Pooled connections switched to a caller's role and not (yet) switched back. */
+  private readonly roleHeld = new WeakSet<PoolConnection>();
 
   constructor(options: MysqlDriverOptions) {
     const { target, ...poolOptions } = mysqlPoolOptions(options.database);
@@ -79,6 +81,13 @@ export class MysqlDriver implements Driver {
     });
     killed.catch(() => undefined);
     try {
+      // Roles belong to the connection, not the transaction: switched on every use, and back after it.
+      if (query.role !== undefined) {
+        this.roleHeld.add(connection);
+        await run(connection, `SET ROLE ${quoteRole(query.role)}`);
+      } else if (this.roleHeld.has(connection)) {
+        await this.resetRole(connection);
+      }
       await run(connection, query.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
       // The caller's identity, for row-level security: user variables outlive the transaction, so
       // this also clears what an earlier caller on the connection left, even when there is nothing to set.
@@ -114,6 +123,8 @@ export class MysqlDriver implements Driver {
       throw translateMysqlError(error, this.target);
     } finally {
       if (kill !== undefined) signal.removeEventListener('abort', kill);
+      // The next caller must find the login's own role; a connection that cannot switch back is dropped.
+      if (!state.ended && this.roleHeld.has(connection)) await this.resetRole(connection).catch(end);
       if (!state.ended) connection.release();
     }
   }
@@ -232,20 +243,42 @@ export class MysqlDriver implements Driver {
     }
   }
 
+  /**
+   * Back to the login's own privileges: MySQL's `SET ROLE DEFAULT` re-activates the login's default
+   * roles (https://dev.mysql.com/doc/refman/8.4/en/set-role.html); MariaDB has no such form, and
+   * `SET ROLE NONE` leaves the login's own grants (https://mariadb.com/kb/en/set-role/).
+   */
+  private async resetRole(connection: PoolConnection): Promise<void> {
+    await run(connection, this.flavor === 'mysql' ? 'SET ROLE DEFAULT' : 'SET ROLE NONE');
+    this.roleHeld.delete(connection);
+  }
+
   private sessionSetup(): string {
     const seconds = Math.ceil(this.statementTimeoutMs / 1000);
-    if (this.flavor === 'mariadb') return `SET SESSION time_zone = '+00:00', SESSION max_statement_time = ${seconds}`;
-    if (this.flavor === 'mysql')
-      return `SET SESSION time_zone = '+00:00', SESSION max_execution_time = ${seconds * 1000}`;
-    return "SET SESSION time_zone = '+00:00'";
+    // mysql2 escapes bound values into the statement with backslashes; a server whose sql_mode
+    // holds NO_BACKSLASH_ESCAPES would read `\'` as a backslash and the end of the string, so a value
+    // could close its quote. The session drops that mode (and keeps the others).
+    const common = `SET SESSION time_zone = '+00:00', SESSION sql_mode = ${WITHOUT_NO_BACKSLASH_ESCAPES}`;
+    if (this.flavor === 'mariadb') return `${common}, SESSION max_statement_time = ${seconds}`;
+    if (this.flavor === 'mysql') return `${common}, SESSION max_execution_time = ${seconds * 1000}`;
+    return common;
   }
 }
+
+/** The session's sql_mode without NO_BACKSLASH_ESCAPES: `A,NO_BACKSLASH_ESCAPES,B` → `A,B`. */
+const WITHOUT_NO_BACKSLASH_ESCAPES =
+  "TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','), ',,', ','))";
 
 interface Queryable {
   query(
     options: { sql: string; values?: unknown[] },
     callback: (error: Error | null, result: unknown) => void
   ): unknown;
+}
+
+/** A role name as a quoted identifier (names are checked to be plain identifiers; quoting is a second net). */
+function quoteRole(role: string): string {
+  return `\`${role.replaceAll('`', '``')}\``;
 }
 
 function run<T = unknown>(connection: Queryable, sql: string, values?: unknown[]): Promise<T> {

@@ -11,8 +11,10 @@ import type {
 
 /**
  * PostgreSQL's catalog (pg_catalog, https://www.postgresql.org/docs/current/catalogs.html): every
- * table, partitioned table, view, materialized view and foreign table the login may SELECT from,
- * outside the system schemas. Row estimates are pg_class.reltuples (-1 until analysed).
+ * table, partitioned table, view, materialized view and foreign table the current role may SELECT
+ * from (all of it or some columns), outside the system schemas, and only the columns it may SELECT:
+ * pg_catalog itself shows every object to everyone, so the privilege functions do the filtering
+ * (schema USAGE included). Row estimates are pg_class.reltuples (-1 until analysed).
  */
 
 export const LIST_TABLES = `
@@ -27,7 +29,8 @@ SELECT n.nspname AS schema_name,
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname NOT LIKE 'pg\\_toast%'
    AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-   AND has_table_privilege(c.oid, 'SELECT')
+   AND has_schema_privilege(n.oid, 'USAGE')
+   AND (has_table_privilege(c.oid, 'SELECT') OR has_any_column_privilege(c.oid, 'SELECT'))
  ORDER BY n.nspname, c.relname`;
 
 const TABLE_OID = `
@@ -46,6 +49,7 @@ SELECT a.attname AS column_name,
   FROM pg_catalog.pg_attribute AS a
   LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
+   AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
  ORDER BY a.attnum`;
 
 const PRIMARY_KEY = `

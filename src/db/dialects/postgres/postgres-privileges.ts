@@ -41,6 +41,18 @@ SELECT n.nspname AS schema_name, c.relname AS sequence_name
  WHERE c.relkind = 'S' AND ${USER_SCHEMAS} AND (has_sequence_privilege(c.oid, 'USAGE') OR has_sequence_privilege(c.oid, 'UPDATE'))
  ORDER BY 1, 2`;
 
+/**
+ * Roles whose privileges the login holds without switching to them (it INHERITs them): with database
+ * roles per user (`access`), the login should be NOINHERIT so that it holds none of them outside a
+ * caller's role. Asked of the login only, not of a role a check switched to.
+ */
+const INHERITED_ROLES = `
+SELECT m.roleid::regrole::text AS role
+  FROM pg_auth_members m
+  JOIN pg_roles r ON r.oid = m.member
+ WHERE r.rolname = session_user AND r.rolinherit AND current_user = session_user
+ ORDER BY 1`;
+
 const SCHEMAS = `
 SELECT n.nspname AS schema_name FROM pg_namespace n WHERE ${USER_SCHEMAS} AND has_schema_privilege(n.oid, 'CREATE') ORDER BY 1`;
 
@@ -61,6 +73,7 @@ export class PostgresPrivilegeProbe implements PrivilegeProbe {
       row => `${textOf(row['schema_name'])}.${textOf(row['sequence_name'])}`
     );
     const schemas = (await this.catalog(SCHEMAS)).map(row => textOf(row['schema_name']));
+    const inherited = (await this.catalog(INHERITED_ROLES)).map(row => textOf(row['role']));
     const findings: string[] = [];
     if (login?.['superuser'] === true) findings.push('the login is a superuser');
     if (login?.['create_role'] === true) findings.push('the login may create roles (CREATEROLE)');
@@ -76,6 +89,11 @@ export class PostgresPrivilegeProbe implements PrivilegeProbe {
     const notes: string[] = [];
     if (textOf(login?.['default_read_only']) === 'on') {
       notes.push('default_transaction_read_only is on for this login (a session can still turn it off)');
+    }
+    if (inherited.length > 0) {
+      notes.push(
+        `the login inherits the privileges of ${summarize('its roles', inherited).join('')}; for database roles per user (access), make it NOINHERIT (ALTER ROLE … NOINHERIT) so that it holds them only as a caller's role`
+      );
     }
     const standby = login?.['standby'] === true;
     if (standby) notes.push('the server is a standby in recovery: nothing can be written there');

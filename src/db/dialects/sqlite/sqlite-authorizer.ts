@@ -48,3 +48,71 @@ export function readOnlyAuthorizer(
     return constants.SQLITE_OK;
   return constants.SQLITE_DENY;
 }
+
+export type Authorizer = typeof readOnlyAuthorizer;
+
+/** PRAGMAs whose argument names a table (or view) whose columns, keys or indexes they read. */
+const TABLE_PRAGMAS: ReadonlySet<string> = new Set([
+  'table_info',
+  'table_xinfo',
+  'index_list',
+  'foreign_key_list',
+  'foreign_key_check'
+]);
+
+/**
+ * The tables a role may read (`access.tables`), as `schema.table` in lower case (`main.` for a bare
+ * name). SQLite has no roles, so this authorizer is the role: it refuses, while a statement is
+ * compiled, every access to a table that is not listed, whether the statement names it, reads it in
+ * a subquery, through a view that is not listed, or asks its columns with `pragma_table_info`. A
+ * listed view may read the tables under it (a view is how a role sees part of a table). The catalog
+ * (`sqlite_schema`, statistics) stays readable, as PostgreSQL's pg_catalog does.
+ */
+export class TableAccess {
+  private readonly qualified: ReadonlySet<string>;
+  private readonly bare: ReadonlySet<string>;
+
+  constructor(tables: readonly string[]) {
+    const qualified = tables.map(table => (table.includes('.') ? table : `main.${table}`).toLowerCase());
+    this.qualified = new Set(qualified);
+    this.bare = new Set(qualified.map(table => table.slice(table.indexOf('.') + 1)));
+  }
+
+  /** Whether the table may be read; `schema` null when SQLite does not say (then any schema's entry counts). */
+  allows(schema: string | null, table: string): boolean {
+    const name = table.toLowerCase();
+    if (name.startsWith('sqlite_') || name.startsWith('pragma_')) return true;
+    return schema === null ? this.bare.has(name) : this.qualified.has(`${schema.toLowerCase()}.${name}`);
+  }
+
+  /** `base` (the read-only authorizer, or none) narrowed to these tables. */
+  authorizer(base: Authorizer | undefined): Authorizer {
+    return (action, arg1, arg2, database, trigger) => {
+      if (!this.permits(action, arg1, arg2, database, trigger)) return constants.SQLITE_DENY;
+      return base === undefined ? constants.SQLITE_OK : base(action, arg1, arg2, database, trigger);
+    };
+  }
+
+  private permits(
+    action: number,
+    arg1: string | null,
+    arg2: string | null,
+    database: string | null,
+    trigger: string | null
+  ): boolean {
+    switch (action) {
+      case constants.SQLITE_READ:
+        // A read through a listed view is the view's to allow.
+        if (trigger !== null && this.allows(database, trigger)) return true;
+        return this.allows(database, arg1 ?? '');
+      case constants.SQLITE_INSERT:
+      case constants.SQLITE_UPDATE:
+      case constants.SQLITE_DELETE:
+        return this.allows(database, arg1 ?? '');
+      case constants.SQLITE_PRAGMA:
+        return !(TABLE_PRAGMAS.has((arg1 ?? '').toLowerCase()) && arg2 !== null && !this.allows(null, arg2));
+      default:
+        return true;
+    }
+  }
+}

@@ -11,6 +11,8 @@ export interface SqliteDriverOptions {
   /** Whether the environment is read-only; reads use read-only connections either way. */
   readOnly: boolean;
   pool: { max: number; idleTimeoutMs: number };
+  /** Role → the tables and views it may read (`access.tables`): SQLite's stand-in for database roles. */
+  roleTables?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** SQLite primary result codes the driver explains (https://sqlite.org/rescode.html). */
@@ -59,12 +61,29 @@ export class SqliteDriver implements Driver {
       throw this.translate(error);
     }
     try {
-      return await process.run(query.sql, query.params ?? [], query.before ?? [], query.session ?? {}, sink, signal);
+      const tables = this.tablesOf(query.role);
+      return await process.run(
+        query.sql,
+        query.params ?? [],
+        query.before ?? [],
+        query.session ?? {},
+        sink,
+        signal,
+        tables
+      );
     } catch (error) {
-      throw this.translate(error);
+      throw this.translate(error, query.role);
     } finally {
       pool.release(process);
     }
+  }
+
+  /** The tables a role may read; a role with no list reads nothing (configuration requires one). */
+  private tablesOf(role: string | undefined): readonly string[] | undefined {
+    if (role === undefined) return undefined;
+    return this.options.roleTables !== undefined && Object.hasOwn(this.options.roleTables, role)
+      ? (this.options.roleTables[role] ?? [])
+      : [];
   }
 
   async destroy(): Promise<void> {
@@ -101,7 +120,7 @@ export class SqliteDriver implements Driver {
     });
   }
 
-  private translate(error: unknown): unknown {
+  private translate(error: unknown, role?: string): unknown {
     if (!(error instanceof SqliteFailure)) return error;
     if (error.phase === 'open') {
       const detail = `${this.options.path}: ${error.message}`;
@@ -124,6 +143,13 @@ export class SqliteDriver implements Driver {
         detail: error.message,
         cause: error
       });
+    }
+    if (error.errcode === SQLITE_AUTH && role !== undefined) {
+      return new SqlbridgeError(
+        'query_failed',
+        `SQLite refused the statement: it reads a table the role ${JSON.stringify(role)} may not read (access.tables), or does what this environment does not allow (${error.message})`,
+        { expose: true, cause: error }
+      );
     }
     if (error.errcode === SQLITE_AUTH || error.errcode === SQLITE_READONLY) {
       return new SqlbridgeError(

@@ -32,10 +32,13 @@ export class SqliteIntrospector implements Introspector {
     for (const { name: schema } of schemas) {
       const schemaName = textOf(schema);
       const quoted = `"${schemaName.replaceAll('"', '""')}"`;
+      // sqlbridge_readable: whether the caller's role lists the table (access.tables); always 1 without a role.
       const rows = await this.read(
         `SELECT name, type FROM ${quoted}.sqlite_schema
           WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
-          ORDER BY name`
+            AND sqlbridge_readable(?, name)
+          ORDER BY name`,
+        [schemaName]
       );
       const estimates = await this.rowEstimates(quoted);
       for (const row of rows) {

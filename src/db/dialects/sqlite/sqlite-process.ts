@@ -88,7 +88,8 @@ export class SqliteProcess {
     before: readonly string[],
     session: SessionValues,
     sink: RowSink,
-    signal: AbortSignal
+    signal: AbortSignal,
+    tables?: readonly string[]
   ): Promise<StreamStats> {
     return new Promise<StreamStats>((resolve, reject) => {
       const limit = sink.rowLimit ?? Infinity;
@@ -139,7 +140,8 @@ export class SqliteProcess {
             break;
         }
       };
-      this.send({ t: 'query', sql, params, before, session, batch: Math.max(1, Math.min(BATCH, limit)) });
+      const batch = Math.max(1, Math.min(BATCH, limit));
+      this.send({ t: 'query', sql, params, before, session, batch, ...(tables === undefined ? {} : { tables }) });
     });
   }
 

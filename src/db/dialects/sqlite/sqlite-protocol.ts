@@ -25,6 +25,8 @@ export interface QueryRequest {
   session: Readonly<Record<string, string | null>>;
   /** Rows to send in the first batch. */
   batch: number;
+  /** The tables the caller's role may read (`access.tables`); absent: no role, the connection's own access. */
+  tables?: readonly string[];
 }
 
 /** After a `rows` batch the driver asks for the next `batch` rows, or ends the statement. */

@@ -1,5 +1,5 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { readOnlyAuthorizer } from './sqlite-authorizer.ts';
+import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
 import type { FromWorker, ToWorker, WorkerError } from './sqlite-protocol.ts';
 
 /**
@@ -16,6 +16,10 @@ let changesAtStart: number | undefined;
 const NO_SESSION: Readonly<Record<string, string | null>> = Object.freeze({});
 /** The identity of the request running now; nothing between requests, so none outlives its own. */
 let session: Readonly<Record<string, string | null>> = NO_SESSION;
+/** What the connection's own mode allows (the read-only authorizer, or everything). */
+let baseAuthorizer: Authorizer | null = null;
+/** The tables the running request's role may read (undefined: no role, the connection's own access). */
+let access: { key: string; tables: TableAccess } | undefined;
 
 /**
  * `sqlbridge_identity(key)`: the running request's value for an identity key, NULL when the caller has
@@ -25,6 +29,22 @@ let session: Readonly<Record<string, string | null>> = NO_SESSION;
 function identity(key: unknown): string | null {
   if (typeof key !== 'string' || !Object.hasOwn(session, key)) return null;
   return session[key] ?? null;
+}
+
+/** `sqlbridge_readable(schema, name)`: 1 when the running request's role may read the table, for the catalog. */
+function readable(schema: unknown, name: unknown): number {
+  if (access === undefined) return 1;
+  return typeof name === 'string' && access.tables.allows(typeof schema === 'string' ? schema : null, name) ? 1 : 0;
+}
+
+/** Narrows the connection to a role's tables for one request, or widens it back to its own access. */
+function useTables(connection: DatabaseSync, tables: readonly string[] | undefined): void {
+  const key = tables === undefined ? undefined : JSON.stringify(tables);
+  if (key === access?.key) return;
+  access = tables === undefined || key === undefined ? undefined : { key, tables: new TableAccess(tables) };
+  connection.setAuthorizer(
+    access === undefined ? baseAuthorizer : access.tables.authorizer(baseAuthorizer ?? undefined)
+  );
 }
 
 function send(message: FromWorker): void {
@@ -53,11 +73,13 @@ function open(path: string, attach: Readonly<Record<string, string>>, readOnly: 
       db.prepare(`ATTACH DATABASE ? AS "${schema.replaceAll('"', '""')}"`).run(file);
     }
     db.function('sqlbridge_identity', { deterministic: false, directOnly: false }, identity);
+    db.function('sqlbridge_readable', { deterministic: false, directOnly: true }, readable);
     // SQLite opens lazily: read the schema now so a wrong file fails here, not at the first query.
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     if (readOnly) {
       db.exec('PRAGMA query_only = ON');
-      db.setAuthorizer(readOnlyAuthorizer);
+      baseAuthorizer = readOnlyAuthorizer;
+      db.setAuthorizer(baseAuthorizer);
     }
     writable = !readOnly;
     send({ t: 'ready', sqliteVersion: process.versions.sqlite ?? 'unknown' });
@@ -108,7 +130,8 @@ function startQuery(
   params: readonly unknown[],
   before: readonly string[],
   identityValues: Readonly<Record<string, string | null>>,
-  batch: number
+  batch: number,
+  tables: readonly string[] | undefined
 ): void {
   session = identityValues;
   if (db === undefined) {
@@ -118,6 +141,8 @@ function startQuery(
   }
   let statement: StatementSync;
   try {
+    // Statements compile under the role's authorizer: it decides while SQLite prepares them.
+    useTables(db, tables);
     if (writable) {
       db.exec('BEGIN IMMEDIATE');
       changesAtStart = totalChanges(db);
@@ -187,7 +212,7 @@ process.on('message', (message: ToWorker) => {
       open(message.path, message.attach, message.readOnly, message.busyTimeoutMs);
       break;
     case 'query':
-      startQuery(message.sql, message.params, message.before, message.session, message.batch);
+      startQuery(message.sql, message.params, message.before, message.session, message.batch, message.tables);
       break;
     case 'more':
       pump(message.batch);

@@ -1,0 +1,78 @@
+import {
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  type ServerContext
+} from '@modelcontextprotocol/server';
+import { randomBytes } from 'node:crypto';
+import type { TableDescription, TableRef, TableSummary } from '../../db/introspector.ts';
+import type { QueryOptions } from '../../db/runtime.ts';
+import type { Environment } from '../../environment.ts';
+import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { identityOf } from '../identity.ts';
+
+/**
+ * The catalog as the caller of a resource or completion request may see it: the runtime runs it under
+ * the caller's database role, so a table the role cannot read is absent, exactly like a missing one.
+ */
+export class CallerCatalog {
+  private readonly environment: Environment;
+  private readonly logger: Logger;
+
+  constructor(environment: Environment, logger: Logger) {
+    this.environment = environment;
+    this.logger = logger;
+  }
+
+  /** The tables and views the caller may read, in the catalog's order. */
+  async tables(ctx: ServerContext, purpose: string): Promise<TableSummary[]> {
+    try {
+      return await this.environment.db.listTables(this.options(ctx, purpose));
+    } catch (error) {
+      throw this.protocolError(error, purpose);
+    }
+  }
+
+  /** The description of one table the caller may read; any other answers "resource not found". */
+  async describe(ctx: ServerContext, table: TableRef, uri: string): Promise<TableDescription> {
+    const purpose = 'resources/read';
+    const readable = await this.tables(ctx, purpose);
+    if (!readable.some(t => t.schema === table.schema && t.name === table.name)) throw new ResourceNotFoundError(uri);
+    // Quoted as the dialect quotes, so that the name resolves to this table whatever it holds.
+    const adapter = this.environment.db.adapter;
+    const name = `${adapter.quoteIdentifier(table.schema)}.${adapter.quoteIdentifier(table.name)}`;
+    try {
+      return await this.environment.db.describeTable(name, this.options(ctx, purpose));
+    } catch (error) {
+      if (isSqlbridgeError(error) && error.code === 'table_not_found') throw new ResourceNotFoundError(uri);
+      throw this.protocolError(error, purpose);
+    }
+  }
+
+  private options(ctx: ServerContext, purpose: string): QueryOptions {
+    const identity = identityOf(ctx.http?.authInfo);
+    return {
+      signal: ctx.mcpReq.signal,
+      caller: { tool: purpose, ...(identity === undefined ? {} : { identity }) }
+    };
+  }
+
+  /**
+   * A failure as the client may see it: an error meant for callers (no role, rate limit) keeps its
+   * message; anything else becomes a reference the operator finds in the log, never a driver message.
+   */
+  private protocolError(error: unknown, purpose: string): ProtocolError {
+    if (isSqlbridgeError(error) && error.expose) {
+      this.logger.info({ errorClass: error.code, request: purpose }, error.message);
+      const callerMistake = error.code === 'access_denied' || error.code === 'invalid_argument';
+      return new ProtocolError(
+        callerMistake ? ProtocolErrorCode.InvalidRequest : ProtocolErrorCode.InternalError,
+        error.message
+      );
+    }
+    const reference = randomBytes(4).toString('hex');
+    this.logger.error({ err: error, reference, request: purpose }, 'reading the catalog failed');
+    return new ProtocolError(ProtocolErrorCode.InternalError, `internal error (reference ${reference})`);
+  }
+}
