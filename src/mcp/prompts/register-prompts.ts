@@ -12,6 +12,14 @@ export interface PromptOptions {
   freeSql: boolean;
 }
 
+// Built once: the SDK builds a server per request, and a schema is the same for every one.
+const EXPLORE_ARGS = z.object({
+  topic: z.string().max(500).optional().describe('What to focus on, e.g. "customer churn" or a table name')
+});
+const EXPLAIN_ARGS = z.object({
+  sql: z.string().min(1).max(MAX_QUERY_LENGTH).describe('The SQL query to explain')
+});
+
 /** The prompts that help a model start on this environment's database (prompts/list, prompts/get). */
 export function registerPrompts(server: McpServer, environment: Environment, options: PromptOptions): void {
   server.registerPrompt(
@@ -19,9 +27,7 @@ export function registerPrompts(server: McpServer, environment: Environment, opt
     {
       title: 'Explore the database',
       description: `Start exploring the "${environment.name}" database: which tables exist, how they relate, what questions the data answers. Optionally around one topic.`,
-      argsSchema: z.object({
-        topic: z.string().max(500).optional().describe('What to focus on, e.g. "customer churn" or a table name')
-      })
+      argsSchema: EXPLORE_ARGS
     },
     ({ topic }) => exploreDatabasePrompt(environment, topic, options.freeSql)
   );
@@ -30,9 +36,7 @@ export function registerPrompts(server: McpServer, environment: Environment, opt
     {
       title: 'Explain a SQL query',
       description: `Explain what a SQL query does on the "${environment.name}" database, checked against its tables and columns.`,
-      argsSchema: z.object({
-        sql: z.string().min(1).max(MAX_QUERY_LENGTH).describe('The SQL query to explain')
-      })
+      argsSchema: EXPLAIN_ARGS
     },
     ({ sql }) => explainQueryPrompt(environment, sql, options.freeSql)
   );
