@@ -40,8 +40,11 @@ export interface DialectAdapter {
   readonly caseInsensitiveIdentifiers: boolean;
   /** Quotes one identifier so that any name, however odd, is read as that name. */
   quoteIdentifier(name: string): string;
-  /** A query returning at most `limit` rows of a table, with the table quoted by this dialect. */
-  sampleQuery(table: TableRef, limit: number): QuerySpec;
+  /**
+   * A query returning at most `limit` rows of a table, with the table quoted by this dialect: every
+   * column, or only `columns` when given (those a role may read).
+   */
+  sampleQuery(table: TableRef, limit: number, columns?: readonly string[]): QuerySpec;
   /** Renders one value from this engine's driver exactly. */
   toWireValue(value: unknown, column: DriverColumn, options: ValueOptions): WireValue;
 }

@@ -250,8 +250,13 @@ export class DatabaseRuntime {
 
   /** At most `limit` rows of a table the catalog knows. */
   async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
-    const spec = this.adapter.sampleQuery(table, limit);
-    this.roleOf(options.caller, 'sample', spec.sql);
+    const role = this.roleOf(options.caller, 'sample', `sample ${table.schema}.${table.name}`);
+    // Under a role, only the columns it may read (a column grant would refuse SELECT *).
+    const columns =
+      role === undefined
+        ? undefined
+        : (await this.introspectorFor(role).describeTable(table)).columns.map(column => column.name);
+    const spec = this.adapter.sampleQuery(table, limit, columns);
     return this.run('sample', this.withSession(spec, options), Math.min(limit, this.limits.maxRows), options);
   }
 

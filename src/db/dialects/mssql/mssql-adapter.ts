@@ -26,9 +26,13 @@ export class MssqlAdapter implements DialectAdapter {
     return `[${name.replaceAll(']', ']]')}]`;
   }
 
-  sampleQuery(table: TableRef, limit: number): QuerySpec {
+  sampleQuery(table: TableRef, limit: number, columns?: readonly string[]): QuerySpec {
+    const list =
+      columns === undefined || columns.length === 0
+        ? '*'
+        : columns.map(column => this.quoteIdentifier(column)).join(', ');
     return {
-      sql: `SELECT TOP (@p1) * FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)}`,
+      sql: `SELECT TOP (@p1) ${list} FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)}`,
       params: [limit],
       readOnly: true
     };

@@ -18,9 +18,13 @@ export class PostgresAdapter implements DialectAdapter {
     return `"${name.replaceAll('"', '""')}"`;
   }
 
-  sampleQuery(table: TableRef, limit: number): QuerySpec {
+  sampleQuery(table: TableRef, limit: number, columns?: readonly string[]): QuerySpec {
+    const list =
+      columns === undefined || columns.length === 0
+        ? '*'
+        : columns.map(column => this.quoteIdentifier(column)).join(', ');
     return {
-      sql: `SELECT * FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)} LIMIT $1`,
+      sql: `SELECT ${list} FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)} LIMIT $1`,
       params: [limit],
       readOnly: true
     };

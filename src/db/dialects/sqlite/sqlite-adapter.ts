@@ -37,9 +37,13 @@ export class SqliteAdapter implements DialectAdapter {
     return `"${name.replaceAll('"', '""')}"`;
   }
 
-  sampleQuery(table: TableRef, limit: number): QuerySpec {
+  sampleQuery(table: TableRef, limit: number, columns?: readonly string[]): QuerySpec {
+    const list =
+      columns === undefined || columns.length === 0
+        ? '*'
+        : columns.map(column => this.quoteIdentifier(column)).join(', ');
     return {
-      sql: `SELECT * FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)} LIMIT ?`,
+      sql: `SELECT ${list} FROM ${this.quoteIdentifier(table.schema)}.${this.quoteIdentifier(table.name)} LIMIT ?`,
       params: [limit],
       readOnly: true
     };
