@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { demoDataDir, emptyDir } from '../helpers/data-dir.ts';
@@ -11,6 +11,15 @@ const VERSION = (
 ).version;
 
 describe('sqlbridge CLI', () => {
+  it("keeps its compile cache in the user's home, never in the shared temporary directory", async () => {
+    const home = emptyDir('home-');
+    const shared = emptyDir('shared-tmp-');
+    const result = await runCli(['--version'], { env: { HOME: home, TMPDIR: shared } });
+    expect(result.code).toBe(0);
+    expect(readdirSync(join(home, '.cache', 'sqlbridge', 'compile')).length).toBeGreaterThan(0);
+    expect(readdirSync(shared)).toEqual([]);
+  });
+
   it('prints its version and its help', async () => {
     expect(await runCli(['--version'])).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
     const help = await runCli(['--help']);
