@@ -9,6 +9,7 @@ import { loadOrCreateKeys, publicKeys, type EnvironmentKeys } from './server/key
 import { createAuthorizationServer } from './server/provider.ts';
 import { recordProviderEvents } from './server/provider-audit.ts';
 import { LoginThrottle } from './server/throttle.ts';
+import { UserRecords } from './server/user-records.ts';
 import { UserDirectory, type User } from './server/users.ts';
 import { openConfiguredAuthStore, type ConfiguredAuthStore } from './storage/open-store.ts';
 
@@ -49,6 +50,8 @@ export class AuthorizationServers {
   readonly logger: Logger;
   readonly store: ConfiguredAuthStore;
   readonly users: UserDirectory;
+  /** Users created by identity providers and accounts disabled by an administrator, kept in the store. */
+  readonly records: UserRecords;
   readonly throttle: LoginThrottle;
   readonly environments: readonly Environment[];
   private readonly keys: Map<string, EnvironmentKeys>;
@@ -73,6 +76,7 @@ export class AuthorizationServers {
       });
     });
     this.users = UserDirectory.fromConfig(options.config, this.extraUsers);
+    this.records = new UserRecords(store, store.cluster, this.users, this.logger);
     const login = options.config.auth.login;
     this.throttle = new LoginThrottle(
       {
@@ -102,7 +106,9 @@ export class AuthorizationServers {
     for (const environment of options.environments) {
       keys.set(environment.name, await loadOrCreateKeys(config.dataDir, environment.name, store.shared));
     }
-    return new AuthorizationServers(options, store, keys);
+    const servers = new AuthorizationServers(options, store, keys);
+    await servers.records.load();
+    return servers;
   }
 
   /** Builds each environment's authorization server and token verifiers for the base URL clients use. */
@@ -135,7 +141,7 @@ export class AuthorizationServers {
    * and every token check use them from now on. The number of users now.
    */
   reloadUsers(config: Config): number {
-    this.users.replace([...config.auth.users, ...this.extraUsers]);
+    this.users.replace([...config.auth.users, ...this.extraUsers], config.auth.groups);
     return this.users.size;
   }
 

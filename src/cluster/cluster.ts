@@ -43,7 +43,11 @@ export type ClusterMessage =
   /** A replica reloaded its configuration: the others reload theirs. */
   | { type: 'config.reloaded' }
   /** `sqlbridge rotate-keys` replaced the signing keys kept in Redis: every replica signs with the new one. */
-  | { type: 'keys.rotated'; environments: string[] };
+  | { type: 'keys.rotated'; environments: string[] }
+  /** A user was created, changed or disabled in the OAuth store (user-records.ts): every replica reads the users again. */
+  | { type: 'users.changed' }
+  /** An administrator revoked grants or deleted a client: every replica forgets what it remembered of them at once. */
+  | { type: 'grants.revoked'; environment: string; grantIds: string[] };
 
 export type ClusterMessageOf<T extends ClusterMessage['type']> = Extract<ClusterMessage, { type: T }>;
 

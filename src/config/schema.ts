@@ -23,7 +23,9 @@ export const RESERVED_ENVIRONMENT_NAMES: ReadonlySet<string> = new Set([
   'mcp',
   'authorize',
   'token',
-  'register'
+  'register',
+  'admin',
+  'auth'
 ]);
 
 export const environmentNameSchema = z
@@ -524,6 +526,27 @@ const serverSchema = z
   .strict();
 
 export const SQL_SCOPES = ['sql:read', 'sql:write'] as const;
+/** Scopes a user or group may hold: the SQL scopes, and `sqlbridge:admin` (the admin console and `sqlbridge admin`). */
+export const USER_SCOPES = [...SQL_SCOPES, 'sqlbridge:admin'] as const;
+
+const GROUP_NAME = /^[A-Za-z0-9._@+-]{1,64}$/;
+const GROUP_NAME_MESSAGE = 'a group name is 1 to 64 letters, digits or . _ @ + -';
+/** An upstream identity provider's id: part of federated account names (`<id>:<subject>`) and of URLs. */
+const PROVIDER_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+const identityLinkSchema = z
+  .object({
+    provider: z
+      .string()
+      .regex(PROVIDER_ID, 'a provider id is a lowercase letter followed by up to 31 lowercase letters, digits or -')
+      .describe('The id of a provider in `auth.federation.providers`.'),
+    subject: z
+      .string()
+      .min(1)
+      .max(255)
+      .describe("The user's `sub` at that provider (never their e-mail: e-mail addresses can be reassigned).")
+  })
+  .strict();
 
 const userSchema = z
   .object({
@@ -534,13 +557,34 @@ const userSchema = z
     passwordHash: z
       .string()
       .refine(isPasswordHash, 'expected a hash printed by `sqlbridge hash-password` (scrypt$…)')
-      .describe('The password, hashed by `sqlbridge hash-password`.'),
-    environments: z.array(z.string().min(1)).min(1).describe('Environments the user may connect to; `*` for all.'),
+      .optional()
+      .describe(
+        'The password, hashed by `sqlbridge hash-password`. Without one the user signs in only through an identity provider (`identities`).'
+      ),
+    email: z
+      .email()
+      .max(254)
+      .optional()
+      .describe(
+        "Shown to administrators. An identity provider's account with this e-mail is never merged into this user: it must be linked by `identities`."
+      ),
+    identities: z
+      .array(identityLinkSchema)
+      .default([])
+      .describe(
+        'Accounts at identity providers (`auth.federation.providers`) that sign in as this user, each by provider id and subject.'
+      ),
+    environments: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Environments the user may connect to; `*` for all. Groups in `auth.groups` add theirs.'),
     scopes: z
-      .array(z.enum(SQL_SCOPES))
+      .array(z.enum(USER_SCOPES))
       .min(1)
       .default(['sql:read'])
-      .describe('What the user may grant: `sql:read`, and `sql:write` (only used in read-write environments).'),
+      .describe(
+        'What the user may grant: `sql:read`, `sql:write` (only used in read-write environments) and `sqlbridge:admin` (the admin console). Groups in `auth.groups` add theirs.'
+      ),
     disabled: z.boolean().default(false).describe('A disabled user cannot sign in, and their tokens stop working.'),
     attributes: z
       .record(
@@ -557,7 +601,7 @@ const userSchema = z
         'Facts about the user that environments can set into the database session for row-level security (e.g. `department: 7`); see `environments.<name>.identity`.'
       ),
     groups: z
-      .array(z.string().regex(/^[A-Za-z0-9._@+-]{1,64}$/, 'a group name is 1 to 64 letters, digits or . _ @ + -'))
+      .array(z.string().regex(GROUP_NAME, GROUP_NAME_MESSAGE))
       .default([])
       .describe(
         "The user's groups, in order of preference: `environments.<name>.access.roles` maps them to database roles."
@@ -577,6 +621,131 @@ const clientSchema = z
       ),
     name: z.string().min(1).max(100).optional().describe('Shown on the consent page.'),
     redirectUris: z.array(z.url()).min(1).describe('Its redirect URIs, matched exactly.')
+  })
+  .strict();
+
+function isLoopbackUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+const groupSchema = z
+  .object({
+    environments: z.array(z.string().min(1)).default([]).describe('Environments members may connect to; `*` for all.'),
+    scopes: z.array(z.enum(USER_SCOPES)).default([]).describe('Scopes members may grant, as `auth.users[].scopes`.')
+  })
+  .strict();
+
+const justInTimeSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Let anyone this provider signs in become a user (named `<provider>:<subject>`). Off: only users whose `identities` name the account may sign in.'
+      ),
+    groups: z
+      .array(z.string().regex(GROUP_NAME, GROUP_NAME_MESSAGE))
+      .default([])
+      .describe('Groups every user created this way gets, before the groups from the provider.'),
+    environments: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Environments every user created this way may connect to (groups in `auth.groups` add theirs).'),
+    scopes: z
+      .array(z.enum(USER_SCOPES))
+      .default(['sql:read'])
+      .describe('Scopes every user created this way may grant (groups in `auth.groups` add theirs).')
+  })
+  .strict();
+
+const upstreamProviderSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(PROVIDER_ID, 'a provider id is a lowercase letter followed by up to 31 lowercase letters, digits or -')
+      .describe('A short id: `entra`, `okta`, `google`, `keycloak`.'),
+    name: z.string().min(1).max(60).describe('The button on the sign-in page: "Sign in with <name>".'),
+    issuer: z
+      .url()
+      .refine(
+        value => value.startsWith('https://') || isLoopbackUrl(value),
+        'an issuer is an https URL (http only on a loopback address, for tests)'
+      )
+      .describe(
+        'The OpenID Connect issuer; its discovery document (`/.well-known/openid-configuration`) is read at start.'
+      ),
+    clientId: z.string().min(1).max(255).describe('The client id sqlbridge is registered under at the provider.'),
+    clientSecret: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Its client secret (use `${VAR}` or a `_FILE` variable); omit for a public client (PKCE alone).'),
+    scopes: z
+      .array(z.string().min(1))
+      .default(['openid', 'profile', 'email'])
+      .describe(
+        'Scopes requested from the provider; `openid` is always sent. Add `offline_access` to keep a refresh token.'
+      ),
+    groupsClaim: z
+      .string()
+      .min(1)
+      .default('groups')
+      .describe(
+        "The claim of the ID token (or user info) that lists the user's groups, a dotted path for nested claims (`realm_access.roles`). Entra ID: `groups` or `roles`."
+      ),
+    groupMap: z
+      .record(z.string().min(1), z.string().regex(GROUP_NAME, GROUP_NAME_MESSAGE))
+      .default({})
+      .describe(
+        'Provider group (a name, or an object id as Entra ID sends) → sqlbridge group. Provider groups not listed are ignored unless `acceptUnmappedGroups`.'
+      ),
+    acceptUnmappedGroups: z
+      .boolean()
+      .default(false)
+      .describe('Take provider groups that are valid sqlbridge group names as they are, not only the mapped ones.'),
+    userinfo: z
+      .boolean()
+      .default(false)
+      .describe('Also read the user info endpoint (for claims the ID token leaves out).'),
+    keepRefreshToken: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Keep the provider's refresh token (encrypted) to read the user's groups again at every sqlbridge refresh; without one, groups are read at sign-in only."
+      ),
+    environments: z
+      .array(z.string().min(1))
+      .default(['*'])
+      .describe('Environments whose sign-in page offers this provider; `*` for all.'),
+    justInTime: justInTimeSchema.prefault({})
+  })
+  .strict();
+
+const federationSchema = z
+  .object({
+    providers: z
+      .array(upstreamProviderSchema)
+      .default([])
+      .describe('OpenID Connect providers people sign in with (Microsoft Entra ID, Okta, Google, Keycloak, …).'),
+    localUsers: z
+      .boolean()
+      .default(true)
+      .describe('Offer the user name and password form beside the providers; `false` signs in through providers only.')
+  })
+  .strict();
+
+const adminSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Serve the admin console at `/admin` (users with the `sqlbridge:admin` scope sign in to it).'),
+    sessionMinutes: z.number().int().min(5).max(720).default(60).describe('How long an admin console sign-in lasts.')
   })
   .strict();
 
@@ -663,6 +832,14 @@ const authSchema = z
       .prefault({})
       .describe('Answered with HTTP 429, Retry-After and an OAuth error body; see docs/rate-limits.md.'),
     users: z.array(userSchema).default([]).describe('The people who may sign in.'),
+    groups: z
+      .record(z.string().regex(GROUP_NAME, GROUP_NAME_MESSAGE), groupSchema)
+      .default({})
+      .describe('What members of a group may use: environments and scopes added to their own.'),
+    federation: federationSchema
+      .prefault({})
+      .describe('Sign-in through the organisation’s OpenID Connect providers; see docs/sso.md.'),
+    admin: adminSchema.prefault({}).describe('The admin console; see docs/admin.md.'),
     clients: z.array(clientSchema).default([]).describe('Pre-registered OAuth clients.'),
     clientIdMetadataDocuments: z
       .object({
@@ -826,6 +1003,54 @@ export const configSchema = z
             message: `there is no environment named ${JSON.stringify(name)} (environments: ${[...names].join(', ') || 'none'})`
           });
         }
+      });
+    });
+    const environmentIssue = (path: (string | number)[], name: string): void => {
+      if (name === '*' || names.has(name)) return;
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `there is no environment named ${JSON.stringify(name)} (environments: ${[...names].join(', ') || 'none'})`
+      });
+    };
+    for (const [group, settings] of Object.entries(config.auth.groups)) {
+      settings.environments.forEach((name, j) => environmentIssue(['auth', 'groups', group, 'environments', j], name));
+    }
+    const providers = new Set<string>();
+    config.auth.federation.providers.forEach((provider, i) => {
+      if (providers.has(provider.id)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['auth', 'federation', 'providers', i, 'id'],
+          message: 'another provider has this id'
+        });
+      }
+      providers.add(provider.id);
+      provider.environments.forEach((name, j) =>
+        environmentIssue(['auth', 'federation', 'providers', i, 'environments', j], name)
+      );
+      provider.justInTime.environments.forEach((name, j) =>
+        environmentIssue(['auth', 'federation', 'providers', i, 'justInTime', 'environments', j], name)
+      );
+    });
+    const linked = new Set<string>();
+    config.auth.users.forEach((user, i) => {
+      user.identities.forEach((identity, j) => {
+        const key = `${identity.provider}\u0000${identity.subject}`;
+        if (!providers.has(identity.provider)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['auth', 'users', i, 'identities', j, 'provider'],
+            message: `there is no provider with id ${JSON.stringify(identity.provider)} in auth.federation.providers`
+          });
+        } else if (linked.has(key)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['auth', 'users', i, 'identities', j],
+            message: 'this account is already linked to another user'
+          });
+        }
+        linked.add(key);
       });
     });
     const seen = new Set<string>();

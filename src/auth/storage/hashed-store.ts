@@ -1,5 +1,5 @@
 import type { KeyedHash } from './keyed-hash.ts';
-import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
+import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
 
 /**
  * Authorization state with no bearer secret in it. oidc-provider keys its rows by ids that, for
@@ -36,6 +36,17 @@ const SEALED_FIELDS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   // read it), and the codes of flows this server does not enable, in case one ever is.
   Interaction: [['session', 'cookie'], ['deviceCode'], ['parJti']]
 };
+
+/**
+ * sqlbridge's own records whose ids are no secret (a client id, a grant id, a user name) and whose
+ * payloads hold no bearer secret in clear (what needs protecting is sealed by their writers): kept
+ * as they are, so that administration can list them. An oidc-provider model is never one of them.
+ */
+export const PLAIN_MODELS: ReadonlySet<string> = new Set([
+  'SqlbridgeClientRecord',
+  'SqlbridgeGrantRecord',
+  'SqlbridgeUser'
+]);
 
 /** Where the sealed fields are kept in a stored payload. */
 const SEALED = 'sealed';
@@ -96,6 +107,7 @@ export class HashedStore implements AuthStore {
 
   adapter(environment: string, model: string): Adapter {
     const inner = this.inner.adapter(environment, model);
+    if (PLAIN_MODELS.has(model)) return inner;
     const restore = (
       // What the inner adapter found: a payload, or nothing (oidc-provider's types allow `void`).
       stored: unknown,
@@ -127,6 +139,16 @@ export class HashedStore implements AuthStore {
       destroy: async id => inner.destroy(this.key(id)),
       revokeByGrantId: async grantId => inner.revokeByGrantId(grantId)
     };
+  }
+
+  /** The rows of a model; outside the plain models, ids are hashes and sealed fields stay sealed. */
+  async list(environment: string, model: string): Promise<StoredEntry[]> {
+    const rows = await this.inner.list(environment, model);
+    if (PLAIN_MODELS.has(model)) return rows;
+    return rows.map(({ id, payload }) => {
+      const { [SEALED]: _sealed, [SEALED_BY_USER_CODE]: _byUserCode, ...visible } = payload;
+      return { id, payload: visible as AdapterPayload };
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
+import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
 import { epochSeconds } from './store.ts';
 
 /** Authorization state in memory, lost on restart: for tests only (sqlbridge warns when it is configured). */
@@ -54,6 +54,18 @@ export class MemoryStore implements AuthStore {
         }
       }
     };
+  }
+
+  async list(environment: string, model: string): Promise<StoredEntry[]> {
+    const now = epochSeconds(this.now());
+    const rows: StoredEntry[] = [];
+    for (const [k, entry] of this.entries) {
+      const [env, name, id] = JSON.parse(k) as [string, string, string];
+      if (env !== environment || name !== model) continue;
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) continue;
+      rows.push({ id, payload: structuredClone(entry.payload) });
+    }
+    return rows;
   }
 
   /** Memory always answers. */

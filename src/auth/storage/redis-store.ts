@@ -4,7 +4,7 @@ import type { CounterStore } from '../../http/limits/counter-store.ts';
 import { RedisCounterStore } from '../../http/limits/redis-counter-store.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { SharedValues } from './shared-values.ts';
-import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
+import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
 import { epochSeconds } from './store.ts';
 
 /**
@@ -231,6 +231,25 @@ export class RedisStore implements AuthStore, SharedValues {
         await client.eval(REVOKE, 1, grantKey(grantId), grantId);
       }
     };
+  }
+
+  async list(environment: string, model: string): Promise<StoredEntry[]> {
+    const prefix = `${this.prefix}:oauth:${environment}:${model}:`;
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, match => `\\${match}`)}*`;
+    const rows: StoredEntry[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const row = await this.client.hgetall(key);
+        if (row['payload'] === undefined) continue;
+        const payload = JSON.parse(row['payload']) as AdapterPayload;
+        if (row['consumed'] !== undefined) payload.consumed = Number(row['consumed']);
+        rows.push({ id: key.slice(prefix.length), payload });
+      }
+    } while (cursor !== '0');
+    return rows;
   }
 
   async close(): Promise<void> {

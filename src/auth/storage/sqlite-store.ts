@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { Adapter, AdapterPayload, AuthStore } from './store.ts';
+import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
 import { epochSeconds } from './store.ts';
 
 /**
@@ -92,6 +92,15 @@ export class SqliteStore implements AuthStore {
         db.prepare('DELETE FROM oauth_state WHERE environment = ? AND grant_id = ?').run(environment, grantId);
       }
     };
+  }
+
+  async list(environment: string, model: string): Promise<StoredEntry[]> {
+    const rows = this.db
+      .prepare(
+        'SELECT id, payload FROM oauth_state WHERE environment = ? AND model = ? AND (expires_at IS NULL OR expires_at > ?)'
+      )
+      .all(environment, model, epochSeconds()) as { id: string; payload: string }[];
+    return rows.map(row => ({ id: row.id, payload: JSON.parse(row.payload) as AdapterPayload }));
   }
 
   /** Steps into the table itself (one page), not just the connection: the file is open and readable. */

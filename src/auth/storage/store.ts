@@ -9,6 +9,12 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 export interface AuthStore {
   /** The adapter of one oidc-provider model (Client, Grant, RefreshToken, …) in one environment. */
   adapter(environment: string, model: string): Adapter;
+  /**
+   * Every live row of one model in one environment, as stored (ids as they are kept: hashed by
+   * hashed-store.ts except for its plain models). For administration: lists of clients, grants and
+   * users, never on the path of a tool call.
+   */
+  list(environment: string, model: string): Promise<StoredEntry[]>;
   /** Whether it survives a restart (the memory store does not). */
   readonly persistent: boolean;
   /**
@@ -20,6 +26,12 @@ export interface AuthStore {
 }
 
 export type { Adapter, AdapterPayload };
+
+/** A row as `list` returns it. */
+export interface StoredEntry {
+  id: string;
+  payload: AdapterPayload;
+}
 
 /** Seconds since the epoch. */
 export function epochSeconds(now = Date.now()): number {
