@@ -24,7 +24,15 @@ export const AUDIT_EVENTS = [
   'config.loaded',
   'server.started',
   'server.stopped',
-  'audit.records_lost'
+  'audit.records_lost',
+  'user.created',
+  'user.groups_changed',
+  'admin.signed_in',
+  'admin.grant_revoked',
+  'admin.client_deleted',
+  'admin.user_disabled',
+  'admin.user_enabled',
+  'admin.keys_rotated'
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];
