@@ -1,3 +1,4 @@
+import { serveAdminConsole } from './admin/console/mount-console.ts';
 import type { AuthorizationServers } from './auth/authorization-servers.ts';
 import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.ts';
 import { authEndpointLimits } from './auth/server/endpoint-limits.ts';
@@ -100,6 +101,7 @@ export async function createHttpServer(
     environments: environments.map(env => ({ name: env.name, mcp: `/${env.name}/mcp`, sse: `/${env.name}/sse` }))
   }));
   if (auth !== undefined) await mountAuthorization(app, auth);
+  if (auth !== undefined) await serveAdminConsole(app, auth, auth.federation);
 
   const sseSessions = new LegacySseSessions(config.server.legacySse, cluster);
   const endpoints: McpEndpoint[] = [];

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
+import { keepAdminRecords } from '../admin/provider-records.ts';
 import type { Config } from '../config/schema.ts';
 import { MemoryCounterStore } from '../http/limits/counter-store.ts';
 import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
+import { FederatedSignIn } from './federation/federated-sign-in.ts';
 import { AccessTokenVerifier } from './resource/token-verifier.ts';
 import { loadOrCreateKeys, publicKeys, type EnvironmentKeys } from './server/keys.ts';
 import { createAuthorizationServer } from './server/provider.ts';
@@ -53,6 +55,8 @@ export class AuthorizationServers {
   /** Users created by identity providers and accounts disabled by an administrator, kept in the store. */
   readonly records: UserRecords;
   readonly throttle: LoginThrottle;
+  /** Sign-in through the organisation's identity providers (`auth.federation`). */
+  readonly federation: FederatedSignIn;
   readonly environments: readonly Environment[];
   private readonly keys: Map<string, EnvironmentKeys>;
   private readonly extraUsers: readonly User[];
@@ -75,8 +79,20 @@ export class AuthorizationServers {
         this.logger.error({ err: error }, 'the rotated signing keys could not be loaded');
       });
     });
+    store.cluster.on('grants.revoked', message => this.forgetGrants(message.environment, message.grantIds));
     this.users = UserDirectory.fromConfig(options.config, this.extraUsers);
     this.records = new UserRecords(store, store.cluster, this.users, this.logger);
+    this.federation = new FederatedSignIn({
+      config: options.config,
+      store,
+      users: this.users,
+      records: this.records,
+      logger: this.logger,
+      // One trail for the whole server; every environment holds it.
+      audit: options.environments[0]?.audit
+    });
+    // A single process learns of changes another process made (`sqlbridge admin`) by reading again.
+    if (!store.cluster.shared) this.records.startPolling(options.config.auth.grantCheckMs);
     const login = options.config.auth.login;
     this.throttle = new LoginThrottle(
       {
@@ -115,6 +131,7 @@ export class AuthorizationServers {
   start(baseUrl: string): void {
     const base = new URL(baseUrl);
     this.base = base;
+    this.federation.start(base.origin);
     for (const environment of this.environments) {
       const keys = this.keys.get(environment.name);
       if (keys !== undefined) this.started.set(environment.name, this.build(environment, keys, base));
@@ -165,7 +182,14 @@ export class AuthorizationServers {
     return changed;
   }
 
+  /** Forgets what the environment's token verifiers cached of these grants (revoked by an administrator). */
+  forgetGrants(environment: string, grantIds: readonly string[]): void {
+    const verifiers = this.started.get(environment)?.verifiers;
+    for (const endpoint of PROTECTED_ENDPOINTS) verifiers?.[endpoint].forgetGrants(grantIds);
+  }
+
   async close(): Promise<void> {
+    this.records.stopPolling();
     await this.store.close();
   }
 
@@ -183,9 +207,11 @@ export class AuthorizationServers {
       secure: base.protocol === 'https:',
       store: this.store,
       users: this.users,
+      refreshUser: async username => this.federation.refreshUser(username),
       logger: this.logger
     });
     recordProviderEvents(provider, environment.name, environment.audit);
+    keepAdminRecords(provider, environment.name, { store: this.store, config: this.config, logger: this.logger });
     // Behind TLS-terminating proxies the scheme comes from X-Forwarded-Proto, which the mount sets itself.
     provider.proxy = base.protocol === 'https:';
     const verifier = (resource: string): AccessTokenVerifier =>

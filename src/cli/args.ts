@@ -11,6 +11,7 @@ export const COMMANDS = [
   'hash-password',
   'rotate-keys',
   'audit',
+  'admin',
   'backup',
   'restore',
   'help'
@@ -29,6 +30,13 @@ export interface ParsedArgs {
   audit: AuditFlags;
   /** The options of `sqlbridge backup` and `sqlbridge restore`. */
   backup: BackupRestoreFlags;
+  /** `sqlbridge admin <action>`: the action and its own option (it also reads the audit options it shares). */
+  admin: AdminFlags;
+}
+
+export interface AdminFlags {
+  action: string | undefined;
+  grant: string | undefined;
 }
 
 export interface BackupRestoreFlags {
@@ -106,7 +114,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         out: { type: 'string' },
         'include-demo': { type: 'boolean' },
         from: { type: 'string' },
-        force: { type: 'boolean' }
+        force: { type: 'boolean' },
+        grant: { type: 'string' }
       }
     });
   } catch (error) {
@@ -116,12 +125,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const { values, positionals } = parsed;
   const [first, ...rest] = positionals;
-  if (rest.length > 0) throw new UsageError(`unexpected argument: ${rest[0] ?? ''}`);
   const command = first ?? 'serve';
+  // `sqlbridge admin <action>`: the one command with a second word.
+  const operands = command === 'admin' ? rest.slice(1) : rest;
+  if (operands.length > 0) throw new UsageError(`unexpected argument: ${operands[0] ?? ''}`);
   if (!isCommand(command)) throw new UsageError(`unknown command: ${command} (commands: ${COMMANDS.join(', ')})`);
   const misplaced = AUDIT_OPTIONS.find(name => values[name] !== undefined);
-  if (command !== 'audit' && command !== 'help' && values.help !== true && misplaced !== undefined) {
+  if (
+    command !== 'audit' &&
+    command !== 'admin' &&
+    command !== 'help' &&
+    values.help !== true &&
+    misplaced !== undefined
+  ) {
     throw new UsageError(`--${misplaced} is an option of "sqlbridge audit"`);
+  }
+  if (values.grant !== undefined && command !== 'admin' && values.help !== true) {
+    throw new UsageError('--grant is an option of "sqlbridge admin"');
   }
   for (const [name, owner] of Object.entries(BACKUP_OPTIONS)) {
     if (values[name as keyof typeof BACKUP_OPTIONS] !== undefined && command !== owner && values.help !== true) {
@@ -159,7 +179,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       from: values.from,
       force: values.force === true,
       includeDemo: values['include-demo'] === true
-    }
+    },
+    admin: { action: command === 'admin' ? rest[0] : undefined, grant: values.grant }
   };
 }
 

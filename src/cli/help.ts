@@ -10,6 +10,7 @@ Commands:
   hash-password   Read a password on stdin and print its hash, for auth.users in the configuration
   rotate-keys     Give each environment's authorization server a new token signing key (next start)
   audit           Show the audit trail (the JSON Lines files in the data directory), filtered
+  admin ACTION    List and manage clients, grants, users and keys (see "Admin actions" below)
   backup          Copy the data directory (OAuth store, keys, audit trail) while the server runs
   restore         Put a backup back into the data directory, after checking every file of it
   help            Show this help
@@ -39,6 +40,19 @@ Audit options (sqlbridge audit):
       --limit N         Only the last N matching records
       --json            The records as stored (JSON Lines) instead of a table
   -f, --follow          Keep printing new records as they are written, until interrupted
+
+Admin actions (sqlbridge admin ACTION; --json prints JSON instead of a table):
+  clients         Registered and configured OAuth clients [--env NAME] [--search TEXT]
+  grants          Grants users gave clients [--env NAME] [--user NAME] [--client ID]
+  users           Users, their groups, state and grants [--search TEXT]
+  revoke-grant    Revoke a grant and its tokens: --grant ID [--env NAME]
+  delete-client   Delete a registered client and revoke its grants: --client ID [--env NAME]
+  disable-user    Refuse a user's sign-ins and tokens: --user NAME
+  enable-user     Let a disabled user in again: --user NAME
+  rotate-keys     A new signing key, used at once by the servers sharing Redis [--env NAME]
+  audit           The audit trail, newest first [--env] [--user] [--client] [--event]
+                  [--outcome] [--since] [--limit N] (default 200)
+  Exit codes: 0 done, 1 the grant, client or user does not exist, 2 invalid usage.
 
 Backup and restore options:
       --out DIR         backup: the new or empty directory to write the backup to

@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandLine, UsageError } from './args.ts';
+import { adminCommand } from './commands/admin.ts';
 import { auditCommand } from './commands/audit.ts';
 import { backupCommand } from './commands/backup.ts';
 import { checkCommand } from './commands/check.ts';
@@ -54,6 +55,8 @@ export async function run(argv: readonly string[], context: RunContext): Promise
         return await rotateKeysCommand(loaded, args.environment, io);
       case 'audit':
         return await auditCommand(loaded, args.audit, args.environment, io);
+      case 'admin':
+        return await adminCommand(loaded, args, io);
       case 'backup':
         return await backupCommand(loaded, args.backup, context.cwd, io);
       case 'restore':

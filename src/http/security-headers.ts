@@ -17,3 +17,20 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export async function securityHeaders(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
   reply.headers(SECURITY_HEADERS);
 }
+
+/**
+ * The policy of a server-rendered HTML page (sign-in, consent, the admin console): its inline
+ * stylesheet by hash and nothing else to load, no script at all, forms posting only here (and to
+ * `formOrigins`, where a form's answer redirects the browser on: a client, an identity provider),
+ * never framed. Referrers stay on this origin, so that forms carry a real `Origin` (with
+ * `no-referrer`, browsers send `Origin: null`) and nothing leaks to another site.
+ */
+export function htmlPageHeaders(reply: FastifyReply, styleHash: string, formOrigins: readonly string[] = []): void {
+  const formAction = ["'self'", ...formOrigins].join(' ');
+  reply.header('referrer-policy', 'same-origin');
+  reply.header(
+    'content-security-policy',
+    `default-src 'none'; style-src ${styleHash}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
+  );
+  reply.type('text/html; charset=utf-8');
+}

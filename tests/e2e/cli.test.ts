@@ -47,7 +47,7 @@ describe('sqlbridge CLI', () => {
     expect(command).toMatchObject({
       code: 2,
       stderr:
-        'sqlbridge: unknown command: sever (commands: serve, demo, stdio, check, hash-password, rotate-keys, audit, backup, restore, help)\nRun "sqlbridge --help" for usage.\n'
+        'sqlbridge: unknown command: sever (commands: serve, demo, stdio, check, hash-password, rotate-keys, audit, admin, backup, restore, help)\nRun "sqlbridge --help" for usage.\n'
     });
   });
 

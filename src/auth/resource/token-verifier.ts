@@ -109,6 +109,14 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     }
   }
 
+  /**
+   * Forgets what was cached of these grants (an administrator revoked them, here or on another
+   * replica): their tokens are checked against the store on their very next use.
+   */
+  forgetGrants(grantIds: readonly string[]): void {
+    for (const grantId of grantIds) this.grants.delete(grantId);
+  }
+
   private async grantValid(grantId: string): Promise<boolean> {
     const now = this.options.now?.() ?? Date.now();
     const cached = this.grants.get(grantId);

@@ -2,6 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../http/http-app.ts';
 import type { AuthorizationServers } from '../authorization-servers.ts';
+import { finishFederatedLogin, startFederatedLogin } from '../federation/interaction-steps.ts';
 import { resourceScopes } from '../scopes.ts';
 import { showInteraction, submitConsent, submitLogin, type InteractionContext } from './interactions.ts';
 
@@ -38,7 +39,9 @@ export async function mountInteractionRoutes(
           scopes,
           consentTtlSeconds,
           logger: servers.logger,
-          audit
+          audit,
+          federation: servers.federation,
+          localUsers: servers.config.auth.federation.localUsers
         },
         request,
         reply
@@ -53,6 +56,8 @@ export async function mountInteractionRoutes(
     scope.get(`/${environment}/interaction/:uid`, step(showInteraction));
     scope.post(`/${environment}/interaction/:uid/login`, step(submitLogin));
     scope.post(`/${environment}/interaction/:uid/confirm`, step(submitConsent));
+    scope.post(`/${environment}/interaction/:uid/federate`, step(startFederatedLogin));
+    scope.get(`/${environment}/interaction/:uid/federated`, step(finishFederatedLogin));
   });
 }
 

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { AuditRecord } from '../../audit/record.ts';
 import type { AuditTrail } from '../../audit/trail.ts';
+import type { FederatedSignIn } from '../federation/federated-sign-in.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
@@ -32,10 +33,14 @@ export interface InteractionContext {
   consentTtlSeconds: number;
   logger: Logger;
   audit: AuditTrail;
+  /** Sign-in through identity providers (`auth.federation`). */
+  federation: FederatedSignIn;
+  /** `auth.federation.localUsers`: the user name and password form is offered (and accepted). */
+  localUsers: boolean;
 }
 
 /** Records a sign-in or consent step in the audit trail, with the request it came in. */
-function audit(
+export function audit(
   context: InteractionContext,
   request: FastifyRequest,
   entry: Pick<AuditRecord, 'event' | 'outcome'> & Partial<AuditRecord>
@@ -56,7 +61,7 @@ export function csrfToken(secret: string, uid: string): string {
   return createHmac('sha256', secret).update(`csrf:${uid}`).digest('base64url');
 }
 
-function csrfValid(secret: string, uid: string, token: string | undefined): boolean {
+export function csrfValid(secret: string, uid: string, token: string | undefined): boolean {
   if (token === undefined) return false;
   const expected = Buffer.from(csrfToken(secret, uid));
   const given = Buffer.from(token);
@@ -68,7 +73,7 @@ function csrfValid(secret: string, uid: string, token: string | undefined): bool
  * client. Referrers stay on this origin: forms then carry a real Origin (with `no-referrer`, browsers
  * send `Origin: null`, which the Origin check refuses), and nothing leaks to the client's site.
  */
-function pageHeaders(reply: FastifyReply, redirectUri: unknown): void {
+export function pageHeaders(reply: FastifyReply, redirectUri: unknown, providerOrigins: readonly string[] = []): void {
   reply.header('referrer-policy', 'same-origin');
   let clientOrigin = '';
   try {
@@ -78,12 +83,12 @@ function pageHeaders(reply: FastifyReply, redirectUri: unknown): void {
   }
   reply.header(
     'content-security-policy',
-    `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'${clientOrigin}; frame-ancestors 'none'; base-uri 'none'`
+    `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'${clientOrigin}${providerOrigins.map(origin => ` ${origin}`).join('')}; frame-ancestors 'none'; base-uri 'none'`
   );
   reply.type('text/html; charset=utf-8');
 }
 
-async function details(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+export async function details(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
   try {
     return await context.provider().interactionDetails(request.raw, reply.raw);
   } catch {
@@ -91,7 +96,7 @@ async function details(context: InteractionContext, request: FastifyRequest, rep
   }
 }
 
-function expired(reply: FastifyReply): FastifyReply {
+export function expired(reply: FastifyReply): FastifyReply {
   pageHeaders(reply, undefined);
   return reply
     .code(400)
@@ -128,12 +133,15 @@ export async function showInteraction(context: InteractionContext, request: Fast
   if (interaction === undefined) return expired(reply);
   const client = await findClient(context.provider(), interaction.params['client_id']);
   const name = nameOf(client, interaction.params['client_id']);
-  pageHeaders(reply, interaction.params['redirect_uri']);
   const base = `/${context.environment}/interaction/${interaction.uid}`;
   const csrf = csrfToken(context.csrfSecret, interaction.uid);
   if (interaction.prompt.name === 'login') {
-    return reply.send(loginPage({ environment: context.environment, clientName: name, action: `${base}/login`, csrf }));
+    pageHeaders(reply, interaction.params['redirect_uri'], context.federation.formActionOrigins(context.environment));
+    return reply.send(
+      loginPage({ ...loginChoices(context, base), environment: context.environment, clientName: name, csrf })
+    );
   }
+  pageHeaders(reply, interaction.params['redirect_uri']);
   if (interaction.prompt.name === 'consent') {
     return reply.send(
       consentPage({
@@ -174,15 +182,33 @@ function grantableScopes(
   return refreshes || requested.includes('offline_access') ? [...sql, 'offline_access'] : sql;
 }
 
+/** What the sign-in page offers: the password form (unless `localUsers: false`) and a button per provider. */
+function loginChoices(context: InteractionContext, base: string) {
+  return {
+    ...(context.localUsers ? { action: `${base}/login` } : {}),
+    providers: context.federation.providersFor(context.environment),
+    federateAction: `${base}/federate`
+  };
+}
+
 export async function submitLogin(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {
+  if (!context.localUsers) {
+    // `auth.federation.localUsers: false`: no password is even looked at, whatever a form sends.
+    pageHeaders(reply, undefined);
+    audit(context, request, { event: 'auth.login_failed', outcome: 'rejected', errorClass: 'local_users_disabled' });
+    return reply
+      .code(403)
+      .send(errorPage('Sign-in refused', 'Sign-in with a user name and password is not offered here.'));
+  }
   const interaction = await details(context, request, reply);
   if (interaction?.prompt.name !== 'login') return expired(reply);
   const form = (request.body ?? {}) as Form;
   const provider = context.provider();
   const name = await clientName(provider, interaction.params['client_id']);
-  const action = `/${context.environment}/interaction/${interaction.uid}/login`;
+  const base = `/${context.environment}/interaction/${interaction.uid}`;
+  const choices = loginChoices(context, base);
   const csrf = csrfToken(context.csrfSecret, interaction.uid);
-  pageHeaders(reply, interaction.params['redirect_uri']);
+  pageHeaders(reply, interaction.params['redirect_uri'], context.federation.formActionOrigins(context.environment));
   if (!csrfValid(context.csrfSecret, interaction.uid, form['csrf'])) {
     return reply
       .code(403)
@@ -211,9 +237,9 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
       .header('retry-after', String(Math.ceil(wait / 1000)))
       .send(
         loginPage({
+          ...choices,
           environment: context.environment,
           clientName: name,
-          action,
           csrf,
           username,
           error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60_000)} minute(s).`
@@ -235,7 +261,9 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
     });
     return reply
       .code(401)
-      .send(loginPage({ environment: context.environment, clientName: name, action, csrf, username, error: WRONG }));
+      .send(
+        loginPage({ ...choices, environment: context.environment, clientName: name, csrf, username, error: WRONG })
+      );
   }
   await context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
@@ -338,7 +366,7 @@ export async function submitConsent(context: InteractionContext, request: Fastif
   return reply.redirect(returnTo, 303);
 }
 
-function clientOf(interaction: { params: Record<string, unknown> }): Pick<AuditRecord, 'clientId'> {
+export function clientOf(interaction: { params: Record<string, unknown> }): Pick<AuditRecord, 'clientId'> {
   const clientId = interaction.params['client_id'];
   return typeof clientId === 'string' ? { clientId: clientId.slice(0, 200) } : {};
 }

@@ -34,11 +34,12 @@ export function escapeHtml(value: string): string {
 }
 
 /** Marks HTML built from escaped parts. */
-interface Html {
+export interface Html {
   readonly html: string;
 }
 
-function html(strings: TemplateStringsArray, ...values: (string | Html | Html[])[]): Html {
+/** A template whose interpolated strings are escaped, and whose `Html` parts are kept as they are. */
+export function html(strings: TemplateStringsArray, ...values: (string | Html | Html[])[]): Html {
   let out = strings[0] ?? '';
   values.forEach((value, i) => {
     const rendered = Array.isArray(value)
@@ -73,14 +74,58 @@ ${body.html}
 export interface LoginPage {
   environment: string;
   clientName: string;
-  action: string;
+  /** Where the user name and password form posts; absent, no such form (`auth.federation.localUsers: false`). */
+  action?: string;
   csrf: string;
   username?: string;
   error?: string;
+  /** Identity providers offered, each a form of one button posting to `federateAction`. */
+  providers?: readonly { id: string; name: string }[];
+  federateAction?: string;
 }
 
 export function loginPage(page: LoginPage): string {
   const error = page.error === undefined ? html`` : html`<p class="alert" role="alert" id="error">${page.error}</p>`;
+  const providers = page.providers ?? [];
+  const federated =
+    page.federateAction === undefined
+      ? []
+      : providers.map(
+          provider =>
+            html`<form method="post" action="${page.federateAction ?? ''}" class="provider">
+              <input type="hidden" name="csrf" value="${page.csrf}" />
+              <button type="submit" name="provider" value="${provider.id}">Sign in with ${provider.name}</button>
+            </form>`
+        );
+  const local =
+    page.action === undefined
+      ? html``
+      : html`<form method="post" action="${page.action}" novalidate>
+          <input type="hidden" name="csrf" value="${page.csrf}" />
+          <label for="username">User name</label>
+          <input
+            type="text"
+            id="username"
+            name="username"
+            autocomplete="username"
+            autocapitalize="none"
+            spellcheck="false"
+            required
+            value="${page.username ?? ''}"
+            ${page.error === undefined ? html`` : html` aria-describedby="error"`}
+          />
+          <label for="password">Password</label>
+          <input type="password" id="password" name="password" autocomplete="current-password" required />
+          <button type="submit">Sign in</button>
+        </form>`;
+  const none =
+    page.action === undefined && providers.length === 0
+      ? html`<p>No way to sign in is offered for this database. Ask an administrator.</p>`
+      : html``;
+  const separator =
+    page.action !== undefined && providers.length > 0
+      ? html`<p class="note">or with your organisation’s account</p>`
+      : html``;
   return layout(
     'Sign in',
     html`<h1>Sign in to sqlbridge</h1>
@@ -88,25 +133,7 @@ export function loginPage(page: LoginPage): string {
         <strong>${page.clientName}</strong> wants to use the <strong>${page.environment}</strong> database on your
         behalf.
       </p>
-      ${error}
-      <form method="post" action="${page.action}" novalidate>
-        <input type="hidden" name="csrf" value="${page.csrf}" />
-        <label for="username">User name</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck="false"
-          required
-          value="${page.username ?? ''}"
-          ${page.error === undefined ? html`` : html` aria-describedby="error"`}
-        />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
-        <button type="submit">Sign in</button>
-      </form>`
+      ${error} ${local} ${separator} ${federated} ${none}`
   );
 }
 

@@ -39,6 +39,8 @@ export interface AuthorizationServerOptions {
   /** Hashed: no token, code, session or client secret is kept in clear (hashed-store.ts, client-secrets.ts). */
   store: HashedStore;
   users: UserDirectory;
+  /** At a refresh: reads a federated user's groups again at their provider; false refuses the refresh. */
+  refreshUser?: (username: string) => Promise<boolean>;
   logger: Logger;
 }
 
@@ -190,7 +192,11 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     pkce: { required: () => true },
     scopes: ['offline_access', ...scopes],
     claims: { openid: ['sub'] },
-    findAccount: async (_ctx, sub) => {
+    findAccount: async (ctx, sub) => {
+      // A refresh re-reads the user's groups at their identity provider first (federated users with a
+      // kept refresh token): someone removed from a group there loses what it gave from this refresh on.
+      const refreshing = ctx.oidc.route === 'token' && ctx.oidc.params?.['grant_type'] === 'refresh_token';
+      if (refreshing && options.refreshUser !== undefined && !(await options.refreshUser(sub))) return undefined;
       const user = options.users.allowed(sub, environment);
       return user === undefined ? undefined : { accountId: user.username, claims: () => ({ sub: user.username }) };
     },

@@ -25,6 +25,12 @@ export interface UserRow {
   disabledBy?: string;
   disabledAt?: number;
   lastSignInAt?: number;
+  /** The provider account last signed in as this user: provider id, its issuer then, and subject. */
+  provider?: string;
+  issuer?: string;
+  subject?: string;
+  /** The sqlbridge groups the provider last reported (mapped), added to the user's own. */
+  upstreamGroups?: string[];
 }
 
 export class UserRecords {
@@ -32,6 +38,7 @@ export class UserRecords {
   private readonly cluster: Cluster;
   private readonly directory: UserDirectory;
   private readonly logger: Logger;
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(store: HashedStore, cluster: Cluster, directory: UserDirectory, logger: Logger) {
     this.store = store;
@@ -48,13 +55,36 @@ export class UserRecords {
     const rows = await this.store.list(DEPLOYMENT, USER_MODEL);
     const federated: User[] = [];
     const disabled: string[] = [];
+    const upstream: [string, string[]][] = [];
     for (const { id, payload } of rows) {
       const row = payload as UserRow;
       if (row.user !== undefined) federated.push(row.user);
       if (row.disabled === true) disabled.push(id);
+      if (row.upstreamGroups !== undefined) upstream.push([id, row.upstreamGroups]);
     }
     this.directory.setFederated(federated);
     this.directory.setDisabled(disabled);
+    this.directory.setUpstreamGroups(upstream);
+  }
+
+  /**
+   * Reads the rows again every `intervalMs`, for a single process whose store another process
+   * changes too (`sqlbridge admin` disabling a user): replicas sharing Redis are told instead.
+   */
+  startPolling(intervalMs: number): void {
+    this.stopPolling();
+    this.poll = setInterval(
+      () => {
+        this.load().catch((error: unknown) => this.logger.error({ err: error }, 'the users could not be read again'));
+      },
+      Math.max(intervalMs, 1000)
+    );
+    this.poll.unref();
+  }
+
+  stopPolling(): void {
+    if (this.poll !== undefined) clearInterval(this.poll);
+    this.poll = undefined;
   }
 
   async row(username: string): Promise<UserRow | undefined> {

@@ -48,6 +48,7 @@ export class UserDirectory {
   private readonly configured = new Map<string, User>();
   private readonly federated = new Map<string, User>();
   private readonly disabledNames = new Set<string>();
+  private readonly upstreamGroups = new Map<string, readonly string[]>();
   private groups: GroupGrants;
 
   constructor(users: readonly User[], groups: GroupGrants = {}) {
@@ -80,6 +81,15 @@ export class UserDirectory {
   setDisabled(usernames: Iterable<string>): void {
     this.disabledNames.clear();
     for (const name of usernames) this.disabledNames.add(key(name));
+  }
+
+  /**
+   * The groups identity providers last reported, per user name (user-records.ts): added after the
+   * user's own (configured, or given when the provider created the user).
+   */
+  setUpstreamGroups(groups: Iterable<[string, readonly string[]]>): void {
+    this.upstreamGroups.clear();
+    for (const [name, list] of groups) this.upstreamGroups.set(key(name), list);
   }
 
   get size(): number {
@@ -127,13 +137,16 @@ export class UserDirectory {
   private resolve(user: User): User {
     const environments = new Set(user.environments);
     const scopes = new Set(user.scopes);
-    for (const group of user.groups ?? []) {
+    const upstream = this.upstreamGroups.get(key(user.username));
+    const groups = upstream === undefined ? (user.groups ?? []) : [...new Set([...(user.groups ?? []), ...upstream])];
+    for (const group of groups) {
       const grants = this.groups[group];
       grants?.environments.forEach(name => environments.add(name));
       grants?.scopes.forEach(scope => scopes.add(scope));
     }
     return {
       ...user,
+      ...(upstream === undefined ? {} : { groups }),
       environments: [...environments],
       scopes: [...scopes],
       disabled: user.disabled || this.disabledNames.has(key(user.username))

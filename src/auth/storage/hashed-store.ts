@@ -147,7 +147,7 @@ export class HashedStore implements AuthStore {
     if (PLAIN_MODELS.has(model)) return rows;
     return rows.map(({ id, payload }) => {
       const { [SEALED]: _sealed, [SEALED_BY_USER_CODE]: _byUserCode, ...visible } = payload;
-      return { id, payload: visible as AdapterPayload };
+      return { id, payload: visible };
     });
   }
 

@@ -12,7 +12,8 @@ import { describePrivileges, describeRole } from './least-privilege.ts';
  * `sqlbridge check`: the configuration is valid (or the loader already said why not), and every
  * environment's database answers, what each read-only environment's login may change, and what each
  * database role its `access` setting maps callers to may read and change. Exit code 1 if any failed,
- * or if a login or role that must only read could write (requireLeastPrivilege).
+ * or if a login or role that must only read could write (requireLeastPrivilege). Identity providers
+ * whose discovery fails are warnings, not failures (sqlbridge starts without them).
  */
 export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<number> {
   const config = requireEnvironments(loaded);
@@ -61,6 +62,12 @@ export async function checkCommand(loaded: LoadedConfig, io: CliIo): Promise<num
       } catch (error) {
         failed++;
         io.out(`FAIL  ${label}  ${describeFailure(error)}`);
+      }
+    }
+    if (config.auth.enabled && config.auth.federation.providers.length > 0) {
+      const { checkUpstreamProviders } = await import('../../auth/federation/provider-check.ts');
+      for (const line of await checkUpstreamProviders(config, logger)) {
+        io.out(`${line.status.padEnd(4)}  identity provider ${line.id}: ${line.text}`);
       }
     }
   } finally {

@@ -1,0 +1,42 @@
+import type { Flash } from './console-layout.ts';
+
+/**
+ * The outcome of an action, carried to the page the browser is sent back to (Post/Redirect/Get) as a
+ * code and its target in the query: `?done=grant_revoked&target=<id>`. Only these texts can appear,
+ * so a link crafted elsewhere cannot make the console say anything else.
+ */
+
+const MESSAGES: Readonly<Record<string, { ok: boolean; text: (target: string) => string }>> = {
+  grant_revoked: { ok: true, text: t => `Grant ${t} revoked: its tokens no longer work.` },
+  grant_missing: { ok: false, text: t => `There is no grant ${t}.` },
+  client_deleted: { ok: true, text: t => `Client ${t} deleted, with its grants and tokens.` },
+  client_missing: { ok: false, text: t => `There is no registered client ${t}.` },
+  client_static: {
+    ok: false,
+    text: t => `Client ${t} is configured in auth.clients: remove it from the configuration instead.`
+  },
+  user_disabled: { ok: true, text: t => `${t} is disabled: their tokens stop working on their next call.` },
+  user_enabled: { ok: true, text: t => `${t} is enabled again.` },
+  user_missing: { ok: false, text: t => `There is no user ${t}.` },
+  user_self: { ok: false, text: () => 'You cannot disable your own account.' },
+  keys_rotated: {
+    ok: true,
+    text: t => `New signing keys for ${t}; tokens signed before stay valid until they expire.`
+  },
+  incomplete: { ok: false, text: () => 'The form was incomplete: nothing was changed.' },
+  failed: { ok: false, text: () => 'The action failed: nothing may have changed. The server log has the details.' }
+};
+
+export type FlashCode = keyof typeof MESSAGES;
+
+/** The path to send the browser back to, with the outcome. */
+export function withFlash(path: string, code: FlashCode, target = ''): string {
+  const query = new URLSearchParams({ done: code, ...(target === '' ? {} : { target: target.slice(0, 200) }) });
+  return `${path}?${query.toString()}`;
+}
+
+/** The message a page shows for its query, if it names one. */
+export function flashOf(code: string | undefined, target: string | undefined): Flash | undefined {
+  const message = code === undefined ? undefined : MESSAGES[code];
+  return message === undefined ? undefined : { ok: message.ok, text: message.text(target ?? '') };
+}
