@@ -167,9 +167,13 @@ for (const storage of ['sqlite', 'redis'] as const) {
         origin: 'config',
         disabled: false,
         scopes: expect.arrayContaining(['sql:read', 'sqlbridge:admin']),
-        grants: 1
+        grants: 1,
+        // Signed in with a password through the real flow a moment ago.
+        lastSignInAt: expect.any(Number)
       });
+      expect(Date.now() - (users.find(user => user.username === 'alice')?.lastSignInAt ?? 0)).toBeLessThan(60_000);
       expect(users.find(user => user.username === 'bob')).toMatchObject({ grants: 0, environments: [ENV] });
+      expect(users.find(user => user.username === 'bob')?.lastSignInAt).toBeUndefined();
       expect((await admin.users({ active: true })).map(user => user.username)).toEqual(['alice']);
       expect((await admin.users({ q: 'BO' })).map(user => user.username)).toEqual(['bob']);
     });

@@ -40,6 +40,7 @@ export async function mountInteractionRoutes(
           consentTtlSeconds,
           logger: servers.logger,
           audit,
+          records: servers.records,
           federation: servers.federation,
           localUsers: servers.config.auth.federation.localUsers
         },

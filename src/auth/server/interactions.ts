@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { AuditRecord } from '../../audit/record.ts';
 import type { AuditTrail } from '../../audit/trail.ts';
 import type { FederatedSignIn } from '../federation/federated-sign-in.ts';
+import type { UserRecords } from './user-records.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
@@ -33,6 +34,8 @@ export interface InteractionContext {
   consentTtlSeconds: number;
   logger: Logger;
   audit: AuditTrail;
+  /** What the store keeps about users (the time of their last sign-in, for administrators). */
+  records: UserRecords;
   /** Sign-in through identity providers (`auth.federation`). */
   federation: FederatedSignIn;
   /** `auth.federation.localUsers`: the user name and password form is offered (and accepted). */
@@ -267,6 +270,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   }
   await context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');
+  await context.records.noteSignIn(user.username);
   audit(context, request, {
     event: 'auth.login_succeeded',
     outcome: 'ok',

@@ -107,6 +107,16 @@ export class UserRecords {
     return next;
   }
 
+  /**
+   * Notes a sign-in's time for administrators. Display only: nothing reads it on the way of a call,
+   * so the other replicas are not told (they read it with the next change).
+   */
+  async noteSignIn(username: string, now = Date.now()): Promise<void> {
+    const id = rowId(username);
+    const row = (await this.adapter().find(id)) as UserRow | undefined;
+    await this.adapter().upsert(id, { ...row, lastSignInAt: now });
+  }
+
   /** Disables or enables an account (configured or created), effective on the next call on every replica. */
   async setDisabled(username: string, disabled: boolean, by: string, now = Date.now()): Promise<void> {
     await this.update(username, row => {
