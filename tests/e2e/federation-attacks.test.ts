@@ -303,7 +303,9 @@ describe('accounts', () => {
   it('refuses an account no user is linked to when just-in-time users are off', async () => {
     useScenario(closed as RogueIdp, 'valid', { ...ATTACKER, sub: 'stranger-1', email: 'stranger@rogue.example' });
     const started = await startSignIn(closed as RogueIdp, 'closed');
-    await expectRefused(started, 'not_linked', { provider: 'closed' });
+    const refusal = await expectRefused(started, 'not_linked', { provider: 'closed' });
+    // The verified subject is recorded, so that an administrator can link the account (`identities`).
+    expect(refusal.detail?.['subject']).toBe('stranger-1');
   });
 });
 

@@ -73,10 +73,12 @@ export function refuseSignIn(
     provider?: string | undefined;
     environment?: string | undefined;
     user?: string | undefined;
+    /** The account's subject at the provider, once its ID token was verified: what an administrator links. */
+    subject?: string | undefined;
     status?: number;
   }
 ): FastifyReply {
-  const { errorClass, provider, environment, user } = refusal;
+  const { errorClass, provider, environment, user, subject } = refusal;
   context.logger.info({ provider, environment, user, errorClass, address: request.ip }, 'federated sign-in refused');
   recordSignIn(context, request, {
     event: 'auth.login_failed',
@@ -84,7 +86,7 @@ export function refuseSignIn(
     errorClass,
     ...(environment === undefined ? {} : { environment }),
     ...(user === undefined ? {} : { user }),
-    ...(provider === undefined ? {} : { detail: { provider } })
+    ...(provider === undefined ? {} : { detail: { provider, ...(subject === undefined ? {} : { subject }) } })
   });
   federationPageHeaders(reply);
   return reply

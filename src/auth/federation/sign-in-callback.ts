@@ -40,7 +40,7 @@ export async function receiveCallback(
   const environment = pending.purpose.kind === 'interaction' ? pending.purpose.environment : undefined;
   const provider = context.providers.get(pending.provider);
   const origin = context.origin();
-  const refuse = (errorClass: string, extra: { user?: string; status?: number } = {}) =>
+  const refuse = (errorClass: string, extra: { user?: string; subject?: string; status?: number } = {}) =>
     refuseSignIn(context, request, reply, { errorClass, provider: pending.provider, environment, ...extra });
   if (provider === undefined || origin === undefined) return refuse('upstream_unavailable', { status: 503 });
   const error = params.get('error');
@@ -100,7 +100,7 @@ export async function receiveCallback(
     claims: { ...userinfo, ...claims },
     groups: groups.groups
   });
-  if (!resolution.ok) return refuse(resolution.errorClass);
+  if (!resolution.ok) return refuse(resolution.errorClass, { subject });
   await saveAccount(context, {
     user: resolution.user,
     created: resolution.created,
