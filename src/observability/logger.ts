@@ -1,37 +1,7 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { CENSOR, redactFields } from './redact-fields.ts';
 
 export type { Logger };
-
-/** A field name, at the top of a log object and up to two levels down (`*` also steps into arrays). */
-const atAnyDepth = (name: string): string[] => [name, `*.${name}`, `*.*.${name}`];
-
-/**
- * Paths pino removes before a line is written. Secrets never reach a log line: connection
- * strings, passwords (and their hashes), client secrets, bearer and refresh tokens, PKCE verifiers,
- * cookies. A bare `code` is not among them: elsewhere in the log it is an error code (`request
- * refused`); an authorization code is removed where request parameters are (`query`, `body`,
- * `params`), and, like every configured secret, by value (redactSecrets).
- */
-const REDACT_PATHS = [
-  ...atAnyDepth('password'),
-  ...atAnyDepth('passwordHash'),
-  ...atAnyDepth('connectionString'),
-  ...atAnyDepth('clientSecret'),
-  ...atAnyDepth('client_secret'),
-  ...atAnyDepth('token'),
-  ...atAnyDepth('accessToken'),
-  ...atAnyDepth('access_token'),
-  ...atAnyDepth('refresh_token'),
-  ...atAnyDepth('code_verifier'),
-  ...atAnyDepth('authorization'),
-  ...atAnyDepth('cookie'),
-  'res.headers["set-cookie"]',
-  '*.res.headers["set-cookie"]',
-  ...['query', 'body', 'params'].flatMap(where => [`${where}.code`, `*.${where}.code`])
-];
-
-/** What a redacted value is replaced with, by path and by value alike. */
-const CENSOR = '[redacted]';
 
 /**
  * Values shorter than this are not redacted by value: replacing every occurrence of a short string
@@ -81,8 +51,8 @@ export function createLogger(level: LevelWithSilent, destination: NodeJS.Writabl
       level,
       base: { service: 'sqlbridge' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: CENSOR },
-      formatters: { level: label => ({ level: label }) },
+      // Secrets by field name (redact-fields.ts) in what each line logs.
+      formatters: { level: label => ({ level: label }), log: redactFields },
       // Each serialised line, just before it is written: whatever field, message or error text a
       // registered secret ended up in, it goes.
       hooks: { streamWrite: line => secrets.redact(line) }

@@ -120,6 +120,38 @@ describe('redaction by path', () => {
   });
 });
 
+describe('redaction by field name', () => {
+  it("never modifies the caller's objects, and keeps an error an error", () => {
+    const { logger, lines } = capture();
+    const failure = Object.assign(new Error('connect failed'), { password: 'p-aaaaaaa', code: 'ECONNREFUSED' });
+    const logged = { err: failure, settings: { token: 't-aaaaaaa', cookies: ['a=1', 'b=2'] } };
+    logger.error(logged, 'failed');
+    expect(failure.password).toBe('p-aaaaaaa');
+    expect(logged.settings.token).toBe('t-aaaaaaa');
+    const [line] = lines();
+    expect(line).toMatchObject({
+      err: { message: 'connect failed', password: '[redacted]', code: 'ECONNREFUSED' },
+      settings: { token: '[redacted]', cookies: ['a=1', 'b=2'] }
+    });
+    expect(String((line as { err?: { stack?: string } }).err?.stack)).toContain('connect failed');
+  });
+
+  it("removes a response's set-cookie, in a child's lines too", () => {
+    const { logger, lines } = capture();
+    logger.child({ requestId: 'r1' }).info({ res: { headers: { 'set-cookie': ['sid=1'], vary: 'origin' } } }, 'x');
+    expect(lines()[0]).toMatchObject({
+      requestId: 'r1',
+      res: { headers: { 'set-cookie': '[redacted]', vary: 'origin' } }
+    });
+  });
+
+  it('goes two levels down, as documented, and no further', () => {
+    const { logger, lines } = capture();
+    logger.info({ a: { b: { password: 'two-aaaaaa', c: { password: 'three-aaaa' } } } }, 'depth');
+    expect(lines()[0]).toMatchObject({ a: { b: { password: '[redacted]', c: { password: 'three-aaaa' } } } });
+  });
+});
+
 describe('the configuration’s secrets', () => {
   it('are every password, client secret and access token it holds, wherever it holds them', async () => {
     const passwordHash = await hashPassword('a user password');

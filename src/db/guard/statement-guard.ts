@@ -106,9 +106,14 @@ const IDENTITY_REASON = 'would change the caller’s identity, which sqlbridge s
 
 export class StatementGuard {
   private readonly rules: GuardRules;
+  /** The name patterns of `rules.functions` and `rules.names`, compiled once (every token is matched against them). */
+  private readonly functionPatterns: readonly Pattern[];
+  private readonly namePatterns: readonly Pattern[];
 
   constructor(rules: GuardRules) {
     this.rules = rules;
+    this.functionPatterns = rules.functions.map(rule => compile(rule.name));
+    this.namePatterns = (rules.names ?? []).map(rule => compile(rule.name));
   }
 
   /**
@@ -268,33 +273,33 @@ export class StatementGuard {
       `${rule.reason}; ${mode === 'read' ? READ_ONLY_SUFFIX : NEVER_SUFFIX}`;
     const names = this.nameRejection(statement);
     if (names !== undefined) return names;
-    for (const [i, token] of statement.entries()) {
+    // Each token is read once per rule kind; nothing here allocates per rule (a long statement meets
+    // every rule of the dialect).
+    for (let i = 0; i < statement.length; i++) {
+      const token = statement[i] as Token;
       if (token.kind === 'symbol') {
         const reason = this.rules.symbols?.[token.text];
         if (reason !== undefined) return refuse({ reason });
         continue;
       }
       if (token.kind !== 'word' && token.kind !== 'quoted') continue;
+      const name = token.kind === 'word' ? token.upper : unquote(token).toUpperCase();
       const next = statement[i + 1];
       if (next?.kind === 'symbol' && next.text === '(') {
-        const name = unquote(token).toUpperCase();
-        const fn = this.rules.functions.find(f => matches(f.name, name));
+        const fn = firstMatch(this.rules.functions, this.functionPatterns, name);
         if (fn !== undefined && applies(fn)) return refuse(fn);
       }
       // A procedure runs without EXEC only as the first name of a statement (EXEC itself is a rule).
-      if (startsStatementName(statement, i)) {
-        for (const { prefix, reason } of this.rules.wordPrefixes ?? []) {
-          if (unquote(token).toUpperCase().startsWith(prefix)) return refuse({ reason });
+      if (this.rules.wordPrefixes !== undefined && startsStatementName(statement, i)) {
+        for (const { prefix, reason } of this.rules.wordPrefixes) {
+          if (name.startsWith(prefix)) return refuse({ reason });
         }
       }
-      const nameRule = this.rules.names?.find(rule => matches(rule.name, unquote(token).toUpperCase()));
+      const nameRule = firstMatch(this.rules.names ?? [], this.namePatterns, name);
       if (nameRule !== undefined && applies(nameRule) && !excepted(nameRule, statement, i)) return refuse(nameRule);
       if (token.kind !== 'word') continue;
       for (const phrase of this.rules.phrases) {
-        if (
-          applies(phrase) &&
-          phrase.words.every((word, k) => statement[i + k]?.kind === 'word' && statement[i + k]?.upper === word)
-        ) {
+        if (phrase.words[0] === token.upper && applies(phrase) && phraseAt(statement, i, phrase.words)) {
           return refuse(phrase);
         }
       }
@@ -350,10 +355,21 @@ export function isWriteTarget(statement: readonly Token[], index: number): boole
 
 /** Whether the token at `index` belongs to the name a statement starts with (`master.dbo.xp_cmdshell …`). */
 function startsStatementName(statement: readonly Token[], index: number): boolean {
-  return (
-    index % 2 === 0 &&
-    statement.slice(0, index).every((t, k) => (k % 2 === 0 ? t.kind === 'word' || t.kind === 'quoted' : isDot(t)))
-  );
+  if (index % 2 !== 0) return false;
+  for (let k = 0; k < index; k++) {
+    const t = statement[k] as Token;
+    if (k % 2 === 0 ? t.kind !== 'word' && t.kind !== 'quoted' : !isDot(t)) return false;
+  }
+  return true;
+}
+
+/** Whether the words of a phrase follow one another from `index`. */
+function phraseAt(statement: readonly Token[], index: number, words: readonly string[]): boolean {
+  for (let k = 0; k < words.length; k++) {
+    const t = statement[index + k];
+    if (t?.kind !== 'word' || t.upper !== words[k]) return false;
+  }
+  return true;
 }
 
 function isDot(token: Token | undefined): boolean {
@@ -387,6 +403,21 @@ function excepted(rule: WordRule, statement: readonly Token[], i: number): boole
   return rule.allowIf?.(statement, i) === true;
 }
 
-function matches(pattern: string, name: string): boolean {
-  return pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern;
+/** A rule's name: exact, or a prefix when it ends in `*`. */
+interface Pattern {
+  text: string;
+  prefix: boolean;
+}
+
+function compile(pattern: string): Pattern {
+  return pattern.endsWith('*') ? { text: pattern.slice(0, -1), prefix: true } : { text: pattern, prefix: false };
+}
+
+/** The first rule (in the rules' order) whose compiled pattern matches `name`. */
+function firstMatch<R>(rules: readonly R[], patterns: readonly Pattern[], name: string): R | undefined {
+  for (let k = 0; k < patterns.length; k++) {
+    const pattern = patterns[k] as Pattern;
+    if (pattern.prefix ? name.startsWith(pattern.text) : name === pattern.text) return rules[k];
+  }
+  return undefined;
 }
