@@ -25,12 +25,18 @@ export async function securityHeaders(_request: FastifyRequest, reply: FastifyRe
  * never framed. Referrers stay on this origin, so that forms carry a real `Origin` (with
  * `no-referrer`, browsers send `Origin: null`) and nothing leaks to another site.
  */
-export function htmlPageHeaders(reply: FastifyReply, styleHash: string, formOrigins: readonly string[] = []): void {
-  const formAction = ["'self'", ...formOrigins].join(' ');
+export function htmlPageHeaders(
+  reply: FastifyReply,
+  styleHash: string,
+  formOrigins: readonly string[] | 'none' = []
+): void {
   reply.header('referrer-policy', 'same-origin');
-  reply.header(
-    'content-security-policy',
-    `default-src 'none'; style-src ${styleHash}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
-  );
+  reply.header('content-security-policy', htmlPagePolicy(styleHash, formOrigins));
   reply.type('text/html; charset=utf-8');
+}
+
+/** The Content-Security-Policy of such a page; `none`: a page without forms (an error). */
+export function htmlPagePolicy(styleHash: string, formOrigins: readonly string[] | 'none' = []): string {
+  const formAction = formOrigins === 'none' ? "'none'" : ["'self'", ...formOrigins].join(' ');
+  return `default-src 'none'; style-src ${styleHash}; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`;
 }

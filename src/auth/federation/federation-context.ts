@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditRecord } from '../../audit/record.ts';
 import type { AuditTrail } from '../../audit/trail.ts';
+import { htmlPageHeaders } from '../../http/security-headers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { errorPage, STYLE_HASH } from '../server/pages.ts';
 import type { UserRecords } from '../server/user-records.ts';
@@ -37,12 +38,7 @@ export type CompletionHandler = (
 
 /** The headers of the pages this module answers with itself (errors): nothing runs, nothing frames them. */
 export function federationPageHeaders(reply: FastifyReply): void {
-  reply.header('referrer-policy', 'same-origin');
-  reply.header(
-    'content-security-policy',
-    `default-src 'none'; style-src ${STYLE_HASH}; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`
-  );
-  reply.type('text/html; charset=utf-8');
+  htmlPageHeaders(reply, STYLE_HASH, 'none');
 }
 
 /** What the browser is told when a federated sign-in fails: never which check failed. */

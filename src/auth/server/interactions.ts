@@ -5,6 +5,7 @@ import type { AuditRecord } from '../../audit/record.ts';
 import type { AuditTrail } from '../../audit/trail.ts';
 import type { FederatedSignIn } from '../federation/federated-sign-in.ts';
 import type { UserRecords } from './user-records.ts';
+import { htmlPageHeaders } from '../../http/security-headers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
@@ -77,18 +78,13 @@ export function csrfValid(secret: string, uid: string, token: string | undefined
  * send `Origin: null`, which the Origin check refuses), and nothing leaks to the client's site.
  */
 export function pageHeaders(reply: FastifyReply, redirectUri: unknown, providerOrigins: readonly string[] = []): void {
-  reply.header('referrer-policy', 'same-origin');
-  let clientOrigin = '';
+  let clientOrigins: string[] = [];
   try {
-    if (typeof redirectUri === 'string') clientOrigin = ` ${new URL(redirectUri).origin}`;
+    if (typeof redirectUri === 'string') clientOrigins = [new URL(redirectUri).origin];
   } catch {
     // no usable redirect URI: forms may only post here
   }
-  reply.header(
-    'content-security-policy',
-    `default-src 'none'; style-src ${STYLE_HASH}; form-action 'self'${clientOrigin}${providerOrigins.map(origin => ` ${origin}`).join('')}; frame-ancestors 'none'; base-uri 'none'`
-  );
-  reply.type('text/html; charset=utf-8');
+  htmlPageHeaders(reply, STYLE_HASH, [...clientOrigins, ...providerOrigins]);
 }
 
 export async function details(context: InteractionContext, request: FastifyRequest, reply: FastifyReply) {

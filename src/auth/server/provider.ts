@@ -1,6 +1,7 @@
 import type { JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../../config/schema.ts';
+import { htmlPagePolicy } from '../../http/security-headers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { withClientExpiry } from '../storage/client-expiry.ts';
 import type { HashedStore } from '../storage/hashed-store.ts';
@@ -249,7 +250,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
     enabledJWA: { clientAuthSigningAlgValues: ['ES256'] },
     renderError: async (ctx, out) => {
       ctx.type = 'html';
-      ctx.set('content-security-policy', `default-src 'none'; style-src ${STYLE_HASH}; frame-ancestors 'none'`);
+      ctx.set('content-security-policy', htmlPagePolicy(STYLE_HASH, 'none'));
       ctx.body = errorPage('Sign-in cannot continue', describeError(out.error));
     },
     // Plain OAuth 2.0: `openid` is not offered (there is no ID token or user info here).
