@@ -162,6 +162,24 @@ describe('federated sign-in for the admin console, and refresh', () => {
     expect(await servers.federation.refreshUser('nobody')).toBe(true);
   });
 
+  it('after the provider refuses the kept token, refuses every refresh without asking it again, until a new sign-in', async () => {
+    const name = 'corp:dana-0001';
+    const dead = servers.records.sealUpstreamToken(name, 'a-token-the-provider-never-issued');
+    await servers.records.update(name, row => ({ ...row, upstreamRefreshToken: dead }));
+    const asked = idp.grants.length;
+    expect(await servers.federation.refreshUser(name)).toBe(false);
+    const row = await servers.records.row(name);
+    expect(row?.upstreamRefusedAt).toEqual(expect.any(Number));
+    expect(row?.upstreamRefreshToken).toBeUndefined();
+    expect(await servers.federation.refreshUser(name)).toBe(false);
+    // The refused token reached no successful grant, and the second refusal did not ask at all.
+    expect(idp.grants.length).toBe(asked);
+    // Signing in through the provider again clears the refusal and keeps a fresh token.
+    expect((await signInAsAdmin(new CookieJar())).status).toBeLessThan(500);
+    expect((await servers.records.row(name))?.upstreamRefusedAt).toBeUndefined();
+    expect(await servers.federation.refreshUser(name)).toBe(true);
+  });
+
   it('refuses the refresh when the provider cannot be reached', async () => {
     await idp.close();
     expect(await servers.federation.refreshUser('corp:dana-0001')).toBe(false);

@@ -28,7 +28,8 @@ export async function saveAccount(context: FederationContext, update: AccountUpd
   const username = user.username;
   const before = (await context.records.row(username))?.upstreamGroups;
   await context.records.update(username, row => {
-    const { upstreamRefreshToken: oldToken, ...rest } = row;
+    // What the provider just said supersedes an earlier refusal.
+    const { upstreamRefreshToken: oldToken, upstreamRefusedAt: _refused, ...rest } = row;
     const token =
       provider.keepRefreshToken && update.refreshToken !== undefined
         ? context.records.sealUpstreamToken(username, update.refreshToken)

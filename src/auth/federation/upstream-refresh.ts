@@ -7,7 +7,8 @@ import { providerGroups, type Claims } from './group-claims.ts';
  * At a sqlbridge refresh, asks the user's provider again (with the refresh token kept for them) what
  * groups they are in, so that a user the organisation removed from a group loses what it gave at the
  * next refresh. The provider refusing (the account disabled, the token revoked) or being unreachable
- * refuses the sqlbridge refresh. A user with no kept token (a password user, a provider configured
+ * refuses the sqlbridge refresh; after a refusal (not an outage) the provider is not asked again
+ * until the user signs in through it anew. A user with no kept token (a password user, a provider configured
  * not to keep one) is not asked about: their groups are those of their last sign-in.
  *
  * One refresh per user at a time in this process: the provider rotates its refresh token, and two
@@ -33,6 +34,7 @@ export class UpstreamRefresh {
   private async refresh(username: string): Promise<boolean> {
     const { context } = this;
     const row = await context.records.row(username);
+    if (row?.upstreamRefusedAt !== undefined) return false;
     if (row?.upstreamRefreshToken === undefined) return true;
     const provider = row.provider === undefined ? undefined : context.providers.get(row.provider);
     const token = await context.records.upstreamToken(username);
@@ -77,6 +79,13 @@ export class UpstreamRefresh {
         { user: username, provider: provider.id, reason: failure instanceof Error ? failure.name : 'Error' },
         'the identity provider refused to refresh the user’s sign-in: the sqlbridge refresh is refused'
       );
+      // A definite no (not an outage): the kept token is dead, and the provider is not asked again.
+      if (failure instanceof client.ResponseBodyError && failure.error === 'invalid_grant') {
+        await context.records.update(username, current => {
+          const { upstreamRefreshToken: _dead, ...rest } = current;
+          return { ...rest, upstreamRefusedAt: Date.now() };
+        });
+      }
       return false;
     }
   }

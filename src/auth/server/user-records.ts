@@ -31,6 +31,12 @@ export interface UserRow {
   subject?: string;
   /** The sqlbridge groups the provider last reported (mapped), added to the user's own. */
   upstreamGroups?: string[];
+  /**
+   * When the provider refused the kept refresh token (epoch ms): the account was disabled or the
+   * token revoked there. Every sqlbridge refresh is refused without asking again, until the user
+   * signs in through the provider anew.
+   */
+  upstreamRefusedAt?: number;
 }
 
 export class UserRecords {
