@@ -6,7 +6,7 @@ import type { AuthStore } from '../../auth/storage/store.ts';
  * one opened, and a sign-out or expiry ends it everywhere. The browser holds only a random id; the
  * store is hashed (hashed-store.ts: this model is not a plain one), so a copy of the store or of a
  * backup holds no usable session. A session names only the user: whether they may still
- * administer is decided again on every request (console-guard.ts).
+ * administer is decided again on every request (`signedIn` in console-context.ts).
  */
 
 /** The store model, in the deployment-level environment ''. */
