@@ -149,8 +149,40 @@ export function options(values: readonly string[], selected: string | undefined,
   ];
 }
 
-export function emptyRow(columns: number, text: string): Html {
-  return html`<tr>
-    <td colspan="${String(columns)}">${text}</td>
-  </tr>`;
+/** A table of records: its column headings, its rows, and what it says when there is none. */
+export function dataTable(headings: readonly string[], rows: readonly Html[], empty: string): Html {
+  const head = headings.map(heading => html`<th scope="col">${heading}</th>`);
+  const body =
+    rows.length > 0
+      ? [...rows]
+      : [
+          html`<tr>
+            <td colspan="${String(headings.length)}">${empty}</td>
+          </tr>`
+        ];
+  return html`<table>
+    <thead>
+      <tr>
+        ${head}
+      </tr>
+    </thead>
+    <tbody>
+      ${body}
+    </tbody>
+  </table>`;
+}
+
+/** A filter's labelled list of choices, the first of which is "Any". */
+export function selectFilter(
+  label: string,
+  name: string,
+  values: readonly string[],
+  selected: string | undefined
+): Html {
+  return html`<label
+    >${label}
+    <select name="${name}">
+      ${options(values, selected)}
+    </select></label
+  >`;
 }

@@ -100,24 +100,7 @@ export function loginPage(page: LoginPage): string {
   const local =
     page.action === undefined
       ? html``
-      : html`<form method="post" action="${page.action}" novalidate>
-          <input type="hidden" name="csrf" value="${page.csrf}" />
-          <label for="username">User name</label>
-          <input
-            type="text"
-            id="username"
-            name="username"
-            autocomplete="username"
-            autocapitalize="none"
-            spellcheck="false"
-            required
-            value="${page.username ?? ''}"
-            ${page.error === undefined ? html`` : html` aria-describedby="error"`}
-          />
-          <label for="password">Password</label>
-          <input type="password" id="password" name="password" autocomplete="current-password" required />
-          <button type="submit">Sign in</button>
-        </form>`;
+      : passwordForm({ action: page.action, csrf: page.csrf, username: page.username, error: page.error });
   const none =
     page.action === undefined && providers.length === 0
       ? html`<p>No way to sign in is offered for this database. Ask an administrator.</p>`
@@ -151,6 +134,42 @@ export interface ConsentPage {
   scopes: readonly string[];
   action: string;
   csrf: string;
+}
+
+/**
+ * The user name and password form of a sign-in page (the OAuth sign-in and the admin console's):
+ * labelled fields, the error described by the element `#error` when there is one.
+ */
+export function passwordForm(form: {
+  action: string;
+  csrf: string;
+  username?: string | undefined;
+  error?: string | undefined;
+  className?: string;
+}): Html {
+  return html`<form
+    method="post"
+    action="${form.action}"
+    ${form.className === undefined ? html`` : html` class="${form.className}"`}
+    novalidate
+  >
+    <input type="hidden" name="csrf" value="${form.csrf}" />
+    <label for="username">User name</label>
+    <input
+      type="text"
+      id="username"
+      name="username"
+      autocomplete="username"
+      autocapitalize="none"
+      spellcheck="false"
+      required
+      value="${form.username ?? ''}"
+      ${form.error === undefined ? html`` : html` aria-describedby="error"`}
+    />
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="current-password" required />
+    <button type="submit">Sign in</button>
+  </form>`;
 }
 
 export function consentPage(page: ConsentPage): string {

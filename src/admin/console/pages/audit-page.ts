@@ -1,7 +1,7 @@
 import { html } from '../../../auth/server/pages.ts';
 import { AUDIT_EVENTS, AUDIT_OUTCOMES, type AuditRecord } from '../../../audit/record.ts';
 import type { AuditQuery } from '../../admin-types.ts';
-import { consolePage, emptyRow, options, type PageFrame } from '../console-layout.ts';
+import { consolePage, type PageFrame, dataTable, selectFilter } from '../console-layout.ts';
 
 /** Event groups (`admin`, `auth`, …) then every event, for the event filter. */
 const EVENT_CHOICES = [...new Set(AUDIT_EVENTS.map(event => event.split('.')[0] ?? event)), ...AUDIT_EVENTS];
@@ -39,46 +39,15 @@ export function auditPage(
     'Audit trail',
     frame,
     html`<form class="filters" method="get" action="/admin/audit" role="search">
-        <label
-          >Event
-          <select name="event">
-            ${options(EVENT_CHOICES, query.event)}
-          </select></label
-        >
+        ${selectFilter('Event', 'event', EVENT_CHOICES, query.event)}
         <label>User <input type="text" name="user" value="${query.user ?? ''}" /></label>
         <label>Client id <input type="text" name="clientId" value="${query.clientId ?? ''}" /></label>
-        <label
-          >Environment
-          <select name="environment">
-            ${options(environments, query.environment)}
-          </select></label
-        >
-        <label
-          >Outcome
-          <select name="outcome">
-            ${options(AUDIT_OUTCOMES, query.outcome)}
-          </select></label
-        >
+        ${selectFilter('Environment', 'environment', environments, query.environment)}
+        ${selectFilter('Outcome', 'outcome', AUDIT_OUTCOMES, query.outcome)}
         <label>Since <input type="datetime-local" name="since" value="${since}" /></label>
         <button type="submit">Filter</button>
       </form>
       <p class="note">Newest first, at most ${String(query.limit ?? 0)} records. Times are UTC.</p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Event</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Environment</th>
-            <th scope="col">User</th>
-            <th scope="col">Client</th>
-            <th scope="col">Address</th>
-            <th scope="col">Detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.length === 0 ? emptyRow(8, 'No record matches.') : rows}
-        </tbody>
-      </table>`
+      ${dataTable(['Time', 'Event', 'Outcome', 'Environment', 'User', 'Client', 'Address', 'Detail'], rows, 'No record matches.')}`
   );
 }

@@ -1,6 +1,6 @@
 import { html } from '../../../auth/server/pages.ts';
 import type { ClientFilter, ClientSummary } from '../../admin-types.ts';
-import { actionForm, consolePage, emptyRow, options, when, type PageFrame } from '../console-layout.ts';
+import { actionForm, consolePage, when, type PageFrame, dataTable, selectFilter } from '../console-layout.ts';
 
 const KIND: Record<ClientSummary['kind'], string> = {
   static: 'configured',
@@ -46,34 +46,13 @@ export function clientsPage(
     frame,
     html`<form class="filters" method="get" action="/admin/clients" role="search">
         <label>Search <input type="search" name="q" value="${filter.q ?? ''}" /></label>
-        <label
-          >Environment
-          <select name="environment">
-            ${options(environments, filter.environment)}
-          </select></label
-        >
+        ${selectFilter('Environment', 'environment', environments, filter.environment)}
         <button type="submit">Filter</button>
       </form>
       <p class="note">
         Deleting a client removes its registration and revokes every grant given to it: it can neither refresh nor call
         again.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Client id</th>
-            <th scope="col">Environment</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Redirect hosts</th>
-            <th scope="col">Registered</th>
-            <th scope="col">Last used</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.length === 0 ? emptyRow(8, 'No client matches.') : rows}
-        </tbody>
-      </table>`
+      ${dataTable(['Name', 'Client id', 'Environment', 'Kind', 'Redirect hosts', 'Registered', 'Last used', 'Action'], rows, 'No client matches.')}`
   );
 }

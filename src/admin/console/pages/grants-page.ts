@@ -1,6 +1,6 @@
 import { html } from '../../../auth/server/pages.ts';
 import type { GrantFilter, GrantSummary } from '../../admin-types.ts';
-import { actionForm, consolePage, emptyRow, options, when, type PageFrame } from '../console-layout.ts';
+import { actionForm, consolePage, when, type PageFrame, dataTable, selectFilter } from '../console-layout.ts';
 
 /** What users allowed which clients, filterable, each revocable. */
 export function grantsPage(
@@ -37,33 +37,12 @@ export function grantsPage(
     html`<form class="filters" method="get" action="/admin/grants" role="search">
         <label>User <input type="text" name="user" value="${filter.user ?? ''}" /></label>
         <label>Client id <input type="text" name="clientId" value="${filter.clientId ?? ''}" /></label>
-        <label
-          >Environment
-          <select name="environment">
-            ${options(environments, filter.environment)}
-          </select></label
-        >
+        ${selectFilter('Environment', 'environment', environments, filter.environment)}
         <button type="submit">Filter</button>
       </form>
       <p class="note">
         Revoking a grant ends its access and refresh tokens at once; the client must ask the user again.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Client</th>
-            <th scope="col">Environment</th>
-            <th scope="col">Scope</th>
-            <th scope="col">Granted</th>
-            <th scope="col">Expires</th>
-            <th scope="col">Grant id</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.length === 0 ? emptyRow(8, 'No grant matches.') : rows}
-        </tbody>
-      </table>`
+      ${dataTable(['User', 'Client', 'Environment', 'Scope', 'Granted', 'Expires', 'Grant id', 'Action'], rows, 'No grant matches.')}`
   );
 }

@@ -1,5 +1,5 @@
 import { html } from '../../../auth/server/pages.ts';
-import { actionForm, consolePage, type PageFrame } from '../console-layout.ts';
+import { actionForm, consolePage, type PageFrame, dataTable } from '../console-layout.ts';
 
 export interface EnvironmentKeysView {
   environment: string;
@@ -30,19 +30,7 @@ export function keysPage(frame: PageFrame, environments: readonly EnvironmentKey
         Rotation makes a new key sign every token from now on. Tokens signed by the previous keys keep working until
         they expire.
       </p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Environment</th>
-            <th scope="col">Signing key id</th>
-            <th scope="col">Public keys</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows}
-        </tbody>
-      </table>
+      ${dataTable(['Environment', 'Signing key id', 'Public keys', 'Action'], rows, 'No environment is served.')}
       ${actionForm('/admin/keys/rotate', frame.csrf, {}, 'Rotate every environment', {
         accessibleName: 'Rotate the keys of every environment'
       })}`

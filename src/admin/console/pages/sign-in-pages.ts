@@ -1,4 +1,4 @@
-import { html } from '../../../auth/server/pages.ts';
+import { html, passwordForm } from '../../../auth/server/pages.ts';
 import { document } from '../console-layout.ts';
 
 /** The console's sign-in page, its refusal, and the step that follows a provider's sign-in. */
@@ -14,26 +14,14 @@ export interface AdminLoginPage {
 
 export function adminLoginPage(page: AdminLoginPage): string {
   const error = page.error === undefined ? html`` : html`<p class="alert" role="alert" id="error">${page.error}</p>`;
-  const described = page.error === undefined ? html`` : html` aria-describedby="error"`;
-  const passwordForm = page.passwords
-    ? html`<form class="sign-in" method="post" action="/admin/login" novalidate>
-        <input type="hidden" name="csrf" value="${page.csrf}" />
-        <label for="username">User name</label>
-        <input
-          type="text"
-          id="username"
-          name="username"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck="false"
-          required
-          value="${page.username ?? ''}"
-          ${described}
-        />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required />
-        <button type="submit">Sign in</button>
-      </form>`
+  const local = page.passwords
+    ? passwordForm({
+        action: '/admin/login',
+        csrf: page.csrf,
+        username: page.username,
+        error: page.error,
+        className: 'sign-in'
+      })
     : html``;
   const providers = page.providers.map(
     provider =>
@@ -48,7 +36,7 @@ export function adminLoginPage(page: AdminLoginPage): string {
     html`<main>
       <h1>Sign in to the sqlbridge admin console</h1>
       <p class="note">For administrators: people whose account holds the <code>sqlbridge:admin</code> scope.</p>
-      ${error} ${passwordForm} ${providers}
+      ${error} ${local} ${providers}
     </main>`
   );
 }

@@ -1,6 +1,6 @@
 import { html } from '../../../auth/server/pages.ts';
 import type { UserFilter, UserSummary } from '../../admin-types.ts';
-import { actionForm, consolePage, emptyRow, when, type PageFrame } from '../console-layout.ts';
+import { actionForm, consolePage, when, type PageFrame, dataTable } from '../console-layout.ts';
 
 /** The people who may sign in, configured or created by an identity provider; each can be disabled. */
 export function usersPage(frame: PageFrame, users: readonly UserSummary[], filter: UserFilter): string {
@@ -51,24 +51,6 @@ export function usersPage(frame: PageFrame, users: readonly UserSummary[], filte
         <button type="submit">Filter</button>
       </form>
       <p class="note">A disabled user's tokens stop working on their next call, on every replica.</p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">E-mail</th>
-            <th scope="col">From</th>
-            <th scope="col">Groups</th>
-            <th scope="col">Environments</th>
-            <th scope="col">Scopes</th>
-            <th scope="col">Grants</th>
-            <th scope="col">Last sign-in</th>
-            <th scope="col">State</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.length === 0 ? emptyRow(10, 'No user matches.') : rows}
-        </tbody>
-      </table>`
+      ${dataTable(['User', 'E-mail', 'From', 'Groups', 'Environments', 'Scopes', 'Grants', 'Last sign-in', 'State', 'Action'], rows, 'No user matches.')}`
   );
 }
