@@ -17,7 +17,7 @@ export interface DialectContext {
 }
 
 /** Server-side statement timeouts sit this far behind sqlbridge's own, as a safety net. */
-const SERVER_TIMEOUT_MARGIN_MS = 5000;
+export const SERVER_TIMEOUT_MARGIN_MS = 5000;
 
 /** The dialect for an environment's database configuration. */
 export function createDialect(

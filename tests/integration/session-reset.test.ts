@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { createDialect } from '../../src/db/registry.ts';
 import { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { SERVER_TIMEOUT_MARGIN_MS } from '../../src/db/registry.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import {
   MSSQL_URL,
@@ -74,6 +75,44 @@ describe('PostgreSQL', () => {
       client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 471147")
     );
     expect(held.rows[0]).toEqual({ n: 0 });
+  });
+
+  it('ends prepared statements a read made (they outlive its rolled-back transaction)', async () => {
+    await db.query('PREPARE leak AS SELECT 1');
+    const next = await db.query('SELECT count(*)::int FROM pg_prepared_statements');
+    expect(next.rows).toEqual([[0]]);
+  });
+
+  it.each([
+    ['a LISTEN', 'LISTEN leak', 'SELECT count(*)::int FROM pg_listening_channels()', [[0]]],
+    [
+      'a cursor WITH HOLD',
+      'DECLARE leak CURSOR WITH HOLD FOR SELECT 1',
+      // The unnamed portal is the checking query's own.
+      "SELECT count(*)::int FROM pg_cursors WHERE name <> ''",
+      [[0]]
+    ],
+    [
+      'session settings',
+      "SELECT set_config('sqlbridge.leak', 'x', false), set_config('search_path', 'pg_catalog', false)",
+      "SELECT coalesce(current_setting('sqlbridge.leak', true), ''), current_setting('search_path')",
+      [['', '"$user", public']]
+    ]
+  ])('ends %s a read made with its transaction', async (_what, leak, check, expected) => {
+    await db.query(leak);
+    expect((await db.query(check)).rows).toEqual(expected);
+  });
+
+  it('runs every read and write under the statement timeout, which a read cannot change for the next', async () => {
+    const timeout = String(LIMITS.queryTimeoutMs + SERVER_TIMEOUT_MARGIN_MS);
+    const setting = "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'";
+    expect((await db.query(setting)).rows).toEqual([[timeout]]);
+    await db.query("SELECT set_config('statement_timeout', '1', false)");
+    expect((await db.query(setting)).rows).toEqual([[timeout]]);
+    expect((await db.write(setting)).rows).toEqual([[timeout]]);
+    // A write's own SET lasts until the session is reset after it.
+    await db.write('SET statement_timeout = 1');
+    expect((await db.query(setting)).rows).toEqual([[timeout]]);
   });
 
   it('drops temporary tables a write created (they would hide real tables from later callers)', async () => {

@@ -13,8 +13,16 @@ export interface PostgresTarget {
   user: string | undefined;
 }
 
-/** pg pool settings from the configuration: a URL's parts, overridden by discrete settings. */
-export function postgresPoolConfig(db: PostgresDatabaseConfig): PoolConfig & { target: PostgresTarget } {
+/**
+ * pg pool settings from the configuration: a URL's parts, overridden by discrete settings. The
+ * statement timeout is a setting of every session from its start: a rolled-back transaction, `SET`
+ * in one, or `RESET ALL` end with the session's value in force again, so a read needs no statement
+ * of its own to set it.
+ */
+export function postgresPoolConfig(
+  db: PostgresDatabaseConfig,
+  statementTimeoutMs: number
+): PoolConfig & { target: PostgresTarget } {
   const url: Partial<ConnectionOptions> = db.url === undefined ? {} : parseConnectionString(db.url);
   const host = db.host ?? url.host ?? 'localhost';
   const port = db.port ?? (url.port === undefined || url.port === null ? 5432 : Number(url.port));
@@ -33,7 +41,7 @@ export function postgresPoolConfig(db: PostgresDatabaseConfig): PoolConfig & { t
     connectionTimeoutMillis: db.connectTimeoutMs,
     application_name: 'sqlbridge',
     // Timestamps with time zone come back in UTC, dates in ISO order, whatever the server's defaults.
-    options: '-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601',
+    options: `-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c statement_timeout=${statementTimeoutMs}`,
     types: postgresTypes,
     keepAlive: true,
     target: { host, port, database, user }

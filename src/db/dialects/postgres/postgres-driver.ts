@@ -41,12 +41,10 @@ interface BackendIdentity {
 export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
   private readonly target: PostgresTarget;
-  private readonly statementTimeoutMs: number;
 
   constructor(options: PostgresDriverOptions) {
-    const { target, ...config } = postgresPoolConfig(options.database);
+    const { target, ...config } = postgresPoolConfig(options.database, Math.round(options.statementTimeoutMs));
     this.target = target;
-    this.statementTimeoutMs = options.statementTimeoutMs;
     this.pool = new pg.Pool(config);
     // An idle client whose server went away emits here; without a listener the process would crash.
     this.pool.on('error', error => options.onPoolError?.(error));
@@ -71,10 +69,7 @@ export class PostgresDriver implements Driver {
   /** A read: one round trip (see postgres-read.ts), a second one only to clean up after a failure. */
   private async read(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     const session = postgresSessionQuery(query.session);
-    const setup = [
-      'BEGIN TRANSACTION READ ONLY',
-      `SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`
-    ];
+    const setup = ['BEGIN TRANSACTION READ ONLY'];
     // The caller's database role: transaction-local, so the ROLLBACK ends it with the transaction.
     if (query.role !== undefined) setup.push(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
     const client = await this.connect(signal);
@@ -125,7 +120,6 @@ export class PostgresDriver implements Driver {
     signal.addEventListener('abort', cancel, { once: true });
     try {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${Math.round(this.statementTimeoutMs)}`);
       // The caller's database role: transaction-local, so ROLLBACK/COMMIT end it with the transaction.
       if (query.role !== undefined) await client.query(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
       if (session !== undefined) await client.query(session);

@@ -6,29 +6,26 @@ import { postgresTypeName, postgresTypes } from './postgres-types.ts';
  * A read as one exchange with the server: every message is written at once (one write, one round
  * trip) and the server runs them in order until the Sync:
  *
- *   BEGIN TRANSACTION READ ONLY · SET LOCAL statement_timeout · [SET LOCAL ROLE] · [session values]
+ *   BEGIN TRANSACTION READ ONLY · [SET LOCAL ROLE] · [session values]
  *   · the guarded statements, the last one described and executed for at most `rowLimit` rows
- *   · ROLLBACK · what DISCARD ALL does, statement by statement · Sync
+ *   · ROLLBACK · DEALLOCATE ALL · SELECT pg_advisory_unlock_all() · Sync
  *
  * The caller's SQL runs only inside the read-only transaction: if anything before it fails, the
  * server skips every message up to the Sync, the statement included. After a failure the
- * transaction is still open (the server skipped the ROLLBACK too), so the driver ends it and resets
- * the session in a second exchange. DISCARD ALL itself cannot run in a pipeline; its parts can,
- * with the same effect on what a later caller of the connection sees.
+ * transaction is still open (the server skipped the ROLLBACK too), so the driver ends it and runs
+ * DISCARD ALL in a second exchange.
+ *
+ * After a ROLLBACK, a session keeps only what is not transactional. Of what DISCARD ALL resets,
+ * settings (SET, set_config, SET SESSION AUTHORIZATION, the statement timeout of the session
+ * start), LISTEN and cursors, even WITH HOLD ones, are rolled back with the transaction, and
+ * temporary tables and sequence values cannot be made in a read-only one. What does outlive it is
+ * a prepared statement (PREPARE) and a session-level advisory lock: those two are reset here, in
+ * the same exchange. tests/integration/session-reset.test.ts proves each of these with the
+ * statement guard off.
  */
 
-/** The parts of DISCARD ALL (PostgreSQL documents DISCARD ALL as exactly this sequence). */
-const SESSION_RESET = [
-  'CLOSE ALL',
-  'SET SESSION AUTHORIZATION DEFAULT',
-  'RESET ALL',
-  'DEALLOCATE ALL',
-  'UNLISTEN *',
-  'SELECT pg_advisory_unlock_all()',
-  'DISCARD PLANS',
-  'DISCARD TEMP',
-  'DISCARD SEQUENCES'
-];
+/** What a rolled-back read-only transaction can leave in a session, reset before the next caller. */
+const AFTER_ROLLBACK = ['DEALLOCATE ALL', 'SELECT pg_advisory_unlock_all()'];
 
 export interface ReadPlan {
   /** Statements that set up the transaction (BEGIN, timeouts, role), without parameters. */
@@ -90,7 +87,7 @@ export class PipelinedRead {
       ...plan.before.map(text => ({ text })),
       { text: plan.sql, ...(plan.params === undefined ? {} : { values: plan.params }), main: true },
       { text: 'ROLLBACK' },
-      ...SESSION_RESET.map(text => ({ text }))
+      ...AFTER_ROLLBACK.map(text => ({ text }))
     ];
     this.main = this.steps.findIndex(step => step.main === true);
     this.firstBefore = this.main - plan.before.length;
