@@ -28,8 +28,10 @@ describe('framing database content', () => {
   });
 
   it('uses a new nonce for every result', () => {
-    const nonces = new Set(Array.from({ length: 50 }, () => boundaryNonce()));
-    expect(nonces.size).toBe(50);
+    // More than one refill of the random pool (512 nonces each): no nonce repeats across refills.
+    const nonces = new Set(Array.from({ length: 2000 }, () => boundaryNonce()));
+    expect(nonces.size).toBe(2000);
+    for (const nonce of nonces) expect(nonce).toMatch(/^[0-9a-f]{16}$/);
     const a = boundaries(frameUntrusted('x')).open[0];
     const b = boundaries(frameUntrusted('x')).open[0];
     expect(a).not.toBe(b);
