@@ -1,11 +1,11 @@
-import { McpServer, type McpServerFactory } from '@modelcontextprotocol/server';
+import { McpServer, type McpRequestContext, type McpServerFactory } from '@modelcontextprotocol/server';
 import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
 import { curatedInstructions, prepareCuratedTools } from './curated/curated-tools.ts';
 import { identityOf } from './identity.ts';
 import { registerPrompts } from './prompts/register-prompts.ts';
 import { registerTableResources } from './resources/table-resources.ts';
-import { registerTool } from './tool.ts';
+import { registerTool, type ToolDefinition } from './tool.ts';
 import { describeTableTool } from './tools/describe-table.ts';
 import { executeSqlTool } from './tools/execute-sql.ts';
 import { executeWriteSqlTool } from './tools/execute-write-sql.ts';
@@ -20,7 +20,9 @@ export interface ServerFactoryOptions {
 
 /**
  * The MCP server of one environment, as a factory: the SDK builds a fresh instance per HTTP request
- * (and one per stdio connection), so the factory only wires prebuilt tools to the environment.
+ * (and one per stdio connection), so the factory only wires prebuilt tools to the environment. A
+ * 2026-07-28 `tools/call` gets an instance with the one tool it names (when the caller may see it)
+ * and nothing else: that is all the request can reach.
  */
 export function createServerFactory(environment: Environment, options: ServerFactoryOptions): McpServerFactory {
   const sampleTool = getTableSampleTool(environment);
@@ -56,18 +58,36 @@ export function createServerFactory(environment: Environment, options: ServerFac
       }
     );
     const context = { environment, logger };
-    // Registration order is the order clients list the tools in.
-    registerTool(server, listTablesTool, context);
-    registerTool(server, describeTableTool, context);
     const freeSql = curated.freeSqlFor(caller);
-    if (freeSql) registerTool(server, executeSql, context);
-    registerTool(server, sampleTool, context);
-    if (!environment.config.readOnly && freeSql) registerTool(server, executeWriteSql, context);
-    for (const tool of curated.visibleTo(caller)) registerTool(server, tool, context);
+    // Registration order is the order clients list the tools in.
+    const tools: ToolDefinition[] = [listTablesTool, describeTableTool];
+    if (freeSql) tools.push(executeSql);
+    tools.push(sampleTool);
+    if (!environment.config.readOnly && freeSql) tools.push(executeWriteSql);
+    tools.push(...curated.visibleTo(caller));
+    const called = calledTool(request);
+    const only = called === undefined ? undefined : tools.find(tool => tool.name === called);
+    if (only !== undefined) {
+      registerTool(server, only, context);
+      return server;
+    }
+    for (const tool of tools) registerTool(server, tool, context);
     registerTableResources(server, environment, logger);
     registerPrompts(server, environment, { freeSql });
     return server;
   };
+}
+
+/**
+ * The tool a 2026-07-28 `tools/call` names. The SDK asks for a server only once the request's
+ * Mcp-Method and Mcp-Name headers agree with its body, so the headers name the one method and tool
+ * the instance will serve. A name sent encoded (the header's Base64 form) matches no tool here, and
+ * the instance then gets everything, as every other request does.
+ */
+function calledTool(request: McpRequestContext): string | undefined {
+  const headers = request.era === 'modern' ? request.requestInfo?.headers : undefined;
+  if (headers?.get('mcp-method') !== 'tools/call') return undefined;
+  return headers.get('mcp-name') ?? undefined;
 }
 
 export function serverInstructions(environment: Environment): string {
