@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { answerMessage, toolsListBody } from './mcp-messages.ts';
-import { PROJECT_ROOT, servingUrl } from './sqlbridge-server.ts';
+import { PROJECT_ROOT, SQLBRIDGE_ENV, SQLBRIDGE_MAIN } from './build.ts';
+import { servingUrl } from './sqlbridge-server.ts';
 import { freePort, spawnServer } from './spawned-server.ts';
 
 /**
@@ -12,9 +12,8 @@ import { freePort, spawnServer } from './spawned-server.ts';
  * (which generates the data) is not measured.
  */
 
-const MAIN = join(PROJECT_ROOT, 'src', 'main.ts');
 const demoArgs = (dataDir: string, port: number): string[] => [
-  MAIN,
+  SQLBRIDGE_MAIN,
   'demo',
   '--no-auth',
   '--data-dir',
@@ -27,6 +26,7 @@ const demoArgs = (dataDir: string, port: number): string[] => [
 export async function prepareDemo(dataDir: string): Promise<void> {
   const server = await spawnServer(process.execPath, demoArgs(dataDir, 0), {
     cwd: PROJECT_ROOT,
+    env: SQLBRIDGE_ENV,
     readyWhen: servingUrl,
     timeoutMs: 300_000
   });
@@ -62,6 +62,7 @@ export async function coldStartMs(dataDir: string): Promise<number> {
   const started = performance.now();
   const child = spawn(process.execPath, demoArgs(dataDir, port), {
     cwd: PROJECT_ROOT,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...SQLBRIDGE_ENV },
     stdio: ['ignore', 'ignore', 'ignore']
   });
   try {

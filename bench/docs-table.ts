@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { SystemName } from './options.ts';
 import type { Figure, Results } from './report.ts';
-import { PROJECT_ROOT } from './sqlbridge-server.ts';
+import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
 /**

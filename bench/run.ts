@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildSqlbridge, PROJECT_ROOT } from './build.ts';
 import { coldStartMs, prepareDemo } from './cold-start.ts';
 import { preparePostgres, prepareSqlite } from './datasets.ts';
 import { describeMachine } from './machine.ts';
@@ -9,7 +10,6 @@ import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './
 import { measureIdleStreams } from './idle-streams.ts';
 import { peakRssMb } from './process-memory.ts';
 import { currentCommit, figures, figuresTable, median, writeResults, type Results } from './report.ts';
-import { PROJECT_ROOT } from './sqlbridge-server.ts';
 import { startSystems, type Systems } from './systems.ts';
 import { WORKLOADS } from './workloads.ts';
 
@@ -36,6 +36,10 @@ async function main(options: BenchOptions): Promise<void> {
   }
   mkdirSync(WORK_DIR, { recursive: true });
   const sqlitePath = join(WORK_DIR, 'bench.sqlite');
+  if (options.systems.some(system => system.startsWith('sqlbridge'))) {
+    progress('building sqlbridge as its image runs it (npm run build → node dist/main.js)…');
+    buildSqlbridge();
+  }
   progress('preparing the data (generated once, kept between runs)…');
   await preparePostgres(POSTGRES);
   prepareSqlite(sqlitePath);

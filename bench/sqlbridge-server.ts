@@ -1,21 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../src/auth/server/passwords.ts';
+import { PROJECT_ROOT, SQLBRIDGE_ENV, SQLBRIDGE_MAIN } from './build.ts';
 import { PG_DATABASE, type PostgresServer } from './datasets.ts';
 import { bearerTokenFor } from './oauth-token.ts';
 import { spawnServer, type SpawnedServer } from './spawned-server.ts';
 
 /**
- * sqlbridge as it is run in production (`node src/main.ts serve --config …`), with the bench
+ * sqlbridge as it is run in production (`node dist/main.js serve --config …`, see build.ts), with the bench
  * configuration: a read-only PostgreSQL environment `pg` and a read-only SQLite environment
  * `lite` on the generated data, every tool-call rate limit off (the load would hit them by
  * design), 16 PostgreSQL connections (the highest concurrency measured). With OAuth on, a user
  * signs in through the real flow and the bench calls with the access tokens it was issued.
  */
 
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = join(PROJECT_ROOT, 'src', 'main.ts');
 const BENCH_USER = { username: 'bench', password: 'bench-correct-horse-battery-staple' };
 
 export interface SqlbridgeServer extends SpawnedServer {
@@ -85,8 +83,9 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(config, await configYaml({ ...options, workDir: dir }));
-  const server = await spawnServer(process.execPath, [MAIN, 'serve', '--config', config, '--port', '0'], {
+  const server = await spawnServer(process.execPath, [SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'], {
     cwd: PROJECT_ROOT,
+    env: SQLBRIDGE_ENV,
     readyWhen: servingUrl
   });
   const url = (environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string =>

@@ -1,0 +1,21 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * sqlbridge as its image runs it (see the Dockerfile): compiled by `npm run build` into `dist/`,
+ * started with `node dist/main.js` and NODE_ENV=production. The bench builds it afresh before it
+ * measures, so that the figures are those of the code in the working tree.
+ */
+
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(PROJECT_ROOT, 'dist');
+export const SQLBRIDGE_MAIN = join(DIST, 'main.js');
+export const SQLBRIDGE_ENV = { NODE_ENV: 'production' };
+
+export function buildSqlbridge(): void {
+  rmSync(DIST, { recursive: true, force: true });
+  const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+}
