@@ -1,9 +1,7 @@
-import { serveAdminConsole } from './admin/console/mount-console.ts';
 import type { AuthorizationServers } from './auth/authorization-servers.ts';
 import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.ts';
 import { authEndpointLimits } from './auth/server/endpoint-limits.ts';
 import { registrationLimit } from './auth/server/registration-limit.ts';
-import { mountAuthorization } from './auth/routes.ts';
 import { standaloneCluster } from './cluster/cluster.ts';
 import type { Config } from './config/schema.ts';
 import type { Environment } from './environment.ts';
@@ -100,8 +98,15 @@ export async function createHttpServer(
     version,
     environments: environments.map(env => ({ name: env.name, mcp: `/${env.name}/mcp`, sse: `/${env.name}/sse` }))
   }));
-  if (auth !== undefined) await mountAuthorization(app, auth);
-  if (auth !== undefined) await serveAdminConsole(app, auth, auth.federation);
+  if (auth !== undefined) {
+    // Loaded only with OAuth on: without it, oidc-provider, openid-client and the console stay unloaded.
+    const [{ mountAuthorization }, { serveAdminConsole }] = await Promise.all([
+      import('./auth/routes.ts'),
+      import('./admin/console/mount-console.ts')
+    ]);
+    await mountAuthorization(app, auth);
+    await serveAdminConsole(app, auth, auth.federation);
+  }
 
   const sseSessions = new LegacySseSessions(config.server.legacySse, cluster);
   const endpoints: McpEndpoint[] = [];

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../observability/logger.ts';
 import {
   AUDIT_COLUMNS,
@@ -21,7 +21,8 @@ import type { AuditSink } from './sink.ts';
  * Every query has a time limit: a write that hangs on a lock would otherwise hold the trail's
  * queue for this sink without ever reporting it failing.
  *
- * Errors name the table, never the URL (it holds the password).
+ * Errors name the table, never the URL (it holds the password). pg is loaded with the first batch:
+ * a server whose audit goes elsewhere never loads it.
  */
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -64,38 +65,29 @@ export interface PostgresAuditSinkOptions {
 
 export class PostgresAuditSink implements AuditSink {
   readonly name = 'postgres';
-  private readonly pool: pg.Pool;
+  private readonly options: PostgresAuditSinkOptions;
   private readonly table: string;
+  private pool: Promise<pg.Pool> | undefined;
   private created = false;
 
   constructor(options: PostgresAuditSinkOptions) {
     quotedTable(options.table);
+    this.options = options;
     this.table = options.table;
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: 2,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      query_timeout: QUERY_TIMEOUT_MS,
-      idleTimeoutMillis: 30_000,
-      application_name: 'sqlbridge audit'
-    });
-    // An idle connection whose server went away reports here; without a listener the process would exit.
-    this.pool.on('error', error => {
-      options.logger.warn({ sink: this.name, error: error.message }, 'audit database connection lost');
-    });
   }
 
   async write(records: readonly AuditRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
+      const pool = await this.connected();
       if (!this.created) {
-        await this.createTable();
+        await this.createTable(pool);
         this.created = true;
       }
       const batches = chunks(records, ROWS_PER_INSERT);
-      if (batches.length === 1) await this.insert(this.pool, records);
+      if (batches.length === 1) await this.insert(pool, records);
       else
-        await this.transaction(async client => {
+        await this.transaction(pool, async client => {
           for (const batch of batches) await this.insert(client, batch);
         });
     } catch (error) {
@@ -105,7 +97,27 @@ export class PostgresAuditSink implements AuditSink {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    if (this.pool === undefined) return;
+    await (await this.pool).end();
+  }
+
+  private connected(): Promise<pg.Pool> {
+    this.pool ??= import('pg').then(({ default: { Pool } }) => {
+      const pool = new Pool({
+        connectionString: this.options.url,
+        max: 2,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        query_timeout: QUERY_TIMEOUT_MS,
+        idleTimeoutMillis: 30_000,
+        application_name: 'sqlbridge audit'
+      });
+      // An idle connection whose server went away reports here; without a listener the process would exit.
+      pool.on('error', error => {
+        this.options.logger.warn({ sink: this.name, error: error.message }, 'audit database connection lost');
+      });
+      return pool;
+    });
+    return this.pool;
   }
 
   private async insert(target: pg.Pool | pg.PoolClient, records: readonly AuditRecord[]): Promise<void> {
@@ -122,20 +134,20 @@ export class PostgresAuditSink implements AuditSink {
    * (the conflict target is read), while even `CREATE TABLE IF NOT EXISTS` needs the right to create
    * in the schema.
    */
-  private async createTable(): Promise<void> {
-    const found = await this.pool.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [
+  private async createTable(pool: pg.Pool): Promise<void> {
+    const found = await pool.query<{ table: string | null }>('SELECT to_regclass($1)::text AS table', [
       quotedTable(this.table)
     ]);
     if (typeof found.rows[0]?.table === 'string') return;
     const columns = AUDIT_COLUMNS.map(column => `"${column}" ${COLUMN_TYPES[column]}`);
-    await this.transaction(async client => {
+    await this.transaction(pool, async client => {
       await client.query(`CREATE TABLE IF NOT EXISTS ${quotedTable(this.table)} (${columns.join(', ')})`);
       for (const statement of indexStatements(this.table)) await client.query(statement);
     });
   }
 
-  private async transaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
+  private async transaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await pool.connect();
     try {
       await client.query('BEGIN');
       await work(client);
