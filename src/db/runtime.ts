@@ -15,6 +15,7 @@ import {
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
 import type { PrivilegeReport } from './privileges.ts';
+import { Deadline } from './deadline.ts';
 import { DEFAULT_PROGRESS_INTERVAL_MS, watchProgress, type ProgressListener } from './progress.ts';
 import { ResultCollector, type CollectedRows } from './result.ts';
 import { resolveTableName } from './table-name.ts';
@@ -391,11 +392,11 @@ export class DatabaseRuntime {
       }
     };
     const started = performance.now();
-    const { signal, timedOut } = this.deadline(undefined);
+    const deadline = new Deadline(this.limits.queryTimeoutMs);
     try {
       const spec: QuerySpec = { sql, params, readOnly: true };
       if (role !== undefined) spec.role = role;
-      const stats = await this.driver.stream(spec, sink, signal);
+      const stats = await this.driver.stream(spec, sink, deadline.signal);
       this.emit({
         kind: 'catalog',
         sql,
@@ -407,7 +408,9 @@ export class DatabaseRuntime {
       });
       return rows;
     } catch (error) {
-      throw this.failure(error, 'catalog', sql, started, timedOut());
+      throw this.failure(error, 'catalog', sql, started, deadline.timedOut);
+    } finally {
+      deadline.end();
     }
   }
 
@@ -444,14 +447,14 @@ export class DatabaseRuntime {
       this.adapter.toWireValue(value, column, wire)
     );
     const started = performance.now();
-    const { signal, timedOut } = this.deadline(options.signal);
+    const deadline = new Deadline(this.limits.queryTimeoutMs, options.signal);
     // Rows are counted as the driver delivers them, so a statement that streams shows them growing.
     const stopProgress =
       options.onProgress === undefined
         ? undefined
         : watchProgress(options.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
     try {
-      const stats = await this.driver.stream(spec, collector, signal);
+      const stats = await this.driver.stream(spec, collector, deadline.signal);
       const collected = collector.result();
       const elapsedMs = Math.round(performance.now() - started);
       this.emit({
@@ -474,17 +477,20 @@ export class DatabaseRuntime {
       if (stats.rowsAffected !== undefined) outcome.rowsAffected = stats.rowsAffected;
       return outcome;
     } catch (error) {
-      throw this.failure(error, kind, spec.sql, started, timedOut(), options.signal?.aborted === true, options.caller);
+      throw this.failure(
+        error,
+        kind,
+        spec.sql,
+        started,
+        deadline.timedOut,
+        options.signal?.aborted === true,
+        options.caller
+      );
     } finally {
-      // Whatever ended the statement (rows, error, timeout, cancellation), its reports end with it.
+      // Whatever ended the statement (rows, error, timeout, cancellation), its reports and its timer end with it.
+      deadline.end();
       stopProgress?.();
     }
-  }
-
-  private deadline(callerSignal: AbortSignal | undefined): { signal: AbortSignal; timedOut: () => boolean } {
-    const timeout = AbortSignal.timeout(this.limits.queryTimeoutMs);
-    const signal = callerSignal === undefined ? timeout : AbortSignal.any([callerSignal, timeout]);
-    return { signal, timedOut: () => timeout.aborted && callerSignal?.aborted !== true };
   }
 
   private failure(
