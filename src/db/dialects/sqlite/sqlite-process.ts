@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RowSink, SessionValues, SqlParam, StreamStats } from '../../driver.ts';
-import type { FromWorker, ToWorker, WorkerError } from './sqlite-protocol.ts';
+import type { FlowRequest, FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-protocol.ts';
 
 /**
  * The driver's handle on one SQLite worker process: it opens the database, runs one statement at a
@@ -38,7 +38,9 @@ export class SqliteProcess {
   private exited = false;
   /** Set the moment the process is killed, before its exit event arrives. */
   private killed = false;
-  private onMessage: ((message: FromWorker) => void) | undefined;
+  private onMessage: ((message: WorkerMessage) => void) | undefined;
+  /** What the driver asks of the running statement next, sent once the worker's messages are handled. */
+  private pendingFlow: FlowRequest | undefined;
   private onExit: (() => void) | undefined;
   private stderr = '';
 
@@ -53,7 +55,14 @@ export class SqliteProcess {
     this.child.stderr?.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-2000);
     });
-    this.child.on('message', (message: FromWorker) => this.onMessage?.(message));
+    this.child.on('message', (message: FromWorker) => {
+      if (message.t === 'batch') for (const each of message.messages) this.onMessage?.(each);
+      else this.onMessage?.(message);
+      // A statement that ended in the same batch (its outcome came with its rows) needs no more.
+      const flow = this.pendingFlow;
+      this.pendingFlow = undefined;
+      if (flow !== undefined && this.onMessage !== undefined) this.send(flow);
+    });
     this.child.on('exit', () => {
       this.exited = true;
       this.onExit?.();
@@ -145,9 +154,9 @@ export class SqliteProcess {
     });
   }
 
-  /** Hands columns or a batch of rows to the sink, then asks the worker for more or tells it to stop. */
+  /** Hands columns or a batch of rows to the sink, and decides whether the worker is asked for more or told to stop. */
   private deliver(
-    message: Extract<FromWorker, { t: 'columns' | 'rows' }>,
+    message: Extract<WorkerMessage, { t: 'columns' | 'rows' }>,
     sink: RowSink,
     count: () => number,
     wanted: number
@@ -161,12 +170,11 @@ export class SqliteProcess {
       count();
       remaining--;
       if (!sink.row(row)) {
-        this.send({ t: 'stop' });
+        this.pendingFlow = { t: 'stop' };
         return;
       }
     }
-    if (remaining > 0) this.send({ t: 'more', batch: Math.min(BATCH, remaining) });
-    else this.send({ t: 'stop' });
+    this.pendingFlow = remaining > 0 ? { t: 'more', batch: Math.min(BATCH, remaining) } : { t: 'stop' };
   }
 
   kill(): void {

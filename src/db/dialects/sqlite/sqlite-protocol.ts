@@ -40,7 +40,14 @@ export interface WorkerError {
   errcode: number | null;
 }
 
-export type FromWorker =
+/**
+ * What the worker says. Everything it has to say while handling one message (the columns, the
+ * first batch of rows and the outcome of a small result) travels as one `batch`: one write and one
+ * wake-up of the driver instead of three.
+ */
+export type FromWorker = WorkerMessage | { t: 'batch'; messages: WorkerMessage[] };
+
+export type WorkerMessage =
   | { t: 'ready'; sqliteVersion: string }
   | { t: 'open-failed'; error: WorkerError }
   | { t: 'columns'; columns: { name: string; type: string | null }[] }

@@ -1,6 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
-import type { FromWorker, ToWorker, WorkerError } from './sqlite-protocol.ts';
+import type { FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-protocol.ts';
 
 /**
  * A SQLite worker process: one connection, one statement at a time, rows sent in batches and read
@@ -47,7 +47,19 @@ function useTables(connection: DatabaseSync, tables: readonly string[] | undefin
   );
 }
 
-function send(message: FromWorker): void {
+/** Messages said while handling the current message, sent together once it is handled. */
+let outbox: WorkerMessage[] = [];
+
+function send(message: WorkerMessage): void {
+  if (outbox.length === 0) queueMicrotask(flush);
+  outbox.push(message);
+}
+
+function flush(): void {
+  const messages = outbox;
+  outbox = [];
+  const message: FromWorker =
+    messages.length === 1 && messages[0] !== undefined ? messages[0] : { t: 'batch', messages };
   process.send?.(message);
 }
 
