@@ -20,10 +20,10 @@ beforeAll(async () => {
   const child = (worker as unknown as { child: ChildProcess }).child;
   child.on('message', message => received.push(message));
   const send = child.send.bind(child);
-  child.send = ((message: unknown, ...rest: never[]) => {
+  child.send = (message: unknown, ...rest: never[]) => {
     sent.push(message);
     return send(message as never, ...rest);
-  });
+  };
 });
 
 afterAll(async () => {
