@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'data/', 'coverage/', 'test-results/', 'results/', 'node_modules/', '.test-build/'] },
+  {
+    ignores: [
+      'dist/',
+      'data/',
+      'coverage/',
+      'test-results/',
+      'results/',
+      'node_modules/',
+      '.test-build/',
+      '.test-build-bench/'
+    ]
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -14,8 +14,13 @@ const DIST = join(PROJECT_ROOT, 'dist');
 export const SQLBRIDGE_MAIN = join(DIST, 'main.js');
 export const SQLBRIDGE_ENV = { NODE_ENV: 'production' };
 
-export function buildSqlbridge(): void {
-  rmSync(DIST, { recursive: true, force: true });
+/** Builds the server into `outDir` (inside the project, where its dependencies resolve); returns its main.js. */
+export function buildSqlbridge(outDir: string = DIST): string {
+  rmSync(outDir, { recursive: true, force: true });
   const tsc = join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit'
+  });
+  return join(outDir, 'main.js');
 }

@@ -30,6 +30,8 @@ export interface SqlbridgeOptions {
   sqlitePath: string;
   oauth: boolean;
   maxStreams: number;
+  /** The built server to start (default: dist/main.js, as `npm run bench` builds it). */
+  main?: string;
 }
 
 /** A JSON string is a valid YAML scalar, whatever it holds. */
@@ -83,11 +85,15 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(config, await configYaml({ ...options, workDir: dir }));
-  const server = await spawnServer(process.execPath, [SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'], {
-    cwd: PROJECT_ROOT,
-    env: SQLBRIDGE_ENV,
-    readyWhen: servingUrl
-  });
+  const server = await spawnServer(
+    process.execPath,
+    [options.main ?? SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'],
+    {
+      cwd: PROJECT_ROOT,
+      env: SQLBRIDGE_ENV,
+      readyWhen: servingUrl
+    }
+  );
   const url = (environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string =>
     `${server.baseUrl}/${environment}/${transport}`;
   if (!options.oauth) return { ...server, url };

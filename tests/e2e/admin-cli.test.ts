@@ -121,7 +121,7 @@ describe('sqlbridge admin', () => {
     const users = json(await admin('users', '--json')) as UserSummary[];
     expect(users.find(u => u.username === 'bob')).toMatchObject({ disabled: false, origin: 'config' });
 
-    const table = await admin('grants', '--env', ENV, '--client', tokens.client.clientId);
+    const table = await admin('grants', '--env', ENV, `--client=${tokens.client.clientId}`);
     expect(table.code).toBe(0);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^ENV\s+GRANT\s+USER\s+CLIENT/);
@@ -133,7 +133,7 @@ describe('sqlbridge admin', () => {
   it('revokes a grant: the running server refuses its token on the next call', async () => {
     const tokens = await grant();
     expect(await mcpStatus(tokens.accessToken)).not.toBe(401);
-    expect(json(await admin('revoke-grant', '--grant', tokens.grantId, '--json')) as { revoked: boolean }).toEqual({
+    expect(json(await admin('revoke-grant', `--grant=${tokens.grantId}`, '--json')) as { revoked: boolean }).toEqual({
       revoked: true,
       environment: ENV,
       grantId: tokens.grantId
@@ -142,20 +142,20 @@ describe('sqlbridge admin', () => {
     expect((await refresh(server.baseUrl, ENV, tokens.client, tokens.refreshToken)).body['error']).toBe(
       'invalid_grant'
     );
-    const again = await admin('revoke-grant', '--grant', tokens.grantId);
+    const again = await admin('revoke-grant', `--grant=${tokens.grantId}`);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`there is no grant ${tokens.grantId}`);
   });
 
   it('deletes a client: it cannot refresh any more; a configured client is refused', async () => {
     const tokens = await grant();
-    const deleted = await admin('delete-client', '--client', tokens.client.clientId);
+    const deleted = await admin('delete-client', `--client=${tokens.client.clientId}`);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toContain(`${ENV}: client ${tokens.client.clientId} deleted`);
     expect(await mcpStatus(tokens.accessToken)).toBe(401);
     const refreshed = await refresh(server.baseUrl, ENV, tokens.client, tokens.refreshToken);
     expect(refreshed.body['error']).toBe('invalid_client');
-    expect((await admin('delete-client', '--client', tokens.client.clientId)).code).toBe(1);
+    expect((await admin('delete-client', `--client=${tokens.client.clientId}`)).code).toBe(1);
     const configured = await admin('delete-client', '--client', 'configured-app');
     expect(configured.code).toBe(2);
     expect(configured.stderr).toContain('--client: configured-app is configured in auth.clients');

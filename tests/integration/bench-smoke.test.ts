@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
 import { runLoadJob } from '../../bench/load-client.ts';
 import type { LoadJob } from '../../bench/load.ts';
 import { parseOptions } from '../../bench/options.ts';
@@ -11,19 +12,23 @@ import type { Call, Era } from '../../bench/workloads.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
 
 /**
- * The benchmark harness itself, in a few seconds: sqlbridge started as `npm run bench` starts it,
+ * The benchmark harness itself, in a few seconds: sqlbridge built and started as `npm run bench`
+ * builds and starts it (into a directory of its own, beside dist/, which this test leaves alone),
  * the load generator in its own process sending tool calls for under a second, every answer checked,
  * so that a wrong answer is an error and never a call served. The figures are not asserted here.
  */
 
 let dir: string;
 let server: SqlbridgeServer;
+const BUILD = join(PROJECT_ROOT, '.test-build-bench');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   const sqlitePath = join(dir, 'empty.sqlite');
   new DatabaseSync(sqlitePath).close();
+  const main = buildSqlbridge(BUILD);
   server = await startSqlbridge({
+    main,
     workDir: dir,
     postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
     pgDatabase: POSTGRES.database,
@@ -31,11 +36,12 @@ beforeAll(async () => {
     oauth: false,
     maxStreams: 0
   });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
+  rmSync(BUILD, { recursive: true, force: true });
 });
 
 const job = (calls: Call[], era: Era): LoadJob => ({
