@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toolsListBody } from '../../bench/mcp-messages.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
@@ -79,18 +80,7 @@ describe('a SQLite server without OAuth', () => {
         'mcp-protocol-version': '2026-07-28',
         'mcp-method': 'tools/list'
       },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/list',
-        params: {
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-            'io.modelcontextprotocol/clientInfo': { name: 'modules', version: '1' },
-            'io.modelcontextprotocol/clientCapabilities': {}
-          }
-        }
-      })
+      body: toolsListBody(1)
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('execute_sql');
