@@ -29,8 +29,6 @@ export interface DemoDatabaseOptions {
 
 export class DemoDatabase {
   readonly path: string;
-  /** Settles once the data reaches the time the database was opened (at once when it is caught up in-process). */
-  readonly ready: Promise<void>;
   private readonly logger: Logger;
   private readonly now: () => number;
   private db: DatabaseSync | undefined;
@@ -44,15 +42,16 @@ export class DemoDatabase {
     this.now = options.now ?? Date.now;
     this.logger = options.logger;
     // The live feed of a running server catches up in a worker thread, so that neither the start
-    // nor a query waits for it; a database opened without the feed (or with a test clock) catches up here.
+    // nor a query waits for it: until it has, queries see the data as the last run left it (each
+    // catch-up is one transaction). A database opened without the feed (or with a test clock)
+    // catches up here, before open() returns.
     if (options.liveFeed && options.now === undefined) {
-      this.ready = this.catchUpInWorker();
+      void this.catchUpInWorker();
       this.timer = setInterval(() => void this.catchUpInWorker(), options.feedIntervalMs ?? 60_000);
     } else {
       this.db = new DatabaseSync(path, { timeout: 10_000, enableForeignKeyConstraints: true });
       this.generator = new DemoGenerator(this.db);
       this.catchUp();
-      this.ready = Promise.resolve();
       if (options.liveFeed) this.timer = setInterval(() => this.catchUp(), options.feedIntervalMs ?? 60_000);
     }
     this.timer?.unref();
