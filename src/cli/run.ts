@@ -2,15 +2,6 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError } from '../errors/config-error.ts';
 import { VERSION } from '../version.ts';
 import { parseCommandLine, UsageError } from './args.ts';
-import { adminCommand } from './commands/admin.ts';
-import { auditCommand } from './commands/audit.ts';
-import { backupCommand } from './commands/backup.ts';
-import { checkCommand } from './commands/check.ts';
-import { hashPasswordCommand } from './commands/hash-password.ts';
-import { restoreCommand } from './commands/restore.ts';
-import { rotateKeysCommand } from './commands/rotate-keys.ts';
-import { serveCommand } from './commands/serve.ts';
-import { stdioCommand } from './commands/stdio.ts';
 import { HELP } from './help.ts';
 import type { CliIo } from './io.ts';
 
@@ -39,28 +30,49 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       io.out(VERSION);
       return EXIT_OK;
     }
-    if (args.command === 'hash-password') return await hashPasswordCommand(context.stdin, io);
+    // Each command loads only its own modules: a server start reads none of the admin, backup or
+    // key-rotation code, and the CLI commands none of the server's.
+    if (args.command === 'hash-password') {
+      const { hashPasswordCommand } = await import('./commands/hash-password.ts');
+      return await hashPasswordCommand(context.stdin, io);
+    }
     const demo = args.demo || args.command === 'demo';
     const load = () => loadConfig({ cli: args.overrides, env: context.env, cwd: context.cwd, demo });
     const loaded = load();
     switch (args.command) {
       case 'serve':
-      case 'demo':
+      case 'demo': {
+        const { serveCommand } = await import('./commands/serve.ts');
         return await serveCommand(loaded, io, load);
-      case 'stdio':
+      }
+      case 'stdio': {
+        const { stdioCommand } = await import('./commands/stdio.ts');
         return await stdioCommand(loaded, args.environment);
-      case 'check':
+      }
+      case 'check': {
+        const { checkCommand } = await import('./commands/check.ts');
         return await checkCommand(loaded, io);
-      case 'rotate-keys':
+      }
+      case 'rotate-keys': {
+        const { rotateKeysCommand } = await import('./commands/rotate-keys.ts');
         return await rotateKeysCommand(loaded, args.environment, io);
-      case 'audit':
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./commands/audit.ts');
         return await auditCommand(loaded, args.audit, args.environment, io);
-      case 'admin':
+      }
+      case 'admin': {
+        const { adminCommand } = await import('./commands/admin.ts');
         return await adminCommand(loaded, args, io);
-      case 'backup':
+      }
+      case 'backup': {
+        const { backupCommand } = await import('./commands/backup.ts');
         return await backupCommand(loaded, args.backup, context.cwd, io);
-      case 'restore':
+      }
+      case 'restore': {
+        const { restoreCommand } = await import('./commands/restore.ts');
         return await restoreCommand(loaded, args.backup, context.cwd, io);
+      }
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -8,8 +8,9 @@ import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
 
 /**
  * A server loads only the libraries its configuration uses: one that serves SQLite without OAuth
- * never loads the authorization server (oidc-provider, openid-client), the engine clients of other
- * databases (tedious, mysql2, pg) or ioredis. Each costs start-up time and resident memory. The
+ * never loads the authorization server (oidc-provider, openid-client, jose), the engine clients of
+ * other databases (tedious, mysql2, pg), ioredis, prom-client (metrics are off) or Fastify's Ajv
+ * schema compiler (no route declares a JSON schema). Each costs start-up time and resident memory. The
  * process records every package it resolves through a module hook (`module.registerHooks`, for
  * both import and require).
  */
@@ -88,7 +89,19 @@ describe('a SQLite server without OAuth', () => {
     expect([...packages()]).toEqual(expect.arrayContaining(['fastify', '@modelcontextprotocol/server', 'zod']));
   });
 
-  it.each(['oidc-provider', 'openid-client', 'tedious', 'mssql', 'mysql2', 'pg', 'ioredis'])('never loads %s', name => {
+  it.each([
+    'oidc-provider',
+    'openid-client',
+    'jose',
+    'tedious',
+    'mssql',
+    'mysql2',
+    'pg',
+    'ioredis',
+    'prom-client',
+    '@fastify/ajv-compiler',
+    'ajv'
+  ])('never loads %s', name => {
     expect(packages().has(name)).toBe(false);
   });
 });

@@ -5,12 +5,11 @@ import { standaloneCluster } from '../../cluster/cluster.ts';
 import type { Config } from '../../config/schema.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { assertHttpExposureAllowed } from '../../config/policy.ts';
-import { createHttpServer } from '../../http-server.ts';
+import { createHttpServer, type HttpServer } from '../../http-server.ts';
 import { configuredSecrets } from '../../config/secrets.ts';
 import { createLogger, logProcessWarnings, redactSecrets, type Logger } from '../../observability/logger.ts';
 import { limitLabel } from '../../http/limits/rejections.ts';
-import { Metrics } from '../../observability/metrics.ts';
-import { startMetricsListener, type MetricsListener } from '../../observability/metrics-listener.ts';
+import type { MetricsListener } from '../../observability/metrics-listener.ts';
 import { configLoaded } from '../../audit/lifecycle.ts';
 import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
@@ -32,29 +31,44 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   redactSecrets(logger, configuredSecrets(config));
   for (const notice of loaded.notices) logger.warn(notice);
   const app = createApp(config, logger);
-  // Counting from the first record on, so that the metrics agree with the trail.
-  const metrics = config.metrics.enabled ? new Metrics() : undefined;
+  // Counting from the first record on, so that the metrics agree with the trail. prom-client is
+  // loaded only by a server that serves metrics.
+  const metrics = config.metrics.enabled ? new (await import('../../observability/metrics.ts')).Metrics() : undefined;
   metrics?.observeAudit(app.audit);
   app.audit.record(configLoaded(loaded));
-  const refusal = await connectAndVerify(app, logger);
+  // The databases connect (a SQLite worker process starting, a TLS handshake) while the HTTP side is
+  // built; nothing listens before both are done, and a refused start closes what was built unused.
+  const verifying = connectAndVerify(app, logger);
+  let auth: AuthorizationServers | undefined;
+  let http: HttpServer;
+  try {
+    auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
+    http = await createHttpServer(config, app.environments, logger, VERSION, auth, {
+      ...(metrics === undefined
+        ? {}
+        : {
+            rateLimitObserver: rejection =>
+              metrics.rateLimitRejected({
+                limit: limitLabel(rejection.rule),
+                ...(rejection.environment === undefined ? {} : { environment: rejection.environment })
+              })
+          })
+    });
+  } catch (error) {
+    await verifying;
+    await auth?.close();
+    await app.close();
+    throw error;
+  }
+  const refusal = await verifying;
   if (refusal !== undefined) {
     logger.error(refusal);
     app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'startup_refused' });
+    await http.shutdown(0);
+    await auth?.close();
     await app.close();
     return 1;
   }
-  const auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
-  const http = await createHttpServer(config, app.environments, logger, VERSION, auth, {
-    ...(metrics === undefined
-      ? {}
-      : {
-          rateLimitObserver: rejection =>
-            metrics.rateLimitRejected({
-              limit: limitLabel(rejection.rule),
-              ...(rejection.environment === undefined ? {} : { environment: rejection.environment })
-            })
-        })
-  });
   metrics?.observeStreams(http.streams);
   for (const environment of app.environments) metrics?.observePool(environment.name, () => environment.db.poolStats());
   // Listening before the handler is in place would let a SIGTERM sent once we say we serve kill the
@@ -82,6 +96,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   if (metrics !== undefined) {
     const { host, port: metricsPort, token } = config.metrics;
     try {
+      const { startMetricsListener } = await import('../../observability/metrics-listener.ts');
       metricsListener = await startMetricsListener({ host, port: metricsPort, token, metrics, logger });
     } catch (error) {
       app.audit.record({ event: 'server.stopped', outcome: 'failed', errorClass: 'listen_failed' });
