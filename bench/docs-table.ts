@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { SystemName } from './options.ts';
-import type { Figure, Results } from './report.ts';
+import { soakLine, type Figure, type Results } from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
@@ -78,6 +78,7 @@ export function resultsSection(results: Results): string {
       `Cold start of the demo to the first tools/list: ${thousands(results.coldStartMs.median)} ms (median of ${results.coldStartMs.runs.length}).`
     );
   }
+  if (results.soak !== undefined) lines.push(soakLine(results.soak));
   lines.push('', '| target | measured | met |', '|---|---|---|');
   for (const check of checkTargets(results)) {
     lines.push(`| ${check.target} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : 'no'} |`);

@@ -10,21 +10,24 @@ export interface BenchOptions {
   durationMs: number;
   warmupMs: number;
   runs: number;
-  /** Workload names (or name prefixes), `sse` and `cold-start`; empty = everything. */
+  /** Workload names (or name prefixes), `sse`, `cold-start` and `soak`; empty = everything. */
   only: string[];
   systems: SystemName[];
   streams: number;
+  /** Length of the soak (ms). */
+  soakMs: number;
   out?: string;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
-  --quick              short runs (3 s each, 2,000 idle streams): a smoke run, not figures to publish
+  --quick              short runs (3 s each, 2,000 idle streams, a 30-second soak): a smoke run, not figures to publish
   --duration SECONDS   measured time per run and system (default 20, quick 3)
   --warmup SECONDS     unmeasured time before each run (default 3, quick 1)
   --runs N             runs per workload and system, alternating systems (default 3, at least 1)
-  --only LIST          comma-separated workload names or prefixes (e.g. pk,rows1000), sse, cold-start
+  --only LIST          comma-separated workload names or prefixes (e.g. pk,rows1000), sse, cold-start, soak
   --systems LIST       comma-separated among ${SYSTEMS.join(', ')} (default all)
   --streams N          idle legacy SSE streams to hold (default 10000, quick 2000)
+  --soak SECONDS       length of the mixed-load soak at concurrency 8 (default 600, quick 30)
   --out FILE           where to write the results JSON (default bench/results/<date>-<commit>.json)`;
 
 /** Thrown for a bad command line; the message names the option. */
@@ -57,6 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         only: { type: 'string' },
         systems: { type: 'string' },
         streams: { type: 'string' },
+        soak: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean' }
       },
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: list(values.only),
     systems: systems as SystemName[],
     streams: Math.round(positive('streams', values.streams, quick ? 2000 : 10_000)),
+    soakMs: positive('soak', values.soak, quick ? 30 : 600) * 1000,
     ...(values.out === undefined ? {} : { out: values.out })
   };
 }

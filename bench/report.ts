@@ -48,6 +48,22 @@ export interface StreamsFigure {
   kbPerStream: number;
 }
 
+export interface SoakFigure {
+  durationMs: number;
+  concurrency: number;
+  calls: number;
+  errors: number;
+  firstError?: string;
+  callsPerSecond: number;
+  /** The server's RSS, sampled at regular intervals over the soak (MiB). */
+  rssMb: number[];
+  /** Highest RSS of the first and of the last tenth of the soak (MiB). */
+  firstWindowPeakMb: number;
+  lastWindowPeakMb: number;
+  /** How far the last tenth's peak is above the first tenth's (%). */
+  growthPercent: number;
+}
+
 export interface Results {
   date: string;
   commit: string;
@@ -65,6 +81,7 @@ export interface Results {
   serverPeakRssMb: Partial<Record<SystemName, number>>;
   streams?: StreamsFigure;
   coldStartMs?: { runs: number[]; median: number };
+  soak?: SoakFigure;
   measurements: Measurement[];
 }
 
@@ -141,4 +158,15 @@ export function figuresTable(rows: Figure[]): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map(row => row[i]!.length)));
   return [header, ...body].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+/** The soak in one sentence (terminal and docs). */
+export function soakLine(soak: SoakFigure): string {
+  const errors = soak.errors === 0 ? 'no errors' : `${soak.errors} errors (${soak.firstError ?? ''})`;
+  return (
+    `Soak: ${soak.durationMs / 1000} s of mixed load at concurrency ${soak.concurrency}, ` +
+    `${soak.calls.toLocaleString('en-US')} calls (${Math.round(soak.callsPerSecond)}/s), ${errors}; ` +
+    `server RSS peaked at ${soak.firstWindowPeakMb.toFixed(0)} MiB in the first tenth and ` +
+    `${soak.lastWindowPeakMb.toFixed(0)} MiB in the last (${soak.growthPercent >= 0 ? '+' : ''}${soak.growthPercent.toFixed(1)}%).`
+  );
 }

@@ -8,15 +8,16 @@ import { describeMachine } from './machine.ts';
 import { measureWorkloads } from './measure.ts';
 import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './options.ts';
 import { measureIdleStreams } from './idle-streams.ts';
+import { measureSoak } from './soak.ts';
 import { peakRssMb } from './process-memory.ts';
-import { currentCommit, figures, figuresTable, median, writeResults, type Results } from './report.ts';
+import { currentCommit, figures, figuresTable, median, soakLine, writeResults, type Results } from './report.ts';
 import { startSystems, type Systems } from './systems.ts';
 import { WORKLOADS } from './workloads.ts';
 
 /**
  * `npm run bench`: sqlbridge (OAuth off and on), DBHub and the raw drivers on the same generated
  * data, every workload measured `--runs` times with the systems alternating, then idle legacy SSE
- * streams and the demo's cold start. Progress goes to stderr, the table to stdout, everything to
+ * streams, the demo's cold start and the soak. Progress goes to stderr, the table to stdout, everything to
  * the results JSON.
  */
 
@@ -63,7 +64,8 @@ async function main(options: BenchOptions): Promise<void> {
       runs: options.runs,
       only: options.only,
       systems: options.systems,
-      streams: options.streams
+      streams: options.streams,
+      soakMs: options.soakMs
     },
     machine,
     ...(systems.dbhub === undefined ? {} : { dbhubVersion: systems.dbhub.version }),
@@ -94,6 +96,10 @@ async function main(options: BenchOptions): Promise<void> {
     for (let run = 0; run < options.runs; run++) runs.push(Math.round(await coldStartMs(dataDir)));
     results.coldStartMs = { runs, median: median(runs) };
   }
+  if (options.systems.includes('sqlbridge') && selected(options, 'soak')) {
+    progress(`soak: mixed load at concurrency 8 for ${options.soakMs / 1000} s…`);
+    results.soak = await measureSoak({ workDir: WORK_DIR, postgres: POSTGRES, sqlitePath, durationMs: options.soakMs });
+  }
   const titles = new Map(WORKLOADS.map(workload => [workload.name, workload.title]));
   const complete: Results = { ...results, figures: figures(results.measurements, titles) };
   const path = await writeResults(complete, PROJECT_ROOT, options.out);
@@ -106,6 +112,7 @@ async function main(options: BenchOptions): Promise<void> {
   }
   if (complete.coldStartMs !== undefined)
     process.stdout.write(`demo cold start to tools/list: ${complete.coldStartMs.median.toFixed(0)} ms (median)\n`);
+  if (complete.soak !== undefined) process.stdout.write(`${soakLine(complete.soak)}\n`);
   if (machine.busy || results.machineAfter.busy)
     process.stdout.write('measured on a busy machine: low and noisy figures\n');
   progress(`results: ${path}`);

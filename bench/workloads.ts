@@ -59,6 +59,18 @@ const rows1000: Call[] = [
 const badSql: Call[] = [{ sql: 'SELECT no_such_column FROM bench_rows', expect: { rows: 0, error: true } }];
 const selectAll: Call[] = [{ sql: 'SELECT * FROM bench_big', expect: { rows: ROW_CAP, contains: labelOf(1) } }];
 
+/**
+ * The soak's mix, in the proportions of an analyst's session: of every 20 calls, 16 primary-key
+ * lookups, 2 `SELECT 1`, one 1000-row result and one bad statement.
+ */
+export const MIXED_CALLS: readonly Call[] = lookups(800).flatMap((lookup, i) => {
+  if (i % 16 === 0) return [lookup, ...select1];
+  if (i % 16 === 5) return [lookup, ...rows1000];
+  if (i % 16 === 10) return [lookup, ...select1];
+  if (i % 16 === 15) return [lookup, ...badSql];
+  return [lookup];
+});
+
 const MODERN: Era = '2026-07-28';
 
 export const WORKLOADS: readonly Workload[] = [

@@ -7,6 +7,7 @@ import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
 import { runLoadJob } from '../../bench/load-client.ts';
 import type { LoadJob } from '../../bench/load.ts';
 import { parseOptions } from '../../bench/options.ts';
+import { soak } from '../../bench/soak.ts';
 import { startSqlbridge, type SqlbridgeServer } from '../../bench/sqlbridge-server.ts';
 import type { Call, Era } from '../../bench/workloads.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
@@ -86,9 +87,25 @@ describe('the benchmark harness', () => {
     expect(result.firstError).toContain('tool error');
   }, 20_000);
 
+  it('soaks the server with checked calls on both environments while sampling its memory', async () => {
+    const answer: Call = { sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } };
+    const figure = await soak(server, {
+      calls: { pg: [answer], lite: [answer] },
+      durationMs: 1000,
+      sampleEveryMs: 100
+    });
+    expect(figure.errors).toBe(0);
+    expect(figure.calls).toBeGreaterThan(0);
+    expect(figure.rssMb.length).toBeGreaterThanOrEqual(5);
+    expect(figure.firstWindowPeakMb).toBeGreaterThan(0);
+  }, 20_000);
+
   it('names the option a bad command line gets wrong', () => {
     expect(() => parseOptions(['--runs', '0'])).toThrow('--runs must be a positive number');
     expect(() => parseOptions(['--systems', 'sqlbridge,nope'])).toThrow('--systems: unknown system "nope"');
     expect(parseOptions(['--quick']).durationMs).toBe(3000);
+    expect(parseOptions(['--quick']).soakMs).toBe(30_000);
+    expect(parseOptions(['--soak', '120']).soakMs).toBe(120_000);
+    expect(() => parseOptions(['--soak', 'long'])).toThrow('--soak must be a positive number');
   });
 });
