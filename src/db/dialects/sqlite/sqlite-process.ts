@@ -10,7 +10,8 @@ import type { FlowRequest, FromWorker, ToWorker, WorkerError, WorkerMessage } fr
 
 const WORKER_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const WORKER_PATH = fileURLToPath(new URL(`./sqlite-worker${WORKER_EXTENSION}`, import.meta.url));
-const BATCH = 256;
+/** Rows asked for at a time: a 1000-row result (the default cap) is one exchange. The worker also ends a batch at about 64 KiB of values. */
+const BATCH = 1024;
 
 export interface OpenOptions {
   path: string;

@@ -23,13 +23,13 @@ export interface QueryRequest {
   before: readonly string[];
   /** The caller's identity, which `sqlbridge_identity(key)` returns while this request runs (empty: none). */
   session: Readonly<Record<string, string | null>>;
-  /** Rows to send in the first batch. */
+  /** Rows to send in the first batch at most (the worker ends a batch early at about 64 KiB of values). */
   batch: number;
   /** The tables the caller's role may read (`access.tables`); absent: no role, the connection's own access. */
   tables?: readonly string[];
 }
 
-/** After a `rows` batch the driver asks for the next `batch` rows, or ends the statement. */
+/** After a `rows` batch the driver asks for the next `batch` rows (at most), or ends the statement. */
 export type FlowRequest = { t: 'more'; batch: number } | { t: 'stop' };
 
 export type ToWorker = OpenRequest | QueryRequest | FlowRequest;

@@ -186,12 +186,33 @@ function startQuery(
   }
 }
 
-/** Reads up to `size` rows and sends them, or reports the end of the rows. */
+/**
+ * A batch ends at the rows the driver asked for or once its values reach about 64 KiB, whichever
+ * comes first (always at least one row): narrow rows travel many to a message (a 1000-row result of
+ * a few columns is one), wide ones (long text, blobs) few. Neither process holds more than one
+ * bounded batch however large the result, and a result cut at the character budget is read little
+ * past it.
+ */
+const BATCH_BYTES = 64 * 1024;
+
+/** Roughly what a row weighs in a message: text by its length, blobs by their size, 8 bytes for the rest. */
+function rowBytes(row: readonly unknown[]): number {
+  let bytes = 0;
+  for (const value of row) {
+    if (typeof value === 'string') bytes += value.length;
+    else if (value instanceof Uint8Array) bytes += value.byteLength;
+    else bytes += 8;
+  }
+  return bytes;
+}
+
+/** Reads up to `size` rows (fewer once they weigh BATCH_BYTES) and sends them, or reports the end of the rows. */
 function pump(size: number): void {
   if (cursor === undefined) return;
   const batch: unknown[][] = [];
+  let bytes = 0;
   try {
-    while (batch.length < size) {
+    while (batch.length < size && bytes < BATCH_BYTES) {
       const next = cursor.iterator.next();
       if (next.done === true) {
         if (batch.length > 0) send({ t: 'rows', rows: batch });
@@ -202,6 +223,7 @@ function pump(size: number): void {
       }
       cursor.rowsRead++;
       batch.push(next.value);
+      bytes += rowBytes(next.value);
     }
     send({ t: 'rows', rows: batch });
   } catch (error) {
