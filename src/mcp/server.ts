@@ -22,7 +22,7 @@ export interface ServerFactoryOptions {
  * The MCP server of one environment, as a factory: the SDK builds a fresh instance per HTTP request
  * (and one per stdio connection), so the factory only wires prebuilt tools to the environment. A
  * 2026-07-28 `tools/call` gets an instance with the one tool it names (when the caller may see it)
- * and nothing else: that is all the request can reach.
+ * and nothing else, not even resource and prompt handlers: that is all the request can reach.
  */
 export function createServerFactory(environment: Environment, options: ServerFactoryOptions): McpServerFactory {
   const sampleTool = getTableSampleTool(environment);
@@ -32,31 +32,10 @@ export function createServerFactory(environment: Environment, options: ServerFac
   const executeWriteSql = curated.gateFreeSql(executeWriteSqlTool);
   const instructions = serverInstructions(environment);
   const logger = options.logger.child({ environment: environment.name });
+  const serverInfo = { name: 'sqlbridge', title: `sqlbridge — ${environment.name}`, version: options.version };
   return request => {
     // Which tools a caller sees depends on their groups (`groups` of curated tools, `executeSql`).
     const caller = identityOf(request.authInfo);
-    const server = new McpServer(
-      { name: 'sqlbridge', title: `sqlbridge — ${environment.name}`, version: options.version },
-      {
-        instructions,
-        // The tool list depends on the configuration and the caller's groups: it never changes while serving.
-        // Resources (one per readable table) follow the catalog, which clients re-list when they need to.
-        capabilities: {
-          tools: { listChanged: false },
-          resources: { listChanged: false },
-          prompts: { listChanged: false }
-        },
-        cacheHints: {
-          'tools/list': { ttlMs: 300_000, cacheScope: 'private' },
-          'prompts/list': { ttlMs: 300_000, cacheScope: 'private' },
-          'resources/templates/list': { ttlMs: 300_000, cacheScope: 'private' },
-          // What a caller may read depends on their database role, and the catalog can change.
-          'resources/list': { ttlMs: 60_000, cacheScope: 'private' },
-          'resources/read': { ttlMs: 60_000, cacheScope: 'private' },
-          'server/discover': { ttlMs: 300_000, cacheScope: 'private' }
-        }
-      }
-    );
     const context = { environment, logger };
     const freeSql = curated.freeSqlFor(caller);
     // Registration order is the order clients list the tools in.
@@ -68,9 +47,31 @@ export function createServerFactory(environment: Environment, options: ServerFac
     const called = calledTool(request);
     const only = called === undefined ? undefined : tools.find(tool => tool.name === called);
     if (only !== undefined) {
+      // A server for one tool call: no resource or prompt handlers, no instructions (they travel
+      // with server/discover and initialize, which this request is not).
+      const server = new McpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
       registerTool(server, only, context);
       return server;
     }
+    const server = new McpServer(serverInfo, {
+      instructions,
+      // The tool list depends on the configuration and the caller's groups: it never changes while serving.
+      // Resources (one per readable table) follow the catalog, which clients re-list when they need to.
+      capabilities: {
+        tools: { listChanged: false },
+        resources: { listChanged: false },
+        prompts: { listChanged: false }
+      },
+      cacheHints: {
+        'tools/list': { ttlMs: 300_000, cacheScope: 'private' },
+        'prompts/list': { ttlMs: 300_000, cacheScope: 'private' },
+        'resources/templates/list': { ttlMs: 300_000, cacheScope: 'private' },
+        // What a caller may read depends on their database role, and the catalog can change.
+        'resources/list': { ttlMs: 60_000, cacheScope: 'private' },
+        'resources/read': { ttlMs: 60_000, cacheScope: 'private' },
+        'server/discover': { ttlMs: 300_000, cacheScope: 'private' }
+      }
+    });
     for (const tool of tools) registerTool(server, tool, context);
     registerTableResources(server, environment, logger);
     registerPrompts(server, environment, { freeSql });

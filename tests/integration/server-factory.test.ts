@@ -70,6 +70,8 @@ describe('the server a request is given', () => {
   it('registers only the tool a 2026-07-28 tools/call names, and the call answers', async () => {
     const registered = vi.spyOn(McpServer.prototype, 'registerTool');
     const resources = vi.spyOn(McpServer.prototype, 'registerResource');
+    const resourceHandlers = vi.spyOn(McpServer.prototype, 'setResourceRequestHandlers');
+    const promptHandlers = vi.spyOn(McpServer.prototype, 'setPromptRequestHandlers');
     const answer = await send(
       'tools/call',
       { name: 'execute_sql', arguments: { query: 'SELECT 41 + 1 AS answer' } },
@@ -79,14 +81,26 @@ describe('the server a request is given', () => {
     expect(answer.message.result?.['structuredContent']).toMatchObject({ rows: [[42]] });
     expect(registered.mock.calls.map(call => call[0])).toEqual(['execute_sql']);
     expect(resources).not.toHaveBeenCalled();
+    // Nor does it install the resource and prompt handlers it could never use.
+    expect(resourceHandlers).not.toHaveBeenCalled();
+    expect(promptHandlers).not.toHaveBeenCalled();
   });
 
   it('gives every other request the whole server: tools/list lists every tool', async () => {
     const registered = vi.spyOn(McpServer.prototype, 'registerTool');
+    const resourceHandlers = vi.spyOn(McpServer.prototype, 'setResourceRequestHandlers');
     const answer = await send('tools/list', {});
     const names = (answer.message.result?.['tools'] as { name: string }[]).map(tool => tool.name);
     expect(names).toEqual(['list_tables', 'describe_table', 'execute_sql', 'get_table_sample']);
     expect(registered.mock.calls.map(call => call[0])).toEqual(names);
+    expect(resourceHandlers).toHaveBeenCalled();
+  });
+
+  it('answers server/discover with the instructions and every capability', async () => {
+    const answer = await send('server/discover', {});
+    const result = answer.message.result as { instructions?: string; capabilities?: Record<string, unknown> };
+    expect(result.instructions).toContain('list_tables');
+    expect(Object.keys(result.capabilities ?? {})).toEqual(expect.arrayContaining(['tools', 'resources', 'prompts']));
   });
 
   it('serves a tool name sent in the header’s Base64 form with the whole server', async () => {
