@@ -93,14 +93,22 @@ export class DemoDatabase {
     this.worker = undefined;
   }
 
-  /** Asks the worker thread to add what happened up to now; a request while one runs waits for it. */
+  /**
+   * Asks the worker thread to add what happened up to now; a request while one runs waits for it.
+   * Never rejects: a failure is logged, and the next minute tries again.
+   */
   private async catchUpInWorker(): Promise<void> {
     if (this.pending !== undefined) return;
-    const worker = (this.worker ??= this.startWorker());
-    const answer = await new Promise<CatchUpAnswer>(resolve => {
-      this.pending = resolve;
-      worker.postMessage('catch-up');
-    });
+    let answer: CatchUpAnswer;
+    try {
+      const worker = (this.worker ??= this.startWorker());
+      answer = await new Promise<CatchUpAnswer>(resolve => {
+        this.pending = resolve;
+        worker.postMessage('catch-up');
+      });
+    } catch (error) {
+      answer = { error: error instanceof Error ? error.message : String(error) };
+    }
     this.pending = undefined;
     if ('ok' in answer) this.logExtended(answer.ok);
     else

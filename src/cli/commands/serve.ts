@@ -39,6 +39,8 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   // The databases connect (a SQLite worker process starting, a TLS handshake) while the HTTP side is
   // built; nothing listens before both are done, and a refused start closes what was built unused.
   const verifying = connectAndVerify(app, logger);
+  // Awaited below; meanwhile a rejection is not left unhandled.
+  verifying.catch(() => undefined);
   let auth: AuthorizationServers | undefined;
   let http: HttpServer;
   try {
@@ -55,7 +57,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
           })
     });
   } catch (error) {
-    await verifying;
+    await verifying.catch(() => undefined);
     await auth?.close();
     await app.close();
     throw error;
