@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { PostgresServer } from './datasets.ts';
 import { holdStreams } from './load-client.ts';
 import { rssMb } from './process-memory.ts';
 import type { StreamsFigure } from './report.ts';
-import { startSqlbridge } from './sqlbridge-server.ts';
+import { withOwnSqlbridge } from './sqlbridge-server.ts';
 
 /**
  * Memory of idle legacy SSE streams, on a sqlbridge process of its own (OAuth off) that has served
@@ -21,22 +20,16 @@ export async function measureIdleStreams(options: {
   sqlitePath: string;
   count: number;
 }): Promise<StreamsFigure> {
-  const server = await startSqlbridge({
-    workDir: join(options.workDir, 'streams'),
-    postgres: options.postgres,
-    sqlitePath: options.sqlitePath,
-    oauth: false,
-    maxStreams: options.count
-  });
-  try {
+  const { count } = options;
+  return withOwnSqlbridge({ ...options, name: 'streams', maxStreams: count }, async server => {
     await settle(2000);
     const rssBeforeMb = rssMb(server.pid);
-    const held = await holdStreams({ kind: 'sse', url: server.url('pg', 'sse'), count: options.count });
+    const held = await holdStreams({ kind: 'sse', url: server.url('pg', 'sse'), count });
     try {
       await settle(2000);
       const rssAfterMb = rssMb(server.pid);
       return {
-        requested: options.count,
+        requested: count,
         opened: held.opened,
         failed: held.failed,
         ...(held.firstError === undefined ? {} : { firstError: held.firstError }),
@@ -47,7 +40,5 @@ export async function measureIdleStreams(options: {
     } finally {
       await held.close();
     }
-  } finally {
-    await server.stop();
-  }
+  });
 }

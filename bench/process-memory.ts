@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 
 /**
  * A server's memory, read from /proc/<pid>/status: the resident set now (VmRSS) and its peak since
- * the process started (VmHWM). A sampler reads VmRSS every few milliseconds during a measurement,
- * which gives the peak of that window alone.
+ * the process started (VmHWM). A sampler reads VmRSS at a fixed interval during a measurement,
+ * which gives the peak of that window alone (and, for the soak, the readings over time).
  */
 
 function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -20,28 +20,28 @@ export const rssMb = (pid: number): number => statusField(pid, 'VmRSS');
 export const peakRssMb = (pid: number): number => statusField(pid, 'VmHWM');
 
 export interface RssSampler {
-  /** The highest VmRSS seen since the sampler started, in MiB. */
+  /** Every VmRSS read so far, in MiB, oldest first (the first when the sampler started). */
+  readonly samples: readonly number[];
+  /** Stops sampling; the highest VmRSS seen since the sampler started, in MiB. */
   stop(): number;
 }
 
 export function sampleRss(pid: number, everyMs = 50): RssSampler {
-  let peak = rssMb(pid);
-  const timer = setInterval(() => {
+  const samples = [rssMb(pid)];
+  const read = (): void => {
     try {
-      peak = Math.max(peak, rssMb(pid));
+      samples.push(rssMb(pid));
     } catch {
-      // the process ended; the peak so far stands
+      // the process ended; the samples so far stand
     }
-  }, everyMs);
+  };
+  const timer = setInterval(read, everyMs);
   return {
+    samples,
     stop() {
       clearInterval(timer);
-      try {
-        peak = Math.max(peak, rssMb(pid));
-      } catch {
-        // as above
-      }
-      return peak;
+      read();
+      return Math.max(...samples);
     }
   };
 }

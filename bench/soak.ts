@@ -1,10 +1,10 @@
-import { join } from 'node:path';
+import type { LoopResult } from './closed-loop.ts';
 import type { PostgresServer } from './datasets.ts';
 import { runLoadJob } from './load-client.ts';
 import type { LoadJob } from './load.ts';
-import { rssMb } from './process-memory.ts';
+import { sampleRss } from './process-memory.ts';
 import type { SoakFigure } from './report.ts';
-import { startSqlbridge, type SqlbridgeServer } from './sqlbridge-server.ts';
+import { withOwnSqlbridge, type SqlbridgeServer } from './sqlbridge-server.ts';
 import { MIXED_CALLS, type Call } from './workloads.ts';
 
 /**
@@ -59,27 +59,20 @@ export async function soak(server: SqlbridgeServer, load: SoakLoad): Promise<Soa
     durationMs: load.durationMs,
     warmupMs: 0
   });
-  const samples: number[] = [];
-  const sample = (): void => {
-    try {
-      samples.push(rssMb(server.pid));
-    } catch {
-      // The server ended; the load fails with it and says so.
-    }
-  };
-  const timer = setInterval(sample, load.sampleEveryMs);
+  const sampler = sampleRss(server.pid, load.sampleEveryMs);
+  let results: LoopResult[];
   try {
-    const results = await Promise.all([runLoadJob(job('pg')), runLoadJob(job('lite'))]);
-    const firstError = results.find(result => result.firstError !== undefined)?.firstError;
-    return soakFigure(samples, {
-      durationMs: load.durationMs,
-      calls: results.reduce((sum, result) => sum + result.calls, 0),
-      errors: results.reduce((sum, result) => sum + result.errors, 0),
-      ...(firstError === undefined ? {} : { firstError })
-    });
+    results = await Promise.all([runLoadJob(job('pg')), runLoadJob(job('lite'))]);
   } finally {
-    clearInterval(timer);
+    sampler.stop();
   }
+  const firstError = results.find(result => result.firstError !== undefined)?.firstError;
+  return soakFigure(sampler.samples, {
+    durationMs: load.durationMs,
+    calls: results.reduce((sum, result) => sum + result.calls, 0),
+    errors: results.reduce((sum, result) => sum + result.errors, 0),
+    ...(firstError === undefined ? {} : { firstError })
+  });
 }
 
 export async function measureSoak(options: {
@@ -88,20 +81,11 @@ export async function measureSoak(options: {
   sqlitePath: string;
   durationMs: number;
 }): Promise<SoakFigure> {
-  const server = await startSqlbridge({
-    workDir: join(options.workDir, 'soak'),
-    postgres: options.postgres,
-    sqlitePath: options.sqlitePath,
-    oauth: false,
-    maxStreams: 0
-  });
-  try {
-    return await soak(server, {
+  return withOwnSqlbridge({ ...options, name: 'soak', maxStreams: 0 }, server =>
+    soak(server, {
       calls: { pg: MIXED_CALLS, lite: MIXED_CALLS },
       durationMs: options.durationMs,
       sampleEveryMs: 1000
-    });
-  } finally {
-    await server.stop();
-  }
+    })
+  );
 }

@@ -108,3 +108,26 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
     throw error;
   }
 }
+
+/**
+ * Runs `use` on a sqlbridge of its own (OAuth off, in `workDir/<name>`) that has served nothing
+ * else, and stops it afterwards: figures of memory over time need a server no other workload has
+ * grown.
+ */
+export async function withOwnSqlbridge<T>(
+  options: { workDir: string; name: string; postgres: PostgresServer; sqlitePath: string; maxStreams: number },
+  use: (server: SqlbridgeServer) => Promise<T>
+): Promise<T> {
+  const server = await startSqlbridge({
+    workDir: join(options.workDir, options.name),
+    postgres: options.postgres,
+    sqlitePath: options.sqlitePath,
+    oauth: false,
+    maxStreams: options.maxStreams
+  });
+  try {
+    return await use(server);
+  } finally {
+    await server.stop();
+  }
+}

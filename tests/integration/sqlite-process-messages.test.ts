@@ -45,6 +45,18 @@ function collect(rowLimit?: number): { sink: RowSink; rows: unknown[][]; columns
   return { sink, rows, columns };
 }
 
+/** Runs one statement on the worker, with the logs of messages cleared first. */
+async function run(sql: string, rowLimit?: number) {
+  received.length = 0;
+  sent.length = 0;
+  const collected = collect(rowLimit);
+  const stats = await worker.run(sql, [], [], {}, collected.sink, new AbortController().signal);
+  return { ...collected, stats };
+}
+
+/** The kinds of the messages sent to the worker, in order. */
+const sentKinds = (): string[] => sent.map(message => (message as { t: string }).t);
+
 const series = (count: number): string =>
   `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count}) SELECT i FROM n`;
 
@@ -61,10 +73,7 @@ function rowBatches(messages: readonly unknown[]): number[] {
 
 describe('SQLite worker messages', () => {
   it('answers a small query with one message to one request', async () => {
-    received.length = 0;
-    sent.length = 0;
-    const { sink, rows, columns } = collect();
-    const stats = await worker.run('SELECT 1 AS a, 2 AS b', [], [], {}, sink, new AbortController().signal);
+    const { rows, columns, stats } = await run('SELECT 1 AS a, 2 AS b');
     expect(columns).toEqual(['a', 'b']);
     expect(rows).toEqual([[1n, 2n]]);
     expect(stats).toEqual({ rowsRead: 1, stoppedEarly: false });
@@ -74,10 +83,7 @@ describe('SQLite worker messages', () => {
   });
 
   it('answers a 1000-row result (the default cap) in one exchange', async () => {
-    received.length = 0;
-    sent.length = 0;
-    const { sink, rows } = collect();
-    const stats = await worker.run(series(1000), [], [], {}, sink, new AbortController().signal);
+    const { rows, stats } = await run(series(1000));
     expect(stats.rowsRead).toBe(1000);
     expect(rows).toHaveLength(1000);
     expect(sent).toHaveLength(1);
@@ -85,37 +91,29 @@ describe('SQLite worker messages', () => {
   });
 
   it('reads a large result a batch at a time, every row in order', async () => {
-    received.length = 0;
-    sent.length = 0;
-    const { sink, rows } = collect();
-    const stats = await worker.run(series(3000), [], [], {}, sink, new AbortController().signal);
+    const { rows, stats } = await run(series(3000));
     expect(stats.rowsRead).toBe(3000);
     expect(rows.map(row => Number(row[0]))).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
     // The query and one request for each further batch of 1024 rows.
-    expect(sent.filter(message => (message as { t: string }).t === 'more')).toHaveLength(2);
+    expect(sentKinds().filter(kind => kind === 'more')).toHaveLength(2);
     expect(sent).toHaveLength(3);
   });
 
   it('ends a batch of wide rows at about 64 KiB, so no message holds a whole large result', async () => {
-    received.length = 0;
-    sent.length = 0;
-    const { sink, rows } = collect();
     // 10 rows of 20,000 characters: four of them pass 64 KiB.
     const sql = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10)
                  SELECT i, printf('%.*c', 20000, 'x') AS wide FROM n`;
-    const stats = await worker.run(sql, [], [], {}, sink, new AbortController().signal);
+    const { rows, stats } = await run(sql);
     expect(stats.rowsRead).toBe(10);
     expect(rows.every(row => String(row[1]).length === 20_000)).toBe(true);
     expect(rowBatches(received)).toEqual([4, 4, 2]);
-    expect(sent.filter(message => (message as { t: string }).t === 'more')).toHaveLength(2);
+    expect(sentKinds().filter(kind => kind === 'more')).toHaveLength(2);
   });
 
   it('stops the worker when the sink has had enough', async () => {
-    sent.length = 0;
-    const { sink, rows } = collect(10);
-    const stats = await worker.run(series(1000), [], [], {}, sink, new AbortController().signal);
+    const { rows, stats } = await run(series(1000), 10);
     expect(rows).toHaveLength(10);
     expect(stats.stoppedEarly).toBe(true);
-    expect(sent.map(message => (message as { t: string }).t)).toEqual(['query', 'stop']);
+    expect(sentKinds()).toEqual(['query', 'stop']);
   });
 });
