@@ -16,12 +16,16 @@ export interface LoopResult {
   p90Ms: number;
   p99Ms: number;
   meanMs: number;
+  /** The server's CPU time over the measured window divided by the calls answered in it (ms), when it was read. */
+  serverCpuMsPerCall?: number;
 }
 
 export interface LoopOptions {
   concurrency: number;
   durationMs: number;
   warmupMs: number;
+  /** Reads the server's CPU time so far (seconds), at the start and at the end of the measured window. */
+  serverCpuSeconds?: () => number;
 }
 
 export function percentile(sorted: Float64Array, p: number): number {
@@ -41,6 +45,15 @@ export async function closedLoop(
   const start = performance.now();
   const measureFrom = start + options.warmupMs;
   const end = measureFrom + options.durationMs;
+  const cpu: { start?: number; end?: number } = {};
+  const readCpu = options.serverCpuSeconds;
+  const timers =
+    readCpu === undefined
+      ? []
+      : [
+          setTimeout(() => (cpu.start = readCpu()), options.warmupMs),
+          setTimeout(() => (cpu.end = readCpu()), options.warmupMs + options.durationMs)
+        ];
   const worker = async (id: number): Promise<void> => {
     for (let now = performance.now(); now < end; now = performance.now()) {
       const n = sequence++;
@@ -58,6 +71,8 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, id) => worker(id)));
+  for (const timer of timers) clearTimeout(timer);
+  if (readCpu !== undefined && cpu.start !== undefined) cpu.end ??= readCpu();
   const sorted = Float64Array.from(latencies).sort();
   const total = latencies.reduce((sum, value) => sum + value, 0);
   return {
@@ -69,6 +84,9 @@ export async function closedLoop(
     p50Ms: percentile(sorted, 50),
     p90Ms: percentile(sorted, 90),
     p99Ms: percentile(sorted, 99),
-    meanMs: latencies.length === 0 ? Number.NaN : total / latencies.length
+    meanMs: latencies.length === 0 ? Number.NaN : total / latencies.length,
+    ...(cpu.start === undefined || cpu.end === undefined || latencies.length === 0
+      ? {}
+      : { serverCpuMsPerCall: ((cpu.end - cpu.start) * 1000) / latencies.length })
   };
 }

@@ -36,6 +36,27 @@ function cell(figure: Figure | undefined, byLatency: boolean, dbhub: Figure | un
   return `${value}${versus}${figure.errors > 0 ? ` ⚠ ${figure.errors} errors` : ''}`;
 }
 
+/** The servers' own CPU time per call, where it was read (the raw drivers have no server process). */
+function cpuTable(results: Results, workloads: [string, string][]): string[] {
+  const servers = COLUMNS.filter(([system]) =>
+    results.figures.some(f => f.system === system && f.serverCpuMsPerCall !== undefined)
+  );
+  if (servers.length === 0) return [];
+  const lines = [
+    '',
+    `| server CPU per call (ms, worker processes included) | ${servers.map(([, title]) => title).join(' | ')} |`,
+    `|---|${servers.map(() => '---').join('|')}|`
+  ];
+  for (const [workload, title] of workloads) {
+    const values = servers.map(([system]) => {
+      const figure = results.figures.find(f => f.workload === workload && f.system === system);
+      return figure?.serverCpuMsPerCall === undefined ? '—' : figure.serverCpuMsPerCall.toFixed(2);
+    });
+    lines.push(`| ${title} | ${values.join(' | ')} |`);
+  }
+  return lines;
+}
+
 export function resultsSection(results: Results): string {
   const workloads = [...new Map(results.figures.map(f => [f.workload, f.title])).entries()];
   const find = (workload: string, system: SystemName): Figure | undefined =>
@@ -62,6 +83,7 @@ export function resultsSection(results: Results): string {
       `| ${title} | ${COLUMNS.map(([system]) => cell(find(workload, system), byLatency, dbhub)).join(' | ')} |`
     );
   }
+  lines.push(...cpuTable(results, workloads));
   const peaks = COLUMNS.flatMap(([system, title]) => {
     const peak = results.serverPeakRssMb[system];
     return peak === undefined ? [] : [`${title} ${peak} MiB`];

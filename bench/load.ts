@@ -1,5 +1,6 @@
 import { closedLoop, type LoopResult } from './closed-loop.ts';
 import { httpCaller, type HttpTarget } from './http-caller.ts';
+import { treeCpuSeconds } from './process-cpu.ts';
 import { rawCaller, type RawTarget } from './raw.ts';
 import { openIdleStreams } from './sse-streams.ts';
 import type { Call } from './workloads.ts';
@@ -18,6 +19,8 @@ export interface LoadJob {
   concurrency: number;
   durationMs: number;
   warmupMs: number;
+  /** The server process, whose CPU time (with its children's) is read over the measured window. */
+  serverPid?: number;
 }
 
 export interface StreamsJob {
@@ -47,7 +50,11 @@ async function runLoad(job: LoadJob): Promise<LoopResult> {
     throw new Error('a load job names its target');
   }
   try {
-    return await closedLoop(job, call);
+    const { serverPid } = job;
+    return await closedLoop(
+      serverPid === undefined ? job : { ...job, serverCpuSeconds: () => treeCpuSeconds(serverPid) },
+      call
+    );
   } finally {
     await close();
   }

@@ -8,7 +8,8 @@ import type { Workload } from './workloads.ts';
 /**
  * The measurements themselves: for each run, each workload, each system in an order that rotates
  * from one run to the next, so that drift over the run (a warming cache, a neighbour's load) hits
- * every system alike. A server's RSS is read just before and sampled during each measurement.
+ * every system alike. A server's RSS is read just before and sampled during each measurement, and
+ * its CPU time at the start and end of the measured window.
  */
 
 function rotated<T>(items: readonly T[], by: number): T[] {
@@ -30,7 +31,8 @@ export async function measureWorkloads(
         const pid = serverPid(systems, system);
         const rssBeforeMb = pid === undefined ? undefined : rssMb(pid);
         const sampler = pid === undefined ? undefined : sampleRss(pid);
-        const result = await runLoadJob(loadJob(systems, system, workload, timing));
+        const job = loadJob(systems, system, workload, timing);
+        const result = await runLoadJob(pid === undefined ? job : { ...job, serverPid: pid });
         const peakRssMb = sampler?.stop();
         measurements.push({
           workload: workload.name,

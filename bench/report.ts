@@ -8,8 +8,8 @@ import type { BenchOptions, SystemName } from './options.ts';
 
 /**
  * The results of a run: every measurement as taken, and per workload and system the figure
- * reported, which is the median over the runs (calls/s, p50, p90, p99), the errors of all runs
- * together and the highest server RSS seen. Written as JSON to `bench/results/<date>-<commit>.json`.
+ * reported, which is the median over the runs (calls/s, p50, p90, p99, server CPU per call), the
+ * errors of all runs together and the highest server RSS seen. Written as JSON to `bench/results/<date>-<commit>.json`.
  */
 
 export interface Measurement {
@@ -36,6 +36,8 @@ export interface Figure {
   firstError?: string;
   rssBeforeMb?: number;
   peakRssMb?: number;
+  /** The server's CPU time per call answered (ms; median over the runs), with its worker processes. */
+  serverCpuMsPerCall?: number;
 }
 
 export interface StreamsFigure {
@@ -106,6 +108,7 @@ export function figures(measurements: Measurement[], titles: Map<string, string>
     const firstError = results.find(r => r.firstError !== undefined)?.firstError;
     const peaks = group.flatMap(m => (m.peakRssMb === undefined ? [] : [m.peakRssMb]));
     const befores = group.flatMap(m => (m.rssBeforeMb === undefined ? [] : [m.rssBeforeMb]));
+    const cpu = results.flatMap(r => (r.serverCpuMsPerCall === undefined ? [] : [r.serverCpuMsPerCall]));
     return {
       workload: first.workload,
       title: titles.get(first.workload) ?? first.workload,
@@ -119,7 +122,8 @@ export function figures(measurements: Measurement[], titles: Map<string, string>
       errors: results.reduce((sum, r) => sum + r.errors, 0),
       ...(firstError === undefined ? {} : { firstError }),
       ...(befores.length === 0 ? {} : { rssBeforeMb: round(median(befores), 1) }),
-      ...(peaks.length === 0 ? {} : { peakRssMb: round(Math.max(...peaks), 1) })
+      ...(peaks.length === 0 ? {} : { peakRssMb: round(Math.max(...peaks), 1) }),
+      ...(cpu.length === 0 ? {} : { serverCpuMsPerCall: round(median(cpu), 3) })
     };
   });
 }
@@ -145,7 +149,17 @@ export async function writeResults(results: Results, root: string, out?: string)
 
 /** A plain-text table of the figures, for the terminal. */
 export function figuresTable(rows: Figure[]): string {
-  const header = ['workload', 'system', 'calls/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors', 'peak RSS MiB'];
+  const header = [
+    'workload',
+    'system',
+    'calls/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS MiB',
+    'CPU ms/call'
+  ];
   const body = rows.map(f => [
     f.workload,
     f.system,
@@ -154,7 +168,8 @@ export function figuresTable(rows: Figure[]): string {
     f.p90Ms.toFixed(2),
     f.p99Ms.toFixed(2),
     String(f.errors),
-    f.peakRssMb === undefined ? '' : f.peakRssMb.toFixed(0)
+    f.peakRssMb === undefined ? '' : f.peakRssMb.toFixed(0),
+    f.serverCpuMsPerCall === undefined ? '' : f.serverCpuMsPerCall.toFixed(2)
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map(row => row[i]!.length)));
   return [header, ...body].map(row => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');

@@ -79,6 +79,16 @@ describe('the benchmark harness', () => {
     expect(result.firstError).toContain('lacks 42');
   }, 20_000);
 
+  it("reads the server's CPU time over the measured window", async () => {
+    const calls = [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }];
+    const result = await runLoadJob({ ...job(calls, '2026-07-28'), serverPid: server.pid });
+    expect(result.errors).toBe(0);
+    // A served call costs the server some CPU, and far less than a second of it.
+    expect(result.serverCpuMsPerCall).toBeGreaterThan(0);
+    expect(result.serverCpuMsPerCall).toBeLessThan(1000);
+    expect((await runLoadJob(job(calls, '2026-07-28'))).serverCpuMsPerCall).toBeUndefined();
+  }, 20_000);
+
   it('expects bad SQL to come back as a tool error', async () => {
     const bad = { sql: 'SELECT no_such_column FROM pg_class', expect: { rows: 0, error: true } };
     expect((await runLoadJob(job([bad], '2026-07-28'))).errors).toBe(0);

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { closedLoop } from '../../bench/closed-loop.ts';
+import { parseProcStat, treeCpuSeconds } from '../../bench/process-cpu.ts';
+import { figures, type Measurement } from '../../bench/report.ts';
+
+/** The server CPU per call that `npm run bench` reports beside calls/s (bench/process-cpu.ts). */
+
+describe('parseProcStat', () => {
+  it('reads the parent and the CPU ticks after a command name holding spaces and parentheses', () => {
+    const stat = '4242 (node (worker) x) S 4200 4242 4200 0 -1 4194560 10 0 0 0 350 125 0 0 20 0 11 0 100 0 0';
+    expect(parseProcStat(stat)).toEqual({ ppid: 4200, cpuTicks: 475 });
+  });
+
+  it('refuses a line it cannot read', () => {
+    expect(() => parseProcStat('garbage')).toThrow('unreadable /proc stat');
+  });
+});
+
+describe('treeCpuSeconds', () => {
+  it("counts the CPU of a process's children", async () => {
+    const before = treeCpuSeconds(process.pid);
+    // A child that keeps a core busy for 400 ms, then waits to be killed (so it is still running when read).
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        'const end = Date.now() + 400; while (Date.now() < end); process.stdout.write("done"); setInterval(() => {}, 1000);'
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] }
+    );
+    try {
+      await new Promise<void>(resolve => child.stdout.once('data', () => resolve()));
+      const used = treeCpuSeconds(process.pid) - before;
+      expect(used).toBeGreaterThanOrEqual(0.3);
+      expect(used).toBeLessThan(60);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('is zero for a process that does not exist', () => {
+    expect(treeCpuSeconds(2 ** 22 + 17)).toBe(0);
+  });
+});
+
+describe('closedLoop', () => {
+  it("divides the server's CPU over the measured window by the calls answered in it", async () => {
+    const readings = [10, 12];
+    const result = await closedLoop(
+      { concurrency: 2, durationMs: 200, warmupMs: 50, serverCpuSeconds: () => readings.shift() ?? 99 },
+      () => new Promise(resolve => setTimeout(resolve, 5))
+    );
+    expect(result.calls).toBeGreaterThan(10);
+    expect(readings).toEqual([]);
+    expect(result.serverCpuMsPerCall).toBeCloseTo(2000 / result.calls, 6);
+  });
+
+  it('reports no CPU figure without a way to read it', async () => {
+    const result = await closedLoop({ concurrency: 1, durationMs: 50, warmupMs: 10 }, () => Promise.resolve());
+    expect(result.serverCpuMsPerCall).toBeUndefined();
+  });
+});
+
+describe('figures', () => {
+  const measurement = (run: number, serverCpuMsPerCall?: number): Measurement => ({
+    workload: 'pk-pg-c16',
+    system: 'sqlbridge',
+    run,
+    result: {
+      calls: 100,
+      errors: 0,
+      windowMs: 1000,
+      callsPerSecond: 100,
+      p50Ms: 1,
+      p90Ms: 2,
+      p99Ms: 3,
+      meanMs: 1,
+      ...(serverCpuMsPerCall === undefined ? {} : { serverCpuMsPerCall })
+    }
+  });
+
+  it('reports the median CPU per call over the runs', () => {
+    const [figure] = figures([measurement(1, 1.5), measurement(2, 0.9), measurement(3, 1.1)], new Map());
+    expect(figure?.serverCpuMsPerCall).toBe(1.1);
+  });
+
+  it('leaves it out where no run read it', () => {
+    const [figure] = figures([measurement(1), measurement(2)], new Map());
+    expect(figure).not.toHaveProperty('serverCpuMsPerCall');
+  });
+});
