@@ -305,6 +305,34 @@ describe('SQLite dialect', () => {
         await driver.destroy();
       }
     });
+
+    it('starts a process in place of the last one, killed to cancel, before the next statement asks', async () => {
+      const driver = new SqliteDriver({ path, readOnly: true, pool: { max: 1, idleTimeoutMs: 60_000 } });
+      await driver.init();
+      try {
+        const [killed] = driver.processIds();
+        const controller = new AbortController();
+        const running = driver.stream(
+          { sql: RUNAWAY, readOnly: true },
+          new ResultCollector({ maxRows: 10, maxChars: 1000 }, v => v as number),
+          controller.signal
+        );
+        await new Promise(resolve => setTimeout(resolve, 150));
+        controller.abort(new Error('client went away'));
+        await expect(running).rejects.toThrow('client went away');
+        // No statement has asked yet: the replacement is started and opened, and waits idle.
+        expect(await waitUntil(() => driver.poolStats().idle === 1, 5000)).toBe(true);
+        const [replacement] = driver.processIds();
+        expect(replacement).toBeDefined();
+        expect(replacement).not.toBe(killed);
+        const rows = new ResultCollector({ maxRows: 10, maxChars: 1000 }, v => Number(v));
+        await driver.stream({ sql: 'SELECT 1', readOnly: true }, rows, new AbortController().signal);
+        expect(rows.result().rows).toEqual([[1]]);
+        expect(driver.processIds()).toEqual([replacement]);
+      } finally {
+        await driver.destroy();
+      }
+    });
   });
 
   describe('read-only connection, with the statement guard off (the engine alone)', () => {

@@ -2,8 +2,10 @@ import type { PoolStats } from '../../driver.ts';
 import { SqliteProcess, type OpenOptions } from './sqlite-process.ts';
 
 /**
- * A pool of SQLite worker processes. A process killed to cancel a statement is replaced on demand;
- * idle processes beyond the first are closed after `idleTimeoutMs`.
+ * A pool of SQLite worker processes. Idle processes beyond the first are closed after
+ * `idleTimeoutMs`. A process killed to cancel a statement is replaced for a caller already waiting,
+ * or at once when it was the pool's last one: the next statement finds a process ready instead of
+ * spending its own time limit on starting one.
  */
 
 export interface PoolOptions extends OpenOptions {
@@ -84,7 +86,8 @@ export class SqlitePool {
       this.size--;
       this.all.delete(process);
       if (this.closed) process.kill();
-      this.wakeWaiter();
+      if (this.waiters.length > 0) this.wakeWaiter();
+      else if (this.size === 0) this.replaceLast();
       return;
     }
     const waiter = this.waiters.shift();
@@ -125,6 +128,27 @@ export class SqlitePool {
     const processes = [...this.all];
     this.all.clear();
     await Promise.all(processes.map(process => process.close()));
+  }
+
+  /**
+   * The last process died (killed to cancel its statement, or it crashed): one is started for the
+   * next caller and kept idle. If it cannot open the database, the next caller's own attempt
+   * reports why.
+   */
+  private replaceLast(): void {
+    if (this.closed) return;
+    this.size++;
+    const process = new SqliteProcess(this.options);
+    this.all.add(process);
+    process.ready.then(
+      () => {
+        this.release(process);
+      },
+      () => {
+        this.size--;
+        this.all.delete(process);
+      }
+    );
   }
 
   /** A process died while a caller waited: start a fresh one for the first waiter. */
