@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { SystemName } from './options.ts';
-import { soakLine, type Figure, type Results } from './report.ts';
+import { sdkFloorLine, soakLine, type Figure, type Results } from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
@@ -101,6 +101,7 @@ export function resultsSection(results: Results): string {
     );
   }
   if (results.soak !== undefined) lines.push(soakLine(results.soak));
+  if (results.sdkFloor !== undefined) lines.push(sdkFloorLine(results.sdkFloor));
   lines.push('', '| target | measured | met |', '|---|---|---|');
   for (const check of checkTargets(results)) {
     lines.push(`| ${check.target} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : 'no'} |`);

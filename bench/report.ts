@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { format } from 'prettier';
 import type { LoopResult } from './closed-loop.ts';
 import type { Machine } from './machine.ts';
+import type { SdkFloorFigure } from './sdk-floor.ts';
 import type { BenchOptions, SystemName } from './options.ts';
 
 /**
@@ -84,6 +85,8 @@ export interface Results {
   streams?: StreamsFigure;
   coldStartMs?: { runs: number[]; median: number };
   soak?: SoakFigure;
+  /** The MCP SDK alone, in process: the CPU floor of a tools/call on this SDK. */
+  sdkFloor?: SdkFloorFigure;
   measurements: Measurement[];
 }
 
@@ -183,5 +186,13 @@ export function soakLine(soak: SoakFigure): string {
     `${soak.calls.toLocaleString('en-US')} calls (${Math.round(soak.callsPerSecond)}/s), ${errors}; ` +
     `server RSS peaked at ${soak.firstWindowPeakMb.toFixed(0)} MiB in the first tenth and ` +
     `${soak.lastWindowPeakMb.toFixed(0)} MiB in the last (${soak.growthPercent >= 0 ? '+' : ''}${soak.growthPercent.toFixed(1)}%).`
+  );
+}
+
+/** The SDK's own cost in one sentence (terminal and docs). */
+export function sdkFloorLine(floor: SdkFloorFigure): string {
+  return (
+    `The MCP SDK alone (createMcpHandler in process, a server per request with execute_sql's schemas, no HTTP, ` +
+    `no database): ${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (${floor.calls.toLocaleString('en-US')} calls).`
   );
 }

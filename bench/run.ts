@@ -8,16 +8,26 @@ import { describeMachine } from './machine.ts';
 import { measureWorkloads } from './measure.ts';
 import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './options.ts';
 import { measureIdleStreams } from './idle-streams.ts';
+import { measureSdkFloor } from './sdk-floor.ts';
 import { measureSoak } from './soak.ts';
 import { peakRssMb } from './process-memory.ts';
-import { currentCommit, figures, figuresTable, median, soakLine, writeResults, type Results } from './report.ts';
+import {
+  currentCommit,
+  figures,
+  figuresTable,
+  median,
+  sdkFloorLine,
+  soakLine,
+  writeResults,
+  type Results
+} from './report.ts';
 import { startSystems, type Systems } from './systems.ts';
 import { WORKLOADS } from './workloads.ts';
 
 /**
  * `npm run bench`: sqlbridge (OAuth off and on), DBHub and the raw drivers on the same generated
  * data, every workload measured `--runs` times with the systems alternating, then idle legacy SSE
- * streams, the demo's cold start and the soak. Progress goes to stderr, the table to stdout, everything to
+ * streams, the demo's cold start, the soak and the MCP SDK's own cost per call. Progress goes to stderr, the table to stdout, everything to
  * the results JSON.
  */
 
@@ -100,6 +110,10 @@ async function main(options: BenchOptions): Promise<void> {
     progress(`soak: mixed load at concurrency 8 for ${options.soakMs / 1000} s…`);
     results.soak = await measureSoak({ workDir: WORK_DIR, postgres: POSTGRES, sqlitePath, durationMs: options.soakMs });
   }
+  if (selected(options, 'sdk-floor')) {
+    progress('the MCP SDK alone, in process…');
+    results.sdkFloor = await measureSdkFloor(options.quick ? 5000 : 20_000);
+  }
   const titles = new Map(WORKLOADS.map(workload => [workload.name, workload.title]));
   const complete: Results = { ...results, figures: figures(results.measurements, titles) };
   const path = await writeResults(complete, PROJECT_ROOT, options.out);
@@ -113,6 +127,7 @@ async function main(options: BenchOptions): Promise<void> {
   if (complete.coldStartMs !== undefined)
     process.stdout.write(`demo cold start to tools/list: ${complete.coldStartMs.median.toFixed(0)} ms (median)\n`);
   if (complete.soak !== undefined) process.stdout.write(`${soakLine(complete.soak)}\n`);
+  if (complete.sdkFloor !== undefined) process.stdout.write(`${sdkFloorLine(complete.sdkFloor)}\n`);
   if (machine.busy || results.machineAfter.busy)
     process.stdout.write('measured on a busy machine: low and noisy figures\n');
   progress(`results: ${path}`);

@@ -2,9 +2,13 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { closedLoop } from '../../bench/closed-loop.ts';
 import { parseProcStat, treeCpuSeconds } from '../../bench/process-cpu.ts';
-import { figures, type Measurement } from '../../bench/report.ts';
+import { figures, sdkFloorLine, type Measurement } from '../../bench/report.ts';
+import { measureSdkFloor } from '../../bench/sdk-floor.ts';
 
-/** The server CPU per call that `npm run bench` reports beside calls/s (bench/process-cpu.ts). */
+/**
+ * The CPU figures of `npm run bench`: each server's CPU per call beside its calls/s
+ * (bench/process-cpu.ts), and the MCP SDK's own cost per call (bench/sdk-floor.ts).
+ */
 
 describe('parseProcStat', () => {
   it('reads the parent and the CPU ticks after a command name holding spaces and parentheses', () => {
@@ -89,4 +93,14 @@ describe('figures', () => {
     const [figure] = figures([measurement(1), measurement(2)], new Map());
     expect(figure).not.toHaveProperty('serverCpuMsPerCall');
   });
+});
+
+describe('the SDK floor', () => {
+  it('answers checked tool calls through the SDK alone, in a process of its own, and reports their CPU time', async () => {
+    const floor = await measureSdkFloor(300);
+    expect(floor.calls).toBe(300);
+    expect(floor.cpuMsPerCall).toBeGreaterThan(0);
+    expect(floor.cpuMsPerCall).toBeLessThan(100);
+    expect(sdkFloorLine(floor)).toContain(`${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (300 calls)`);
+  }, 60_000);
 });

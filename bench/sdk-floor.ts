@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { executeSqlTool } from '../src/mcp/tools/execute-sql.ts';
+
+/**
+ * What the MCP SDK costs by itself: 2026-07-28 `tools/call` requests answered by `createMcpHandler`
+ * in process, one after another, with a server built per request as sqlbridge builds one (a single
+ * tool with execute_sql's input and output schemas) whose handler returns a one-row result at once.
+ * No HTTP, no database, no sqlbridge code on the path: the CPU time per call is the floor every
+ * server built on this SDK pays, next to the servers' own figures. Run in a process of its own
+ * (`node bench/sdk-floor.ts CALLS`), so that nothing else the bench did shares its heap.
+ */
+
+export interface SdkFloorFigure {
+  calls: number;
+  /** CPU time (user + system) per answered call, ms. */
+  cpuMsPerCall: number;
+}
+
+const META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'sqlbridge-bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {}
+};
+const HEADERS = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2026-07-28',
+  'mcp-method': 'tools/call',
+  'mcp-name': executeSqlTool.name
+};
+const ROW = { columns: [{ name: 'id', type: 'int4' }], rows: [[1]], rowCount: 1, truncated: false, truncation: null };
+
+function oneToolServer(): McpServer {
+  const server = new McpServer(
+    { name: 'sdk-floor', version: '1' },
+    { capabilities: { tools: { listChanged: false } } }
+  );
+  server.registerTool(
+    executeSqlTool.name,
+    { inputSchema: executeSqlTool.inputSchema, outputSchema: executeSqlTool.outputSchema },
+    async ({ query }) => ({
+      content: [{ type: 'text', text: query }],
+      structuredContent: { ...ROW, elapsedMs: 0.1 }
+    })
+  );
+  return server;
+}
+
+/** Answers `calls` tool calls after a warm-up and returns the CPU time they took; throws on a wrong answer. */
+export async function sdkFloor(calls: number, warmup = Math.min(2000, calls)): Promise<SdkFloorFigure> {
+  const handler = createMcpHandler(oneToolServer, { legacy: 'reject' });
+  const call = async (id: number): Promise<void> => {
+    const body = {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: executeSqlTool.name, arguments: { query: 'SELECT 1' }, _meta: META }
+    };
+    const text = JSON.stringify(body);
+    const request = new Request('http://127.0.0.1/pg/mcp', { method: 'POST', headers: HEADERS, body: text });
+    const response = await handler.fetch(request, { parsedBody: JSON.parse(text) });
+    const answer = (await response.json()) as { id?: unknown; result?: { structuredContent?: { rowCount?: unknown } } };
+    if (answer.id !== id || answer.result?.structuredContent?.rowCount !== 1) {
+      throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 300)}`);
+    }
+  };
+  try {
+    for (let i = 0; i < warmup; i++) await call(i);
+    const before = process.cpuUsage();
+    for (let i = 0; i < calls; i++) await call(warmup + i);
+    const used = process.cpuUsage(before);
+    return { calls, cpuMsPerCall: (used.user + used.system) / 1000 / calls };
+  } finally {
+    await handler.close();
+  }
+}
+
+/** Runs `sdkFloor` in a fresh process. */
+export async function measureSdkFloor(calls: number): Promise<SdkFloorFigure> {
+  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), String(calls)]);
+  return JSON.parse(stdout) as SdkFloorFigure;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const figure = await sdkFloor(Number(process.argv[2] ?? 20_000));
+  process.stdout.write(JSON.stringify(figure));
+}
