@@ -4,13 +4,14 @@ import { dirname, join } from 'node:path';
 import { format } from 'prettier';
 import type { LoopResult } from './closed-loop.ts';
 import type { Machine } from './machine.ts';
-import type { SdkFloorFigure } from './sdk-floor.ts';
 import type { BenchOptions, SystemName } from './options.ts';
+import type { SdkFloorFigure } from './sdk-floor.ts';
 
 /**
  * The results of a run: every measurement as taken, and per workload and system the figure
  * reported, which is the median over the runs (calls/s, p50, p90, p99, server CPU per call), the
- * errors of all runs together and the highest server RSS seen. Written as JSON to `bench/results/<date>-<commit>.json`.
+ * errors of all runs together and the highest server RSS seen. Written as JSON to
+ * `bench/results/<date>-<commit>.json`.
  */
 
 export interface Measurement {

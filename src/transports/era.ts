@@ -8,12 +8,13 @@ export const MODERN_REVISION = '2026-07-28';
  * without the SDK's classification. That classification parses the body against the JSON-RPC
  * schemas, and the modern handler runs it again itself, so the common case skips the first run.
  *
- * Only one shape is answered here: a POST whose MCP-Protocol-Version header names the modern revision and
- * the body is one JSON-RPC request or notification (an object with a `method`, without the
- * `result` or `error` of a response). The SDK routes every such request to its modern handler
- * (see `isLegacyRequest`: a request whose header names a modern revision is served or refused
- * there, never by the 2025-era transports). Everything else (batches, responses, `initialize`,
- * another or no header) is left to the SDK; `tests/unit/era.test.ts` holds the two to agreement.
+ * Only one shape is answered here: a POST whose MCP-Protocol-Version header names the modern
+ * revision and whose body is one JSON-RPC request or notification (an object with a `method`,
+ * without the `result` or `error` of a response). The SDK routes every such request to its modern
+ * handler (see `isLegacyRequest`: a request whose header names a modern revision is served or
+ * refused there, never by the 2025-era transports). Everything else (batches, responses, another
+ * revision or no header, as a 2025 `initialize` sends) is left to the SDK; `tests/unit/era.test.ts`
+ * holds the two to agreement.
  */
 export function surelyModern(method: string, headers: IncomingHttpHeaders, body: unknown): boolean {
   if (method !== 'POST' || headers['mcp-protocol-version'] !== MODERN_REVISION) return false;
