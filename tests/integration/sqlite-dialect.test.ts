@@ -284,42 +284,44 @@ describe('SQLite dialect', () => {
       expect(error.code).toBe('query_cancelled');
     });
 
-    it('ends the worker process that ran a cancelled statement', async () => {
+    /** A driver of one worker process, destroyed after `use`. */
+    async function withOneProcess(use: (driver: SqliteDriver) => Promise<void>): Promise<void> {
       const driver = new SqliteDriver({ path, readOnly: true, pool: { max: 1, idleTimeoutMs: 60_000 } });
       await driver.init();
       try {
-        const [pid] = driver.processIds();
-        expect(pid).toBeDefined();
-        const controller = new AbortController();
-        const running = driver.stream(
-          { sql: RUNAWAY, readOnly: true },
-          new ResultCollector({ maxRows: 10, maxChars: 1000 }, v => v as number),
-          controller.signal
-        );
-        await new Promise(resolve => setTimeout(resolve, 150));
-        controller.abort(new Error('client went away'));
-        await expect(running).rejects.toThrow('client went away');
-        expect(await waitUntil(() => !isRunning(pid ?? 0), 2000)).toBe(true);
-        expect(driver.processIds()).not.toContain(pid);
+        await use(driver);
       } finally {
         await driver.destroy();
       }
+    }
+
+    /** Runs the runaway statement and cancels it as a client going away does, once it is running. */
+    async function cancelRunaway(driver: SqliteDriver): Promise<void> {
+      const controller = new AbortController();
+      const running = driver.stream(
+        { sql: RUNAWAY, readOnly: true },
+        new ResultCollector({ maxRows: 10, maxChars: 1000 }, v => v as number),
+        controller.signal
+      );
+      await new Promise(resolve => setTimeout(resolve, 150));
+      controller.abort(new Error('client went away'));
+      await expect(running).rejects.toThrow('client went away');
+    }
+
+    it('ends the worker process that ran a cancelled statement', async () => {
+      await withOneProcess(async driver => {
+        const [pid] = driver.processIds();
+        expect(pid).toBeDefined();
+        await cancelRunaway(driver);
+        expect(await waitUntil(() => !isRunning(pid ?? 0), 2000)).toBe(true);
+        expect(driver.processIds()).not.toContain(pid);
+      });
     });
 
     it('starts a process in place of the last one, killed to cancel, before the next statement asks', async () => {
-      const driver = new SqliteDriver({ path, readOnly: true, pool: { max: 1, idleTimeoutMs: 60_000 } });
-      await driver.init();
-      try {
+      await withOneProcess(async driver => {
         const [killed] = driver.processIds();
-        const controller = new AbortController();
-        const running = driver.stream(
-          { sql: RUNAWAY, readOnly: true },
-          new ResultCollector({ maxRows: 10, maxChars: 1000 }, v => v as number),
-          controller.signal
-        );
-        await new Promise(resolve => setTimeout(resolve, 150));
-        controller.abort(new Error('client went away'));
-        await expect(running).rejects.toThrow('client went away');
+        await cancelRunaway(driver);
         // No statement has asked yet: the replacement is started and opened, and waits idle.
         expect(await waitUntil(() => driver.poolStats().idle === 1, 5000)).toBe(true);
         const [replacement] = driver.processIds();
@@ -329,9 +331,7 @@ describe('SQLite dialect', () => {
         await driver.stream({ sql: 'SELECT 1', readOnly: true }, rows, new AbortController().signal);
         expect(rows.result().rows).toEqual([[1]]);
         expect(driver.processIds()).toEqual([replacement]);
-      } finally {
-        await driver.destroy();
-      }
+      });
     });
   });
 
