@@ -11,18 +11,29 @@ import { frameUntrusted } from './untrusted-data.ts';
 const CELL_SPECIAL = /[\\|\n]/;
 
 export function cell(value: WireValue | undefined): string {
+  if (typeof value === 'string') {
+    // Most values hold nothing to escape: one test instead of three replacements.
+    if (!CELL_SPECIAL.test(value)) return value;
+    return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n');
+  }
   if (value === null || value === undefined) return 'NULL';
-  const text = String(value);
-  // Most values hold nothing to escape: one test instead of three replacements.
-  if (!CELL_SPECIAL.test(text)) return text;
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n');
+  // Numbers and booleans hold nothing to escape.
+  return String(value);
 }
 
-/** A Markdown table, unframed: for callers that frame a larger rendering as a whole. */
+/**
+ * A Markdown table, unframed: for callers that frame a larger rendering as a whole. Built by
+ * appending to one string, which V8 flattens once when it is first read, instead of an array of
+ * cells per row and one of lines, each joined: the largest cost of a 1000-row result's text.
+ */
 export function plainMarkdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
-  const lines = [`| ${headers.map(h => cell(h)).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`];
-  for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
-  return lines.join('\n');
+  let table = `| ${headers.map(h => cell(h)).join(' | ')} |\n|${headers.map(() => '---').join('|')}|`;
+  for (const row of rows) {
+    let line = '\n| ';
+    for (let i = 0; i < row.length; i++) line += i === 0 ? cell(row[i]) : ` | ${cell(row[i])}`;
+    table += `${line} |`;
+  }
+  return table;
 }
 
 /** A Markdown table of database content (names, values), framed as untrusted data. */

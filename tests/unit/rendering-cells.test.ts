@@ -25,4 +25,29 @@ describe('table cells', () => {
     const table = plainMarkdownTable(['a', 'b'], [['x|y', 'z']]);
     expect(table.split('\n')[2]).toBe('| x\\|y | z |');
   });
+
+  it('renders a whole table: header, separator, then one line per row, every kind of value', () => {
+    const table = plainMarkdownTable(
+      ['id', 'name|alias', 'ok', 'note'],
+      [
+        [1, 'plain', true, null],
+        [2.5, 'a|b', false, 'two\nlines'],
+        ['9007199254740993', '', null, 'back\\slash']
+      ]
+    );
+    expect(table).toBe(
+      [
+        '| id | name\\|alias | ok | note |',
+        '|---|---|---|---|',
+        '| 1 | plain | true | NULL |',
+        '| 2.5 | a\\|b | false | two\\nlines |',
+        '| 9007199254740993 |  | NULL | back\\\\slash |'
+      ].join('\n')
+    );
+  });
+
+  it('renders a table without rows as its header and separator, and a row without columns as empty', () => {
+    expect(plainMarkdownTable(['a'], [])).toBe('| a |\n|---|');
+    expect(plainMarkdownTable([], [[]])).toBe('|  |\n||\n|  |');
+  });
 });
