@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { renderResultSet } from '../rendering.ts';
-import { resultSetShape, toResultSet } from '../result-schema.ts';
+import { resultSetSchema, toResultSet } from '../result-schema.ts';
 import { defineTool, queryOptions } from '../tool.ts';
 
 export const MAX_QUERY_LENGTH = 100_000;
@@ -14,7 +14,7 @@ export const executeSqlTool = defineTool({
   inputSchema: z.object({
     query: z.string().min(1).max(MAX_QUERY_LENGTH).describe('One SQL statement that reads data')
   }),
-  outputSchema: z.object(resultSetShape),
+  outputSchema: resultSetSchema,
   async run({ query }, context) {
     const { environment } = context;
     const outcome = await environment.db.query(query, queryOptions(context));

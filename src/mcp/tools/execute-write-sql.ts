@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { renderResultSet } from '../rendering.ts';
-import { resultSetShape, toResultSet } from '../result-schema.ts';
+import { resultSetShape, toResultSet, withRowsCheckedInPlace } from '../result-schema.ts';
 import { defineTool, queryOptions } from '../tool.ts';
 import { MAX_QUERY_LENGTH } from './execute-sql.ts';
 
@@ -15,14 +15,16 @@ export const executeWriteSqlTool = defineTool({
   inputSchema: z.object({
     query: z.string().min(1).max(MAX_QUERY_LENGTH).describe('The SQL statement that changes data')
   }),
-  outputSchema: z.object({
-    ...resultSetShape,
-    rowsAffected: z
-      .number()
-      .int()
-      .nullable()
-      .describe('Rows the statement inserted, changed or deleted, when the database reports it')
-  }),
+  outputSchema: withRowsCheckedInPlace(
+    z.object({
+      ...resultSetShape,
+      rowsAffected: z
+        .number()
+        .int()
+        .nullable()
+        .describe('Rows the statement inserted, changed or deleted, when the database reports it')
+    })
+  ),
   async run({ query }, context) {
     const { environment } = context;
     const outcome = await environment.db.write(query, queryOptions(context));

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Environment } from '../../environment.ts';
 import { renderResultSet } from '../rendering.ts';
-import { resultSetShape, toResultSet } from '../result-schema.ts';
+import { resultSetShape, toResultSet, withRowsCheckedInPlace } from '../result-schema.ts';
 import { defineTool, queryOptions } from '../tool.ts';
 import { escapeBoundaries } from '../untrusted-data.ts';
 
@@ -17,7 +17,7 @@ export function getTableSampleTool(environment: Environment) {
       table_name: z.string().min(1).max(300).describe('Table or view name, e.g. "orders" or "sales.orders"'),
       limit: z.number().int().min(1).max(maxRows).default(10).describe(`Rows to return (1 to ${maxRows}, default 10)`)
     }),
-    outputSchema: z.object({ schema: z.string(), table: z.string(), ...resultSetShape }),
+    outputSchema: withRowsCheckedInPlace(z.object({ schema: z.string(), table: z.string(), ...resultSetShape })),
     async run({ table_name, limit }, context) {
       const env = context.environment;
       const table = await env.db.resolveTable(table_name, queryOptions(context));
