@@ -1,5 +1,5 @@
 import type { DriverColumn, RowSink } from './driver.ts';
-import type { WireValue } from './values.ts';
+import { wireRowJsonLength, type WireValue } from './values.ts';
 
 /**
  * Collects streamed rows up to a row cap and a character budget, converting each value exactly as it
@@ -66,7 +66,7 @@ export class ResultCollector implements RowSink {
     const converted = values.map((value, i) =>
       this.convert(value, this.driverColumns[i] ?? { name: `column${i + 1}`, type: null })
     );
-    const size = JSON.stringify(converted).length + 1;
+    const size = wireRowJsonLength(converted) + 1;
     if (this.chars + size > this.limits.maxChars) {
       this.truncation = 'max_chars';
       return false;

@@ -57,3 +57,30 @@ export function genericToWire(value: unknown, options: ValueOptions): WireValue 
 export function scaledDecimalToWire(value: number, scale: number): string {
   return value.toFixed(Math.min(Math.max(scale, 0), 100));
 }
+
+/** Characters JSON.stringify writes escaped: the quote, the backslash, controls, and (when alone) surrogates. */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
+const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * The length of `JSON.stringify(row)`, without building the string: the collector weighs every row
+ * against the result's character budget, and a string per row was most of what collecting cost.
+ * Text with anything JSON escapes (rare in data) is measured by JSON.stringify itself.
+ */
+export function wireRowJsonLength(row: readonly WireValue[]): number {
+  // The brackets, and a comma between values.
+  let length = row.length === 0 ? 2 : row.length + 1;
+  for (let i = 0; i < row.length; i++) {
+    const value = row[i];
+    if (typeof value === 'string') {
+      length += JSON_ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
+    } else if (typeof value === 'number') {
+      length += Number.isFinite(value) ? String(value).length : 4;
+    } else if (typeof value === 'boolean') {
+      length += value ? 4 : 5;
+    } else {
+      length += 4;
+    }
+  }
+  return length;
+}

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteAdapter } from '../../src/db/dialects/sqlite/sqlite-adapter.ts';
-import { bigintToWire, binaryToWire, dateToWire, genericToWire, numberToWire } from '../../src/db/values.ts';
+import {
+  bigintToWire,
+  binaryToWire,
+  dateToWire,
+  genericToWire,
+  numberToWire,
+  wireRowJsonLength,
+  type WireValue
+} from '../../src/db/values.ts';
 
 const options = { binaryPreviewBytes: 8 };
 
@@ -81,5 +89,50 @@ describe('SQLite values by declared type', () => {
       params: [5],
       readOnly: true
     });
+  });
+});
+
+describe('the JSON length of a row, without JSON.stringify', () => {
+  const controls = Array.from({ length: 32 }, (_, code) => `a${String.fromCharCode(code)}b`);
+  const texts = [
+    '',
+    'plain',
+    'q"uote',
+    'back\\slash',
+    '\u007f',
+    'line\u2028sep\u2029',
+    'pair 😀',
+    'lone high \ud800',
+    'lone low \udc00 end',
+    '\udc00\ud800',
+    'ünïcødé',
+    ...controls
+  ];
+  const numbers = [0, -0, 1, -1.5, 1e21, 1e-7, 123456789012, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Infinity];
+
+  it.each([...texts, ...numbers, true, false, null].map(value => [value]))(
+    'measures %j as JSON.stringify does',
+    value => {
+      expect(wireRowJsonLength([value])).toBe(JSON.stringify([value]).length);
+      expect(wireRowJsonLength([value, 1, 'x'])).toBe(JSON.stringify([value, 1, 'x']).length);
+    }
+  );
+
+  it('measures an empty row, and 2,000 random rows, as JSON.stringify does', () => {
+    expect(wireRowJsonLength([])).toBe(2);
+    const pool: WireValue[] = [...texts, ...numbers, true, false, null];
+    let seed = 12345;
+    const next = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const row = Array.from({ length: Math.floor(next() * 8) }, () =>
+        next() < 0.3
+          ? String.fromCharCode(...Array.from({ length: Math.floor(next() * 12) }, () => Math.floor(next() * 0xffff)))
+          : (pool[Math.floor(next() * pool.length)] ?? null)
+      );
+      expect(wireRowJsonLength(row), JSON.stringify(row)).toBe(JSON.stringify(row).length);
+    }
   });
 });
