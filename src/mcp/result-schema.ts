@@ -31,7 +31,7 @@ type Outcome = Awaited<ReturnType<Validate>>;
 /**
  * `schema`, an object schema holding `resultSetShape`'s `rows`, with its rows checked in place. The
  * SDK checks every tool result against the tool's output schema, and zod, checking rows, copies
- * every one of them: the largest cost of a 1000-row result after the database's. Here the rows are
+ * every one of them: about as much CPU as rendering a 1000-row result's text. Here the rows are
  * checked by hand against exactly what `rows` accepts (arrays of strings, finite numbers, booleans
  * and nulls), and zod checks the rest of the result. Rows that fail go through zod whole, so that
  * every refusal is zod's own. The schema's JSON Schema is unchanged.
