@@ -8,17 +8,15 @@ import type { Era, Expectation } from './workloads.ts';
 
 export const CLIENT_INFO = { name: 'sqlbridge-bench', version: '1' };
 
+/** What every 2026-07-28 request carries in its `_meta` instead of a session. */
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
+  'io.modelcontextprotocol/clientCapabilities': {}
+};
+
 export function toolCallBody(era: Era, id: number, tool: string, args: Record<string, unknown>): string {
-  const meta =
-    era === '2026-07-28'
-      ? {
-          _meta: {
-            'io.modelcontextprotocol/protocolVersion': era,
-            'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
-            'io.modelcontextprotocol/clientCapabilities': {}
-          }
-        }
-      : {};
+  const meta = era === '2026-07-28' ? { _meta: MODERN_META } : {};
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: tool, arguments: args, ...meta } });
 }
 
@@ -38,13 +36,7 @@ export function toolsListBody(id: number): string {
     jsonrpc: '2.0',
     id,
     method: 'tools/list',
-    params: {
-      _meta: {
-        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-        'io.modelcontextprotocol/clientInfo': CLIENT_INFO,
-        'io.modelcontextprotocol/clientCapabilities': {}
-      }
-    }
+    params: { _meta: MODERN_META }
   });
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { executeSqlTool } from '../src/mcp/tools/execute-sql.ts';
+import { toolCallBody } from './mcp-messages.ts';
 
 /**
  * What the MCP SDK costs by itself: 2026-07-28 `tools/call` requests answered by `createMcpHandler`
@@ -19,11 +20,6 @@ export interface SdkFloorFigure {
   cpuMsPerCall: number;
 }
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'sqlbridge-bench', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {}
-};
 const HEADERS = {
   'content-type': 'application/json',
   accept: 'application/json, text/event-stream',
@@ -53,13 +49,7 @@ function oneToolServer(): McpServer {
 export async function sdkFloor(calls: number, warmup = Math.min(2000, calls)): Promise<SdkFloorFigure> {
   const handler = createMcpHandler(oneToolServer, { legacy: 'reject' });
   const call = async (id: number): Promise<void> => {
-    const body = {
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: executeSqlTool.name, arguments: { query: 'SELECT 1' }, _meta: META }
-    };
-    const text = JSON.stringify(body);
+    const text = toolCallBody('2026-07-28', id, executeSqlTool.name, { query: 'SELECT 1' });
     const request = new Request('http://127.0.0.1/pg/mcp', { method: 'POST', headers: HEADERS, body: text });
     const response = await handler.fetch(request, { parsedBody: JSON.parse(text) });
     const answer = (await response.json()) as { id?: unknown; result?: { structuredContent?: { rowCount?: unknown } } };
