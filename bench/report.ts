@@ -193,7 +193,7 @@ export function soakLine(soak: SoakFigure): string {
 /** The SDK's own cost in one sentence (terminal and docs). */
 export function sdkFloorLine(floor: SdkFloorFigure): string {
   return (
-    `The MCP SDK alone (createMcpHandler in process, a server per request with execute_sql's schemas, no HTTP, ` +
+    `The MCP SDK alone (createMcpHandler in process, a server per request with execute_sql's schemas, converted once, no HTTP, ` +
     `no database): ${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (${floor.calls.toLocaleString('en-US')} calls).`
   );
 }

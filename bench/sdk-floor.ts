@@ -2,13 +2,15 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { cacheJsonSchema } from '../src/mcp/json-schema-cache.ts';
 import { executeSqlTool } from '../src/mcp/tools/execute-sql.ts';
 import { toolCallBody } from './mcp-messages.ts';
 
 /**
  * What the MCP SDK costs by itself: 2026-07-28 `tools/call` requests answered by `createMcpHandler`
  * in process, one after another, with a server built per request as sqlbridge builds one (a single
- * tool with execute_sql's input and output schemas) whose handler returns a one-row result at once.
+ * tool with execute_sql's input and output schemas, each converted to JSON Schema once per process)
+ * whose handler returns a one-row result at once.
  * No HTTP, no database, no sqlbridge code on the path: the CPU time per call is the floor every
  * server built on this SDK pays, next to the servers' own figures. Run in a process of its own
  * (`node bench/sdk-floor.ts CALLS`), so that nothing else the bench did shares its heap.
@@ -28,6 +30,10 @@ const HEADERS = {
   'mcp-name': executeSqlTool.name
 };
 const ROW = { columns: [{ name: 'id', type: 'int4' }], rows: [[1]], rowCount: 1, truncated: false, truncation: null };
+
+// As sqlbridge registers a tool (src/mcp/tool.ts): each schema is converted to JSON Schema once per process.
+cacheJsonSchema(executeSqlTool.inputSchema);
+cacheJsonSchema(executeSqlTool.outputSchema);
 
 function oneToolServer(): McpServer {
   const server = new McpServer(

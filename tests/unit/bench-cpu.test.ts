@@ -4,6 +4,7 @@ import { closedLoop } from '../../bench/closed-loop.ts';
 import { parseProcStat, treeCpuSeconds } from '../../bench/process-cpu.ts';
 import { figures, sdkFloorLine, type Measurement } from '../../bench/report.ts';
 import { measureSdkFloor } from '../../bench/sdk-floor.ts';
+import { executeSqlTool } from '../../src/mcp/tools/execute-sql.ts';
 
 /**
  * The CPU figures of `npm run bench`: each server's CPU per call beside its calls/s
@@ -96,6 +97,16 @@ describe('figures', () => {
 });
 
 describe('the SDK floor', () => {
+  it("registers execute_sql's schemas as sqlbridge does: each converted to JSON Schema once, the answer reused", () => {
+    // Importing bench/sdk-floor.ts (above) registered them.
+    const standard = executeSqlTool.outputSchema['~standard'] as unknown as {
+      jsonSchema: { output(options: { target: string }): unknown };
+    };
+    const first = standard.jsonSchema.output({ target: 'draft-2020-12' });
+    expect(standard.jsonSchema.output({ target: 'draft-2020-12' })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+  });
+
   it('answers checked tool calls through the SDK alone, in a process of its own, and reports their CPU time', async () => {
     const floor = await measureSdkFloor(300);
     expect(floor.calls).toBe(300);
