@@ -2,22 +2,19 @@ import type { DialectAdapter } from '../../dialect.ts';
 import type { DriverColumn, QuerySpec } from '../../driver.ts';
 import type { TableRef } from '../../introspector.ts';
 import { bigintToWire, genericToWire, scaledDecimalToWire, type ValueOptions, type WireValue } from '../../values.ts';
+import { declaredBoolean, declaredScale } from './sqlite-declared-type.ts';
 import { sqliteGuardRules } from './sqlite-guard.ts';
 
 /**
- * SQLite's SQL and values. SQLite stores a declared DECIMAL(p,s) as an integer or a double, so a
- * value of such a column is printed with exactly s digits; a declared BOOLEAN holds 0 or 1 and is
- * returned as false or true. Everything else keeps its storage class (https://sqlite.org/datatype3.html).
+ * SQLite's SQL and values: a value of a declared DECIMAL(p,s) column is printed with exactly s
+ * digits, a declared BOOLEAN's 0 or 1 is returned as false or true (see sqlite-declared-type.ts).
+ * Everything else keeps its storage class.
  */
 
-const DECIMAL_TYPE = /^\s*(?:decimal|numeric)\s*\(\s*\d+\s*(?:,\s*(\d+)\s*)?\)/i;
-const BOOLEAN_TYPE = /^\s*bool(?:ean)?\s*$/i;
-
-export function declaredScale(type: string | null): number | undefined {
-  if (type === null) return undefined;
-  const match = DECIMAL_TYPE.exec(type);
-  if (match === null) return undefined;
-  return Number(match[1] ?? '0');
+/** What a column's declared type makes of its values: a decimal of this scale, a boolean, or neither. */
+interface DeclaredKind {
+  scale: number | undefined;
+  boolean: boolean;
 }
 
 export class SqliteAdapter implements DialectAdapter {
@@ -49,14 +46,26 @@ export class SqliteAdapter implements DialectAdapter {
     };
   }
 
+  /** Each result column's declared type, read once per column instead of once per value. */
+  private readonly kinds = new WeakMap<DriverColumn, DeclaredKind>();
+
+  private declaredKind(column: DriverColumn): DeclaredKind {
+    let kind = this.kinds.get(column);
+    if (kind === undefined) {
+      kind = { scale: declaredScale(column.type), boolean: declaredBoolean(column.type) };
+      this.kinds.set(column, kind);
+    }
+    return kind;
+  }
+
   toWireValue(value: unknown, column: DriverColumn, options: ValueOptions): WireValue {
     if (value === null || value === undefined) return null;
-    const scale = declaredScale(column.type);
+    const { scale, boolean } = this.declaredKind(column);
     if (scale !== undefined) {
       if (typeof value === 'number') return scaledDecimalToWire(value, scale);
       if (typeof value === 'bigint') return scale === 0 ? value.toString() : `${value.toString()}.${'0'.repeat(scale)}`;
     }
-    if (column.type !== null && BOOLEAN_TYPE.test(column.type) && (value === 0n || value === 1n)) return value === 1n;
+    if (boolean && (value === 0n || value === 1n)) return value === 1n;
     if (typeof value === 'bigint') return bigintToWire(value);
     return genericToWire(value, options);
   }
