@@ -8,7 +8,7 @@ import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
  * The messages between the SQLite driver and its worker process: a result that fits in the first
  * batch comes back as one message (columns, rows and outcome together) answering one request; a
  * larger one is still read a batch at a time, as the driver asks for it, and a batch of wide rows
- * ends at about 64 KiB.
+ * ends at about 64 KiB. Integers travel as numbers where a number holds them exactly.
  */
 
 let worker: SqliteProcess;
@@ -75,7 +75,7 @@ describe('SQLite worker messages', () => {
   it('answers a small query with one message to one request', async () => {
     const { rows, columns, stats } = await run('SELECT 1 AS a, 2 AS b');
     expect(columns).toEqual(['a', 'b']);
-    expect(rows).toEqual([[1n, 2n]]);
+    expect(rows).toEqual([[1, 2]]);
     expect(stats).toEqual({ rowsRead: 1, stoppedEarly: false });
     expect(sent).toHaveLength(1);
     expect(received).toHaveLength(1);
@@ -108,6 +108,22 @@ describe('SQLite worker messages', () => {
     expect(rows.every(row => String(row[1]).length === 20_000)).toBe(true);
     expect(rowBatches(received)).toEqual([4, 4, 2]);
     expect(sentKinds().filter(kind => kind === 'more')).toHaveLength(2);
+  });
+
+  it('sends the integers a number holds exactly as numbers, and every other integer as a bigint', async () => {
+    const { rows } = await run(
+      'SELECT 9007199254740991 AS max_exact, -9007199254740991 AS min_exact, 9007199254740992 AS past, -9007199254740992 AS below'
+    );
+    expect(rows).toEqual([[9007199254740991, -9007199254740991, 9007199254740992n, -9007199254740992n]]);
+  });
+
+  it('keeps the integers of declared decimal and boolean columns as SQLite returned them', async () => {
+    const { rows } = await run('SELECT id, amount, big, flag, id * 2 AS doubled FROM typed ORDER BY id');
+    expect(rows).toEqual([
+      [1, 19.99, 9223372036854775807n, 1n, 2],
+      [2, 20n, -9007199254740993n, 0n, 4],
+      [3, 0.1, 42, null, 6]
+    ]);
   });
 
   it('stops the worker when the sink has had enough', async () => {

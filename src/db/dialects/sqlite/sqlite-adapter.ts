@@ -17,6 +17,8 @@ interface DeclaredKind {
   boolean: boolean;
 }
 
+const MAX_KNOWN_TYPES = 1024;
+
 export class SqliteAdapter implements DialectAdapter {
   readonly guardRules = sqliteGuardRules;
   readonly engineName = 'SQLite';
@@ -46,14 +48,17 @@ export class SqliteAdapter implements DialectAdapter {
     };
   }
 
-  /** Each result column's declared type, read once per column instead of once per value. */
-  private readonly kinds = new WeakMap<DriverColumn, DeclaredKind>();
+  /** What each declared type seen so far means, so that a type is read once, not once per value. */
+  private readonly kinds = new Map<string | null, DeclaredKind>();
 
   private declaredKind(column: DriverColumn): DeclaredKind {
-    let kind = this.kinds.get(column);
+    const { type } = column;
+    let kind = this.kinds.get(type);
     if (kind === undefined) {
-      kind = { scale: declaredScale(column.type), boolean: declaredBoolean(column.type) };
-      this.kinds.set(column, kind);
+      // Declared types are few; a database that names thousands is read again past the bound.
+      if (this.kinds.size >= MAX_KNOWN_TYPES) this.kinds.clear();
+      kind = { scale: declaredScale(type), boolean: declaredBoolean(type) };
+      this.kinds.set(type, kind);
     }
     return kind;
   }

@@ -18,3 +18,12 @@ export function declaredScale(type: string | null): number | undefined {
 export function declaredBoolean(type: string | null): boolean {
   return type !== null && BOOLEAN_TYPE.test(type);
 }
+
+/**
+ * Whether a column's integers may leave the worker as numbers when a number holds them exactly:
+ * any column but a declared decimal or boolean, whose integers keep their storage class so that
+ * they are printed and read by the declared type exactly as SQLite returned them.
+ */
+export function integersTravelAsNumbers(type: string | null): boolean {
+  return declaredScale(type) === undefined && !declaredBoolean(type);
+}

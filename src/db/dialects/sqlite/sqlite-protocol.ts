@@ -3,7 +3,9 @@
  * because node:sqlite is synchronous and cannot be interrupted: a query in the main thread would
  * stall every other request, and only ending the process stops a runaway query for certain.
  * Messages travel over Node's IPC channel with the `advanced` (structured clone) serialization, so
- * bigint and Uint8Array values arrive intact.
+ * bigint and Uint8Array values arrive intact. An integer travels as a number when a number holds it
+ * exactly, except in a declared decimal or boolean column (see sqlite-declared-type.ts); otherwise
+ * as a bigint.
  */
 
 export interface OpenRequest {

@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
+import { integersTravelAsNumbers } from './sqlite-declared-type.ts';
 import type { FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-protocol.ts';
 
 /**
@@ -8,7 +9,7 @@ import type { FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-
  */
 
 let db: DatabaseSync | undefined;
-let cursor: { iterator: Iterator<unknown[]>; rowsRead: number } | undefined;
+let cursor: { iterator: Iterator<unknown[]>; rowsRead: number; narrow: readonly boolean[] } | undefined;
 /** A writable connection runs each request in a transaction committed only when it all succeeded. */
 let writable = false;
 /** total_changes() when the open transaction began. */
@@ -178,7 +179,7 @@ function startQuery(
     }
     send({ t: 'columns', columns });
     const iterator = statement.iterate(...(params as never[])) as unknown as Iterator<unknown[]>;
-    cursor = { iterator, rowsRead: 0 };
+    cursor = { iterator, rowsRead: 0, narrow: columns.map(column => integersTravelAsNumbers(column.type)) };
     pump(batch);
   } catch (error) {
     cursor = undefined;
@@ -206,6 +207,21 @@ function rowBytes(row: readonly unknown[]): number {
   return bytes;
 }
 
+const MIN_EXACT = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Integers are read as bigint, so that none loses digits; those a number holds exactly travel as
+ * numbers (smaller to send, cheaper to receive), except in declared decimal and boolean columns.
+ */
+function narrowIntegers(row: unknown[], narrow: readonly boolean[]): void {
+  for (let i = 0; i < row.length; i++) {
+    const value = row[i];
+    if (typeof value === 'bigint' && narrow[i] === true && value >= MIN_EXACT && value <= MAX_EXACT)
+      row[i] = Number(value);
+  }
+}
+
 /** Reads up to `size` rows (fewer once they weigh BATCH_BYTES) and sends them, or reports the end of the rows. */
 function pump(size: number): void {
   if (cursor === undefined) return;
@@ -222,6 +238,7 @@ function pump(size: number): void {
         return;
       }
       cursor.rowsRead++;
+      narrowIntegers(next.value, cursor.narrow);
       batch.push(next.value);
       bytes += rowBytes(next.value);
     }
