@@ -1191,3 +1191,31 @@ describe('SQL Server: the procedure a statement runs by naming it', () => {
     }
   });
 });
+
+describe('statement guard: phrases', () => {
+  const rules: GuardRules = {
+    ...postgresGuardRules,
+    phrases: [
+      { words: ['FOR', 'NO', 'KEY', 'UPDATE'], reason: 'the longer phrase, listed first' },
+      { words: ['FOR', 'NO'], reason: 'the shorter phrase, listed second' },
+      { words: ['LOCK', 'FOR'], reason: 'a phrase whose second word begins another' }
+    ]
+  };
+  const guard = new StatementGuard(rules);
+
+  it('refuses with the first listed phrase that matches, among phrases that begin with the same word', () => {
+    expect(guard.rejection('SELECT 1 FROM t FOR NO KEY UPDATE', { mode: 'read', maxStatements: 1 })).toBe(
+      'the longer phrase, listed first; not allowed in a read-only environment'
+    );
+    expect(guard.rejection('SELECT 1 FROM t FOR NO WAIT', { mode: 'read', maxStatements: 1 })).toBe(
+      'the shorter phrase, listed second; not allowed in a read-only environment'
+    );
+  });
+
+  it('matches a phrase wherever its first word stands, and only there', () => {
+    expect(guard.rejection('SELECT lock FOR x FROM t', { mode: 'read', maxStatements: 1 })).toBe(
+      'a phrase whose second word begins another; not allowed in a read-only environment'
+    );
+    expect(guard.rejection('SELECT no, key FROM t', { mode: 'read', maxStatements: 1 })).toBeUndefined();
+  });
+});

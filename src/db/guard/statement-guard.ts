@@ -96,6 +96,7 @@ export interface GuardOptions {
   maxStatements: number;
 }
 
+const NO_PHRASES: readonly PhraseRule[] = [];
 const SCHEMA_STATEMENTS = new Set(['CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'COMMENT']);
 /** Statements that may show how another statement runs (MySQL's DESCRIBE is also EXPLAIN). */
 const EXPLAIN_LIKE = new Set(['EXPLAIN', 'DESC', 'DESCRIBE']);
@@ -109,11 +110,22 @@ export class StatementGuard {
   /** The name patterns of `rules.functions` and `rules.names`, compiled once (every token is matched against them). */
   private readonly functionPatterns: readonly Pattern[];
   private readonly namePatterns: readonly Pattern[];
+  /** `rules.phrases` by their first word, in the rules' order: a word meets only the phrases it can begin. */
+  private readonly phrasesByFirstWord: ReadonlyMap<string, readonly PhraseRule[]>;
 
   constructor(rules: GuardRules) {
     this.rules = rules;
     this.functionPatterns = rules.functions.map(rule => compile(rule.name));
     this.namePatterns = (rules.names ?? []).map(rule => compile(rule.name));
+    const phrases = new Map<string, PhraseRule[]>();
+    for (const phrase of rules.phrases) {
+      const first = phrase.words[0];
+      if (first === undefined) continue;
+      const list = phrases.get(first);
+      if (list === undefined) phrases.set(first, [phrase]);
+      else list.push(phrase);
+    }
+    this.phrasesByFirstWord = phrases;
   }
 
   /**
@@ -298,10 +310,8 @@ export class StatementGuard {
       const nameRule = firstMatch(this.rules.names ?? [], this.namePatterns, name);
       if (nameRule !== undefined && applies(nameRule) && !excepted(nameRule, statement, i)) return refuse(nameRule);
       if (token.kind !== 'word') continue;
-      for (const phrase of this.rules.phrases) {
-        if (phrase.words[0] === token.upper && applies(phrase) && phraseAt(statement, i, phrase.words)) {
-          return refuse(phrase);
-        }
+      for (const phrase of this.phrasesByFirstWord.get(token.upper) ?? NO_PHRASES) {
+        if (applies(phrase) && phraseAt(statement, i, phrase.words)) return refuse(phrase);
       }
       // In a catalog statement (SHOW …) the words are names, except inside parentheses (a subquery).
       if (!wordRules && token.depth === statement[0]?.depth) continue;
