@@ -32,7 +32,9 @@ const MCP: FastifyCorsOptions = {
     'mcp-method',
     'mcp-name'
   ],
-  exposedHeaders: ['mcp-session-id', 'mcp-protocol-version', 'www-authenticate'],
+  // One string rather than a list: @fastify/cors joins a list anew for every response, and an
+  // event stream keeps its response's headers for as long as it stays open.
+  exposedHeaders: 'mcp-session-id, mcp-protocol-version, www-authenticate',
   maxAge: 600
 };
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import middie from '@fastify/middie';
@@ -13,6 +12,7 @@ import type { Logger } from '../observability/logger.ts';
 import { corsPolicy } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
+import { randomId } from './ids.ts';
 import { refuseWhileDraining, type InFlightCalls } from './in-flight.ts';
 import type { RateLimitObserver } from './limits/rejections.ts';
 import { requestLimits, type RequestLimitRule } from './request-limits.ts';
@@ -56,7 +56,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
-    genReqId: () => randomUUID(),
+    genReqId: randomId,
     trustProxy: trust ?? false,
     rewriteUrl: forwardedPrefixRewrite(trust),
     // Shutdown is ours (in-flight calls finish or are answered), not a blanket 503.

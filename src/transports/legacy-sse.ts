@@ -11,7 +11,7 @@ import { duplicateIdRefusal } from './json-rpc-edge.ts';
 import type { LegacySseSessions } from './legacy-sse-sessions.ts';
 import { ownerOf } from './legacy-sessions.ts';
 import { relayedAuth } from './sse-relay.ts';
-import { SseSession } from './sse-session.ts';
+import { SseSession, type SseEndpoint } from './sse-session.ts';
 import type { McpEndpoint } from './streamable-http.ts';
 
 /**
@@ -43,45 +43,50 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   const streamPath = `/${environment}/sse`;
   const messagesPath = `/${environment}/messages`;
   const guarded = { config: { jsonRpc: true }, ...(options.guard === undefined ? {} : { onRequest: options.guard }) };
+  // Shared by every stream of this environment: a session holds only what is its own.
+  const endpoint: SseEndpoint = {
+    environment,
+    messagesPath,
+    keepAliveMs: options.keepAliveMs,
+    inFlight: options.inFlight,
+    serve: async served => {
+      try {
+        const server = await options.factory({
+          era: 'legacy',
+          ...(served.auth === undefined ? {} : { authInfo: served.auth })
+        });
+        await server.connect(served);
+      } catch (error) {
+        options.logger.error({ err: error, environment }, 'the MCP server of an event stream could not start');
+        throw error;
+      }
+    },
+    onEnd: ended => {
+      sessions.remove(ended);
+      options.logger.debug({ environment, session: ended.sessionId }, 'event stream ended');
+    }
+  };
 
-  app.get(streamPath, { ...guarded, exposeHeadRoute: false }, async (request, reply) => {
+  // A synchronous handler that returns nothing: an async one (or one returning the reply) would have
+  // Fastify await the reply, which for a stream means one more end-of-stream watcher, a pending
+  // promise and their closures held for as long as the stream stays open.
+  app.get(streamPath, { ...guarded, exposeHeadRoute: false }, (request, reply): void => {
     const owner = ownerOfRequest(request);
     const refusal = sessions.refusal(owner);
     if (refusal !== undefined) {
       request.log.warn({ environment, status: refusal.status }, 'event stream refused');
-      return reply
-        .code(refusal.status)
-        .header('retry-after', '30')
-        .send(jsonRpcError(JSON_RPC.serverError, refusal.message));
+      reply.code(refusal.status).header('retry-after', '30').send(jsonRpcError(JSON_RPC.serverError, refusal.message));
+      return;
     }
-    const expiresAt = request.auth?.expiresAt;
-    const session = new SseSession({
-      environment,
+    const auth = request.auth;
+    const session = new SseSession(endpoint, {
       owner,
-      messagesPath,
-      keepAliveMs: options.keepAliveMs,
-      ...(expiresAt === undefined ? {} : { endsAt: expiresAt * 1000 }),
-      inFlight: options.inFlight,
-      serve: async served => {
-        try {
-          const server = await options.factory({
-            era: 'legacy',
-            ...(request.auth === undefined ? {} : { authInfo: request.auth })
-          });
-          await server.connect(served);
-        } catch (error) {
-          options.logger.error({ err: error, environment }, 'the MCP server of an event stream could not start');
-          throw error;
-        }
-      },
-      onEnd: ended => {
-        sessions.remove(ended);
-        options.logger.debug({ environment, session: ended.sessionId }, 'event stream ended');
-      }
+      ...(auth === undefined ? {} : { auth }),
+      ...(auth?.expiresAt === undefined ? {} : { endsAt: auth.expiresAt * 1000 })
     });
     sessions.add(session);
     session.open();
-    return reply.type('text/event-stream').headers(NO_PROXY_BUFFERING).send(session.body);
+    reply.type('text/event-stream').headers(NO_PROXY_BUFFERING).send(session.body);
   });
 
   app.post(streamPath, guarded, async (_request, reply) =>

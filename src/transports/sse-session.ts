@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import {
+  type AuthInfo,
   isJSONRPCRequest,
   isJSONRPCErrorResponse,
   isJSONRPCResultResponse,
@@ -9,6 +8,7 @@ import {
   type RequestId,
   type Transport
 } from '@modelcontextprotocol/server';
+import { randomId } from '../http/ids.ts';
 import { SHUTDOWN_MESSAGE, type InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
 import { eventFrame } from './event-stream.ts';
@@ -23,50 +23,83 @@ import { eventFrame } from './event-stream.ts';
 
 const encoder = new TextEncoder();
 
-export interface SseSessionOptions {
+/** The same bytes for every stream: a pushed chunk is never modified. */
+const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
+
+/** What every stream of one environment's HTTP+SSE endpoint shares (one object for all of them). */
+export interface SseEndpoint {
   environment: string;
-  /** Who opened the stream; only they may post to it. */
-  owner: string;
   /** The path clients post to; the session id is added as the `sessionId` query parameter. */
   messagesPath: string;
   keepAliveMs: number;
-  /** When the stream ends by itself (the expiry of the token that opened it), in ms since the epoch. */
-  endsAt?: number;
   inFlight: InFlightCalls;
-  /** Called once, when the stream has ended for any reason. */
+  /** Called once per session, when its stream has ended for any reason. */
   onEnd: (session: SseSession) => void;
   /**
-   * Connects an MCP server to the session. Called when the first message arrives, so that an idle
+   * Connects an MCP server to a session. Called when its first message arrives, so that an idle
    * stream holds no server; a failure ends the stream.
    */
   serve: (session: SseSession) => Promise<void>;
 }
 
+/** Who opened one stream. */
+export interface SseCaller {
+  /** Only they may post to it. */
+  owner: string;
+  /** The verified token it was opened with (absent without OAuth), for the server serving it. */
+  auth?: AuthInfo;
+  /** When the stream ends by itself (the expiry of the token that opened it), in ms since the epoch. */
+  endsAt?: number;
+}
+
+/*
+ * An idle stream is what a server holds most of, so a session keeps little of its own: what its
+ * endpoint shares is one object, the calls it tracks are created with its first request, and its
+ * keep-alives come from a timer shared by every stream (KeepAlives, below).
+ */
 export class SseSession implements Transport {
-  readonly sessionId = randomUUID();
-  readonly environment: string;
+  readonly sessionId = randomId();
   readonly owner: string;
-  /** The event stream, as Fastify sends it (a Node stream: lighter than a web stream per idle client). */
-  readonly body = new PassThrough();
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
-  private readonly options: SseSessionOptions;
-  private readonly running = new Map<RequestId, () => void>();
-  private readonly cutOff = new Set<RequestId>();
-  private timers: NodeJS.Timeout[] = [];
+  readonly auth: AuthInfo | undefined;
+  /**
+   * The event stream, as Fastify sends it. A web stream: Fastify reads one with a reader and a single
+   * watcher on the response, where a Node stream is piped and watched at both ends, which holds more
+   * per idle client than the web stream itself does.
+   */
+  readonly body: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  // Set by the MCP server when it connects; declared only, so an idle session carries none of them.
+  declare onclose?: () => void;
+  declare onerror?: (error: Error) => void;
+  declare onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
+  private readonly endpoint: SseEndpoint;
+  private readonly endsAt: number | undefined;
+  /** The requests running, each with the release of its in-flight count; created with the first. */
+  private running: Map<RequestId, () => void> | undefined;
+  /** Requests answered with the shutdown error, whose late answers are dropped. */
+  private cutOff: Set<RequestId> | undefined;
+  private expiry: NodeJS.Timeout | undefined;
   private ended = false;
   private opened = false;
-  /** Settles once a server is connected (see SseSessionOptions.serve). */
+  /** Settles once a server is connected (see SseEndpoint.serve). */
   private serving: Promise<void> | undefined;
   private served = false;
 
-  constructor(options: SseSessionOptions) {
-    this.options = options;
-    this.environment = options.environment;
-    this.owner = options.owner;
-    // The client went away (Fastify destroys the stream), or the stream was ended here.
-    this.body.once('close', () => this.end());
+  constructor(endpoint: SseEndpoint, caller: SseCaller) {
+    this.endpoint = endpoint;
+    this.owner = caller.owner;
+    this.auth = caller.auth;
+    this.endsAt = caller.endsAt;
+    this.body = new ReadableStream<Uint8Array>({
+      start: controller => {
+        this.controller = controller;
+      },
+      cancel: () => this.end()
+    });
+  }
+
+  get environment(): string {
+    return this.endpoint.environment;
   }
 
   /** The MCP SDK's Transport.start: the stream is already open by then. */
@@ -78,24 +111,24 @@ export class SseSession implements Transport {
   open(): void {
     if (this.opened) return;
     this.opened = true;
-    this.write(`event: endpoint\ndata: ${this.options.messagesPath}?sessionId=${this.sessionId}\n\n`);
-    const keepAlive = setInterval(() => {
-      this.write(': keep-alive\n\n');
-    }, this.options.keepAliveMs);
-    keepAlive.unref();
-    this.timers.push(keepAlive);
-    if (this.options.endsAt !== undefined) {
-      const expiry = setTimeout(() => void this.close(), Math.max(0, this.options.endsAt - Date.now()));
-      expiry.unref();
-      this.timers.push(expiry);
+    this.write(`event: endpoint\ndata: ${this.endpoint.messagesPath}?sessionId=${this.sessionId}\n\n`);
+    keepAlivesEvery(this.endpoint.keepAliveMs).add(this);
+    if (this.endsAt !== undefined) {
+      this.expiry = setTimeout(() => void this.close(), Math.max(0, this.endsAt - Date.now()));
+      this.expiry.unref();
     }
+  }
+
+  /** Sends a keep-alive comment (KeepAlives calls it once per interval). */
+  keepAlive(): void {
+    this.enqueue(KEEP_ALIVE);
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.ended) throw new Error('the event stream has ended');
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       const id = message.id;
-      if (id !== undefined && this.cutOff.delete(id)) return;
+      if (id !== undefined && this.cutOff?.delete(id) === true) return;
       if (id !== undefined) this.settle(id);
     }
     this.enqueue(eventFrame(message));
@@ -107,7 +140,7 @@ export class SseSession implements Transport {
    */
   refusal(message: JSONRPCMessage): string | undefined {
     if (this.ended) return 'the event stream has ended';
-    if (isJSONRPCRequest(message) && this.running.has(message.id)) {
+    if (isJSONRPCRequest(message) && this.running?.has(message.id) === true) {
       return `the id ${JSON.stringify(message.id)} belongs to a request still running`;
     }
     return undefined;
@@ -126,13 +159,14 @@ export class SseSession implements Transport {
     if (this.ended) return;
     if (isJSONRPCRequest(message)) {
       const id = message.id;
-      this.running.set(id, this.options.inFlight.track({ cutOff: () => this.stop(id) }));
+      this.running ??= new Map();
+      this.running.set(id, this.endpoint.inFlight.track({ cutOff: () => this.stop(id) }));
     }
     if (this.served) {
       this.onmessage?.(message, extra);
       return;
     }
-    this.serving ??= this.options.serve(this).then(
+    this.serving ??= this.endpoint.serve(this).then(
       () => {
         this.served = true;
       },
@@ -146,21 +180,26 @@ export class SseSession implements Transport {
 
   async close(): Promise<void> {
     if (this.ended) return;
-    this.body.end();
+    try {
+      this.controller.close();
+    } catch {
+      // already closed or errored
+    }
     this.end();
   }
 
   /** Answers a running request with the shutdown error; its late answer is dropped. */
   private stop(id: RequestId): void {
-    if (!this.running.has(id)) return;
+    if (this.running?.has(id) !== true) return;
+    this.cutOff ??= new Set();
     this.cutOff.add(id);
     this.enqueue(eventFrame(jsonRpcError(JSON_RPC.serverError, SHUTDOWN_MESSAGE, id)));
     this.settle(id);
   }
 
   private settle(id: RequestId): void {
-    const release = this.running.get(id);
-    this.running.delete(id);
+    const release = this.running?.get(id);
+    this.running?.delete(id);
     release?.();
   }
 
@@ -170,16 +209,82 @@ export class SseSession implements Transport {
 
   private enqueue(bytes: Uint8Array): void {
     if (this.ended) return;
-    this.body.write(bytes);
+    try {
+      this.controller.enqueue(bytes);
+    } catch {
+      // the stream is no longer readable: it has ended
+      this.end();
+    }
   }
 
+  /** The stream has ended: the client went away (Fastify cancels the body), or it was closed here. */
   private end(): void {
     if (this.ended) return;
     this.ended = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers = [];
-    for (const id of [...this.running.keys()]) this.settle(id);
-    this.options.onEnd(this);
+    if (this.opened) keepAlivesEvery(this.endpoint.keepAliveMs).remove(this);
+    if (this.expiry !== undefined) clearTimeout(this.expiry);
+    this.expiry = undefined;
+    for (const id of [...(this.running?.keys() ?? [])]) this.settle(id);
+    this.endpoint.onEnd(this);
     this.onclose?.();
   }
+}
+
+/**
+ * The keep-alive comments of the open streams come from one timer per interval, not one per stream.
+ * A stream joins one of SLICES groups, the one served last; every interval/SLICES the next group is
+ * sent its comments. So each stream gets one comment per interval, the first within one interval of
+ * its opening (as with a timer of its own), and the writes are spread over the interval instead of
+ * coming all at once.
+ */
+const SLICES = 16;
+
+class KeepAlives {
+  private readonly groups: Set<SseSession>[] = Array.from({ length: SLICES }, () => new Set<SseSession>());
+  private readonly intervalMs: number;
+  /** The group the next tick serves. */
+  private next = 0;
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(intervalMs: number) {
+    this.intervalMs = intervalMs;
+  }
+
+  add(session: SseSession): void {
+    this.groups[(this.next + SLICES - 1) % SLICES]?.add(session);
+    this.count++;
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(this.intervalMs / SLICES)));
+      this.timer.unref();
+    }
+  }
+
+  remove(session: SseSession): void {
+    for (const group of this.groups) {
+      if (!group.delete(session)) continue;
+      if (--this.count === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+      return;
+    }
+  }
+
+  private tick(): void {
+    const group = this.groups[this.next];
+    this.next = (this.next + 1) % SLICES;
+    for (const session of group ?? []) session.keepAlive();
+  }
+}
+
+const keepAlives = new Map<number, KeepAlives>();
+
+function keepAlivesEvery(intervalMs: number): KeepAlives {
+  let found = keepAlives.get(intervalMs);
+  if (found === undefined) {
+    found = new KeepAlives(intervalMs);
+    keepAlives.set(intervalMs, found);
+  }
+  return found;
 }

@@ -1,5 +1,4 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { InFlightCalls } from '../../src/http/in-flight.ts';
 import { SseSession } from '../../src/transports/sse-session.ts';
@@ -7,23 +6,27 @@ import { SseSession } from '../../src/transports/sse-session.ts';
 function session(serve: (session: SseSession) => Promise<void>) {
   const ended: SseSession[] = [];
   const inFlight = new InFlightCalls();
-  const created = new SseSession({
-    environment: 'demo',
-    owner: 'someone',
-    messagesPath: '/demo/messages',
-    keepAliveMs: 60_000,
-    inFlight,
-    serve,
-    onEnd: s => ended.push(s)
-  });
+  const created = new SseSession(
+    {
+      environment: 'demo',
+      messagesPath: '/demo/messages',
+      keepAliveMs: 60_000,
+      inFlight,
+      serve,
+      onEnd: s => ended.push(s)
+    },
+    { owner: 'someone' }
+  );
   return { session: created, ended, inFlight };
 }
 
 const call = (id: number): JSONRPCMessage => ({ jsonrpc: '2.0', id, method: 'tools/list' });
 
-async function firstEvent(stream: NodeJS.ReadableStream): Promise<string> {
-  const [chunk] = (await once(stream, 'data')) as [Buffer];
-  return chunk.toString('utf8');
+async function firstEvent(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  return new TextDecoder().decode(value);
 }
 
 describe('an HTTP+SSE session', () => {
