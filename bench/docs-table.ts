@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import { isBusy } from './machine.ts';
 import type { SystemName } from './options.ts';
 import { sdkFloorLine, soakLine, type Figure, type Results } from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
@@ -63,10 +64,13 @@ export function resultsSection(results: Results): string {
     results.figures.find(f => f.workload === workload && f.system === system);
   const seconds = results.options.durationMs / 1000;
   const label = results.quick ? `a quick smoke run (${seconds}-second runs)` : `a full run (${seconds}-second runs)`;
+  const { machine } = results;
   const after = results.machineAfter;
+  // Judged as run.ts judges it now: files written before it did stored `busy` by the load average.
+  const busyAfter = after !== undefined && isBusy(after, true);
   const busy =
-    results.machine.busy || after?.busy === true
-      ? ` **The machine was busy** (load average ${results.machine.loadAverage.toFixed(2)} at the start${after === undefined ? '' : ` and ${after.loadAverage.toFixed(2)} at the end`}, on ${results.machine.cores} cores): these figures are low and noisy; they show that the bench works, not how fast sqlbridge is.`
+    machine.busy || busyAfter
+      ? ` **The machine was busy** (load average ${machine.loadAverage.toFixed(2)} and ${machine.idlePercent}% of the CPU idle at the start${after === undefined ? '' : `, ${after.idlePercent}% idle at the end`}, on ${machine.cores} cores): these figures are low and noisy; they show that the bench works, not how fast sqlbridge is.`
       : '';
   const lines = [
     `Latest results: ${label} of ${results.date.slice(0, 10)}, commit \`${results.commit}\`${results.dirty ? ' with uncommitted changes to src/' : ''}, ` +

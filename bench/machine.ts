@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 /**
  * The machine a run measured, and whether something else was using it. Busy means a 1-minute load
  * average above half the cores, or less than 80% of the CPU idle over a one-second sample: either
- * way the figures are low and noisy, and the run says so.
+ * way the figures are low and noisy, and the run says so. Sampled again right after the bench's own
+ * load, the load average still holds that load's last minute, so then only idle CPU counts.
  */
 
 export interface Machine {
@@ -24,7 +25,15 @@ function cpuTimes(): { idle: number; total: number } {
   return { idle, total: values.reduce((sum, value) => sum + value, 0) };
 }
 
-export async function describeMachine(sampleMs = 1000): Promise<Machine> {
+export function isBusy(
+  sample: { loadAverage: number; idlePercent: number; cores: number },
+  afterLoad: boolean
+): boolean {
+  return sample.idlePercent < 80 || (!afterLoad && sample.loadAverage > sample.cores / 2);
+}
+
+/** `afterLoad`: sampled right after the bench's own load (see isBusy). */
+export async function describeMachine(sampleMs = 1000, afterLoad = false): Promise<Machine> {
   const before = cpuTimes();
   await new Promise(resolve => setTimeout(resolve, sampleMs));
   const after = cpuTimes();
@@ -38,6 +47,6 @@ export async function describeMachine(sampleMs = 1000): Promise<Machine> {
     node: process.version,
     loadAverage,
     idlePercent: Math.round(idlePercent),
-    busy: loadAverage > cores / 2 || idlePercent < 80
+    busy: isBusy({ loadAverage, idlePercent, cores }, afterLoad)
   };
 }

@@ -77,7 +77,7 @@ export interface Results {
   options: Omit<BenchOptions, 'out'>;
   /** The machine when the run began (CPU sampled before any load). */
   machine: Machine;
-  /** The machine again once the servers were stopped: another process's load shows here. */
+  /** The machine again once the servers were stopped: another process's load shows here (judged by idle CPU alone). */
   machineAfter?: Machine;
   dbhubVersion?: string;
   figures: Figure[];

@@ -88,7 +88,7 @@ async function main(options: BenchOptions): Promise<void> {
   } finally {
     await systems.stop();
   }
-  results.machineAfter = await describeMachine();
+  results.machineAfter = await describeMachine(1000, true);
   if (wantsStreams) {
     progress(`holding ${options.streams} idle legacy SSE streams…`);
     results.streams = await measureIdleStreams({
