@@ -78,11 +78,9 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
       reply.code(refusal.status).header('retry-after', '30').send(jsonRpcError(JSON_RPC.serverError, refusal.message));
       return;
     }
-    const auth = request.auth;
     const session = new SseSession(endpoint, {
       owner,
-      ...(auth === undefined ? {} : { auth }),
-      ...(auth?.expiresAt === undefined ? {} : { endsAt: auth.expiresAt * 1000 })
+      ...(request.auth === undefined ? {} : { auth: request.auth })
     });
     sessions.add(session);
     session.open();

@@ -46,10 +46,11 @@ export interface SseEndpoint {
 export interface SseCaller {
   /** Only they may post to it. */
   owner: string;
-  /** The verified token it was opened with (absent without OAuth), for the server serving it. */
+  /**
+   * The verified token it was opened with (absent without OAuth), for the server serving it; the
+   * stream ends by itself when the token expires.
+   */
   auth?: AuthInfo;
-  /** When the stream ends by itself (the expiry of the token that opened it), in ms since the epoch. */
-  endsAt?: number;
 }
 
 /*
@@ -73,7 +74,6 @@ export class SseSession implements Transport {
   declare onerror?: (error: Error) => void;
   declare onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
   private readonly endpoint: SseEndpoint;
-  private readonly endsAt: number | undefined;
   /** The requests running, each with the release of its in-flight count; created with the first. */
   private running: Map<RequestId, () => void> | undefined;
   /** Requests answered with the shutdown error, whose late answers are dropped. */
@@ -89,7 +89,6 @@ export class SseSession implements Transport {
     this.endpoint = endpoint;
     this.owner = caller.owner;
     this.auth = caller.auth;
-    this.endsAt = caller.endsAt;
     this.body = new ReadableStream<Uint8Array>({
       start: controller => {
         this.controller = controller;
@@ -113,8 +112,9 @@ export class SseSession implements Transport {
     this.opened = true;
     this.write(`event: endpoint\ndata: ${this.endpoint.messagesPath}?sessionId=${this.sessionId}\n\n`);
     keepAlivesEvery(this.endpoint.keepAliveMs).add(this);
-    if (this.endsAt !== undefined) {
-      this.expiry = setTimeout(() => void this.close(), Math.max(0, this.endsAt - Date.now()));
+    const expiresAt = this.auth?.expiresAt;
+    if (expiresAt !== undefined) {
+      this.expiry = setTimeout(() => void this.close(), Math.max(0, expiresAt * 1000 - Date.now()));
       this.expiry.unref();
     }
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resultsSection } from '../../bench/docs-table.ts';
 import { isBusy, type Machine } from '../../bench/machine.ts';
 import type { Results } from '../../bench/report.ts';
+import { benchResults } from '../helpers/bench-results.ts';
 
 /**
  * Whether the machine was busy: before the run by its load average or idle CPU; right after the
@@ -19,27 +20,7 @@ const machine = (loadAverage: number, idlePercent: number, busy: boolean): Machi
 });
 
 function results(start: Machine, after: Machine): Results {
-  return {
-    date: '2026-12-05T00:00:00.000Z',
-    commit: 'abc',
-    dirty: false,
-    quick: false,
-    options: {
-      quick: false,
-      durationMs: 20_000,
-      warmupMs: 3000,
-      runs: 3,
-      only: [],
-      systems: [],
-      streams: 0,
-      soakMs: 0
-    },
-    machine: start,
-    machineAfter: after,
-    figures: [],
-    serverPeakRssMb: {},
-    measurements: []
-  };
+  return benchResults({ date: '2026-12-05T00:00:00.000Z', machine: start, machineAfter: after });
 }
 
 describe('a busy machine', () => {

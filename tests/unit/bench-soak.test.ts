@@ -3,33 +3,14 @@ import type { Results } from '../../bench/report.ts';
 import { soakFigure } from '../../bench/soak.ts';
 import { checkTargets } from '../../bench/targets.ts';
 import { MIXED_CALLS } from '../../bench/workloads.ts';
+import { benchResults } from '../helpers/bench-results.ts';
 
 /** The soak's arithmetic and its target: peaks of the first and last tenth, judged only over 10 minutes. */
 
 const load = { durationMs: 600_000, calls: 120_000, errors: 0 };
 
 function resultsWith(soak: Results['soak']): Results {
-  return {
-    date: '2026-12-04T00:00:00.000Z',
-    commit: 'abc',
-    dirty: false,
-    quick: false,
-    options: {
-      quick: false,
-      durationMs: 20_000,
-      warmupMs: 3000,
-      runs: 3,
-      only: [],
-      systems: [],
-      streams: 0,
-      soakMs: 0
-    },
-    machine: { cpuModel: 'x', cores: 2, memoryGb: 24, node: 'v24', loadAverage: 0, idlePercent: 100, busy: false },
-    figures: [],
-    serverPeakRssMb: {},
-    measurements: [],
-    ...(soak === undefined ? {} : { soak })
-  };
+  return benchResults(soak === undefined ? {} : { soak });
 }
 
 const soakTarget = (results: Results) => checkTargets(results).find(check => check.target.includes('soak'))!;
