@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { isBusy } from './machine.ts';
 import type { SystemName } from './options.ts';
-import { sdkFloorLine, soakLine, type Figure, type Results } from './report.ts';
+import { sdkFloorLine, soakLine, streamsRss, type Figure, type Results } from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
@@ -96,7 +96,7 @@ export function resultsSection(results: Results): string {
   if (results.streams !== undefined) {
     const s = results.streams;
     lines.push(
-      `Idle legacy SSE streams: ${s.opened.toLocaleString('en-US')} of ${s.requested.toLocaleString('en-US')} opened, server RSS ${s.rssBeforeMb.toFixed(0)} → ${s.rssAfterMb.toFixed(0)} MiB, ${s.kbPerStream.toFixed(1)} KiB per stream.`
+      `Idle legacy SSE streams: ${s.opened.toLocaleString('en-US')} of ${s.requested.toLocaleString('en-US')} opened, server RSS ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream.`
     );
   }
   if (results.coldStartMs !== undefined) {

@@ -1,6 +1,6 @@
 import type { PostgresServer } from './datasets.ts';
 import { holdStreams } from './load-client.ts';
-import { rssMb } from './process-memory.ts';
+import { rssMb, sampleRss } from './process-memory.ts';
 import type { StreamsFigure } from './report.ts';
 import { withOwnSqlbridge } from './sqlbridge-server.ts';
 
@@ -8,19 +8,54 @@ import { withOwnSqlbridge } from './sqlbridge-server.ts';
  * Memory of idle legacy SSE streams, on a sqlbridge process of its own (OAuth off) that has served
  * nothing else: a server that has just carried the other workloads has heap to spare, and streams
  * opened there would seem to cost nothing. The resident set is read once the server has settled,
- * and again two seconds after every stream is open.
+ * two seconds after every stream is open, and throughout the time the streams are then held idle:
+ * every keep-alive comment the server writes leaves garbage that V8 keeps until its next full
+ * collection, so the resident set goes on growing for a while after the streams have opened. The
+ * memory per stream is taken from the highest reading.
  */
+
+/** How long the streams are held idle: two keep-alive intervals (15 s by default) and a margin. */
+export const HOLD_MS = 35_000;
 
 const settle = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 const round1 = (value: number): number => Math.round(value * 10) / 10;
+
+/** The figure from the readings: the memory per stream from the highest one after the streams opened. */
+export function streamsFigure(readings: {
+  requested: number;
+  opened: number;
+  failed: number;
+  firstError?: string;
+  rssBeforeMb: number;
+  rssAfterMb: number;
+  rssHeldPeakMb: number;
+  heldMs: number;
+}): StreamsFigure {
+  const { opened, rssBeforeMb, rssAfterMb, rssHeldPeakMb } = readings;
+  const highest = Math.max(rssAfterMb, rssHeldPeakMb);
+  return {
+    requested: readings.requested,
+    opened,
+    failed: readings.failed,
+    ...(readings.firstError === undefined ? {} : { firstError: readings.firstError }),
+    rssBeforeMb: round1(rssBeforeMb),
+    rssAfterMb: round1(rssAfterMb),
+    rssHeldPeakMb: round1(highest),
+    heldMs: readings.heldMs,
+    kbPerStream: opened === 0 ? Number.NaN : round1(((highest - rssBeforeMb) * 1024) / opened)
+  };
+}
 
 export async function measureIdleStreams(options: {
   workDir: string;
   postgres: PostgresServer;
   sqlitePath: string;
   count: number;
+  /** How long the streams are held idle after they opened (default HOLD_MS). */
+  holdMs?: number;
 }): Promise<StreamsFigure> {
   const { count } = options;
+  const heldMs = options.holdMs ?? HOLD_MS;
   return withOwnSqlbridge({ ...options, name: 'streams', maxStreams: count }, async server => {
     await settle(2000);
     const rssBeforeMb = rssMb(server.pid);
@@ -28,15 +63,19 @@ export async function measureIdleStreams(options: {
     try {
       await settle(2000);
       const rssAfterMb = rssMb(server.pid);
-      return {
+      const sampler = sampleRss(server.pid, 500);
+      await settle(heldMs);
+      const rssHeldPeakMb = sampler.stop();
+      return streamsFigure({
         requested: count,
         opened: held.opened,
         failed: held.failed,
         ...(held.firstError === undefined ? {} : { firstError: held.firstError }),
-        rssBeforeMb: round1(rssBeforeMb),
-        rssAfterMb: round1(rssAfterMb),
-        kbPerStream: held.opened === 0 ? Number.NaN : round1(((rssAfterMb - rssBeforeMb) * 1024) / held.opened)
-      };
+        rssBeforeMb,
+        rssAfterMb,
+        rssHeldPeakMb,
+        heldMs
+      });
     } finally {
       await held.close();
     }

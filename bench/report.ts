@@ -48,7 +48,12 @@ export interface StreamsFigure {
   failed: number;
   firstError?: string;
   rssBeforeMb: number;
+  /** Two seconds after every stream opened. */
   rssAfterMb: number;
+  /** The highest reading while the streams were then held idle for `heldMs` (absent in older results). */
+  rssHeldPeakMb?: number;
+  heldMs?: number;
+  /** From the highest reading after the streams opened. */
   kbPerStream: number;
 }
 
@@ -196,4 +201,12 @@ export function sdkFloorLine(floor: SdkFloorFigure): string {
     `The MCP SDK alone (createMcpHandler in process, a server per request with execute_sql's schemas, converted once, no HTTP, ` +
     `no database): ${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (${floor.calls.toLocaleString('en-US')} calls).`
   );
+}
+
+/** The idle streams' resident set: before → two seconds after they opened (→ the highest while held). */
+export function streamsRss(streams: StreamsFigure): string {
+  const { rssBeforeMb, rssAfterMb, rssHeldPeakMb, heldMs } = streams;
+  const opened = `${rssBeforeMb.toFixed(0)} → ${rssAfterMb.toFixed(0)} MiB`;
+  if (rssHeldPeakMb === undefined || heldMs === undefined) return opened;
+  return `${opened}, at most ${rssHeldPeakMb.toFixed(0)} MiB while held idle for ${(heldMs / 1000).toFixed(0)} s`;
 }

@@ -7,7 +7,7 @@ import { preparePostgres, prepareSqlite } from './datasets.ts';
 import { describeMachine } from './machine.ts';
 import { measureWorkloads } from './measure.ts';
 import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './options.ts';
-import { measureIdleStreams } from './idle-streams.ts';
+import { HOLD_MS, measureIdleStreams } from './idle-streams.ts';
 import { measureSdkFloor } from './sdk-floor.ts';
 import { measureSoak } from './soak.ts';
 import { peakRssMb } from './process-memory.ts';
@@ -18,6 +18,7 @@ import {
   median,
   sdkFloorLine,
   soakLine,
+  streamsRss,
   writeResults,
   type Results
 } from './report.ts';
@@ -95,7 +96,8 @@ async function main(options: BenchOptions): Promise<void> {
       workDir: WORK_DIR,
       postgres: POSTGRES,
       sqlitePath,
-      count: options.streams
+      count: options.streams,
+      holdMs: options.quick ? 5000 : HOLD_MS
     });
   }
   if (options.systems.includes('sqlbridge') && selected(options, 'cold-start')) {
@@ -126,7 +128,7 @@ async function main(options: BenchOptions): Promise<void> {
   if (complete.streams !== undefined) {
     const s = complete.streams;
     process.stdout.write(
-      `idle SSE streams: ${s.opened}/${s.requested} open, ${s.rssBeforeMb.toFixed(0)} → ${s.rssAfterMb.toFixed(0)} MiB, ${s.kbPerStream.toFixed(1)} KiB per stream\n`
+      `idle SSE streams: ${s.opened}/${s.requested} open, ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream\n`
     );
   }
   if (complete.coldStartMs !== undefined)
