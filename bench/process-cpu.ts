@@ -3,23 +3,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * The CPU time a server spends, read from /proc: user plus system time of the process and of every
- * process it started (sqlbridge runs SQLite queries in worker processes of its own). Divided by the
+ * process it started (sqlbridge runs SQLite queries in worker processes of its own), those still
+ * running and those that have ended (a process's stat carries the time of its children it has
+ * reaped, so a worker that ends mid-measurement takes none of its time with it). Divided by the
  * calls answered in the same window, it is the server's own cost per call, which the load generator
  * and the database sharing the machine do not blur the way they blur calls per second.
  */
 
 export interface ProcStat {
   ppid: number;
-  /** utime + stime, in clock ticks. */
+  /** utime + stime + cutime + cstime: its own and its reaped children's, in clock ticks. */
   cpuTicks: number;
 }
 
 /** Parses /proc/<pid>/stat. The command name sits in parentheses and may itself hold spaces and parentheses. */
 export function parseProcStat(text: string): ProcStat {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the name: state (field 3), ppid (4) … utime (14), stime (15).
+  // After the name: state (field 3), ppid (4) … utime (14), stime (15), cutime (16), cstime (17).
   const ppid = Number(fields[1]);
-  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  const cpuTicks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   if (!Number.isFinite(ppid) || !Number.isFinite(cpuTicks))
     throw new Error(`unreadable /proc stat: ${text.slice(0, 80)}`);
   return { ppid, cpuTicks };

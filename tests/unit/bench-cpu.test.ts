@@ -17,6 +17,11 @@ describe('parseProcStat', () => {
     expect(parseProcStat(stat)).toEqual({ ppid: 4200, cpuTicks: 475 });
   });
 
+  it('adds the time of the children it has reaped (cutime, cstime) to its own', () => {
+    const stat = '4242 (node) S 4200 4242 4200 0 -1 4194560 10 0 0 0 350 125 40 8 20 0 11 0 100 0 0';
+    expect(parseProcStat(stat).cpuTicks).toBe(523);
+  });
+
   it('refuses a line it cannot read', () => {
     expect(() => parseProcStat('garbage')).toThrow('unreadable /proc stat');
   });
@@ -42,6 +47,17 @@ describe('treeCpuSeconds', () => {
     } finally {
       child.kill();
     }
+  });
+
+  it('keeps the CPU of a child that has ended and been reaped', async () => {
+    const before = treeCpuSeconds(process.pid);
+    const child = spawn(process.execPath, ['-e', 'const end = Date.now() + 400; while (Date.now() < end);'], {
+      stdio: 'ignore'
+    });
+    await new Promise(resolve => child.once('exit', resolve));
+    const used = treeCpuSeconds(process.pid) - before;
+    expect(used).toBeGreaterThanOrEqual(0.3);
+    expect(used).toBeLessThan(60);
   });
 
   it('is zero for a process that does not exist', () => {
