@@ -50,7 +50,7 @@ export interface StreamsFigure {
   rssBeforeMb: number;
   /** Two seconds after every stream opened. */
   rssAfterMb: number;
-  /** The highest reading while the streams were then held idle for `heldMs` (absent in older results). */
+  /** The highest reading after the streams opened: two seconds after, or while then held idle for `heldMs` (absent in older results). */
   rssHeldPeakMb?: number;
   heldMs?: number;
   /** From the highest reading after the streams opened. */
