@@ -20,28 +20,19 @@ export const HOLD_MS = 35_000;
 const settle = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms));
 const round1 = (value: number): number => Math.round(value * 10) / 10;
 
+/** The readings the figure is made of: everything but the memory per stream, with the held reading. */
+export type StreamsReadings = Omit<StreamsFigure, 'kbPerStream'> &
+  Required<Pick<StreamsFigure, 'rssHeldPeakMb' | 'heldMs'>>;
+
 /** The figure from the readings: the memory per stream from the highest one after the streams opened. */
-export function streamsFigure(readings: {
-  requested: number;
-  opened: number;
-  failed: number;
-  firstError?: string;
-  rssBeforeMb: number;
-  rssAfterMb: number;
-  rssHeldPeakMb: number;
-  heldMs: number;
-}): StreamsFigure {
-  const { opened, rssBeforeMb, rssAfterMb, rssHeldPeakMb } = readings;
-  const highest = Math.max(rssAfterMb, rssHeldPeakMb);
+export function streamsFigure(readings: StreamsReadings): StreamsFigure {
+  const { opened, rssBeforeMb, rssAfterMb } = readings;
+  const highest = Math.max(rssAfterMb, readings.rssHeldPeakMb);
   return {
-    requested: readings.requested,
-    opened,
-    failed: readings.failed,
-    ...(readings.firstError === undefined ? {} : { firstError: readings.firstError }),
+    ...readings,
     rssBeforeMb: round1(rssBeforeMb),
     rssAfterMb: round1(rssAfterMb),
     rssHeldPeakMb: round1(highest),
-    heldMs: readings.heldMs,
     kbPerStream: opened === 0 ? Number.NaN : round1(((highest - rssBeforeMb) * 1024) / opened)
   };
 }
