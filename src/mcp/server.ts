@@ -3,6 +3,7 @@ import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
 import { curatedInstructions, prepareCuratedTools } from './curated/curated-tools.ts';
 import { identityOf } from './identity.ts';
+import { OneToolServers } from './one-tool-servers.ts';
 import { registerPrompts } from './prompts/register-prompts.ts';
 import { registerTableResources } from './resources/table-resources.ts';
 import { registerTool, type ToolDefinition } from './tool.ts';
@@ -33,10 +34,11 @@ export function createServerFactory(environment: Environment, options: ServerFac
   const instructions = serverInstructions(environment);
   const logger = options.logger.child({ environment: environment.name });
   const serverInfo = { name: 'sqlbridge', title: `sqlbridge — ${environment.name}`, version: options.version };
+  const context = { environment, logger };
+  const oneToolServers = new OneToolServers();
   return request => {
     // Which tools a caller sees depends on their groups (`groups` of curated tools, `executeSql`).
     const caller = identityOf(request.authInfo);
-    const context = { environment, logger };
     const freeSql = curated.freeSqlFor(caller);
     // Registration order is the order clients list the tools in.
     const tools: ToolDefinition[] = [listTablesTool, describeTableTool];
@@ -48,10 +50,12 @@ export function createServerFactory(environment: Environment, options: ServerFac
     const only = called === undefined ? undefined : tools.find(tool => tool.name === called);
     if (only !== undefined) {
       // A server for one tool call: no resource or prompt handlers, no instructions (they travel
-      // with server/discover and initialize, which this request is not).
-      const server = new McpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
-      registerTool(server, only, context);
-      return server;
+      // with server/discover and initialize, which this request is not). Reused (one-tool-servers.ts).
+      return oneToolServers.take(only.name, calls => {
+        const server = new McpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
+        registerTool(server, only, context, calls);
+        return server;
+      });
     }
     const server = new McpServer(serverInfo, {
       instructions,

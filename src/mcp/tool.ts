@@ -18,6 +18,7 @@ import type { Logger } from '../observability/logger.ts';
 import { requestOrigin } from '../observability/request-context.ts';
 import { identityOf } from './identity.ts';
 import { cacheJsonSchema } from './json-schema-cache.ts';
+import type { CallTracker } from './one-tool-servers.ts';
 import { progressNotifier } from './progress.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
@@ -64,11 +65,15 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
   return tool;
 }
 
-/** Registers a tool whose failures come back as `isError` results, never as crashed requests. */
+/**
+ * Registers a tool whose failures come back as `isError` results, never as crashed requests. `calls`
+ * hears when each call starts and ends (see one-tool-servers.ts).
+ */
 export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
   server: McpServer,
   tool: ToolDefinition<I, O>,
-  base: Omit<ToolContext, 'signal'>
+  base: Omit<ToolContext, 'signal'>,
+  calls?: CallTracker
 ): void {
   cacheJsonSchema(tool.inputSchema);
   cacheJsonSchema(tool.outputSchema);
@@ -77,6 +82,7 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
     const caller = callerOf(extra, tool.name);
     let result: CallToolResult;
     let slot: QuerySlot | undefined;
+    calls?.started();
     try {
       refuseWhileAuditFails(base);
       slot = takeQuerySlot(base.environment, caller, base.logger);
@@ -101,6 +107,7 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
       recordCall(base, caller, started, error);
     } finally {
       slot?.release();
+      calls?.ended();
     }
     return result;
   };

@@ -1,4 +1,4 @@
-import { McpServer, createMcpHandler, type McpHttpHandler } from '@modelcontextprotocol/server';
+import { McpServer, createMcpHandler, type AuthInfo, type McpHttpHandler } from '@modelcontextprotocol/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { configSchema } from '../../src/config/schema.ts';
@@ -9,8 +9,9 @@ import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
 
 /**
  * The per-request server the SDK asks the factory for: a 2026-07-28 `tools/call` gets the one tool
- * it names and nothing else; every other request, an encoded tool name and a tool the caller may
- * not see get the whole server, and answer as they always did.
+ * it names and nothing else (a server kept from an earlier call of that tool, once that call has
+ * ended); every other request, an encoded tool name and a tool the caller may not see get the whole
+ * server, and answer as they always did.
  */
 
 const META = {
@@ -46,7 +47,8 @@ afterEach(() => {
 async function send(
   method: string,
   params: Record<string, unknown>,
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  authInfo?: AuthInfo
 ): Promise<{ status: number; message: { result?: Record<string, unknown>; error?: { message: string } } }> {
   const body = { jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: META } };
   const request = new Request('http://127.0.0.1/lite/mcp', {
@@ -60,7 +62,7 @@ async function send(
     },
     body: JSON.stringify(body)
   });
-  const response = await handler.fetch(request, { parsedBody: body });
+  const response = await handler.fetch(request, { parsedBody: body, ...(authInfo === undefined ? {} : { authInfo }) });
   const text = await response.text();
   const json = text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? 'null');
   return { status: response.status, message: JSON.parse(json) as never };
@@ -84,6 +86,34 @@ describe('the server a request is given', () => {
     // Nor does it install the resource and prompt handlers it could never use.
     expect(resourceHandlers).not.toHaveBeenCalled();
     expect(promptHandlers).not.toHaveBeenCalled();
+  });
+
+  it('serves the next call of the tool with the server kept from the last one, each caller as themselves', async () => {
+    const who = async (subject: string, clientId: string): Promise<unknown> => {
+      const authInfo: AuthInfo = {
+        token: `token-of-${subject}`,
+        clientId,
+        scopes: ['sql:read'],
+        extra: { sub: subject }
+      };
+      const answer = await send(
+        'tools/call',
+        {
+          name: 'execute_sql',
+          arguments: { query: "SELECT sqlbridge_identity('subject') AS who, sqlbridge_identity('client_id') AS client" }
+        },
+        { 'mcp-name': 'execute_sql' },
+        authInfo
+      );
+      expect(answer.status).toBe(200);
+      return (answer.message.result?.['structuredContent'] as { rows?: unknown[] } | undefined)?.rows;
+    };
+    expect(await who('alice', 'client-a')).toEqual([['alice', 'client-a']]);
+    const registered = vi.spyOn(McpServer.prototype, 'registerTool');
+    expect(await who('bob', 'client-b')).toEqual([['bob', 'client-b']]);
+    expect(await who('alice', 'client-c')).toEqual([['alice', 'client-c']]);
+    // Both served by the server the first call left: nothing was built or registered for them.
+    expect(registered).not.toHaveBeenCalled();
   });
 
   it('gives every other request the whole server: tools/list lists every tool', async () => {
