@@ -2,9 +2,10 @@ import { jsonRpcError, type JsonRpcId } from '../http/json-rpc-errors.ts';
 
 /**
  * Server-sent event streams as sqlbridge relays them (HTML "Server-sent events", §9.2):
- * - every stream starts with a comment, so its headers and first bytes leave at once (Node sends
- *   headers with the first body write; a stream that stays quiet would otherwise show the client,
- *   and every proxy on the way, nothing until its first event or keep-alive);
+ * - every stream starts with a comment, so its headers and first bytes leave as soon as it is
+ *   streamed (Node sends headers with the first body write; a stream that stays quiet would
+ *   otherwise show the client, and every proxy on the way, nothing until its first event or
+ *   keep-alive); one that ends within a moment is sent whole instead (web-answer.ts);
  * - the JSON-RPC responses it carries are noted, so that at shutdown the requests still waiting can
  *   be answered on the same stream before it ends.
  */
