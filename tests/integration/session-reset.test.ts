@@ -16,7 +16,7 @@ import { emptyDir } from '../helpers/data-dir.ts';
 
 /**
  * Behind the statement guard, nothing one call leaves in a database session reaches the next
- * caller: PostgreSQL sessions are discarded after every call, MySQL connections that wrote are
+ * caller: PostgreSQL sessions are reset after every call (a failed read's too), MySQL connections that wrote are
  * closed, SQL Server connections are reset (sp_reset_connection) before they are lent again. Proven
  * with the guard switched off, so that the statements reach the engine.
  */
@@ -101,6 +101,27 @@ describe('PostgreSQL', () => {
   ])('ends %s a read made with its transaction', async (_what, leak, check, expected) => {
     await db.query(leak);
     expect((await db.query(check)).rows).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'an advisory lock',
+      'SELECT pg_advisory_lock(471148), 1 / (g - 1) FROM generate_series(1, 1) AS g',
+      "SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND objid = 471148",
+      [[0]]
+    ],
+    [
+      'session settings',
+      "SELECT set_config('sqlbridge.leak', 'x', false), 1 / (g - 1) FROM generate_series(1, 1) AS g",
+      "SELECT coalesce(current_setting('sqlbridge.leak', true), '')",
+      [['']]
+    ]
+  ])('ends %s a failed read made, and lends the same connection again', async (_what, leak, check, expected) => {
+    const before = await db.query('SELECT pg_backend_pid()');
+    await expect(db.query(leak)).rejects.toThrow(/division by zero/);
+    // One connection in the pool: the check runs in the session the failed read used.
+    const after = await db.query(`SELECT pg_backend_pid(), (${check})`);
+    expect(after.rows).toEqual([[before.rows[0]?.[0], ...expected[0]!]]);
   });
 
   it('runs every read and write under the statement timeout, which a read cannot change for the next', async () => {

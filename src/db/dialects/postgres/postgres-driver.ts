@@ -13,7 +13,7 @@ import type {
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
-import { PipelinedRead, ReadFailed } from './postgres-read.ts';
+import { PipelinedRead, ReadFailed, RESET_AFTER_FAILURE } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
@@ -96,8 +96,7 @@ export class PostgresDriver implements Driver {
     } catch (failure) {
       const error = failure instanceof ReadFailed ? failure.error : failure;
       try {
-        await client.query('ROLLBACK');
-        await client.query('DISCARD ALL');
+        await client.query(RESET_AFTER_FAILURE);
       } catch {
         broken = true;
       }

@@ -12,8 +12,8 @@ import { postgresTypeName, postgresTypes } from './postgres-types.ts';
  *
  * The caller's SQL runs only inside the read-only transaction: if anything before it fails, the
  * server skips every message up to the Sync, the statement included. After a failure the
- * transaction is still open (the server skipped the ROLLBACK too), so the driver ends it and runs
- * DISCARD ALL in a second exchange.
+ * transaction is still open (the server skipped the ROLLBACK too), so the driver sends the same
+ * reset in a second exchange: ROLLBACK, then what outlives it (RESET_AFTER_FAILURE).
  *
  * After a ROLLBACK, a session keeps only what is not transactional. Of what DISCARD ALL resets,
  * settings (SET, set_config, SET SESSION AUTHORIZATION, the statement timeout of the session
@@ -26,6 +26,12 @@ import { postgresTypeName, postgresTypes } from './postgres-types.ts';
 
 /** What a rolled-back read-only transaction can leave in a session, reset before the next caller. */
 const AFTER_ROLLBACK = ['DEALLOCATE ALL', 'SELECT pg_advisory_unlock_all()'];
+
+/**
+ * The reset after a failed read, as one simple query: the ROLLBACK ends the aborted transaction and
+ * the rest runs in a transaction of its own; if any of it fails, the connection is not reused.
+ */
+export const RESET_AFTER_FAILURE = ['ROLLBACK', ...AFTER_ROLLBACK].join('; ');
 
 export interface ReadPlan {
   /** Statements that set up the transaction (BEGIN, timeouts, role), without parameters. */
