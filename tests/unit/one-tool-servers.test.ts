@@ -78,6 +78,15 @@ function setUp(maxIdle?: number): {
   return { pool, built, gate, call };
 }
 
+/** Holds every call of the tool until the returned function is called. */
+function hold(gate: { held?: Promise<void> }): () => void {
+  let release!: () => void;
+  gate.held = new Promise(resolve => {
+    release = resolve;
+  });
+  return release;
+}
+
 const settle = (): Promise<void> => new Promise(resolve => setTimeout(resolve, 20));
 
 describe('one-tool servers', () => {
@@ -96,10 +105,7 @@ describe('one-tool servers', () => {
 
   it('gives calls running at the same time a server each, and keeps at most maxIdle of them afterwards', async () => {
     const { pool, built, gate, call } = setUp(2);
-    let release!: () => void;
-    gate.held = new Promise(resolve => {
-      release = resolve;
-    });
+    const release = hold(gate);
     const answers = [1, 2, 3, 4].map(id => call(id, `call ${id}`));
     await settle();
     // None of them is back in the pool while it serves.
@@ -115,10 +121,7 @@ describe('one-tool servers', () => {
 
   it('keeps at most 32 idle servers per tool by default', async () => {
     const { pool, built, gate, call } = setUp();
-    let release!: () => void;
-    gate.held = new Promise(resolve => {
-      release = resolve;
-    });
+    const release = hold(gate);
     const answers = Array.from({ length: 40 }, (_, i) => call(i + 1, `call ${i + 1}`));
     await settle();
     release();
@@ -130,10 +133,7 @@ describe('one-tool servers', () => {
 
   it('drops a server whose client went away while its call was still running', async () => {
     const { pool, built, gate, call } = setUp();
-    let release!: () => void;
-    gate.held = new Promise(resolve => {
-      release = resolve;
-    });
+    const release = hold(gate);
     const controller = new AbortController();
     const abandoned = call(1, 'abandoned', controller.signal).catch(() => undefined);
     await settle();

@@ -20,6 +20,18 @@ function serve(response: () => Response): FastifyInstance {
   return app;
 }
 
+interface Source {
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void | Promise<void>;
+  cancel?(reason: unknown): void;
+}
+
+/** The SDK's answer as an event stream, from `source`. */
+function eventStream(source: Source, headers: Record<string, string> = {}): Response {
+  return new Response(new ReadableStream<Uint8Array>(source), {
+    headers: { 'content-type': 'text/event-stream', ...headers }
+  });
+}
+
 describe('sendAnswer', () => {
   it('sends a JSON answer whole, with its length, status and headers', async () => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { ok: true } });
@@ -34,19 +46,18 @@ describe('sendAnswer', () => {
   });
 
   it('sends an event stream that ends at once whole, with its length, in the order its events came', async () => {
-    const app = serve(
-      () =>
-        new Response(
-          new ReadableStream({
-            async start(controller) {
-              controller.enqueue(encoder.encode(': stream opened\n\n'));
-              await sleep(5);
-              controller.enqueue(encoder.encode('event: message\ndata: {"id":1}\n\n'));
-              controller.close();
-            }
-          }),
-          { headers: { 'content-type': 'text/event-stream', 'x-accel-buffering': 'no' } }
-        )
+    const app = serve(() =>
+      eventStream(
+        {
+          async start(controller) {
+            controller.enqueue(encoder.encode(': stream opened\n\n'));
+            await sleep(5);
+            controller.enqueue(encoder.encode('event: message\ndata: {"id":1}\n\n'));
+            controller.close();
+          }
+        },
+        { 'x-accel-buffering': 'no' }
+      )
     );
     const reply = await app.inject({ method: 'GET', url: '/' });
     const body = ': stream opened\n\nevent: message\ndata: {"id":1}\n\n';
@@ -59,20 +70,16 @@ describe('sendAnswer', () => {
 
   it(`streams an event stream still open after ${WHOLE_STREAM_MS} ms as it comes, starting with what it sent so far`, async () => {
     let secondSent = false;
-    const app = serve(
-      () =>
-        new Response(
-          new ReadableStream({
-            async start(controller) {
-              controller.enqueue(encoder.encode('event: message\ndata: 1\n\n'));
-              await sleep(WHOLE_STREAM_MS + 300);
-              secondSent = true;
-              controller.enqueue(encoder.encode('event: message\ndata: 2\n\n'));
-              controller.close();
-            }
-          }),
-          { headers: { 'content-type': 'text/event-stream' } }
-        )
+    const app = serve(() =>
+      eventStream({
+        async start(controller) {
+          controller.enqueue(encoder.encode('event: message\ndata: 1\n\n'));
+          await sleep(WHOLE_STREAM_MS + 300);
+          secondSent = true;
+          controller.enqueue(encoder.encode('event: message\ndata: 2\n\n'));
+          controller.close();
+        }
+      })
     );
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const response = await fetch(url);
@@ -97,20 +104,16 @@ describe('sendAnswer', () => {
     const wasCancelled = new Promise(resolve => {
       cancelled = resolve;
     });
-    const app = serve(
-      () =>
-        new Response(
-          new ReadableStream({
-            start(controller) {
-              controller.enqueue(encoder.encode(': stream opened\n\n'));
-            },
-            cancel(reason) {
-              cancelledYet = true;
-              cancelled(reason);
-            }
-          }),
-          { headers: { 'content-type': 'text/event-stream' } }
-        )
+    const app = serve(() =>
+      eventStream({
+        start(controller) {
+          controller.enqueue(encoder.encode(': stream opened\n\n'));
+        },
+        cancel(reason) {
+          cancelledYet = true;
+          cancelled(reason);
+        }
+      })
     );
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const client = new AbortController();
