@@ -46,6 +46,8 @@ const MAX_RETRY_MS = 5000;
 class SinkQueue {
   readonly sink: AuditSink;
   pending: AuditRecord[] = [];
+  /** Records ever queued: the first `taken - pending.length` of them have left the queue (written or dropped). */
+  taken = 0;
   lost = 0;
   /** Lost records not yet reported in the trail. */
   unreported = 0;
@@ -76,7 +78,7 @@ export class AuditTrail {
     this.queues = sinks.map(sink => new SinkQueue(sink));
     this.options = options;
     this.now = options.now ?? Date.now;
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs);
+    this.timer = setInterval(() => this.tick(), options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -124,6 +126,7 @@ export class AuditTrail {
     }
     for (const queue of this.queues) {
       queue.pending.push(record);
+      queue.taken++;
       const excess = queue.pending.length - this.options.maxPending;
       if (excess > 0) {
         const dropped = queue.pending.splice(0, excess);
@@ -136,16 +139,20 @@ export class AuditTrail {
     return record;
   }
 
-  /** Writes what every sink has pending (a failing sink is retried only once its pause is over). */
+  /**
+   * Writes what every sink had pending when it was called, after the batch it may be writing (a
+   * failing sink is retried only once its pause is over, unless forced).
+   */
   async flush(force = false): Promise<void> {
-    await Promise.all(this.queues.map(queue => this.drain(queue, force)));
+    await Promise.all(this.queues.map(queue => this.drain(queue, force, queue.taken)));
   }
 
   /** Writes everything still pending (one last try for failing sinks) and closes the sinks. */
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
-    await this.flush(true);
+    // Everything, including what is recorded while the last batches are written.
+    await Promise.all(this.queues.map(queue => this.drain(queue, true, Number.POSITIVE_INFINITY)));
     this.closed = true;
     for (const queue of this.queues) {
       if (queue.pending.length > 0) {
@@ -158,16 +165,30 @@ export class AuditTrail {
     await Promise.allSettled(this.queues.map(queue => queue.sink.close()));
   }
 
-  private drain(queue: SinkQueue, force: boolean): Promise<void> {
-    queue.writing ??= this.write(queue, force).finally(() => {
-      queue.writing = undefined;
-    });
-    return queue.writing;
+  /**
+   * Every interval, a sink not busy writing is given what it has pending. What is recorded while it
+   * writes waits for the next interval: one batch per interval under a steady load, not one batch
+   * after another, each with its own open, write, sync and close.
+   */
+  private tick(): void {
+    for (const queue of this.queues) {
+      if (queue.writing === undefined) void this.drain(queue, false, queue.taken);
+    }
   }
 
-  private async write(queue: SinkQueue, force: boolean): Promise<void> {
+  /** Writes the sink's records up to the `upTo`-th ever queued, once the batch it may be writing is done. */
+  private async drain(queue: SinkQueue, force: boolean, upTo: number): Promise<void> {
+    while (queue.writing !== undefined) await queue.writing;
+    queue.writing = this.write(queue, force, upTo).finally(() => {
+      queue.writing = undefined;
+    });
+    await queue.writing;
+  }
+
+  private async write(queue: SinkQueue, force: boolean, upTo: number): Promise<void> {
     if (!force && queue.failing !== undefined && this.now() < queue.retryAt) return;
-    while (queue.pending.length > 0 || queue.unreported > 0) {
+    const due = (): boolean => queue.pending.length > 0 && queue.taken - queue.pending.length < upTo;
+    while (due() || queue.unreported > 0) {
       // The loss report goes in front of the batch, never into the queue: dropping the oldest
       // records while this batch is written must not drop the report (and the count it carries).
       const loss = queue.unreported > 0 ? this.lossRecord(queue) : undefined;

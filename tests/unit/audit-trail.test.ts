@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditRecord } from '../../src/audit/record.ts';
 import type { AuditSink } from '../../src/audit/sink.ts';
 import { AuditTrail } from '../../src/audit/trail.ts';
@@ -23,6 +23,27 @@ class ControlledSink implements AuditSink {
   }
 }
 
+/** A sink whose writes each wait until the test lets them finish, as a slow disk would. */
+class HeldSink extends ControlledSink {
+  private readonly held: (() => void)[] = [];
+  /** Resolves once a write is waiting. */
+  private waiting: (() => void) | undefined;
+
+  override async write(records: readonly AuditRecord[]): Promise<void> {
+    await new Promise<void>(resolve => {
+      this.held.push(resolve);
+      this.waiting?.();
+    });
+    await super.write(records);
+  }
+
+  /** Waits until a write is held, then lets it finish. */
+  async release(): Promise<void> {
+    if (this.held.length === 0) await new Promise<void>(resolve => (this.waiting = resolve));
+    this.held.shift()?.();
+  }
+}
+
 function trail(sinks: AuditSink[], maxPending = 1000): AuditTrail {
   // A long interval: the tests flush when they choose.
   return new AuditTrail(sinks, { flushIntervalMs: 60_000, maxPending, logger: createLogger('silent') });
@@ -36,6 +57,10 @@ const entry = (n: number): Parameters<AuditTrail['record']>[0] => ({
 });
 
 describe('audit trail', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('stamps each record with a unique id and the time, and writes them in order, in one batch', async () => {
     const sink = new ControlledSink();
     const audit = trail([sink]);
@@ -107,6 +132,77 @@ describe('audit trail', () => {
     await audit.flush();
     expect(sink.written.map(r => r.tool)).toEqual(['t1']);
     await audit.close();
+  });
+
+  it('leaves what is recorded while a batch is written for the next flush', async () => {
+    const sink = new HeldSink();
+    const audit = trail([sink]);
+    audit.record(entry(1));
+    const flushed = audit.flush();
+    audit.record(entry(2));
+    await sink.release();
+    await flushed;
+    expect(sink.written.map(r => r.tool)).toEqual(['t1']);
+    expect(audit.health().sinks[0]?.pending).toBe(1);
+    const next = audit.flush();
+    await sink.release();
+    await next;
+    expect(sink.written.map(r => r.tool)).toEqual(['t1', 't2']);
+    expect(sink.batches).toBe(2);
+  });
+
+  it('a flush called while a batch is written waits for it, then writes what was recorded before the call', async () => {
+    const sink = new HeldSink();
+    const audit = trail([sink]);
+    audit.record(entry(1));
+    const first = audit.flush();
+    audit.record(entry(2));
+    let done = false;
+    const second = audit.flush().then(() => (done = true));
+    await sink.release();
+    await first;
+    expect(done).toBe(false);
+    await sink.release();
+    await second;
+    expect(sink.written.map(r => r.tool)).toEqual(['t1', 't2']);
+  });
+
+  it('writes one batch per interval under a steady load, not one after another', async () => {
+    vi.useFakeTimers();
+    const sink = new ControlledSink();
+    const slowWrite = sink.write.bind(sink);
+    // Each write takes 5 ms, so back-to-back batches would be about 200 a second.
+    sink.write = async records => {
+      await new Promise(resolve => setTimeout(resolve, 5));
+      await slowWrite(records);
+    };
+    const audit = new AuditTrail([sink], { flushIntervalMs: 250, maxPending: 100_000, logger: createLogger('silent') });
+    for (let ms = 0; ms < 1000; ms++) {
+      audit.record(entry(ms));
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    // The batch the tick at 1000 ms began.
+    await vi.advanceTimersByTimeAsync(10);
+    // Ticks at 250, 500, 750 and 1000 ms.
+    expect(sink.batches).toBe(4);
+    expect(sink.written).toHaveLength(1000);
+    expect(sink.written.map(r => r.tool)).toEqual(Array.from({ length: 1000 }, (_, n) => `t${n}`));
+    const closing = audit.close();
+    await vi.runAllTimersAsync();
+    await closing;
+  });
+
+  it('writes everything when it closes, including what is recorded while its last batch is written', async () => {
+    const sink = new HeldSink();
+    const audit = trail([sink]);
+    audit.record(entry(1));
+    const closed = audit.close();
+    audit.record(entry(2));
+    await sink.release();
+    await sink.release();
+    await closed;
+    expect(sink.written.map(r => r.tool)).toEqual(['t1', 't2']);
+    expect(sink.closed).toBe(true);
   });
 
   it('writes what is pending when it closes, closes its sinks, and takes no records after', async () => {
