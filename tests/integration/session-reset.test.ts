@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { createDialect } from '../../src/db/registry.ts';
 import { DatabaseRuntime } from '../../src/db/runtime.ts';
@@ -122,6 +123,26 @@ describe('PostgreSQL', () => {
     // One connection in the pool: the check runs in the session the failed read used.
     const after = await db.query(`SELECT pg_backend_pid(), (${check})`);
     expect(after.rows).toEqual([[before.rows[0]?.[0], ...expected[0]!]]);
+  });
+
+  it('sends a read, failed or not, and the reset of its session in one write', async () => {
+    await db.query('SELECT 1');
+    // Socket writes of this process to the server (pg corks a query's messages into one).
+    const write = vi.spyOn(Socket.prototype, '_write');
+    const writev = vi.spyOn(Socket.prototype, '_writev');
+    const writes = (): number =>
+      [...write.mock.contexts, ...writev.mock.contexts].filter(
+        socket => (socket as Socket).remotePort === POSTGRES.port
+      ).length;
+    try {
+      await db.query('SELECT 1');
+      expect(writes()).toBe(1);
+      await expect(db.query('SELECT 1 / (g - 1) FROM generate_series(1, 1) AS g')).rejects.toThrow(/division by zero/);
+      expect(writes()).toBe(2);
+    } finally {
+      write.mockRestore();
+      writev.mockRestore();
+    }
   });
 
   it('runs every read and write under the statement timeout, which a read cannot change for the next', async () => {

@@ -13,7 +13,7 @@ import type {
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
-import { PipelinedRead, ReadFailed, RESET_AFTER_FAILURE } from './postgres-read.ts';
+import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
@@ -66,7 +66,7 @@ export class PostgresDriver implements Driver {
     return query.readOnly ? this.read(query, sink, signal) : this.write(query, sink, signal);
   }
 
-  /** A read: one round trip (see postgres-read.ts), a second one only to clean up after a failure. */
+  /** A read: one round trip, the session's reset included, whether the read succeeds or fails (see postgres-read.ts). */
   private async read(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     const session = postgresSessionQuery(query.session);
     const setup = ['BEGIN TRANSACTION READ ONLY'];
@@ -78,6 +78,7 @@ export class PostgresDriver implements Driver {
       void this.cancelBackend(client);
     };
     signal.addEventListener('abort', cancel, { once: true });
+    const reset = new SessionReset();
     try {
       const read = new PipelinedRead(
         {
@@ -89,20 +90,22 @@ export class PostgresDriver implements Driver {
           sql: query.sql,
           ...(query.params === undefined ? {} : { params: query.params })
         },
-        sink
+        sink,
+        reset
       );
+      // The read writes the reset's messages too; the client hands the reset the answers after the read's.
       void client.query(read as unknown as pg.QueryConfig);
+      void client.query(reset as unknown as pg.QueryConfig);
       return await read.done;
     } catch (failure) {
       const error = failure instanceof ReadFailed ? failure.error : failure;
-      try {
-        await client.query(RESET_AFTER_FAILURE);
-      } catch {
-        broken = true;
-      }
       if (signal.aborted) throw signal.reason;
       throw translatePostgresError(error, this.target);
     } finally {
+      // A session that could not be reset is not lent again.
+      await reset.done.catch(() => {
+        broken = true;
+      });
       signal.removeEventListener('abort', cancel);
       client.release(broken);
     }

@@ -4,34 +4,30 @@ import { postgresTypeName, postgresTypes } from './postgres-types.ts';
 
 /**
  * A read as one exchange with the server: every message is written at once (one write, one round
- * trip) and the server runs them in order until the Sync:
+ * trip), in two parts, each ended by a Sync:
  *
  *   BEGIN TRANSACTION READ ONLY · [SET LOCAL ROLE] · [session values]
- *   · the guarded statements, the last one described and executed for at most `rowLimit` rows
- *   · ROLLBACK · DEALLOCATE ALL · SELECT pg_advisory_unlock_all() · Sync
+ *   · the guarded statements, the last one described and executed for at most `rowLimit` rows · Sync
+ *   ROLLBACK · DEALLOCATE ALL · SELECT pg_advisory_unlock_all() · Sync
  *
  * The caller's SQL runs only inside the read-only transaction: if anything before it fails, the
- * server skips every message up to the Sync, the statement included. After a failure the
- * transaction is still open (the server skipped the ROLLBACK too), so the driver sends the same
- * reset in a second exchange: ROLLBACK, then what outlives it (RESET_AFTER_FAILURE).
+ * server skips every message up to the first Sync, the statement included. The second part runs
+ * either way, since the server starts again after a Sync: it ends the transaction, aborted or not,
+ * and resets what outlives it, so a failed read needs no second round trip. node-postgres hands
+ * each part's messages to a query object of its own (PipelinedRead, then SessionReset), one after
+ * the other on the same client.
  *
  * After a ROLLBACK, a session keeps only what is not transactional. Of what DISCARD ALL resets,
  * settings (SET, set_config, SET SESSION AUTHORIZATION, the statement timeout of the session
  * start), LISTEN and cursors, even WITH HOLD ones, are rolled back with the transaction, and
  * temporary tables and sequence values cannot be made in a read-only one. What does outlive it is
- * a prepared statement (PREPARE) and a session-level advisory lock: those two are reset here, in
- * the same exchange. tests/integration/session-reset.test.ts proves each of these with the
- * statement guard off.
+ * a prepared statement (PREPARE) and a session-level advisory lock: those two are reset in the
+ * second part. tests/integration/session-reset.test.ts proves each of these with the statement
+ * guard off.
  */
 
-/** What a rolled-back read-only transaction can leave in a session, reset before the next caller. */
-const AFTER_ROLLBACK = ['DEALLOCATE ALL', 'SELECT pg_advisory_unlock_all()'];
-
-/**
- * The reset after a failed read, as one simple query: the ROLLBACK ends the aborted transaction and
- * the rest runs in a transaction of its own; if any of it fails, the connection is not reused.
- */
-export const RESET_AFTER_FAILURE = ['ROLLBACK', ...AFTER_ROLLBACK].join('; ');
+/** The second part: what a read-only transaction, rolled back, can leave in a session. */
+const RESET = ['ROLLBACK', 'DEALLOCATE ALL', 'SELECT pg_advisory_unlock_all()'];
 
 export interface ReadPlan {
   /** Statements that set up the transaction (BEGIN, timeouts, role), without parameters. */
@@ -66,10 +62,14 @@ export class ReadFailed extends Error {
   }
 }
 
-/** A node-postgres submittable (the interface pg-cursor implements) that runs a ReadPlan. */
+/**
+ * A node-postgres submittable (the interface pg-cursor implements) that runs a ReadPlan. It writes
+ * its `reset`'s messages too, in the same write: the client must be given the reset right after it.
+ */
 export class PipelinedRead {
   private readonly steps: Step[];
   private readonly sink: RowSink;
+  private readonly reset: SessionReset;
   private parsers: ((text: string) => unknown)[] = [];
   /** Index of the statement whose rows go to the sink, and of the first `before` statement. */
   private readonly main: number;
@@ -85,15 +85,14 @@ export class PipelinedRead {
   /** Settles once the server is ready for the next query: with the stats, or ReadFailed. */
   readonly done: Promise<StreamStats>;
 
-  constructor(plan: ReadPlan, sink: RowSink) {
+  constructor(plan: ReadPlan, sink: RowSink, reset: SessionReset) {
     this.sink = sink;
+    this.reset = reset;
     this.steps = [
       ...plan.setup.map(text => ({ text })),
       ...(plan.session === undefined ? [] : [{ text: plan.session.text, values: plan.session.values }]),
       ...plan.before.map(text => ({ text })),
-      { text: plan.sql, ...(plan.params === undefined ? {} : { values: plan.params }), main: true },
-      { text: 'ROLLBACK' },
-      ...AFTER_ROLLBACK.map(text => ({ text }))
+      { text: plan.sql, ...(plan.params === undefined ? {} : { values: plan.params }), main: true }
     ];
     this.main = this.steps.findIndex(step => step.main === true);
     this.firstBefore = this.main - plan.before.length;
@@ -104,7 +103,7 @@ export class PipelinedRead {
     this.done.catch(() => undefined);
   }
 
-  /** Called by the client when the connection is free: writes the whole exchange at once. */
+  /** Called by the client when the connection is free: writes the whole exchange, the reset's part too, at once. */
   submit(connection: PgConnection): Error | null {
     const limit = this.sink.rowLimit;
     connection.stream.cork();
@@ -116,6 +115,7 @@ export class PipelinedRead {
         connection.execute({ portal: '', rows: step.main === true && limit !== undefined ? limit : 0 });
       }
       connection.sync();
+      this.reset.writeTo(connection);
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     } finally {
@@ -183,6 +183,64 @@ export class PipelinedRead {
 
   private isMain(): boolean {
     return this.step === this.main;
+  }
+}
+
+/**
+ * The second part of a read (see above), as the submittable that receives its answers. Its
+ * messages are written by the read before it; node-postgres makes it the active query once the
+ * read's part is over, and it writes nothing then. It settles with the server ready for the next
+ * query, or rejects at the first error (the client then forgets it, and the connection must not be
+ * lent again).
+ */
+export class SessionReset {
+  /** Settles once the session is reset, or rejects with the first error. */
+  readonly done: Promise<void>;
+  private written = false;
+  private failed = false;
+  private settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  constructor() {
+    this.done = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.done.catch(() => undefined);
+  }
+
+  /** Writes the reset's messages, within the read's write. */
+  writeTo(connection: PgConnection): void {
+    for (const text of RESET) {
+      connection.parse({ text });
+      connection.bind({ values: [], valueMapper: mapValue });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    connection.sync();
+    this.written = true;
+  }
+
+  /** Called by the client once the read is over: its messages are already on their way, unless the read failed to write them. */
+  submit(): Error | null {
+    return this.written ? null : new Error('the session reset was not sent');
+  }
+
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handlePortalSuspended(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyData(): void {}
+
+  handleCopyInResponse(connection: PgConnection): void {
+    connection.sendCopyFail('sqlbridge does not send COPY data');
+  }
+
+  handleError(error: unknown): void {
+    this.failed = true;
+    this.settle?.reject(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (!this.failed) this.settle?.resolve();
   }
 }
 
