@@ -79,6 +79,7 @@ export class PostgresDriver implements Driver {
     };
     signal.addEventListener('abort', cancel, { once: true });
     const reset = new SessionReset();
+    let sent = false;
     try {
       const read = new PipelinedRead(
         {
@@ -96,16 +97,19 @@ export class PostgresDriver implements Driver {
       // The read writes the reset's messages too; the client hands the reset the answers after the read's.
       void client.query(read as unknown as pg.QueryConfig);
       void client.query(reset as unknown as pg.QueryConfig);
+      sent = true;
       return await read.done;
     } catch (failure) {
       const error = failure instanceof ReadFailed ? failure.error : failure;
       if (signal.aborted) throw signal.reason;
       throw translatePostgresError(error, this.target);
     } finally {
-      // A session that could not be reset is not lent again.
-      await reset.done.catch(() => {
-        broken = true;
-      });
+      // A session that could not be reset (or whose reset was never given to the client) is not lent again.
+      if (sent) {
+        await reset.done.catch(() => {
+          broken = true;
+        });
+      } else broken = true;
       signal.removeEventListener('abort', cancel);
       client.release(broken);
     }
