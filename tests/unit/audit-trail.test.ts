@@ -56,6 +56,20 @@ const entry = (n: number): Parameters<AuditTrail['record']>[0] => ({
   tool: `t${n}`
 });
 
+/** A trail on a held sink: t1 recorded, `begin` called (a flush or the close), then t2 recorded while that batch is held. */
+function duringHeldBatch(begin: (audit: AuditTrail) => Promise<void>): {
+  sink: HeldSink;
+  audit: AuditTrail;
+  begun: Promise<void>;
+} {
+  const sink = new HeldSink();
+  const audit = trail([sink]);
+  audit.record(entry(1));
+  const begun = begin(audit);
+  audit.record(entry(2));
+  return { sink, audit, begun };
+}
+
 describe('audit trail', () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -135,13 +149,9 @@ describe('audit trail', () => {
   });
 
   it('leaves what is recorded while a batch is written for the next flush', async () => {
-    const sink = new HeldSink();
-    const audit = trail([sink]);
-    audit.record(entry(1));
-    const flushed = audit.flush();
-    audit.record(entry(2));
+    const { sink, audit, begun } = duringHeldBatch(held => held.flush());
     await sink.release();
-    await flushed;
+    await begun;
     expect(sink.written.map(r => r.tool)).toEqual(['t1']);
     expect(audit.health().sinks[0]?.pending).toBe(1);
     const next = audit.flush();
@@ -152,15 +162,11 @@ describe('audit trail', () => {
   });
 
   it('a flush called while a batch is written waits for it, then writes what was recorded before the call', async () => {
-    const sink = new HeldSink();
-    const audit = trail([sink]);
-    audit.record(entry(1));
-    const first = audit.flush();
-    audit.record(entry(2));
+    const { sink, audit, begun } = duringHeldBatch(held => held.flush());
     let done = false;
     const second = audit.flush().then(() => (done = true));
     await sink.release();
-    await first;
+    await begun;
     expect(done).toBe(false);
     await sink.release();
     await second;
@@ -193,14 +199,10 @@ describe('audit trail', () => {
   });
 
   it('writes everything when it closes, including what is recorded while its last batch is written', async () => {
-    const sink = new HeldSink();
-    const audit = trail([sink]);
-    audit.record(entry(1));
-    const closed = audit.close();
-    audit.record(entry(2));
+    const { sink, begun } = duringHeldBatch(held => held.close());
     await sink.release();
     await sink.release();
-    await closed;
+    await begun;
     expect(sink.written.map(r => r.tool)).toEqual(['t1', 't2']);
     expect(sink.closed).toBe(true);
   });
