@@ -10,7 +10,7 @@ export async function mountAuthorization(app: HttpApp, servers: AuthorizationSer
   // The one redirect URI every identity provider has registered, for every environment and the console.
   app.get(CALLBACK_PATH, async (request, reply) => servers.federation.callback(request, reply));
   for (const environment of servers.environments) {
-    mountAuthorizationServer(app, servers, environment.name);
+    await mountAuthorizationServer(app, servers, environment.name);
     mountProtectedResourceMetadata(app, servers, environment.name);
     await mountInteractionRoutes(app, servers, environment.name);
   }

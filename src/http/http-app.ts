@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import middie from '@fastify/middie';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -67,7 +66,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } }
   });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.setNotFoundHandler(notFound);
   app.decorateRequest('loggedPath', '');
   app.addHook('onRequest', recordPath);
   app.addHook('onRequest', refuseWhileDraining(options.inFlight));
@@ -80,18 +79,21 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.decorate('rateLimitObserver', options.rateLimitObserver);
   app.addHook('onRequest', requestLimits(options.limits));
   app.addHook('onResponse', logRequest);
-  // Node applications mounted with `app.use` (the authorization servers: oidc-provider documents
-  // @fastify/middie for Fastify) write their answers themselves; hand them the headers decided above.
-  // They answer only paths that are no Fastify route (and OPTIONS, which the CORS plugin's catch-all
-  // route holds), so Fastify's own routes skip this.
+  // Node applications mounted with @fastify/middie (the authorization servers, see provider-mount.ts)
+  // write their answers themselves; hand them the headers decided above. They answer only paths that
+  // no Fastify route serves, so Fastify's own routes skip this.
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404 && request.method !== 'OPTIONS') return;
+    if (!request.is404) return;
     for (const [name, value] of Object.entries(reply.getHeaders())) {
       if (value !== undefined) reply.raw.setHeader(name, value);
     }
   });
-  await app.register(middie);
   return app;
+}
+
+/** The answer to a path no route serves (every path prefix that has a not-found handler of its own uses it). */
+export async function notFound(_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  return reply.code(404).send({ error: 'not_found' });
 }
 
 function noJsonSchemas(): never {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpApp } from '../../http/http-app.ts';
+import middie from '@fastify/middie';
+import { notFound, type HttpApp } from '../../http/http-app.ts';
 import { pathOf } from '../../http/paths.ts';
 import type { AuthorizationServers } from '../authorization-servers.ts';
 import { withRequestOrigin } from '../../observability/request-context.ts';
@@ -10,6 +11,12 @@ import { withRequestOrigin } from '../../observability/request-context.ts';
  * fastify application). It answers its own routes under the issuer path `/<environment>/…` and the
  * RFC 8414 path-inserted metadata URLs `/.well-known/<document>/<environment>`; every other path
  * passes on to Fastify's routes.
+ *
+ * None of those paths is a Fastify route, so each prefix is a plugin of its own holding middie, the
+ * mount and the prefix's not-found handler (Fastify sends a path no route serves to the not-found
+ * handler of its longest registered prefix, with that plugin's hooks). middie's hook thus runs only
+ * for requests no route serves under those prefixes: the MCP endpoints and every other route never
+ * pass through it.
  */
 
 /** oidc-provider's routes, relative to the issuer (see provider.ts `routes`). */
@@ -31,7 +38,11 @@ function sentAs(req: MountedRequest, expected: string): boolean {
   return pathOf(req.originalUrl ?? req.url ?? '/') === expected;
 }
 
-export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationServers, environment: string): void {
+export async function mountAuthorizationServer(
+  app: HttpApp,
+  servers: AuthorizationServers,
+  environment: string
+): Promise<void> {
   const answer = (req: MountedRequest, res: ServerResponse, url: string): void => {
     const active = servers.active(environment);
     const origin = servers.publicOrigin;
@@ -48,18 +59,33 @@ export function mountAuthorizationServer(app: HttpApp, servers: AuthorizationSer
       servers.logger.error({ err: error, environment }, 'authorization server failed');
     });
   };
-  app.use(`/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
+  await mountUnderPrefix(app, `/${environment}`, (req, res, next) => {
     const path = pathOf(req.url ?? '/');
     if (PROVIDER_ROUTE.test(path) && sentAs(req, `/${environment}${path}`)) {
       answer(req, res, withDefaultScope(req.url ?? '/'));
     } else next();
   });
   for (const document of METADATA_DOCUMENTS) {
-    app.use(`/.well-known/${document}/${environment}`, (req: MountedRequest, res: ServerResponse, next: () => void) => {
-      if (sentAs(req, `/.well-known/${document}/${environment}`)) answer(req, res, `/.well-known/${document}`);
+    const prefix = `/.well-known/${document}/${environment}`;
+    await mountUnderPrefix(app, prefix, (req, res, next) => {
+      if (sentAs(req, prefix)) answer(req, res, `/.well-known/${document}`);
       else next();
     });
   }
+}
+
+type Mounted = (req: MountedRequest, res: ServerResponse, next: () => void) => void;
+
+/** `mounted` answers, or passes on, the requests under `prefix` that no route serves. */
+async function mountUnderPrefix(app: HttpApp, prefix: string, mounted: Mounted): Promise<void> {
+  await app.register(
+    async scope => {
+      await scope.register(middie);
+      scope.setNotFoundHandler(notFound);
+      scope.use('/', mounted);
+    },
+    { prefix }
+  );
 }
 
 /**
