@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { OAuthError } from '@modelcontextprotocol/server';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AccessTokenVerifier } from '../../src/auth/resource/token-verifier.ts';
 import { isSpecialAddress, metadataUrlRefusal } from '../../src/auth/server/client-metadata-fetch.ts';
 import { newSigningKey, publicKeys } from '../../src/auth/server/keys.ts';
@@ -211,13 +211,14 @@ describe('access token verifier', () => {
     const store = new MemoryStore();
     await store.adapter('pg', 'Grant').upsert('grant-1', { accountId: 'alice' }, 3600);
     let now = Date.now();
+    const directory = new UserDirectory(users);
     const verifier = new AccessTokenVerifier({
       environment: 'pg',
       issuer,
       resource,
       keys: publicKeys([key]),
       store,
-      users: new UserDirectory(users),
+      users: directory,
       grantCheckMs: 5000,
       now: () => now
     });
@@ -236,7 +237,7 @@ describe('access token verifier', () => {
         .setIssuedAt()
         .setExpirationTime('1h')
         .sign(await importJWK(signingKey, 'ES256'));
-    return { verifier, sign, store, advance: (ms: number) => (now += ms), key };
+    return { verifier, sign, store, advance: (ms: number) => (now += ms), key, directory };
   }
 
   it('accepts a token of this environment and returns who it is for', async () => {
@@ -287,6 +288,40 @@ describe('access token verifier', () => {
     await expect(verifier.verifyAccessToken(token)).resolves.toBeDefined();
     advance(2_000);
     await expect(verifier.verifyAccessToken(token)).rejects.toThrow('expired');
+  });
+
+  it('derives what a token grants once, and shares it, frozen, between the calls that use it', async () => {
+    const { verifier, sign, directory } = await fixture();
+    const allowed = vi.spyOn(directory, 'allowed');
+    const token = await sign({});
+    const first = await verifier.verifyAccessToken(token);
+    const second = await verifier.verifyAccessToken(token);
+    expect(second).toBe(first);
+    expect(allowed).toHaveBeenCalledTimes(1);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.scopes) && Object.isFrozen(first.extra)).toBe(true);
+    expect(() => first.scopes.push('sql:write')).toThrow(TypeError);
+  });
+
+  it('applies a change to the users to the very next call with a token it already verified', async () => {
+    const { verifier, sign, directory } = await fixture();
+    const token = await sign({ scope: 'sql:read sql:write' });
+    const writer = { ...alice, scopes: ['sql:read', 'sql:write'] as User['scopes'], attributes: { region: 'eu' } };
+    directory.replace([writer]);
+    const before = await verifier.verifyAccessToken(token);
+    expect(before.scopes).toEqual(['sql:read', 'sql:write']);
+    expect(before.extra?.['attributes']).toEqual({ region: 'eu' });
+    // Demoted, moved: the same token now grants only what the user may do now.
+    directory.replace([{ ...writer, scopes: ['sql:read'], attributes: { region: 'us' } }]);
+    const after = await verifier.verifyAccessToken(token);
+    expect(after.scopes).toEqual(['sql:read']);
+    expect(after.extra?.['attributes']).toEqual({ region: 'us' });
+    directory.setDisabled(['alice']);
+    await expect(verifier.verifyAccessToken(token)).rejects.toThrow('no longer');
+    directory.setDisabled([]);
+    directory.setUpstreamGroups([['alice', ['analysts']]]);
+    expect((await verifier.verifyAccessToken(token)).extra?.['groups']).toEqual(['analysts']);
+    directory.replace([]);
+    await expect(verifier.verifyAccessToken(token)).rejects.toThrow('no longer');
   });
 
   it('refuses the token of a disabled user or one no longer allowed here', async () => {

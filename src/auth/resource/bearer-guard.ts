@@ -7,7 +7,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../http/http-app.ts';
-import type { AuthorizationServers, ProtectedEndpoint } from '../authorization-servers.ts';
+import type { ActiveAuthorizationServer, AuthorizationServers, ProtectedEndpoint } from '../authorization-servers.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,33 +29,52 @@ export function decorateRequestAuth(app: HttpApp): void {
  * in the query string is refused outright (OAuth 2.1 §5.1: never in URLs).
  */
 export function bearerGuard(servers: AuthorizationServers, environment: string, endpoint: ProtectedEndpoint) {
+  // What the check needs of the environment's authorization server, built once per server (a key
+  // rotation rebuilds the server).
+  const checks = new WeakMap<ActiveAuthorizationServer, BearerCheck>();
+  const checkOf = (active: ActiveAuthorizationServer): BearerCheck => {
+    let check = checks.get(active);
+    if (check === undefined) {
+      check = {
+        verifier: active.verifiers[endpoint],
+        requiredScopes: ['sql:read'],
+        resourceMetadataUrl: servers.resourceMetadataUrl(environment, endpoint),
+        expectedResource: new URL(active.resources[endpoint])
+      };
+      checks.set(active, check);
+    }
+    return check;
+  };
   return async function requireBearerToken(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const active = servers.active(environment);
     if (active === undefined) {
       await reply.code(503).send({ error: 'temporarily_unavailable' });
       return;
     }
-    if (new URL(request.url, 'http://localhost').searchParams.has('access_token')) {
+    if (hasQueryParameter(request.url, 'access_token')) {
       await reply.code(400).send({
         error: 'invalid_request',
         error_description: 'access tokens are accepted only in the Authorization header'
       });
       return;
     }
-    const options = {
-      verifier: active.verifiers[endpoint],
-      requiredScopes: ['sql:read'],
-      resourceMetadataUrl: servers.resourceMetadataUrl(environment, endpoint),
-      expectedResource: new URL(active.resources[endpoint])
-    };
+    const check = checkOf(active);
     try {
-      request.auth = await verifyBearerToken(request.headers.authorization, options);
+      request.auth = await verifyBearerToken(request.headers.authorization, check);
     } catch (error) {
       const known =
         error instanceof OAuthError
           ? error
           : new OAuthError(OAuthErrorCode.InvalidToken, 'The access token could not be verified');
-      await reply.send(bearerAuthChallengeResponse(known, options));
+      await reply.send(bearerAuthChallengeResponse(known, check));
     }
   };
+}
+
+type BearerCheck = Parameters<typeof verifyBearerToken>[1] & { resourceMetadataUrl: string };
+
+/** Whether the request target's query string names `name` (percent-decoded, as a URL parser reads it). */
+function hasQueryParameter(target: string, name: string): boolean {
+  const start = target.indexOf('?');
+  return start !== -1 && new URLSearchParams(target.slice(start + 1)).has(name);
 }

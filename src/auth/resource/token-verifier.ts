@@ -9,6 +9,10 @@ import type { AuthStore } from '../storage/store.ts';
  * grant still exists (revocation and refresh-token replay delete it; the answer is reused for
  * `grantCheckMs`) and whose user may still use the environment. A token from another environment
  * fails the signature, issuer and audience checks alike.
+ *
+ * A token is used for many calls in a row: its signature and claims are verified once, and what it
+ * grants (its AuthInfo, from the user as the directory has them) is kept with it until the directory
+ * changes. Every use still checks expiry and the grant.
  */
 
 const CLOCK_TOLERANCE_S = 5;
@@ -32,54 +36,72 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   private readonly keySet: ReturnType<typeof createLocalJWKSet>;
   private readonly grants = new Map<string, { valid: boolean; at: number }>();
   /** Tokens whose signature and claims were verified, until they expire. */
-  private readonly verified = new Map<string, { payload: JWTPayload; expiresAtMs: number }>();
+  private readonly verified = new Map<string, VerifiedToken>();
+  private readonly resource: URL;
 
   constructor(options: VerifierOptions) {
     this.options = options;
     this.keySet = createLocalJWKSet({ keys: [...options.keys] });
+    this.resource = new URL(options.resource);
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
-    const { resource, environment } = this.options;
-    const payload = await this.claims(token);
-    const subject = String(payload.sub);
-    const clientId = String(payload['client_id']);
-    const grantId = String(payload['gid']);
-    if (!(await this.grantValid(grantId))) {
-      throw new OAuthError(OAuthErrorCode.InvalidToken, 'The authorization behind this token was revoked');
-    }
-    const user = this.options.users.allowed(subject, environment);
-    if (user === undefined) {
-      throw new OAuthError(OAuthErrorCode.InvalidToken, 'This user may no longer use this environment');
-    }
-    // A token carries what was granted then; the user's scopes now decide (a demoted writer stops writing).
-    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
-    const scopes = scope.split(' ').filter(s => s !== '' && permits(user, s));
-    return {
-      token,
-      clientId,
-      scopes,
-      expiresAt: payload.exp,
-      resource: new URL(resource),
-      // The user's attributes as they are now (not as they were when the token was issued), for the
-      // environment's `identity` setting to set into the database session.
-      extra: { sub: subject, grantId, attributes: attributeStrings(user.attributes), groups: [...(user.groups ?? [])] }
-    };
-  }
-
-  /**
-   * The token's verified claims. The signature, issuer, audience and type are checked once per
-   * token; a token seen before is only checked to be unexpired (with the same clock tolerance).
-   * Tokens that fail are not remembered.
-   */
-  private async claims(token: string): Promise<JWTPayload> {
+    const verified = this.verified.get(token) ?? (await this.verify(token));
     const now = this.options.now?.() ?? Date.now();
-    const known = this.verified.get(token);
-    if (known !== undefined) {
-      if (now < known.expiresAtMs) return known.payload;
+    if (now >= verified.expiresAtMs) {
       this.verified.delete(token);
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
     }
+    const grantId = String(verified.payload['gid']);
+    const cached = this.grants.get(grantId);
+    const valid =
+      cached !== undefined && now - cached.at < this.options.grantCheckMs
+        ? cached.valid
+        : await this.checkGrant(grantId);
+    if (!valid) throw new OAuthError(OAuthErrorCode.InvalidToken, 'The authorization behind this token was revoked');
+    const users = this.options.users.version;
+    if (verified.granted?.users !== users) verified.granted = { info: this.authInfo(token, verified.payload), users };
+    return verified.granted.info;
+  }
+
+  /**
+   * What the token grants, from the user as the directory has them now: a token carries what was
+   * granted then, and the user's scopes now decide (a demoted writer stops writing). Frozen: every
+   * call with the token shares it.
+   */
+  private authInfo(token: string, payload: JWTPayload): AuthInfo {
+    const subject = String(payload.sub);
+    const user = this.options.users.allowed(subject, this.options.environment);
+    if (user === undefined) {
+      throw new OAuthError(OAuthErrorCode.InvalidToken, 'This user may no longer use this environment');
+    }
+    const scope = typeof payload['scope'] === 'string' ? payload['scope'] : '';
+    const scopes = Object.freeze(scope.split(' ').filter(s => s !== '' && permits(user, s)));
+    // The user's attributes as they are now (not as they were when the token was issued), for the
+    // environment's `identity` setting to set into the database session.
+    const extra = Object.freeze({
+      sub: subject,
+      grantId: String(payload['gid']),
+      attributes: Object.freeze(attributeStrings(user.attributes)),
+      groups: Object.freeze([...(user.groups ?? [])])
+    });
+    return Object.freeze({
+      token,
+      clientId: String(payload['client_id']),
+      scopes: scopes as string[],
+      expiresAt: payload.exp,
+      resource: this.resource,
+      extra
+    });
+  }
+
+  /**
+   * Verifies the token's signature, issuer, audience, type and claims, once per token: afterwards it
+   * is only checked to be unexpired (with the same clock tolerance). Tokens that fail are not
+   * remembered.
+   */
+  private async verify(token: string): Promise<VerifiedToken> {
+    const now = this.options.now?.() ?? Date.now();
     const { issuer, resource } = this.options;
     let payload: JWTPayload;
     try {
@@ -96,8 +118,9 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
     }
     if (this.verified.size >= MAX_VERIFIED_TOKENS) this.forgetExpired(now);
-    this.verified.set(token, { payload, expiresAtMs: ((payload.exp ?? 0) + CLOCK_TOLERANCE_S) * 1000 });
-    return payload;
+    const verified: VerifiedToken = { payload, expiresAtMs: ((payload.exp ?? 0) + CLOCK_TOLERANCE_S) * 1000 };
+    this.verified.set(token, verified);
+    return verified;
   }
 
   private forgetExpired(now: number): void {
@@ -117,10 +140,9 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     for (const grantId of grantIds) this.grants.delete(grantId);
   }
 
-  private async grantValid(grantId: string): Promise<boolean> {
+  /** Whether the grant still exists in the store (the answer is reused for `grantCheckMs`). */
+  private async checkGrant(grantId: string): Promise<boolean> {
     const now = this.options.now?.() ?? Date.now();
-    const cached = this.grants.get(grantId);
-    if (cached !== undefined && now - cached.at < this.options.grantCheckMs) return cached.valid;
     const grant = await this.options.store.adapter(this.options.environment, 'Grant').find(grantId);
     const valid = grant !== undefined;
     this.grants.set(grantId, { valid, at: now });
@@ -129,6 +151,13 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
     }
     return valid;
   }
+}
+
+interface VerifiedToken {
+  payload: JWTPayload;
+  expiresAtMs: number;
+  /** What it grants, and the version of the user directory that was derived from. */
+  granted?: { info: AuthInfo; users: number };
 }
 
 function attributeStrings(attributes: Readonly<Record<string, string | number | boolean>>): Record<string, string> {

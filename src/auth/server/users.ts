@@ -50,6 +50,7 @@ export class UserDirectory {
   private readonly disabledNames = new Set<string>();
   private readonly upstreamGroups = new Map<string, readonly string[]>();
   private groups: GroupGrants;
+  private changes = 0;
 
   constructor(users: readonly User[], groups: GroupGrants = {}) {
     this.groups = groups;
@@ -63,24 +64,28 @@ export class UserDirectory {
     this.groups = groups;
     this.configured.clear();
     for (const [name, user] of next) this.configured.set(name, user);
+    this.changes++;
   }
 
   /** The users identity providers created, as the store holds them now (user-records.ts). */
   setFederated(users: readonly User[]): void {
     this.federated.clear();
     for (const user of users) this.upsertFederated(user);
+    this.changes++;
   }
 
   upsertFederated(user: User): void {
     // A configured user of the same name always wins.
     if (!this.configured.has(key(user.username)))
       this.federated.set(key(user.username), { ...user, origin: 'federated' });
+    this.changes++;
   }
 
   /** The accounts an administrator disabled (user-records.ts). */
   setDisabled(usernames: Iterable<string>): void {
     this.disabledNames.clear();
     for (const name of usernames) this.disabledNames.add(key(name));
+    this.changes++;
   }
 
   /**
@@ -90,6 +95,15 @@ export class UserDirectory {
   setUpstreamGroups(groups: Iterable<[string, readonly string[]]>): void {
     this.upstreamGroups.clear();
     for (const [name, list] of groups) this.upstreamGroups.set(key(name), list);
+    this.changes++;
+  }
+
+  /**
+   * Changes with every change to who the users are and what they may do: what was derived from the
+   * directory under another version may no longer hold.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   get size(): number {
