@@ -4,11 +4,12 @@ import { McpServer } from '@modelcontextprotocol/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { standaloneCluster } from '../../src/cluster/cluster.ts';
-import { createHttpApp, type HttpApp } from '../../src/http/http-app.ts';
+import type { HttpApp } from '../../src/http/http-app.ts';
 import { InFlightCalls } from '../../src/http/in-flight.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { MODERN_REVISION, surelyModern } from '../../src/transports/era.ts';
 import { mountStreamableHttp } from '../../src/transports/streamable-http.ts';
+import { quietHttpApp } from '../helpers/http-app.ts';
 
 /**
  * The Streamable HTTP route tells a 2026-07-28 request from a 2025-era one without the SDK's
@@ -149,15 +150,7 @@ afterEach(async () => {
 });
 
 async function echoEndpoint(): Promise<HttpApp> {
-  const app = await createHttpApp({
-    logger: createLogger('silent', new PassThrough()),
-    bodyLimit: 65_536,
-    trustProxy: [],
-    allowedHosts: ['localhost'],
-    allowedOrigins: [],
-    limits: [],
-    inFlight: new InFlightCalls()
-  });
+  const app = await quietHttpApp({ bodyLimit: 65_536 });
   apps.push(app);
   const factory = () => {
     const server = new McpServer({ name: 'era-test', version: '1' });

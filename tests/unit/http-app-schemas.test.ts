@@ -1,8 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createHttpApp } from '../../src/http/http-app.ts';
-import { InFlightCalls } from '../../src/http/in-flight.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { quietHttpApp } from '../helpers/http-app.ts';
 
 /**
  * The HTTP app is built without Fastify's Ajv-based schema compilers (see
@@ -11,15 +8,7 @@ import { createLogger } from '../../src/observability/logger.ts';
  */
 
 async function httpApp() {
-  return createHttpApp({
-    logger: createLogger('silent', new PassThrough()),
-    bodyLimit: 1024,
-    trustProxy: [],
-    allowedHosts: ['localhost'],
-    allowedOrigins: [],
-    limits: [],
-    inFlight: new InFlightCalls()
-  });
+  return quietHttpApp();
 }
 
 describe('routes and JSON schemas', () => {

@@ -3,9 +3,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizationServers } from '../../src/auth/authorization-servers.ts';
 import { mountAuthorizationServer } from '../../src/auth/server/provider-mount.ts';
-import { createHttpApp } from '../../src/http/http-app.ts';
-import { InFlightCalls } from '../../src/http/in-flight.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { quietHttpApp } from '../helpers/http-app.ts';
 
 /**
  * Where the authorization server is mounted: it answers its own paths (under the issuer and the
@@ -31,15 +30,7 @@ async function mountedApp() {
     publicOrigin: 'https://sql.example.com',
     active: (environment: string) => (environment === 'demo' ? { callback } : undefined)
   } as unknown as AuthorizationServers;
-  const app = await createHttpApp({
-    logger: createLogger('silent', new PassThrough()),
-    bodyLimit: 1024,
-    trustProxy: [],
-    allowedHosts: ['localhost'],
-    allowedOrigins: [],
-    limits: [],
-    inFlight: new InFlightCalls()
-  });
+  const app = await quietHttpApp();
   // A route under the issuer path, as the MCP endpoint is: what its request carries is recorded.
   const routeSaw: Record<string, unknown>[] = [];
   app.post('/demo/mcp', async request => {
