@@ -43,6 +43,9 @@ export async function spawnServer(
   });
   let tail = '';
   let pending = '';
+  // Once the server says it listens, its lines are only kept as the tail: reading each one would
+  // spend the measuring machine's CPU in proportion to how much a server logs.
+  let ready = false;
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${command} did not start in time:\n${tail}`)),
@@ -50,12 +53,15 @@ export async function spawnServer(
     );
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       tail = (tail + chunk).slice(-4000);
+      if (ready) return;
       pending += chunk;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const url = options.readyWhen(line);
-        if (url !== undefined) {
+        if (url !== undefined && !ready) {
+          ready = true;
+          pending = '';
           clearTimeout(timer);
           resolve(url);
         }
