@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { CENSOR, redactFields } from './redact-fields.ts';
 
 export type { Logger };
@@ -42,9 +42,48 @@ class SecretValues {
   }
 }
 
+/** How long a batched line may wait to be written, and how much is gathered before it is written at once. */
+export const LOG_BATCH = { maxWaitMs: 250, bytes: 4096 } as const;
+
+export interface LogWriting {
+  /**
+   * Lines written to a file descriptor are gathered and written together, once they come to
+   * LOG_BATCH.bytes or at most LOG_BATCH.maxWaitMs after they were logged, and whatever is left when
+   * the process exits is written before it does. A busy server writes a line per request: one
+   * write per batch instead of one per line. `logger.flush()` writes what is gathered at once.
+   */
+  batched?: boolean;
+}
+
+/**
+ * The file descriptor's stream: sonic-boom writing synchronously, so that nothing is waiting in
+ * memory when the process ends, except what a batch gathers (written by the `exit` handler).
+ */
+function fdDestination(fd: number, writing: LogWriting): DestinationStream {
+  if (writing.batched !== true) return pino.destination({ fd, sync: true });
+  const stream = pino.destination({
+    fd,
+    sync: true,
+    minLength: LOG_BATCH.bytes,
+    periodicFlush: LOG_BATCH.maxWaitMs
+  });
+  process.once('exit', () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // The descriptor is gone (a closed pipe): nothing can be written any more.
+    }
+  });
+  return stream;
+}
+
 /** Structured JSON logs on stderr (stdout belongs to the MCP protocol under stdio). */
-export function createLogger(level: LevelWithSilent, destination: NodeJS.WritableStream | number = 2): Logger {
-  const stream = typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination;
+export function createLogger(
+  level: LevelWithSilent,
+  destination: NodeJS.WritableStream | number = 2,
+  writing: LogWriting = {}
+): Logger {
+  const stream = typeof destination === 'number' ? fdDestination(destination, writing) : destination;
   const secrets = new SecretValues();
   const logger = pino(
     {

@@ -605,14 +605,15 @@ describe('a file sink that cannot write', () => {
       ['tool.called', 'guarded', 'ok', undefined, undefined]
     ]);
     expect(new Set(records.map(record => record.id)).size).toBe(records.length);
-    // Logged once when it started failing (error), once when it wrote again (warn).
+    // Logged once when it started failing (error), once when it wrote again (warn): every line is
+    // written once the server has stopped.
+    await stopGracefully(server);
     expect(logged(server, 'audit sink failed; its records are kept and written when it recovers')).toEqual([
       expect.objectContaining({ level: 'error', sink: 'file' })
     ]);
     expect(logged(server, 'audit sink writing again')).toEqual([
       expect.objectContaining({ level: 'warn', sink: 'file', lost: 0 })
     ]);
-    await stopGracefully(server);
   }, 30_000);
 
   it('continue: serves on, drops the oldest beyond maxPending, and writes exactly how many into the trail', async () => {
@@ -667,8 +668,8 @@ describe('a file sink that cannot write', () => {
     });
     expect(records.filter(record => record.event === 'query.executed').map(record => record.statement)).toEqual(kept);
     // The loss is in the log too, with the same count.
+    await stopGracefully(server);
     const losses = logged(server, 'audit records were dropped: the sink could not keep up while it was failing');
     expect(losses.at(-1)).toMatchObject({ level: 'error', sink: 'file', records: dropped, lost: dropped });
-    await stopGracefully(server);
   }, 30_000);
 });

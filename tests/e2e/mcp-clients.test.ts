@@ -271,8 +271,10 @@ for (const mode of MODES) {
       expect(structured.note).toContain('page with LIMIT/OFFSET');
       expect(text(result)).toContain('1000-row limit');
       if (server !== undefined) {
-        const event = server.logs.find(l => l['msg'] === 'query' && l['kind'] === 'query' && l['truncated'] === true);
-        expect(event?.['rowsRead']).toBe(1001);
+        const event = await server.logLine(
+          l => l['msg'] === 'query' && l['kind'] === 'query' && l['truncated'] === true
+        );
+        expect(event['rowsRead']).toBe(1001);
       }
     });
 

@@ -1201,8 +1201,7 @@ describe('after a restart', () => {
         },
         body: new URLSearchParams({ ...form.fields, username: 'bob', password: 'wrong-password' })
       });
-      await new Promise(resolve => setTimeout(resolve, 200));
-      return server.logs.slice(before).find(entry => entry['msg'] === 'sign-in failed')?.['address'];
+      return (await server.logLine(entry => entry['msg'] === 'sign-in failed', { from: before }))['address'];
     };
     await restart({});
     expect(await failedFrom('203.0.113.7')).toBe('127.0.0.1');

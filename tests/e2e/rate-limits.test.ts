@@ -160,7 +160,7 @@ describe('tool calls per user', () => {
     expect(again.status).toBe(200);
     expect(toolResult(again.message).isError).toBe(false);
 
-    const warning = server.logs.find(
+    const warning = await server.logLine(
       line => line['msg'] === 'rate limit reached' && line['rule'] === 'tool calls per user'
     );
     expect(warning).toMatchObject({ level: 'warn', keyKind: 'user', environment: 'users', retryAfterSeconds: seconds });
@@ -284,7 +284,7 @@ describe('sign-in and token endpoints per address', () => {
       error: 'temporarily_unavailable',
       error_description: 'too many token requests from this address; try again later'
     });
-    const warning = server.logs.find(line => line['msg'] === 'rate limit reached' && line['rule'] === 'token');
+    const warning = await server.logLine(line => line['msg'] === 'rate limit reached' && line['rule'] === 'token');
     expect(warning).toMatchObject({ keyKind: 'address' });
   });
 });

@@ -106,7 +106,12 @@ describe('OAuth state shared by the replicas', () => {
     } finally {
       await disconnect(client);
     }
-    // Only A saw the client's registration, sign-in and token requests.
+    // Only A saw the client's registration, sign-in and token requests. A replica writes its log
+    // lines in batches: B's are complete up to its line for the call it served.
+    await within(
+      5_000,
+      async () => requestsLogged(a, 'POST', '/pg/register') > 0 && requestsLogged(b, 'POST', '/pg/mcp') > 0
+    );
     expect(requestsLogged(a, 'POST', '/pg/register')).toBeGreaterThan(0);
     expect(requestsLogged(b, 'POST', '/pg/register')).toBe(0);
   });
@@ -242,7 +247,7 @@ describe('sessions any replica serves', () => {
         }
       }
       expect(failures).toEqual([]);
-      // A request's log line is written as its answer ends: the last one may reach the pipe just after.
+      // A request's log line is written after its answer, in a batch (at most 250 ms later).
       const servedAll = async () =>
         requestsLogged(a, 'POST', '/pg/mcp') - before.a + requestsLogged(b, 'POST', '/pg/mcp') - before.b >= CALLS;
       await within(2_000, servedAll);

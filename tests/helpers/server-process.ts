@@ -11,8 +11,17 @@ export interface RunningServer {
   process: ChildProcess;
   /** Base URL, e.g. http://127.0.0.1:40123 */
   baseUrl: string;
-  /** Every stderr line so far, parsed when it is JSON. */
+  /**
+   * Every stderr line so far, parsed when it is JSON. A serving process writes its lines in
+   * batches (at most 250 ms after they are logged), all of them before it exits: a line logged
+   * while it serves is waited for with `logLine`; after `stop()` every line is here.
+   */
   logs: Record<string, unknown>[];
+  /** The first JSON line, from the `from`th on (default 0), that `matches`; waited for (bounded). */
+  logLine(
+    matches: (entry: Record<string, unknown>) => boolean,
+    options?: { from?: number; timeoutMs?: number }
+  ): Promise<Record<string, unknown>>;
   stderr(): string;
   /** What the process printed for people (e.g. the demo's first sign-in). */
   stdout(): string;
@@ -76,13 +85,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     process: child,
     baseUrl,
     logs,
+    async logLine(matches, { from = 0, timeoutMs = 5_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = logs.slice(from).find(matches);
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`no such log line within ${String(timeoutMs)} ms:\n${stderr}`);
+        await new Promise(resolve => setTimeout(resolve, 25));
+      }
+    },
     stderr: () => stderr,
     stdout: () => stdout,
     async stop() {
       // Already gone: by itself (exitCode) or by a signal (signalCode, exitCode stays null).
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
-      const [code] = (await once(child, 'exit')) as [number | null];
+      // 'close', not 'exit': its standard error has been read to the end (the lines it wrote last).
+      const [code] = (await once(child, 'close')) as [number | null];
       return code;
     }
   };

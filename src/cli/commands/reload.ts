@@ -54,6 +54,7 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
       { trigger, problem: error instanceof Error ? error.message : String(error) },
       'configuration not reloaded: it does not load; the server carries on with the one it has'
     );
+    logger.flush();
     audit.record({ event: 'config.loaded', outcome: 'failed', errorClass: 'config_invalid', detail: { trigger } });
     return;
   }
@@ -70,6 +71,8 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
       `changed settings take effect at the next start (only auth.users is reloaded): ${needsRestart.join(', ')}`
     );
   }
+  // Whoever sent the signal is waiting for these lines.
+  logger.flush();
   const entry = configLoaded(loaded);
   audit.record({ ...entry, detail: { ...entry.detail, trigger } });
   if (trigger === 'SIGHUP') {

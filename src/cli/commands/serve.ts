@@ -25,7 +25,8 @@ import { untilSignal } from './signals.ts';
 export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => LoadedConfig): Promise<number> {
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
-  const logger = createLogger(config.logLevel);
+  // A line per request: batched (logger.ts); the lines a supervisor waits for are written at once.
+  const logger = createLogger(config.logLevel, 2, { batched: true });
   logProcessWarnings(logger);
   // From here on, no configured password, secret or token reaches a log line, whatever carries it.
   redactSecrets(logger, configuredSecrets(config));
@@ -134,6 +135,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
       `sqlbridge ${VERSION} is serving environment "${environment.name}" at ${base}/${environment.name}/mcp`
     );
   }
+  logger.flush();
   const stopReloading = reloadOnSignal({
     load,
     running: config,
@@ -147,6 +149,7 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   const deadlineMs = config.server.shutdownTimeoutMs;
   // Running calls get until the deadline to finish.
   logger.info({ signal, running: http.inFlight.size, deadlineMs }, 'shutting down');
+  logger.flush();
   // A second signal means "now": whatever still runs is cut off at once.
   void untilSignal().then(() => {
     http.inFlight.hurry();
