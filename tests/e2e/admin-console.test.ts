@@ -244,6 +244,7 @@ describe('signing in', () => {
       auditFile(),
       hasRecord('admin.signed_in', r => r.user === ROOT.username)
     );
+    await server.logsWritten();
     expect(server.stderr()).not.toContain(session?.value ?? 'missing');
     // The store keeps only its hash: a copy of the data directory opens no session.
     const stored = ['auth.sqlite', 'auth.sqlite-wal']

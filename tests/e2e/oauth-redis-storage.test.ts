@@ -219,6 +219,7 @@ it('signs in and calls a tool through one server; a second one sharing the Redis
   expect(await pingStatus(portOf(stranger), accessToken)).toBe(401);
 
   // The Redis password, read from a file, never reached the second server's log.
+  await second.logsWritten();
   expect(second.stderr()).not.toContain(redisPassword);
 
   // Rate limits count in the same Redis: alice's calls through either server add up. Three calls so

@@ -164,6 +164,7 @@ describe('tool calls per user', () => {
       line => line['msg'] === 'rate limit reached' && line['rule'] === 'tool calls per user'
     );
     expect(warning).toMatchObject({ level: 'warn', keyKind: 'user', environment: 'users', retryAfterSeconds: seconds });
+    await server.logsWritten();
     for (const value of Object.values(tokens)) expect(server.stderr()).not.toContain(value);
   });
 

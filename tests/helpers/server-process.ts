@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,11 @@ export interface RunningServer {
    * while it serves is waited for with `logLine`; after `stop()` every line is here.
    */
   logs: Record<string, unknown>[];
+  /**
+   * Resolves once every line logged so far has been written: it requests a path of its own (a 404)
+   * and waits for that request's line, which is written after every line logged before it.
+   */
+  logsWritten(): Promise<void>;
   /** The first JSON line, from the `from`th on (default 0), that `matches`; waited for (bounded). */
   logLine(
     matches: (entry: Record<string, unknown>) => boolean,
@@ -49,6 +55,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   let buffered = '';
+  /** The port it listens on, on loopback (its URL may be a proxy's). */
+  let listening = '';
   const ready = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`server did not start in time:\n${stderr}`)),
@@ -65,6 +73,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
           if (typeof entry['url'] === 'string' && typeof entry['port'] === 'number') {
+            listening = `http://127.0.0.1:${String(entry['port'])}`;
             clearTimeout(timer);
             const url = new URL(entry['url']);
             // Behind a public URL (a proxy's), the server itself is reached on its loopback bind.
@@ -81,19 +90,26 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
   });
   const baseUrl = await ready;
+  const logLine: RunningServer['logLine'] = async (matches, { from = 0, timeoutMs = 5_000 } = {}) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = logs.slice(from).find(matches);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no such log line within ${String(timeoutMs)} ms:\n${stderr}`);
+      await new Promise(resolve => setTimeout(resolve, 25));
+    }
+  };
   return {
     process: child,
     baseUrl,
     logs,
-    async logLine(matches, { from = 0, timeoutMs = 5_000 } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = logs.slice(from).find(matches);
-        if (found !== undefined) return found;
-        if (Date.now() > deadline) throw new Error(`no such log line within ${String(timeoutMs)} ms:\n${stderr}`);
-        await new Promise(resolve => setTimeout(resolve, 25));
-      }
+    async logsWritten() {
+      const path = `/logs-written-${randomUUID()}`;
+      const from = logs.length;
+      await (await fetch(`${listening}${path}`)).arrayBuffer();
+      await logLine(entry => entry['msg'] === 'request' && entry['path'] === path, { from });
     },
+    logLine,
     stderr: () => stderr,
     stdout: () => stdout,
     async stop() {

@@ -101,7 +101,8 @@ export function exitOf(child: ChildProcess, timeoutMs: number): Promise<Exit> {
       child.kill('SIGKILL');
       reject(new Error(`the server did not exit within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': its standard error has been read to the end (the lines it wrote last).
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, at: Date.now() });
     });
