@@ -59,11 +59,12 @@ export async function spawnServer(
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const url = options.readyWhen(line);
-        if (url !== undefined && !ready) {
+        if (url !== undefined) {
           ready = true;
           pending = '';
           clearTimeout(timer);
           resolve(url);
+          break;
         }
       }
       if (pending.length > 65_536) pending = '';

@@ -9,7 +9,7 @@ import { spawnServer } from '../../bench/spawned-server.ts';
 
 const SCRIPT = [
   "process.stderr.write('starting\\n');",
-  "process.stderr.write(JSON.stringify({ ready: 'http://127.0.0.1:1' }) + '\\n');",
+  "process.stderr.write(JSON.stringify({ ready: 'http://127.0.0.1:1' }) + '\\nin the same chunk\\n');",
   "let n = 0; const timer = setInterval(() => { process.stderr.write('line ' + n++ + '\\n'); if (n === 50) { clearInterval(timer); process.stderr.write('done\\n'); } }, 2);",
   'setInterval(() => {}, 1000);'
 ].join('\n');
@@ -28,6 +28,7 @@ describe('a spawned server', () => {
       expect(server.baseUrl).toBe('http://127.0.0.1:1');
       const deadline = Date.now() + 10_000;
       while (!server.tail().includes('done') && Date.now() < deadline) await new Promise(r => setTimeout(r, 20));
+      expect(server.tail()).toContain('in the same chunk');
       expect(server.tail()).toContain('line 49\ndone');
       expect(read).toEqual(['starting', JSON.stringify({ ready: 'http://127.0.0.1:1' })]);
     } finally {
