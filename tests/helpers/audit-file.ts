@@ -16,9 +16,16 @@ export const auditFileIn = (dataDir: string): string => `${dataDir}/audit/audit.
 
 /** Every record of the file, in the order written; none when the file does not exist yet. */
 export function readAuditFile(path: string): AuditRecord[] {
+  const records = completeRecords(path);
+  if (records === undefined) throw new Error(`${path} ends in a torn line`);
+  return records;
+}
+
+/** The records, or undefined when the file ends in a torn line (read while a batch was being appended). */
+function completeRecords(path: string): AuditRecord[] | undefined {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
-  if (text !== '' && !text.endsWith('\n')) throw new Error(`${path} ends in a torn line`);
+  if (text !== '' && !text.endsWith('\n')) return undefined;
   return text
     .split('\n')
     .filter(line => line !== '')
@@ -34,7 +41,13 @@ export async function untilAuditFile(
   timeoutMs = 5000
 ): Promise<AuditRecord[]> {
   let records: AuditRecord[] = [];
-  const found = await until(() => check((records = readAuditFile(path))), timeoutMs);
+  // A read that meets a batch being appended is read again: the server is still writing.
+  const found = await until(() => {
+    const read = completeRecords(path);
+    if (read === undefined) return false;
+    records = read;
+    return check(records);
+  }, timeoutMs);
   if (!found) throw new Error(`the audit file never held what was expected within ${timeoutMs} ms`);
   return records;
 }
