@@ -155,11 +155,7 @@ it('signs with keys rotated in the data directory once told with SIGHUP, and sti
   // Until told, the server signs with the key it has.
   expect(kid((await tokensFor(`${server.baseUrl}/pg/mcp`, BOB)).access_token)).toBe(kid(before.access_token));
   server.process.kill('SIGHUP');
-  const deadline = Date.now() + 10_000;
-  while (!server.logs.some(entry => entry['msg'] === 'signing with the rotated keys')) {
-    if (Date.now() > deadline) throw new Error(`the keys were never reloaded:\n${server.stderr()}`);
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
+  await server.logLine(entry => entry['msg'] === 'signing with the rotated keys', { timeoutMs: 10_000 });
   const after = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
   expect(kid(after.access_token)).toBe(newKid);
   expect(await pingStatus(after)).toBe(200);

@@ -65,11 +65,7 @@ type ErrorAnswer = { jsonrpc: string; id: unknown; error: { code: number; messag
 
 /** Waits (bounded) for the request log line of the latest request to a path with a status. */
 async function logged(path: string, status: number, from: number): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!server.logs.slice(from).some(entry => entry['path'] === path && entry['status'] === status)) {
-    if (Date.now() > deadline) throw new Error(`no request log line for ${path} ${status}`);
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
+  await server.logLine(entry => entry['path'] === path && entry['status'] === status, { from });
 }
 
 describe('JSON-RPC batches and refusals', () => {

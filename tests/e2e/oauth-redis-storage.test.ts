@@ -245,11 +245,7 @@ const signingKey = (jwt: string): unknown =>
 
 /** Waits (bounded) for a server's log line. */
 async function logged(server: RunningServer, message: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!server.logs.some(entry => entry['msg'] === message)) {
-    if (Date.now() > deadline) throw new Error(`no "${message}" in the log:\n${server.stderr()}`);
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
+  await server.logLine(entry => entry['msg'] === message, { timeoutMs: 10_000 });
 }
 
 it('rotate-keys reaches the running servers: both sign with the new key at once, and earlier tokens still verify', async () => {

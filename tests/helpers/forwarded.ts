@@ -178,11 +178,5 @@ export function publicDocument(response: RawResponse, label: string): Record<str
 export async function loggedAddress(server: RunningServer, headers: Record<string, string>): Promise<unknown> {
   const path = `/probe-${randomUUID()}`;
   expect((await rawRequest(server.baseUrl, path, { headers })).status).toBe(404);
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline) {
-    const line = server.logs.find(entry => entry['msg'] === 'request' && entry['path'] === path);
-    if (line !== undefined) return line['address'];
-    await new Promise(resolve => setTimeout(resolve, 25));
-  }
-  throw new Error(`no request log line for ${path} within 5 s`);
+  return (await server.logLine(entry => entry['msg'] === 'request' && entry['path'] === path))['address'];
 }
