@@ -84,6 +84,8 @@ export interface Results {
   machine: Machine;
   /** The machine again once the servers were stopped: another process's load shows here (judged by idle CPU alone). */
   machineAfter?: Machine;
+  /** The environment sqlbridge's processes ran with: the image's (see build.ts). */
+  sqlbridgeEnv?: Record<string, string>;
   dbhubVersion?: string;
   figures: Figure[];
   /** Peak RSS (VmHWM) of each server over the whole run, MiB. */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSqlbridge, PROJECT_ROOT } from './build.ts';
+import { buildSqlbridge, PROJECT_ROOT, SQLBRIDGE_ENV } from './build.ts';
 import { coldStartMs, prepareDemo } from './cold-start.ts';
 import { preparePostgres, prepareSqlite } from './datasets.ts';
 import { describeMachine } from './machine.ts';
@@ -79,6 +79,7 @@ async function main(options: BenchOptions): Promise<void> {
       soakMs: options.soakMs
     },
     machine,
+    sqlbridgeEnv: SQLBRIDGE_ENV,
     ...(systems.dbhub === undefined ? {} : { dbhubVersion: systems.dbhub.version }),
     serverPeakRssMb: {},
     measurements: []
