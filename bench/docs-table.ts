@@ -58,6 +58,14 @@ function cpuTable(results: Results, workloads: [string, string][]): string[] {
   return lines;
 }
 
+/** The Node options sqlbridge ran with, when the run recorded any (runs before the image set them did not). */
+function nodeOptions(results: Results): string {
+  const options = results.sqlbridgeEnv?.['NODE_OPTIONS'];
+  return options === undefined || options === ''
+    ? ''
+    : ` (sqlbridge with \`NODE_OPTIONS=${options}\`, as its image sets it)`;
+}
+
 export function resultsSection(results: Results): string {
   const workloads = [...new Map(results.figures.map(f => [f.workload, f.title])).entries()];
   const find = (workload: string, system: SystemName): Figure | undefined =>
@@ -74,7 +82,7 @@ export function resultsSection(results: Results): string {
       : '';
   const lines = [
     `Latest results: ${label} of ${results.date.slice(0, 10)}, commit \`${results.commit}\`${results.dirty ? ' with uncommitted changes to src/' : ''}, ` +
-      `${results.machine.cores} cores (${results.machine.cpuModel}), Node ${results.machine.node}, DBHub ${results.dbhubVersion ?? 'not run'}, ` +
+      `${results.machine.cores} cores (${results.machine.cpuModel}), Node ${results.machine.node}${nodeOptions(results)}, DBHub ${results.dbhubVersion ?? 'not run'}, ` +
       `median of ${results.options.runs} alternating run(s) per figure.${busy}`,
     '',
     `| workload (calls/s; C=1 rows: p50) | ${COLUMNS.map(([, title]) => title).join(' | ')} |`,

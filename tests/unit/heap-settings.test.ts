@@ -4,6 +4,8 @@ import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SQLBRIDGE_ENV } from '../../bench/build.ts';
+import { resultsSection } from '../../bench/docs-table.ts';
+import { benchResults } from '../helpers/bench-results.ts';
 import { parseDockerfile, parseEnv } from '../helpers/dockerfile.ts';
 
 /**
@@ -67,6 +69,13 @@ describe('the V8 heap setting of the image', () => {
 
   it('is the environment the bench starts sqlbridge with', () => {
     expect(SQLBRIDGE_ENV).toEqual({ NODE_ENV: image['NODE_ENV'], NODE_OPTIONS: image['NODE_OPTIONS'] });
+  });
+
+  it('is named with the published results of a run that recorded it, and not with those of older runs', () => {
+    expect(resultsSection(benchResults({ sqlbridgeEnv: SQLBRIDGE_ENV }))).toContain(
+      '(sqlbridge with `NODE_OPTIONS=--max-semi-space-size=16`, as its image sets it)'
+    );
+    expect(resultsSection(benchResults())).not.toContain('NODE_OPTIONS');
   });
 
   it('is described in the operations guide, in English and in Spanish', () => {
