@@ -25,29 +25,41 @@ export function eventFrame(data: unknown): Uint8Array {
   return encoder.encode(`event: message\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
+/**
+ * A source stream relayed chunk by chunk as its reader asks for them (a pull source: no pipe, no
+ * writable side, no promise per chunk beyond the read itself), noting the answers it carries.
+ */
 export class EventStreamRelay {
   readonly body: ReadableStream<Uint8Array>;
   private readonly answered = new Set<JsonRpcId>();
   private readonly decoder = new TextDecoder();
+  private readonly source: ReadableStreamDefaultReader<Uint8Array>;
   private pending = '';
-  private controller: TransformStreamDefaultController<Uint8Array> | undefined;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private ended = false;
 
   constructor(source: ReadableStream<Uint8Array>, options: { noteAnswers: boolean }) {
-    const relay = new TransformStream<Uint8Array, Uint8Array>({
+    const reader = source.getReader();
+    this.source = reader;
+    this.body = new ReadableStream<Uint8Array>({
       start: controller => {
         this.controller = controller;
         controller.enqueue(STREAM_OPENED);
       },
-      transform: (chunk, controller) => {
-        if (options.noteAnswers) this.note(chunk);
-        controller.enqueue(chunk);
+      pull: async controller => {
+        // A failing source fails the relay with its error.
+        const read = await reader.read();
+        if (this.ended) return;
+        if (read.done) {
+          this.ended = true;
+          controller.close();
+          return;
+        }
+        if (options.noteAnswers) this.note(read.value);
+        controller.enqueue(read.value);
       },
-      flush: () => {
-        this.ended = true;
-      }
+      cancel: reason => reader.cancel(reason)
     });
-    this.body = source.pipeThrough(relay);
   }
 
   /** Ends the stream with an error event for each listed request it has not answered; the source is cancelled. */
@@ -57,10 +69,11 @@ export class EventStreamRelay {
     this.ended = true;
     try {
       for (const id of ids) if (!this.answered.has(id)) controller.enqueue(eventFrame(jsonRpcError(code, message, id)));
-      controller.terminate();
+      controller.close();
     } catch {
       // the client already went away: nothing left to tell it
     }
+    this.source.cancel().catch(() => undefined);
   }
 
   /** Records the ids of JSON-RPC responses in the events passing through. */
