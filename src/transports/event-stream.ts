@@ -33,14 +33,15 @@ export class EventStreamRelay {
   readonly body: ReadableStream<Uint8Array>;
   private readonly answered = new Set<JsonRpcId>();
   private readonly decoder = new TextDecoder();
-  private readonly source: ReadableStreamDefaultReader<Uint8Array>;
+  /** The source, read as this stream's reader asks for chunks. */
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private pending = '';
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private ended = false;
 
   constructor(source: ReadableStream<Uint8Array>, options: { noteAnswers: boolean }) {
     const reader = source.getReader();
-    this.source = reader;
+    this.reader = reader;
     this.body = new ReadableStream<Uint8Array>({
       start: controller => {
         this.controller = controller;
@@ -73,7 +74,7 @@ export class EventStreamRelay {
     } catch {
       // the client already went away: nothing left to tell it
     }
-    this.source.cancel().catch(() => undefined);
+    this.reader.cancel().catch(() => undefined);
   }
 
   /** Records the ids of JSON-RPC responses in the events passing through. */

@@ -54,6 +54,15 @@ export function parseEnv(args: string): Record<string, string> {
   return values;
 }
 
+/** The variables the image's final stage sets (its ENV instructions, in order), as a container starts with them. */
+export function imageEnv(path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const instruction of parseDockerfile(path).at(-1)?.instructions ?? []) {
+    if (instruction.keyword === 'ENV') Object.assign(env, parseEnv(instruction.args));
+  }
+  return env;
+}
+
 /** The JSON array of an exec-form instruction (ENTRYPOINT, CMD, HEALTHCHECK … CMD). */
 export function execForm(args: string): string[] {
   const json = args.slice(args.indexOf('['));

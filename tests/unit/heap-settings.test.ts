@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SQLBRIDGE_ENV } from '../../bench/build.ts';
 import { resultsSection } from '../../bench/docs-table.ts';
 import { benchResults } from '../helpers/bench-results.ts';
-import { parseDockerfile, parseEnv } from '../helpers/dockerfile.ts';
+import { imageEnv } from '../helpers/dockerfile.ts';
 
 /**
  * The V8 heap setting the image runs sqlbridge with (the Dockerfile's NODE_OPTIONS): Node accepts
@@ -16,15 +16,6 @@ import { parseDockerfile, parseEnv } from '../helpers/dockerfile.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MiB = 1024 * 1024;
-
-function imageEnv(): Record<string, string> {
-  const runtime = parseDockerfile(join(ROOT, 'Dockerfile')).at(-1)!;
-  const env: Record<string, string> = {};
-  for (const instruction of runtime.instructions) {
-    if (instruction.keyword === 'ENV') Object.assign(env, parseEnv(instruction.args));
-  }
-  return env;
-}
 
 /** Allocates short-lived objects (some surviving a while) until V8 has grown its young generation as far as it may. */
 const CHURN = `
@@ -46,7 +37,7 @@ function youngGenerationBytes(nodeOptions: string | undefined): number {
 }
 
 describe('the V8 heap setting of the image', () => {
-  const image = imageEnv();
+  const image = imageEnv(join(ROOT, 'Dockerfile'));
 
   it('limits each semispace to 16 MiB through NODE_OPTIONS, which an operator can override', () => {
     expect(image['NODE_OPTIONS']).toBe('--max-semi-space-size=16');
