@@ -36,6 +36,41 @@ function youngGenerationBytes(nodeOptions: string | undefined): number {
   return Number(execFileSync(process.execPath, ['-e', CHURN], { env, encoding: 'utf8' }));
 }
 
+/**
+ * Keeps a live set, and replaces objects that live long enough to reach the old generation, where they die: the
+ * garbage V8 lets the old generation hold until its next full collection, as a server under load makes it. Prints
+ * the old generation's largest size over its live size.
+ */
+const PROMOTED_CHURN = `
+const v8 = require('node:v8');
+const oldSpace = () => v8.getHeapSpaceStatistics().find(space => space.space_name === 'old_space');
+const live = (globalThis.live = []);
+for (let i = 0; i < 150000; i++) live.push({ i, text: 'live-' + i, pair: [i, i] });
+const ring = new Array(200000);
+let peak = 0;
+for (let i = 0; i < 5e6; i++) {
+  ring[i % ring.length] = { i, pair: [i, i + 1], text: 'row-' + i };
+  if (i % 10000 === 0) peak = Math.max(peak, oldSpace().space_size);
+}
+globalThis.gc();
+process.stdout.write(String(peak / oldSpace().space_used_size));
+`;
+
+function oldGenerationPeakOverLive(nodeFlags: readonly string[]): number {
+  const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: SQLBRIDGE_ENV.NODE_OPTIONS };
+  // Each full collection at once, when the limit is reached: with marking spread over time (as V8 does by default)
+  // the program goes on allocating meanwhile, by as much more as the machine is busy.
+  const args = [
+    '--expose-gc',
+    '--no-incremental-marking',
+    '--no-concurrent-marking',
+    ...nodeFlags,
+    '-e',
+    PROMOTED_CHURN
+  ];
+  return Number(execFileSync(process.execPath, args, { env, encoding: 'utf8' }));
+}
+
 describe('the V8 heap setting of the image', () => {
   const image = imageEnv(join(ROOT, 'Dockerfile'));
 
@@ -74,5 +109,36 @@ describe('the V8 heap setting of the image', () => {
       const text = readFileSync(join(ROOT, guide), 'utf8');
       expect(text, guide).toContain(`NODE_OPTIONS=${image['NODE_OPTIONS']}`);
     }
+  });
+});
+
+describe('the heap growth an operator may set for memory under load', () => {
+  const FLAG = '--heap-growing-percent=100';
+
+  it('has V8 collect the old generation once it has about doubled', () => {
+    const ratio = oldGenerationPeakOverLive([FLAG]);
+    expect(ratio).toBeGreaterThan(1);
+    expect(ratio).toBeLessThanOrEqual(2.6);
+  });
+
+  it('is tighter than what V8 allows by itself when collections are cheap', () => {
+    expect(oldGenerationPeakOverLive([])).toBeGreaterThan(1.4 * oldGenerationPeakOverLive([FLAG]));
+  });
+
+  it('is refused by Node in NODE_OPTIONS, which is why it goes on the command line', () => {
+    const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: FLAG };
+    expect(() => execFileSync(process.execPath, ['-e', '0'], { env, stdio: 'pipe' })).toThrow(
+      /not allowed in NODE_OPTIONS/
+    );
+  });
+
+  it('is described, with the chart value that sets it, in the operations guide in English and in Spanish', () => {
+    for (const guide of ['docs/operations.md', 'docs/es/operations.md']) {
+      const text = readFileSync(join(ROOT, guide), 'utf8');
+      expect(text, guide).toContain(`nodeFlags: [${FLAG}]`);
+      expect(text, guide).toContain(`node --heap-growing-percent=100 dist/main.js serve`);
+    }
+    const values = readFileSync(join(ROOT, 'deploy/helm/sqlbridge/values.yaml'), 'utf8');
+    expect(values).toMatch(/^nodeFlags: \[\]$/m);
   });
 });
