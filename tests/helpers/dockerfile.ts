@@ -63,6 +63,15 @@ export function imageEnv(path: string): Record<string, string> {
   return env;
 }
 
+/** The command the image's final stage starts with (its ENTRYPOINT, in exec form). */
+export function imageEntrypoint(path: string): string[] {
+  const entrypoint = parseDockerfile(path)
+    .at(-1)
+    ?.instructions.find(instruction => instruction.keyword === 'ENTRYPOINT');
+  if (entrypoint === undefined) throw new Error(`${path} has no ENTRYPOINT in its final stage`);
+  return execForm(entrypoint.args);
+}
+
 /** The JSON array of an exec-form instruction (ENTRYPOINT, CMD, HEALTHCHECK … CMD). */
 export function execForm(args: string): string[] {
   const json = args.slice(args.indexOf('['));

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { parseCommandLine } from '../../src/cli/args.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
-import { execForm, parseDockerfile } from '../helpers/dockerfile.ts';
+import { imageEntrypoint } from '../helpers/dockerfile.ts';
 import { formatFloat, TemplateSet } from '../helpers/go-template.ts';
 import { HELM_FUNCTIONS, isTemplateFailure } from '../helpers/helm-functions.ts';
 import { renderChart, type KubernetesObject, type RenderedChart } from '../helpers/helm-render.ts';
@@ -500,18 +500,16 @@ describe('the chart and the image', () => {
   };
 
   it("starts the image's own entrypoint unless nodeFlags are given, and then node with them before the script", () => {
-    const entrypoint = parseDockerfile(dockerfilePath)
-      .at(-1)
-      ?.instructions.find(instruction => instruction.keyword === 'ENTRYPOINT');
-    const [node, ...script] = execForm(entrypoint?.args ?? '');
-    expect(containerOf({})['command']).toBeUndefined();
+    const [node, ...script] = imageEntrypoint(dockerfilePath);
+    const plain = containerOf({});
+    expect(plain['command']).toBeUndefined();
     const flagged = containerOf({ nodeFlags: ['--heap-growing-percent=100'] });
     expect(flagged['command']).toEqual([node, '--heap-growing-percent=100', ...script]);
-    expect(flagged['args']).toEqual(containerOf({})['args']);
+    expect(flagged['args']).toEqual(plain['args']);
   });
 
   it('runs the pod as the user the Dockerfile runs the server as', () => {
-    const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+    const dockerfile = readFileSync(dockerfilePath, 'utf8');
     const user = /^USER (\d+):(\d+)$/m.exec(dockerfile);
     const values = parse(
       readFileSync(fileURLToPath(new URL('../../deploy/helm/sqlbridge/values.yaml', import.meta.url)), 'utf8')

@@ -17,6 +17,7 @@ import { imageEnv } from '../helpers/dockerfile.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const MiB = 1024 * 1024;
+const image = imageEnv(join(ROOT, 'Dockerfile'));
 
 /** Allocates short-lived objects (some surviving a while) until V8 has grown its young generation as far as it may. */
 const CHURN = `
@@ -58,7 +59,7 @@ process.stdout.write(String(peak / oldSpace().space_used_size));
 `;
 
 function oldGenerationPeakOverLive(nodeFlags: readonly string[]): number {
-  const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: SQLBRIDGE_ENV.NODE_OPTIONS };
+  const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: image['NODE_OPTIONS'] ?? '' };
   // Each full collection at once, when the limit is reached: with marking spread over time (as V8 does by default)
   // the program goes on allocating meanwhile, by as much more as the machine is busy.
   const args = [
@@ -73,8 +74,6 @@ function oldGenerationPeakOverLive(nodeFlags: readonly string[]): number {
 }
 
 describe('the V8 heap setting of the image', () => {
-  const image = imageEnv(join(ROOT, 'Dockerfile'));
-
   it('limits each semispace to 16 MiB through NODE_OPTIONS, which an operator can override', () => {
     expect(image['NODE_OPTIONS']).toBe('--max-semi-space-size=16');
   });
