@@ -107,6 +107,12 @@ export function resultsSection(results: Results): string {
       `Idle legacy SSE streams: ${s.opened.toLocaleString('en-US')} of ${s.requested.toLocaleString('en-US')} opened, server RSS ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream.`
     );
   }
+  if (results.streamsFastifyAlone !== undefined) {
+    const s = results.streamsFastifyAlone;
+    lines.push(
+      `The same streams on Fastify alone (a server of a few lines answering with the headers and body sqlbridge sends, nothing else): ${s.opened.toLocaleString('en-US')} opened, RSS ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream.`
+    );
+  }
   if (results.coldStartMs !== undefined) {
     lines.push(
       `Cold start of the demo to the first tools/list: ${thousands(results.coldStartMs.median)} ms (median of ${results.coldStartMs.runs.length}).`

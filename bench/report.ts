@@ -91,6 +91,8 @@ export interface Results {
   /** Peak RSS (VmHWM) of each server over the whole run, MiB. */
   serverPeakRssMb: Partial<Record<SystemName, number>>;
   streams?: StreamsFigure;
+  /** The same streams held by a Fastify server of a few lines answering as sqlbridge does (fastify-alone.ts): the floor. */
+  streamsFastifyAlone?: StreamsFigure;
   coldStartMs?: { runs: number[]; median: number };
   soak?: SoakFigure;
   /** The MCP SDK alone, in process: the CPU floor of a tools/call on this SDK. */
@@ -201,7 +203,10 @@ export function soakLine(soak: SoakFigure): string {
 export function sdkFloorLine(floor: SdkFloorFigure): string {
   return (
     `The MCP SDK alone (createMcpHandler in process, a server per request with execute_sql's schemas, converted once, no HTTP, ` +
-    `no database): ${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (${floor.calls.toLocaleString('en-US')} calls).`
+    `no database): ${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (${floor.calls.toLocaleString('en-US')} calls)` +
+    (floor.rssStartMb === undefined || floor.peakRssMb === undefined
+      ? '.'
+      : `; its resident set grew from ${floor.rssStartMb.toFixed(0)} MiB before the first call to a peak of ${floor.peakRssMb.toFixed(0)} MiB.`)
   );
 }
 

@@ -92,14 +92,16 @@ async function main(options: BenchOptions): Promise<void> {
   }
   results.machineAfter = await describeMachine(1000, true);
   if (wantsStreams) {
-    progress(`holding ${options.streams} idle legacy SSE streams…`);
-    results.streams = await measureIdleStreams({
+    progress(`holding ${options.streams} idle legacy SSE streams on sqlbridge, then on Fastify alone…`);
+    const streams = await measureIdleStreams({
       workDir: WORK_DIR,
       postgres: POSTGRES,
       sqlitePath,
       count: options.streams,
       holdMs: options.quick ? 5000 : HOLD_MS
     });
+    results.streams = streams.sqlbridge;
+    results.streamsFastifyAlone = streams.fastifyAlone;
   }
   if (options.systems.includes('sqlbridge') && selected(options, 'cold-start')) {
     progress('cold start of the demo…');
@@ -126,10 +128,13 @@ async function main(options: BenchOptions): Promise<void> {
   const complete: Results = { ...results, figures: figures(results.measurements, titles) };
   const path = await writeResults(complete, PROJECT_ROOT, options.out);
   if (complete.figures.length > 0) process.stdout.write(`${figuresTable(complete.figures)}\n`);
-  if (complete.streams !== undefined) {
-    const s = complete.streams;
+  for (const [title, s] of [
+    ['idle SSE streams', complete.streams],
+    ['the same streams on Fastify alone', complete.streamsFastifyAlone]
+  ] as const) {
+    if (s === undefined) continue;
     process.stdout.write(
-      `idle SSE streams: ${s.opened}/${s.requested} open, ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream\n`
+      `${title}: ${s.opened}/${s.requested} open, ${streamsRss(s)}, ${s.kbPerStream.toFixed(1)} KiB per stream\n`
     );
   }
   if (complete.coldStartMs !== undefined)

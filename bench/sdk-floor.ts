@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { cacheJsonSchema } from '../src/mcp/json-schema-cache.ts';
 import { executeSqlTool } from '../src/mcp/tools/execute-sql.ts';
+import { SQLBRIDGE_ENV } from './build.ts';
 import { toolCallBody } from './mcp-messages.ts';
+import { peakRssMb, rssMb } from './process-memory.ts';
 
 /**
  * What the MCP SDK costs by itself: 2026-07-28 `tools/call` requests answered by `createMcpHandler`
@@ -12,14 +14,20 @@ import { toolCallBody } from './mcp-messages.ts';
  * tool with execute_sql's input and output schemas, each converted to JSON Schema once per process)
  * whose handler returns a one-row result at once.
  * No HTTP, no database, no sqlbridge code on the path: the CPU time per call is the floor every
- * server built on this SDK pays, next to the servers' own figures. Run in a process of its own
- * (`node bench/sdk-floor.ts CALLS`), so that nothing else the bench did shares its heap.
+ * server built on this SDK pays, next to the servers' own figures, and the growth of its resident
+ * set from its first call to its peak is the memory the SDK's garbage takes under V8's heap growth
+ * with the image's heap setting. Run in a process of its own (`node bench/sdk-floor.ts CALLS`), so
+ * that nothing else the bench did shares its heap.
  */
 
 export interface SdkFloorFigure {
   calls: number;
   /** CPU time (user + system) per answered call, ms. */
   cpuMsPerCall: number;
+  /** The process's resident set before its first call, MiB (absent in older results). */
+  rssStartMb?: number;
+  /** Its peak resident set (VmHWM) once every call was answered, MiB (absent in older results). */
+  peakRssMb?: number;
 }
 
 const HEADERS = {
@@ -53,6 +61,7 @@ function oneToolServer(): McpServer {
 
 /** Answers `calls` tool calls after a warm-up and returns the CPU time they took; throws on a wrong answer. */
 export async function sdkFloor(calls: number, warmup = Math.min(2000, calls)): Promise<SdkFloorFigure> {
+  const rssStartMb = rssMb(process.pid);
   const handler = createMcpHandler(oneToolServer, { legacy: 'reject' });
   const call = async (id: number): Promise<void> => {
     const text = toolCallBody('2026-07-28', id, executeSqlTool.name, { query: 'SELECT 1' });
@@ -68,15 +77,22 @@ export async function sdkFloor(calls: number, warmup = Math.min(2000, calls)): P
     const before = process.cpuUsage();
     for (let i = 0; i < calls; i++) await call(warmup + i);
     const used = process.cpuUsage(before);
-    return { calls, cpuMsPerCall: (used.user + used.system) / 1000 / calls };
+    return {
+      calls,
+      cpuMsPerCall: (used.user + used.system) / 1000 / calls,
+      rssStartMb,
+      peakRssMb: peakRssMb(process.pid)
+    };
   } finally {
     await handler.close();
   }
 }
 
-/** Runs `sdkFloor` in a fresh process. */
+/** Runs `sdkFloor` in a fresh process, with the environment sqlbridge runs with (the image's heap setting). */
 export async function measureSdkFloor(calls: number): Promise<SdkFloorFigure> {
-  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), String(calls)]);
+  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), String(calls)], {
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...SQLBRIDGE_ENV }
+  });
   return JSON.parse(stdout) as SdkFloorFigure;
 }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
-import { runLoadJob } from '../../bench/load-client.ts';
+import { eventStreamHeaders, startFastifyAlone } from '../../bench/idle-streams.ts';
+import { holdStreams, runLoadJob } from '../../bench/load-client.ts';
 import type { LoadJob } from '../../bench/load.ts';
 import { parseOptions } from '../../bench/options.ts';
 import { soak } from '../../bench/soak.ts';
@@ -118,4 +119,34 @@ describe('the benchmark harness', () => {
     expect(parseOptions(['--soak', '120']).soakMs).toBe(120_000);
     expect(() => parseOptions(['--soak', 'long'])).toThrow('--soak must be a positive number');
   });
+
+  it("holds idle streams on Fastify alone answering with sqlbridge's headers and first event", async () => {
+    const headers = await eventStreamHeaders(server.url('pg', 'sse'));
+    expect(headers).toMatchObject({ 'content-type': 'text/event-stream', 'x-accel-buffering': 'no' });
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    // Node writes these itself on every answer; passing them on would send them twice.
+    for (const name of ['date', 'connection', 'keep-alive', 'transfer-encoding'])
+      expect(headers).not.toHaveProperty(name);
+
+    const floor = await startFastifyAlone(headers, 160);
+    try {
+      expect(await eventStreamHeaders(`${floor.baseUrl}/pg/sse`)).toEqual(headers);
+      const response = await fetch(`${floor.baseUrl}/pg/sse`);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let text = '';
+      while (!text.includes(': keep-alive')) {
+        const read = await reader.read();
+        if (read.done) break;
+        text += decoder.decode(read.value, { stream: true });
+      }
+      await reader.cancel();
+      expect(text).toMatch(/^event: endpoint\ndata: \/pg\/messages\?sessionId=[0-9a-f-]{36}\n\n: keep-alive\n\n/);
+      const held = await holdStreams({ kind: 'sse', url: `${floor.baseUrl}/pg/sse`, count: 5 });
+      await held.close();
+      expect(held).toMatchObject({ opened: 5, failed: 0 });
+    } finally {
+      await floor.stop();
+    }
+  }, 30_000);
 });

@@ -129,5 +129,17 @@ describe('the SDK floor', () => {
     expect(floor.cpuMsPerCall).toBeGreaterThan(0);
     expect(floor.cpuMsPerCall).toBeLessThan(100);
     expect(sdkFloorLine(floor)).toContain(`${floor.cpuMsPerCall.toFixed(3)} ms of CPU per tools/call (300 calls)`);
+    // Its resident set, from before the first call to its peak.
+    expect(floor.rssStartMb).toBeGreaterThan(10);
+    expect(floor.peakRssMb).toBeGreaterThanOrEqual(floor.rssStartMb!);
+    expect(sdkFloorLine(floor)).toContain(
+      `its resident set grew from ${floor.rssStartMb!.toFixed(0)} MiB before the first call to a peak of ${floor.peakRssMb!.toFixed(0)} MiB.`
+    );
   }, 60_000);
+
+  it('reads older results, which had no resident set', () => {
+    expect(sdkFloorLine({ calls: 20_000, cpuMsPerCall: 0.135 })).toMatch(
+      /0\.135 ms of CPU per tools\/call \(20,000 calls\)\.$/
+    );
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { HOLD_MS, streamsFigure } from '../../bench/idle-streams.ts';
+import { resultsSection } from '../../bench/docs-table.ts';
+import { HOLD_MS, KEEP_ALIVE_MS, streamsFigure } from '../../bench/idle-streams.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import { streamsRss } from '../../bench/report.ts';
 import { checkTargets } from '../../bench/targets.ts';
 import { benchResults } from '../helpers/bench-results.ts';
@@ -53,5 +55,21 @@ describe('the idle-streams figure', () => {
     expect(streamsRss(streamsFigure(readings))).toBe('100 → 280 MiB, at most 330 MiB while held idle for 35 s');
     const { rssHeldPeakMb: _peak, heldMs: _held, ...older } = streamsFigure(readings);
     expect(streamsRss(older)).toBe('100 → 280 MiB');
+  });
+
+  it("holds Fastify alone's streams with sqlbridge's default keep-alive interval", () => {
+    expect(KEEP_ALIVE_MS).toBe(configSchema.parse({}).server.keepAliveMs);
+  });
+
+  it('publishes the same streams on Fastify alone beside sqlbridge’s, read alike', () => {
+    const floor = streamsFigure({ ...readings, rssBeforeMb: 70, rssAfterMb: 260, rssHeldPeakMb: 300 });
+    const section = resultsSection(benchResults({ streams: streamsFigure(readings), streamsFastifyAlone: floor }));
+    expect(section).toContain(
+      'server RSS 100 → 280 MiB, at most 330 MiB while held idle for 35 s, 23.6 KiB per stream.'
+    );
+    expect(section).toContain(
+      'The same streams on Fastify alone (a server of a few lines answering with the headers and body sqlbridge sends, nothing else): 10,000 opened, RSS 70 → 260 MiB, at most 300 MiB while held idle for 35 s, 23.6 KiB per stream.'
+    );
+    expect(resultsSection(benchResults({ streams: streamsFigure(readings) }))).not.toContain('Fastify alone');
   });
 });
