@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { isBusy } from './machine.ts';
 import type { SystemName } from './options.ts';
-import { sdkFloorLine, soakLine, streamsRss, type Figure, type Results } from './report.ts';
+import { runSpread, sdkFloorLine, soakLine, streamsRss, type Figure, type Results } from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
@@ -93,6 +93,13 @@ export function resultsSection(results: Results): string {
     const dbhub = find(workload, 'dbhub');
     lines.push(
       `| ${title} | ${COLUMNS.map(([system]) => cell(find(workload, system), byLatency, dbhub)).join(' | ')} |`
+    );
+  }
+  const spread = runSpread(results.measurements);
+  if (spread !== undefined) {
+    lines.push(
+      '',
+      `Runs of the same server and workload differed by ${spread.medianPercent.toFixed(0)}% in calls per second at the median and by up to ${spread.maxPercent.toFixed(0)}% (highest run over lowest): ratios closer to 1 than that are within this run's noise.`
     );
   }
   lines.push(...cpuTable(results, workloads));

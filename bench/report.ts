@@ -109,6 +109,26 @@ export function median(values: number[]): number {
 
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
+/**
+ * How far runs of the same system and workload differed in calls per second, over the servers
+ * (sqlbridge with and without OAuth, DBHub): each group's highest run over its lowest, less one, as
+ * a percentage; the median and the largest of those. A ratio between two systems closer to 1 than
+ * this is within the run's own noise. Undefined when no group has two runs.
+ */
+export function runSpread(measurements: Measurement[]): { medianPercent: number; maxPercent: number } | undefined {
+  const groups = new Map<string, number[]>();
+  for (const m of measurements) {
+    if (m.system === 'raw' || m.system === 'raw-read-only' || m.result.calls === 0) continue;
+    const key = `${m.workload}\u0000${m.system}`;
+    groups.set(key, [...(groups.get(key) ?? []), m.result.callsPerSecond]);
+  }
+  const spreads = [...groups.values()]
+    .filter(values => values.length >= 2)
+    .map(values => (Math.max(...values) / Math.min(...values) - 1) * 100);
+  if (spreads.length === 0) return undefined;
+  return { medianPercent: round(median(spreads), 1), maxPercent: round(Math.max(...spreads), 1) };
+}
+
 export function figures(measurements: Measurement[], titles: Map<string, string>): Figure[] {
   const groups = new Map<string, Measurement[]>();
   for (const m of measurements) {

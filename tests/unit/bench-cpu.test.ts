@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { closedLoop } from '../../bench/closed-loop.ts';
 import { parseProcStat, treeCpuSeconds } from '../../bench/process-cpu.ts';
-import { figures, sdkFloorLine, type Measurement } from '../../bench/report.ts';
+import { resultsSection } from '../../bench/docs-table.ts';
+import { figures, runSpread, sdkFloorLine, type Measurement } from '../../bench/report.ts';
 import { measureSdkFloor } from '../../bench/sdk-floor.ts';
 import { executeSqlTool } from '../../src/mcp/tools/execute-sql.ts';
+import { benchResults } from '../helpers/bench-results.ts';
 
 /**
  * The CPU figures of `npm run bench`: each server's CPU per call beside its calls/s
- * (bench/process-cpu.ts), and the MCP SDK's own cost per call (bench/sdk-floor.ts).
+ * (bench/process-cpu.ts), how far runs of one server differed, and the MCP SDK's own cost per call
+ * (bench/sdk-floor.ts).
  */
 
 describe('parseProcStat', () => {
@@ -109,6 +112,41 @@ describe('figures', () => {
   it('leaves it out where no run read it', () => {
     const [figure] = figures([measurement(1), measurement(2)], new Map());
     expect(figure).not.toHaveProperty('serverCpuMsPerCall');
+  });
+});
+
+describe('the spread between runs', () => {
+  const run = (workload: string, system: Measurement['system'], callsPerSecond: number, calls = 100): Measurement => ({
+    workload,
+    system,
+    run: 1,
+    result: { calls, errors: 0, windowMs: 1000, callsPerSecond, p50Ms: 1, p90Ms: 2, p99Ms: 3, meanMs: 1 }
+  });
+
+  it("is each server's highest run over its lowest, per workload: their median and the largest", () => {
+    const spread = runSpread([
+      run('pk-pg-c16', 'sqlbridge', 1000),
+      run('pk-pg-c16', 'sqlbridge', 1250),
+      run('pk-pg-c16', 'sqlbridge', 1100),
+      run('pk-pg-c16', 'dbhub', 1000),
+      run('pk-pg-c16', 'dbhub', 1100),
+      run('rows1000-pg-c16', 'sqlbridge-oauth', 500),
+      run('rows1000-pg-c16', 'sqlbridge-oauth', 505),
+      // The raw drivers are no server; a run that answered nothing has no rate to compare.
+      run('pk-pg-c16', 'raw', 10_000),
+      run('pk-pg-c16', 'raw', 30_000),
+      run('rows1000-pg-c16', 'sqlbridge-oauth', 0, 0)
+    ]);
+    expect(spread).toEqual({ medianPercent: 10, maxPercent: 25 });
+  });
+
+  it('is published with the figures, and left out where no figure had two runs', () => {
+    const measurements = [run('pk-pg-c16', 'sqlbridge', 1000), run('pk-pg-c16', 'sqlbridge', 1300)];
+    expect(resultsSection(benchResults({ measurements }))).toContain(
+      'Runs of the same server and workload differed by 30% in calls per second at the median and by up to 30%'
+    );
+    expect(runSpread(measurements.slice(1))).toBeUndefined();
+    expect(resultsSection(benchResults({ measurements: measurements.slice(1) }))).not.toContain('Runs of the same');
   });
 });
 

@@ -51,6 +51,13 @@ describe('the idle-streams figure', () => {
     expect(streamsTarget(streamsFigure(readings)).met).toBe(false);
   });
 
+  it('judges it in MB, though memory is read in MiB: 287.5 MiB is 301.5 MB, over 300', () => {
+    // 100 MiB before, and 10,000 streams of 19.2 KiB: 287.5 MiB.
+    const at = (kbPerStream: number) => streamsTarget({ ...streamsFigure(readings), kbPerStream });
+    expect(at(19.2)).toMatchObject({ met: false, measured: '287.50 MiB (301.5 MB)' });
+    expect(at(18.9)).toMatchObject({ met: true, measured: '284.57 MiB (298.4 MB)' });
+  });
+
   it('says what was read, and reads older results that had no held reading', () => {
     expect(streamsRss(streamsFigure(readings))).toBe('100 → 280 MiB, at most 330 MiB while held idle for 35 s');
     const { rssHeldPeakMb: _peak, heldMs: _held, ...older } = streamsFigure(readings);
