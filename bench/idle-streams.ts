@@ -17,7 +17,9 @@ import { servingUrl, withOwnSqlbridge } from './sqlbridge-server.ts';
  * two seconds after every stream is open, and throughout the time the streams are then held idle:
  * every keep-alive comment the server writes leaves garbage that V8 keeps until its next full
  * collection, so the resident set goes on growing for a while after the streams have opened. The
- * memory per stream is taken from the highest reading.
+ * memory per stream is taken from the highest reading. The same streams are then held, and read
+ * alike, by Fastify alone (fastify-alone.ts), answering with the headers sqlbridge's answer carried:
+ * the floor of an idle stream on this HTTP stack.
  */
 
 /** How long the streams are held idle: two keep-alive intervals (15 s by default) and a margin. */

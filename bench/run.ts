@@ -28,8 +28,9 @@ import { WORKLOADS } from './workloads.ts';
 /**
  * `npm run bench`: sqlbridge (OAuth off and on), DBHub and the raw drivers on the same generated
  * data, every workload measured `--runs` times with the systems alternating, then idle legacy SSE
- * streams, the demo's cold start, the soak and the MCP SDK's own cost per call. Progress goes to
- * stderr, the table to stdout, everything to the results JSON.
+ * streams (on sqlbridge and on Fastify alone), the demo's cold start, the soak and the MCP SDK's own
+ * cost per call and memory. Progress goes to stderr, the table to stdout, everything to the results
+ * JSON.
  */
 
 const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres' };
