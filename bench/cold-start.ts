@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { answerMessage, toolsListBody } from './mcp-messages.ts';
 import { PROJECT_ROOT, SQLBRIDGE_ENV, SQLBRIDGE_MAIN } from './build.ts';
 import { servingUrl } from './sqlbridge-server.ts';
-import { freePort, spawnServer } from './spawned-server.ts';
+import { childEnv, freePort, spawnServer } from './spawned-server.ts';
 
 /**
  * Cold start of the demo with its data already generated: from the moment the process is spawned
@@ -62,7 +62,7 @@ export async function coldStartMs(dataDir: string): Promise<number> {
   const started = performance.now();
   const child = spawn(process.execPath, demoArgs(dataDir, port), {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...SQLBRIDGE_ENV },
+    env: childEnv(SQLBRIDGE_ENV),
     stdio: ['ignore', 'ignore', 'ignore']
   });
   try {

@@ -7,6 +7,7 @@ import { executeSqlTool } from '../src/mcp/tools/execute-sql.ts';
 import { SQLBRIDGE_ENV } from './build.ts';
 import { toolCallBody } from './mcp-messages.ts';
 import { peakRssMb, rssMb } from './process-memory.ts';
+import { childEnv } from './spawned-server.ts';
 
 /**
  * What the MCP SDK costs by itself: 2026-07-28 `tools/call` requests answered by `createMcpHandler`
@@ -91,7 +92,7 @@ export async function sdkFloor(calls: number, warmup = Math.min(2000, calls)): P
 /** Runs `sdkFloor` in a fresh process, with the environment sqlbridge runs with (the image's heap setting). */
 export async function measureSdkFloor(calls: number): Promise<SdkFloorFigure> {
   const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), String(calls)], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...SQLBRIDGE_ENV }
+    env: childEnv(SQLBRIDGE_ENV)
   });
   return JSON.parse(stdout) as SdkFloorFigure;
 }

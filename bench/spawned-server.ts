@@ -26,6 +26,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The environment of a process the bench starts: `env`, with the PATH and HOME a program needs, nothing else inherited. */
+export function childEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env };
+}
+
 export async function spawnServer(
   command: string,
   args: string[],
@@ -38,7 +43,7 @@ export async function spawnServer(
 ): Promise<SpawnedServer> {
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...options.env },
+    env: childEnv(options.env),
     stdio: ['ignore', 'ignore', 'pipe']
   });
   let tail = '';

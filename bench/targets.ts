@@ -18,7 +18,7 @@ const IDLE_STREAMS_TARGET = 10_000;
  * The bench reads memory in MiB (/proc gives kB of 1024 bytes); the targets speak of MB. A MiB is
  * 1.048576 MB, so 300 MB is about 286 MiB.
  */
-export const MB_PER_MIB = 1.048576;
+const MB_PER_MIB = 1.048576;
 /** The soak the RSS target speaks of; a shorter one is reported, not judged. */
 const SOAK_TARGET_MS = 600_000;
 
