@@ -56,12 +56,14 @@ function toml(postgres: PostgresServer, sqlitePath: string): string {
   return [...source('pg', pgDsn), ...source('lite', `sqlite://${sqlitePath}`)].join('\n');
 }
 
+/** Starts DBHub as `installDbhub` installed it into `dir` (its `version`). */
 export async function startDbhub(options: {
   dir: string;
+  version: string;
   postgres: PostgresServer;
   sqlitePath: string;
 }): Promise<DbhubServer> {
-  const version = await installDbhub(options.dir);
+  const { version } = options;
   const config = join(options.dir, 'dbhub.toml');
   writeFileSync(config, toml(options.postgres, options.sqlitePath));
   const port = await freePort();

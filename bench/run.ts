@@ -6,11 +6,11 @@ import { coldStartMs, prepareDemo } from './cold-start.ts';
 import { preparePostgres, prepareSqlite } from './datasets.ts';
 import { describeMachine } from './machine.ts';
 import { measureWorkloads } from './measure.ts';
-import { parseOptions, selected, USAGE, UsageError, type BenchOptions } from './options.ts';
+import { installDbhub } from './dbhub.ts';
+import { parseOptions, selected, USAGE, UsageError, type BenchOptions, type SystemName } from './options.ts';
 import { HOLD_MS, measureIdleStreams } from './idle-streams.ts';
 import { measureSdkFloor } from './sdk-floor.ts';
 import { measureSoak } from './soak.ts';
-import { peakRssMb } from './process-memory.ts';
 import {
   currentCommit,
   figures,
@@ -59,12 +59,15 @@ async function main(options: BenchOptions): Promise<void> {
 
   const workloads = WORKLOADS.filter(workload => selected(options, workload.name));
   const wantsStreams = options.systems.includes('sqlbridge') && selected(options, 'sse');
-  const systems = await startSystems(options.systems, {
-    workDir: WORK_DIR,
-    postgres: POSTGRES,
-    sqlitePath,
-    maxStreams: 0
-  });
+  const dbhubVersion = options.systems.includes('dbhub') ? await installDbhub(join(WORK_DIR, 'dbhub')) : undefined;
+  const start = (order: SystemName[]): Promise<Systems> =>
+    startSystems(order, {
+      workDir: WORK_DIR,
+      postgres: POSTGRES,
+      sqlitePath,
+      maxStreams: 0,
+      ...(dbhubVersion === undefined ? {} : { dbhubVersion })
+    });
   const results: Omit<Results, 'figures'> = {
     date: new Date().toISOString(),
     ...currentCommit(PROJECT_ROOT),
@@ -81,16 +84,16 @@ async function main(options: BenchOptions): Promise<void> {
     },
     machine,
     sqlbridgeEnv: SQLBRIDGE_ENV,
-    ...(systems.dbhub === undefined ? {} : { dbhubVersion: systems.dbhub.version }),
+    ...(dbhubVersion === undefined ? {} : { dbhubVersion }),
     serverPeakRssMb: {},
     measurements: []
   };
-  try {
-    results.measurements = await measureWorkloads(systems, workloads, options, progress);
-    results.serverPeakRssMb = peakRss(systems);
-  } finally {
-    await systems.stop();
-  }
+  ({ measurements: results.measurements, serverPeakRssMb: results.serverPeakRssMb } = await measureWorkloads(
+    start,
+    workloads,
+    options,
+    progress
+  ));
   results.machineAfter = await describeMachine(1000, true);
   if (wantsStreams) {
     progress(`holding ${options.streams} idle legacy SSE streams on sqlbridge, then on Fastify alone…`);
@@ -145,17 +148,6 @@ async function main(options: BenchOptions): Promise<void> {
   if (machine.busy || results.machineAfter.busy)
     process.stdout.write('measured on a busy machine: low and noisy figures\n');
   progress(`results: ${path}`);
-}
-
-function peakRss(systems: Systems): Results['serverPeakRssMb'] {
-  const peaks: Results['serverPeakRssMb'] = {};
-  const servers = [
-    ['sqlbridge', systems.sqlbridge],
-    ['sqlbridge-oauth', systems.sqlbridgeOauth],
-    ['dbhub', systems.dbhub]
-  ] as const;
-  for (const [name, server] of servers) if (server !== undefined) peaks[name] = Math.round(peakRssMb(server.pid));
-  return peaks;
 }
 
 let options: BenchOptions;

@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { PG_DATABASE, type PostgresServer } from './datasets.ts';
 import { startDbhub, type DbhubServer } from './dbhub.ts';
 import type { LoadJob } from './load.ts';
+import { peakRssMb } from './process-memory.ts';
 import type { SystemName } from './options.ts';
-import { startSqlbridge, type SqlbridgeServer } from './sqlbridge-server.ts';
+import { startSqlbridge, type SqlbridgeOptions, type SqlbridgeServer } from './sqlbridge-server.ts';
 import type { Workload } from './workloads.ts';
 
 /**
@@ -20,16 +21,17 @@ export interface Systems {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the servers among `names`, in that order (the raw drivers need none). DBHub must have been
+ * installed into `<workDir>/dbhub` (`installDbhub`), as `dbhubVersion`.
+ */
 export async function startSystems(
-  names: SystemName[],
-  options: { workDir: string; postgres: PostgresServer; sqlitePath: string; maxStreams: number }
+  names: readonly SystemName[],
+  options: Pick<SqlbridgeOptions, 'workDir' | 'postgres' | 'pgDatabase' | 'sqlitePath' | 'maxStreams' | 'main'> & {
+    dbhubVersion?: string;
+  }
 ): Promise<Systems> {
-  const common = {
-    workDir: options.workDir,
-    postgres: options.postgres,
-    sqlitePath: options.sqlitePath,
-    maxStreams: options.maxStreams
-  };
+  const { dbhubVersion, ...common } = options;
   const started: { stop(): Promise<void> }[] = [];
   const systems: Systems = {
     postgres: options.postgres,
@@ -39,15 +41,22 @@ export async function startSystems(
     }
   };
   try {
-    if (names.includes('sqlbridge'))
-      started.push((systems.sqlbridge = await startSqlbridge({ ...common, oauth: false })));
-    if (names.includes('sqlbridge-oauth'))
-      started.push((systems.sqlbridgeOauth = await startSqlbridge({ ...common, oauth: true })));
-    if (names.includes('dbhub')) {
-      const dir = join(options.workDir, 'dbhub');
-      started.push(
-        (systems.dbhub = await startDbhub({ dir, postgres: options.postgres, sqlitePath: options.sqlitePath }))
-      );
+    for (const name of names) {
+      if (name === 'sqlbridge') started.push((systems.sqlbridge = await startSqlbridge({ ...common, oauth: false })));
+      if (name === 'sqlbridge-oauth')
+        started.push((systems.sqlbridgeOauth = await startSqlbridge({ ...common, oauth: true })));
+      if (name === 'dbhub') {
+        if (dbhubVersion === undefined) throw new Error('DBHub is not installed (installDbhub)');
+        const dir = join(options.workDir, 'dbhub');
+        started.push(
+          (systems.dbhub = await startDbhub({
+            dir,
+            version: dbhubVersion,
+            postgres: options.postgres,
+            sqlitePath: options.sqlitePath
+          }))
+        );
+      }
     }
   } catch (error) {
     await systems.stop();
@@ -55,6 +64,20 @@ export async function startSystems(
   }
   return systems;
 }
+
+/** The peak resident set (VmHWM, MiB, rounded) of each server running. */
+export function serverPeaks(systems: Systems): [ServerName, number][] {
+  const servers = [
+    ['sqlbridge', systems.sqlbridge],
+    ['sqlbridge-oauth', systems.sqlbridgeOauth],
+    ['dbhub', systems.dbhub]
+  ] as const;
+  return servers.flatMap(([name, server]) =>
+    server === undefined ? [] : [[name, Math.round(peakRssMb(server.pid))] as [ServerName, number]]
+  );
+}
+
+type ServerName = 'sqlbridge' | 'sqlbridge-oauth' | 'dbhub';
 
 /** The server process a system's figures are measured on (none for the raw driver). */
 export function serverPid(systems: Systems, name: SystemName): number | undefined {

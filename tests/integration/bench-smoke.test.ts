@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
 import { eventStreamHeaders, startFastifyAlone } from '../../bench/idle-streams.ts';
 import { holdStreams, runLoadJob } from '../../bench/load-client.ts';
+import { measureWorkloads, runOrder } from '../../bench/measure.ts';
 import type { LoadJob } from '../../bench/load.ts';
-import { parseOptions } from '../../bench/options.ts';
+import { parseOptions, type SystemName } from '../../bench/options.ts';
 import { soak } from '../../bench/soak.ts';
 import { startSqlbridge, type SqlbridgeServer } from '../../bench/sqlbridge-server.ts';
-import type { Call, Era } from '../../bench/workloads.ts';
+import { startSystems } from '../../bench/systems.ts';
+import type { Call, Era, Workload } from '../../bench/workloads.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
 
 /**
@@ -21,12 +23,13 @@ import { POSTGRES } from '../dialects/engines/postgres.ts';
  */
 
 let dir: string;
+let sqlitePath: string;
 let server: SqlbridgeServer;
 const BUILD = join(PROJECT_ROOT, '.test-build-bench');
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
-  const sqlitePath = join(dir, 'empty.sqlite');
+  sqlitePath = join(dir, 'empty.sqlite');
   new DatabaseSync(sqlitePath).close();
   const main = buildSqlbridge(BUILD);
   server = await startSqlbridge({
@@ -111,6 +114,60 @@ describe('the benchmark harness', () => {
     expect(figure.firstWindowPeakMb).toBeGreaterThan(0);
   }, 20_000);
 
+  it("starts the servers afresh for each run, in that run's order, and measures every system in that order", async () => {
+    const workload: Workload = {
+      name: 'answer',
+      title: 'answer',
+      engine: 'postgres',
+      era: '2026-07-28',
+      concurrency: 2,
+      calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
+    };
+    const started: { order: SystemName[]; pids: number[] }[] = [];
+    const options = { ...parseOptions(['--runs', '2', '--duration', '0.4', '--warmup', '0.1']) };
+    options.systems = ['sqlbridge', 'sqlbridge-oauth'];
+    const { measurements, serverPeakRssMb } = await measureWorkloads(
+      async order => {
+        const systems = await startSystems(order, {
+          main: join(BUILD, 'main.js'),
+          workDir: join(dir, `run-${started.length + 1}`),
+          postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+          pgDatabase: POSTGRES.database,
+          sqlitePath,
+          maxStreams: 0
+        });
+        // Started one after the other in the order given: the first has the older process.
+        const pids = [systems.sqlbridge!.pid, systems.sqlbridgeOauth!.pid];
+        started.push({ order, pids });
+        expect(processStartTicks(order[0] === 'sqlbridge' ? pids[0]! : pids[1]!)).toBeLessThanOrEqual(
+          processStartTicks(order[0] === 'sqlbridge' ? pids[1]! : pids[0]!)
+        );
+        return systems;
+      },
+      [workload],
+      options,
+      () => undefined
+    );
+    expect(started.map(run => run.order)).toEqual([
+      ['sqlbridge', 'sqlbridge-oauth'],
+      ['sqlbridge-oauth', 'sqlbridge']
+    ]);
+    // New processes each run, and those of every run stopped once it ended.
+    expect(new Set(started.flatMap(run => run.pids)).size).toBe(4);
+    for (const pid of started.flatMap(run => run.pids)) expect(() => process.kill(pid, 0)).toThrow();
+    expect(measurements.map(m => [m.run, m.system, m.result.errors])).toEqual([
+      [1, 'sqlbridge', 0],
+      [1, 'sqlbridge-oauth', 0],
+      [2, 'sqlbridge-oauth', 0],
+      [2, 'sqlbridge', 0]
+    ]);
+    for (const m of measurements) expect(m.result.calls).toBeGreaterThan(0);
+    expect(serverPeakRssMb.sqlbridge).toBeGreaterThan(0);
+    expect(serverPeakRssMb['sqlbridge-oauth']).toBeGreaterThan(0);
+    expect(runOrder(['a', 'b', 'c', 'd', 'e'], 3)).toEqual(['c', 'd', 'e', 'a', 'b']);
+    expect(runOrder(['a', 'b'], 5)).toEqual(['a', 'b']);
+  }, 60_000);
+
   it('names the option a bad command line gets wrong', () => {
     expect(() => parseOptions(['--runs', '0'])).toThrow('--runs must be a positive number');
     expect(() => parseOptions(['--systems', 'sqlbridge,nope'])).toThrow('--systems: unknown system "nope"');
@@ -150,3 +207,9 @@ describe('the benchmark harness', () => {
     }
   }, 30_000);
 });
+
+/** When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat). */
+function processStartTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
