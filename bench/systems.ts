@@ -23,7 +23,8 @@ export interface Systems {
 
 /**
  * Starts the servers among `names`, in that order (the raw drivers need none). DBHub must have been
- * installed into `<workDir>/dbhub` (`installDbhub`), as `dbhubVersion`.
+ * installed into `<workDir>/dbhub` (`installDbhub`), as `dbhubVersion`. `main` and `pgDatabase` are
+ * sqlbridge's (see SqlbridgeOptions); DBHub and the raw drivers use the bench's database.
  */
 export async function startSystems(
   names: readonly SystemName[],
