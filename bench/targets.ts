@@ -1,10 +1,10 @@
-import type { Figure, Results } from './report.ts';
+import { median, type Figure, type Results } from './report.ts';
 import type { SystemName } from './options.ts';
 
 /**
  * The performance targets sqlbridge is held to, each computed from one results file: what was
  * measured, the bound, and whether it was met. A target whose inputs were not measured in that
- * run says so instead of passing.
+ * run says so instead of passing. A ratio between two systems is the median of the runs' ratios.
  */
 
 export interface TargetCheck {
@@ -25,10 +25,17 @@ const SOAK_TARGET_MS = 600_000;
 export function checkTargets(results: Results): TargetCheck[] {
   const figure = (workload: string, system: SystemName): Figure | undefined =>
     results.figures.find(f => f.workload === workload && f.system === system);
+  // The median of the runs' ratios: each run measures the two systems one after the other, so a
+  // drift between runs (a slower minute of the machine) cancels out instead of deciding the verdict.
   const ratio = (workload: string, a: SystemName, b: SystemName): number | undefined => {
-    const x = figure(workload, a)?.callsPerSecond;
-    const y = figure(workload, b)?.callsPerSecond;
-    return x === undefined || y === undefined || y === 0 ? undefined : x / y;
+    const ratios = results.measurements.flatMap(x => {
+      if (x.workload !== workload || x.system !== a) return [];
+      const y = results.measurements.find(m => m.workload === workload && m.system === b && m.run === x.run);
+      return y === undefined || y.result.callsPerSecond === 0
+        ? []
+        : [x.result.callsPerSecond / y.result.callsPerSecond];
+    });
+    return ratios.length === 0 ? undefined : median(ratios);
   };
   const atLeast = (target: string, value: number | undefined, bound: number, unit = '×'): TargetCheck => ({
     target,

@@ -6,6 +6,7 @@ import { resultsSection } from '../../bench/docs-table.ts';
 import { figures, runSpread, sdkFloorLine, type Measurement } from '../../bench/report.ts';
 import { measureSdkFloor } from '../../bench/sdk-floor.ts';
 import { executeSqlTool } from '../../src/mcp/tools/execute-sql.ts';
+import { checkTargets } from '../../bench/targets.ts';
 import { benchResults } from '../helpers/bench-results.ts';
 
 /**
@@ -179,5 +180,49 @@ describe('the SDK floor', () => {
     expect(sdkFloorLine({ calls: 20_000, cpuMsPerCall: 0.135 })).toMatch(
       /0\.135 ms of CPU per tools\/call \(20,000 calls\)\.$/
     );
+  });
+});
+
+describe('a target comparing two systems', () => {
+  const measured = (system: Measurement['system'], run: number, callsPerSecond: number): Measurement => ({
+    workload: 'pk-pg-c16',
+    system,
+    run,
+    result: { calls: 100, errors: 0, windowMs: 1000, callsPerSecond, p50Ms: 1, p90Ms: 2, p99Ms: 3, meanMs: 1 }
+  });
+  const oauthTarget = (measurements: Measurement[]) =>
+    checkTargets(benchResults({ measurements, figures: figures(measurements, new Map()) })).find(check =>
+      check.target.startsWith('the same with OAuth on')
+    )!;
+
+  it("is judged on the median of the runs' ratios, not on the ratio of the medians", () => {
+    // Runs of 0.87x, 0.84x and 0.97x: the medians of each system (1540 against 1585) would say 0.97x.
+    const measurements = [
+      measured('sqlbridge', 1, 1918),
+      measured('sqlbridge-oauth', 1, 1671),
+      measured('sqlbridge', 2, 1522),
+      measured('sqlbridge-oauth', 2, 1271),
+      measured('sqlbridge', 3, 1585),
+      measured('sqlbridge-oauth', 3, 1540)
+    ];
+    expect(oauthTarget(measurements)).toEqual({
+      target: 'the same with OAuth on: ≥ 0.90× OAuth off',
+      measured: '0.87×',
+      met: false
+    });
+  });
+
+  it('leaves out a run where the other system answered nothing, and is not measured without a common run', () => {
+    const measurements = [
+      measured('sqlbridge', 1, 1000),
+      measured('sqlbridge-oauth', 1, 950),
+      measured('sqlbridge', 2, 0),
+      measured('sqlbridge-oauth', 2, 900)
+    ];
+    expect(oauthTarget(measurements)).toMatchObject({ measured: '0.95×', met: true });
+    expect(oauthTarget([measured('sqlbridge', 1, 1000), measured('sqlbridge-oauth', 2, 950)])).toMatchObject({
+      measured: 'not measured',
+      met: undefined
+    });
   });
 });
