@@ -1,8 +1,8 @@
 import { runLoadJob } from './load-client.ts';
 import type { BenchOptions, SystemName } from './options.ts';
-import { rssMb, sampleRss } from './process-memory.ts';
+import { peakRssMb, rssMb, sampleRss } from './process-memory.ts';
 import type { Measurement, Results } from './report.ts';
-import { loadJob, serverPeaks, serverPid, type Systems } from './systems.ts';
+import { loadJob, serverPid, type Systems } from './systems.ts';
 import type { Workload } from './workloads.ts';
 
 /**
@@ -61,8 +61,11 @@ export async function measureWorkloads(
           );
         }
       }
-      for (const [name, peak] of serverPeaks(systems))
-        serverPeakRssMb[name] = Math.max(serverPeakRssMb[name] ?? 0, peak);
+      for (const system of order) {
+        const pid = serverPid(systems, system);
+        if (pid !== undefined)
+          serverPeakRssMb[system] = Math.max(serverPeakRssMb[system] ?? 0, Math.round(peakRssMb(pid)));
+      }
     } finally {
       await systems.stop();
     }

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { PG_DATABASE, type PostgresServer } from './datasets.ts';
 import { startDbhub, type DbhubServer } from './dbhub.ts';
 import type { LoadJob } from './load.ts';
-import { peakRssMb } from './process-memory.ts';
 import type { SystemName } from './options.ts';
 import { startSqlbridge, type SqlbridgeOptions, type SqlbridgeServer } from './sqlbridge-server.ts';
 import type { Workload } from './workloads.ts';
@@ -65,20 +64,6 @@ export async function startSystems(
   }
   return systems;
 }
-
-/** The peak resident set (VmHWM, MiB, rounded) of each server running. */
-export function serverPeaks(systems: Systems): [ServerName, number][] {
-  const servers = [
-    ['sqlbridge', systems.sqlbridge],
-    ['sqlbridge-oauth', systems.sqlbridgeOauth],
-    ['dbhub', systems.dbhub]
-  ] as const;
-  return servers.flatMap(([name, server]) =>
-    server === undefined ? [] : [[name, Math.round(peakRssMb(server.pid))] as [ServerName, number]]
-  );
-}
-
-type ServerName = 'sqlbridge' | 'sqlbridge-oauth' | 'dbhub';
 
 /** The server process a system's figures are measured on (none for the raw driver). */
 export function serverPid(systems: Systems, name: SystemName): number | undefined {

@@ -11,7 +11,7 @@ import type { LoadJob } from '../../bench/load.ts';
 import { parseOptions, type SystemName } from '../../bench/options.ts';
 import { soak } from '../../bench/soak.ts';
 import { startSqlbridge, type SqlbridgeServer } from '../../bench/sqlbridge-server.ts';
-import { startSystems } from '../../bench/systems.ts';
+import { serverPid, startSystems } from '../../bench/systems.ts';
 import type { Call, Era, Workload } from '../../bench/workloads.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
 
@@ -139,8 +139,8 @@ describe('the benchmark harness', () => {
         // Started one after the other in the order given: the first has the older process.
         const pids = [systems.sqlbridge!.pid, systems.sqlbridgeOauth!.pid];
         started.push({ order, pids });
-        expect(processStartTicks(order[0] === 'sqlbridge' ? pids[0]! : pids[1]!)).toBeLessThanOrEqual(
-          processStartTicks(order[0] === 'sqlbridge' ? pids[1]! : pids[0]!)
+        expect(processStartTicks(serverPid(systems, order[0]!)!)).toBeLessThanOrEqual(
+          processStartTicks(serverPid(systems, order[1]!)!)
         );
         return systems;
       },
