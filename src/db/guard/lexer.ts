@@ -63,23 +63,101 @@ export class LexError extends Error {
   }
 }
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-/** A character that continues a name; never one that some engine reads as a space. */
-function isWordPart(c: string): boolean {
-  return WORD_PART.test(c) && !AMBIGUOUS.test(c);
+/*
+ * Character classes, over UTF-16 code units (`sql.charCodeAt(i)`). Past the end of the text
+ * `charCodeAt` gives NaN, which every class below leaves out.
+ */
+
+/** Whitespace every engine agrees on: space, tab, line feed, carriage return, form feed. */
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0x0c;
 }
 
-/** Whitespace every engine agrees on. */
-const SPACE = /[ \t\n\r\f]/;
-/** Characters some engines read as whitespace and others as part of a name: refused outside strings and comments. */
-const UNICODE_SPACES = /[\u0085\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]/;
-const AMBIGUOUS = {
-  test(c: string): boolean {
-    const code = c.charCodeAt(0);
-    return (code < 0x20 && !SPACE.test(c)) || code === 0x7f || UNICODE_SPACES.test(c);
-  }
+/**
+ * Characters some engines read as whitespace and others as part of a name: U+0085, U+00A0, U+1680,
+ * U+180E, U+2000–U+200F, U+2028–U+202F, U+205F–U+2064, U+3000, U+FEFF.
+ */
+function isUnicodeSpace(code: number): boolean {
+  return (
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    code === 0x180e ||
+    (code >= 0x2000 && code <= 0x200f) ||
+    (code >= 0x2028 && code <= 0x202f) ||
+    (code >= 0x205f && code <= 0x2064) ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+/**
+ * Refused outside strings and comments, since engines read it differently: a control character
+ * other than the spaces above, DEL, or one of the Unicode spaces.
+ */
+function isAmbiguous(code: number): boolean {
+  return (code < 0x20 && !isSpace(code)) || code === 0x7f || isUnicodeSpace(code);
+}
+
+/** `0`–`9`. */
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+/** `0`–`9`, `A`–`F`, `a`–`f`. */
+function isHexDigit(code: number): boolean {
+  return isDigit(code) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
+}
+
+/** `-`, `+` or `0`–`9` (what may follow the `e` of an exponent). */
+function isSignOrDigit(code: number): boolean {
+  return code === 0x2d || code === 0x2b || isDigit(code);
+}
+
+/** `0` or `1`. */
+function isBinaryDigit(code: number): boolean {
+  return code === 0x30 || code === 0x31;
+}
+
+/** A character that starts a name: `A`–`Z`, `a`–`z`, `_`, or any code unit from U+0080 up. */
+function isWordStart(code: number): boolean {
+  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f || code >= 0x80;
+}
+
+/** A character that continues a name (a name's start, `0`–`9` or `$`); never one that some engine reads as a space. */
+function isWordPart(code: number): boolean {
+  return (isWordStart(code) || isDigit(code) || code === 0x24) && !isAmbiguous(code);
+}
+
+/** A character that can start a string prefix: `n N x X b B` (N'…', X'…', B'…'), `u U` (U&'…'), `_` (_utf8'…'). */
+function canStartStringPrefix(code: number): boolean {
+  return (
+    code === 0x6e || // n
+    code === 0x4e || // N
+    code === 0x78 || // x
+    code === 0x58 || // X
+    code === 0x62 || // b
+    code === 0x42 || // B
+    code === 0x75 || // u
+    code === 0x55 || // U
+    code === 0x5f // _
+  );
+}
+
+/** The character classes, for the tests that hold them to their definitions. */
+export const charClasses = {
+  isSpace,
+  isUnicodeSpace,
+  isAmbiguous,
+  isDigit,
+  isHexDigit,
+  isBinaryDigit,
+  isSignOrDigit,
+  isWordStart,
+  isWordPart,
+  canStartStringPrefix
 };
+
 const TWO_CHAR_SYMBOLS = new Set(['::', ':=', '<=', '>=', '<>', '!=', '||', '->', '=>', '<<', '>>', '..']);
 
 export function lex(sql: string, rules: LexerRules): Token[] {
@@ -93,15 +171,16 @@ export function lex(sql: string, rules: LexerRules): Token[] {
 
   while (i < sql.length) {
     const c = sql[i] ?? '';
+    const code = sql.charCodeAt(i);
     const next = sql[i + 1] ?? '';
     if (c === '\u0000') throw new LexError('the statement contains a NUL character', i);
-    if (SPACE.test(c)) {
+    if (isSpace(code)) {
       i++;
       continue;
     }
-    if (AMBIGUOUS.test(c)) {
+    if (isAmbiguous(code)) {
       throw new LexError(
-        `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} outside a string reads differently in different databases; use a plain space`,
+        `U+${code.toString(16).toUpperCase().padStart(4, '0')} outside a string reads differently in different databases; use a plain space`,
         i
       );
     }
@@ -139,7 +218,9 @@ export function lex(sql: string, rules: LexerRules): Token[] {
       i = end;
       continue;
     }
-    const prefix = /^(?:[nNxXbB]|[uU]&|_[A-Za-z0-9]+)'/.exec(sql.slice(i, i + 24))?.[0];
+    const prefix = canStartStringPrefix(code)
+      ? /^(?:[nNxXbB]|[uU]&|_[A-Za-z0-9]+)'/.exec(sql.slice(i, i + 24))?.[0]
+      : undefined;
     if (c === "'" || prefix !== undefined) {
       const end = quotedStringEnd(sql, i + (prefix?.length ?? 1) - 1, "'", rules);
       push('string', i, end);
@@ -163,7 +244,9 @@ export function lex(sql: string, rules: LexerRules): Token[] {
       }
       const parameter = /^\$\d+/.exec(sql.slice(i))?.[0];
       if (parameter !== undefined) {
-        if (isWordPart(sql[i + parameter.length] ?? '')) throw new LexError('a parameter runs straight into a name', i);
+        if (isWordPart(sql.charCodeAt(i + parameter.length))) {
+          throw new LexError('a parameter runs straight into a name', i);
+        }
         push('parameter', i, i + parameter.length);
         i += parameter.length;
         continue;
@@ -177,15 +260,19 @@ export function lex(sql: string, rules: LexerRules): Token[] {
       i = end;
       continue;
     }
-    if (rules.sqliteParameters === true && '$@:#'.includes(c) && /[A-Za-z0-9_\u0080-\uffff]/.test(next)) {
+    if (
+      rules.sqliteParameters === true &&
+      '$@:#'.includes(c) &&
+      (isWordStart(sql.charCodeAt(i + 1)) || isDigit(sql.charCodeAt(i + 1)))
+    ) {
       throw new LexError('named parameters ($name, @name, :name) cannot be bound here; write the value instead', i);
     }
     // Words, variables, parameters, numbers.
-    if (WORD_START.test(c) || (c === '#' && rules.hashIdentifiers)) {
+    if (isWordStart(code) || (c === '#' && rules.hashIdentifiers)) {
       let j = i + 1;
       while (
         j < sql.length &&
-        (isWordPart(sql[j] ?? '') || (rules.hashIdentifiers && (sql[j] === '#' || sql[j] === '@')))
+        (isWordPart(sql.charCodeAt(j)) || (rules.hashIdentifiers && (sql[j] === '#' || sql[j] === '@')))
       )
         j++;
       push('word', i, j);
@@ -202,10 +289,10 @@ export function lex(sql: string, rules: LexerRules): Token[] {
         j = quote === '`' ? delimitedEnd(sql, j, '`', 'a variable name', true) : quotedStringEnd(sql, j, quote, rules);
       } else if (rules.hashIdentifiers) {
         // T-SQL: @name, @@name, with # @ $ _ inside.
-        while (j < sql.length && (isWordPart(sql[j] ?? '') || sql[j] === '#' || sql[j] === '@')) j++;
+        while (j < sql.length && (isWordPart(sql.charCodeAt(j)) || sql[j] === '#' || sql[j] === '@')) j++;
       } else {
         // MySQL: @name, @@session.name; # starts a comment, even right after a name.
-        while (j < sql.length && (isWordPart(sql[j] ?? '') || sql[j] === '.')) j++;
+        while (j < sql.length && (isWordPart(sql.charCodeAt(j)) || sql[j] === '.')) j++;
       }
       push('variable', i, j);
       i = j;
@@ -214,22 +301,22 @@ export function lex(sql: string, rules: LexerRules): Token[] {
     if (c === '\\') {
       throw new LexError('a backslash outside a string (MySQL reads \\N as NULL); write NULL or put it in a string', i);
     }
-    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(next))) {
+    if (isDigit(code) || (c === '.' && isDigit(sql.charCodeAt(i + 1)))) {
       let j = i + 1;
       if (c === '0' && (next === 'x' || next === 'X')) {
         j = i + 2;
-        while (/[0-9A-Fa-f]/.test(sql[j] ?? '')) j++;
-      } else if (c === '0' && (next === 'b' || next === 'B') && /[01]/.test(sql[i + 2] ?? '')) {
+        while (isHexDigit(sql.charCodeAt(j))) j++;
+      } else if (c === '0' && (next === 'b' || next === 'B') && isBinaryDigit(sql.charCodeAt(i + 2))) {
         j = i + 2;
-        while (/[01]/.test(sql[j] ?? '')) j++;
+        while (isBinaryDigit(sql.charCodeAt(j))) j++;
       } else {
-        while (/[0-9.]/.test(sql[j] ?? '')) j++;
-        if (/[eE]/.test(sql[j] ?? '') && /[-+0-9]/.test(sql[j + 1] ?? '')) {
+        while (isDigit(sql.charCodeAt(j)) || sql[j] === '.') j++;
+        if ((sql[j] === 'e' || sql[j] === 'E') && isSignOrDigit(sql.charCodeAt(j + 1))) {
           j += 2;
-          while (/[0-9]/.test(sql[j] ?? '')) j++;
+          while (isDigit(sql.charCodeAt(j))) j++;
         }
       }
-      if (isWordPart(sql[j] ?? '')) {
+      if (isWordPart(sql.charCodeAt(j))) {
         throw new LexError(
           'a number runs straight into a name; engines split it differently, so put a space between them',
           i
