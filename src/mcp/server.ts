@@ -1,8 +1,9 @@
-import { McpServer, type McpRequestContext, type McpServerFactory } from '@modelcontextprotocol/server';
+import type { McpRequestContext, McpServerFactory } from '@modelcontextprotocol/server';
 import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
 import { curatedInstructions, prepareCuratedTools } from './curated/curated-tools.ts';
 import { identityOf } from './identity.ts';
+import { SqlbridgeMcpServer } from './mcp-server.ts';
 import { OneToolServers } from './one-tool-servers.ts';
 import { registerPrompts } from './prompts/register-prompts.ts';
 import { registerTableResources } from './resources/table-resources.ts';
@@ -52,12 +53,12 @@ export function createServerFactory(environment: Environment, options: ServerFac
       // A server for one tool call: no resource or prompt handlers, no instructions (they travel
       // with server/discover and initialize, which this request is not). Reused (one-tool-servers.ts).
       return oneToolServers.take(only.name, calls => {
-        const server = new McpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
+        const server = new SqlbridgeMcpServer(serverInfo, { capabilities: { tools: { listChanged: false } } });
         registerTool(server, only, context, calls);
         return server;
       });
     }
-    const server = new McpServer(serverInfo, {
+    const server = new SqlbridgeMcpServer(serverInfo, {
       instructions,
       // The tool list depends on the configuration and the caller's groups: it never changes while serving.
       // Resources (one per readable table) follow the catalog, which clients re-list when they need to.
