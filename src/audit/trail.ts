@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../observability/logger.ts';
+import { isoTime } from '../observability/iso-time.ts';
 import type { AuditRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
 
@@ -112,7 +113,7 @@ export class AuditTrail {
 
   /** Takes a record: stamped with an id and the time now, written by every sink at its next flush. */
   record(entry: AuditEntry): AuditRecord {
-    const record: AuditRecord = { id: randomUUID(), time: new Date(this.now()).toISOString(), ...entry };
+    const record: AuditRecord = { id: randomUUID(), time: isoTime(this.now()), ...entry };
     for (const listener of this.listeners) {
       try {
         listener(record);
@@ -243,7 +244,7 @@ export class AuditTrail {
     );
     queue.loss = {
       id: randomUUID(),
-      time: new Date(this.now()).toISOString(),
+      time: isoTime(this.now()),
       event: 'audit.records_lost',
       outcome: 'failed',
       errorClass: 'audit_overflow',

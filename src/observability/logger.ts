@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { logTimestamp } from './iso-time.ts';
 import { CENSOR, redactFields } from './redact-fields.ts';
 
 export type { Logger };
@@ -89,7 +90,7 @@ export function createLogger(
     {
       level,
       base: { service: 'sqlbridge' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: logTimestamp,
       // Secrets by field name (redact-fields.ts) in what each line logs.
       formatters: { level: label => ({ level: label }), log: redactFields },
       // Each serialised line, just before it is written: whatever field, message or error text a
