@@ -61,6 +61,10 @@ export function bearerGuard(servers: AuthorizationServers, environment: string, 
     const check = checkOf(active);
     try {
       request.auth = await verifyBearerToken(request.headers.authorization, check);
+      // Verified: what the token grants travels as `request.auth` from here on. The header itself
+      // goes no further (the SDK's web Request is built without it): no handler sees the token,
+      // and its several hundred characters are not validated and copied again on every call.
+      request.raw.headers.authorization = undefined;
     } catch (error) {
       const known =
         error instanceof OAuthError

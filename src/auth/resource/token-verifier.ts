@@ -35,7 +35,11 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   private readonly options: VerifierOptions;
   private readonly keySet: ReturnType<typeof createLocalJWKSet>;
   private readonly grants = new Map<string, { valid: boolean; at: number }>();
-  /** Tokens whose signature and claims were verified, until they expire. */
+  /**
+   * Tokens whose signature and claims were verified, until they expire, by their signature: a Map
+   * hashes its key on every lookup, and the signature is a tenth of the token. The whole token
+   * must still match.
+   */
   private readonly verified = new Map<string, VerifiedToken>();
   private readonly resource: URL;
 
@@ -46,10 +50,11 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   }
 
   async verifyAccessToken(token: string): Promise<AuthInfo> {
-    const verified = this.verified.get(token) ?? (await this.verify(token));
+    const known = this.verified.get(signatureOf(token));
+    const verified = known !== undefined && known.token === token ? known : await this.verify(token);
     const now = this.options.now?.() ?? Date.now();
     if (now >= verified.expiresAtMs) {
-      this.verified.delete(token);
+      this.verified.delete(signatureOf(token));
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
     }
     const grantId = String(verified.payload['gid']);
@@ -118,17 +123,17 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
       throw new OAuthError(OAuthErrorCode.InvalidToken, 'The access token is invalid or has expired');
     }
     if (this.verified.size >= MAX_VERIFIED_TOKENS) this.forgetExpired(now);
-    const verified: VerifiedToken = { payload, expiresAtMs: ((payload.exp ?? 0) + CLOCK_TOLERANCE_S) * 1000 };
-    this.verified.set(token, verified);
+    const verified: VerifiedToken = { token, payload, expiresAtMs: ((payload.exp ?? 0) + CLOCK_TOLERANCE_S) * 1000 };
+    this.verified.set(signatureOf(token), verified);
     return verified;
   }
 
   private forgetExpired(now: number): void {
-    for (const [token, entry] of this.verified) if (now >= entry.expiresAtMs) this.verified.delete(token);
+    for (const [signature, entry] of this.verified) if (now >= entry.expiresAtMs) this.verified.delete(signature);
     // Still full of live tokens: forget the oldest (they are verified again when they come back).
-    for (const token of this.verified.keys()) {
+    for (const signature of this.verified.keys()) {
       if (this.verified.size < MAX_VERIFIED_TOKENS) break;
-      this.verified.delete(token);
+      this.verified.delete(signature);
     }
   }
 
@@ -154,10 +159,16 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
 }
 
 interface VerifiedToken {
+  token: string;
   payload: JWTPayload;
   expiresAtMs: number;
   /** What it grants, and the version of the user directory that was derived from. */
   granted?: { info: AuthInfo; users: number };
+}
+
+/** The JWS signature of a compact token (what follows its last dot). */
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 function attributeStrings(attributes: Readonly<Record<string, string | number | boolean>>): Record<string, string> {
