@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { isBusy } from './machine.ts';
 import type { SystemName } from './options.ts';
-import { runSpread, sdkFloorLine, soakLine, streamsRss, type Figure, type Results } from './report.ts';
+import {
+  instructionsLine,
+  runSpread,
+  sdkFloorLine,
+  soakLine,
+  streamsRss,
+  type Figure,
+  type Results
+} from './report.ts';
 import { PROJECT_ROOT } from './build.ts';
 import { checkTargets } from './targets.ts';
 
@@ -127,6 +135,7 @@ export function resultsSection(results: Results): string {
   }
   if (results.soak !== undefined) lines.push(soakLine(results.soak));
   if (results.sdkFloor !== undefined) lines.push(sdkFloorLine(results.sdkFloor));
+  if (results.instructions !== undefined) lines.push(instructionsLine(results.instructions));
   lines.push('', '| target | measured | met |', '|---|---|---|');
   for (const check of checkTargets(results)) {
     lines.push(`| ${check.target} | ${check.measured} | ${check.met === undefined ? '—' : check.met ? 'yes' : 'no'} |`);

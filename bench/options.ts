@@ -10,7 +10,7 @@ export interface BenchOptions {
   durationMs: number;
   warmupMs: number;
   runs: number;
-  /** Workload names (or name prefixes), `sse`, `cold-start`, `soak` and `sdk-floor`; empty = everything. */
+  /** Workload names (or name prefixes), `sse`, `cold-start`, `soak`, `sdk-floor` and `instructions`; empty = everything. */
   only: string[];
   systems: SystemName[];
   streams: number;
@@ -24,7 +24,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --duration SECONDS   measured time per run and system (default 20, quick 3)
   --warmup SECONDS     unmeasured time before each run (default 3, quick 1)
   --runs N             runs per workload and system, alternating systems (default 3, at least 1)
-  --only LIST          comma-separated workload names or prefixes (e.g. pk,rows1000), sse, cold-start, soak, sdk-floor
+  --only LIST          comma-separated workload names or prefixes (e.g. pk,rows1000), sse, cold-start, soak, sdk-floor,
+                       instructions (sqlbridge under valgrind's callgrind: instructions per call, OAuth off and on)
   --systems LIST       comma-separated among ${SYSTEMS.join(', ')} (default all)
   --streams N          idle legacy SSE streams to hold (default 10000, quick 2000)
   --soak SECONDS       length of the mixed-load soak at concurrency 8 (default 600, quick 30)

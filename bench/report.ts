@@ -6,6 +6,7 @@ import type { LoopResult } from './closed-loop.ts';
 import type { Machine } from './machine.ts';
 import type { BenchOptions, SystemName } from './options.ts';
 import type { SdkFloorFigure } from './sdk-floor.ts';
+import type { InstructionCount } from './instructions.ts';
 
 /**
  * The results of a run: every measurement as taken, and per workload and system the figure
@@ -97,6 +98,8 @@ export interface Results {
   soak?: SoakFigure;
   /** The MCP SDK alone, in process: the CPU floor of a tools/call on this SDK. */
   sdkFloor?: SdkFloorFigure;
+  /** Instructions per call under callgrind, OAuth off and on (instructions.ts). */
+  instructions?: InstructionCount[];
   measurements: Measurement[];
 }
 
@@ -227,6 +230,30 @@ export function sdkFloorLine(floor: SdkFloorFigure): string {
     (floor.rssStartMb === undefined || floor.peakRssMb === undefined
       ? '.'
       : `; its resident set grew from ${floor.rssStartMb.toFixed(0)} MiB before the first call to a peak of ${floor.peakRssMb.toFixed(0)} MiB.`)
+  );
+}
+
+/** Instructions per call with OAuth off and on, and what OAuth adds, in one sentence (terminal and docs). */
+export function instructionsLine(counts: readonly InstructionCount[]): string {
+  const first = counts[0];
+  if (first === undefined) return '';
+  const k = (value: number): string => `${Math.round(value / 1000).toLocaleString('en-US')}k`;
+  const parts = counts.map(
+    count =>
+      `${count.system === 'sqlbridge' ? 'OAuth off' : 'OAuth on'} ${k(count.mainThreadPerCall)} on the main thread ` +
+      `(${k(count.allThreadsPerCall)} over all threads)`
+  );
+  const off = counts.find(count => count.system === 'sqlbridge');
+  const on = counts.find(count => count.system === 'sqlbridge-oauth');
+  const change = (a: number, b: number): string => `${b >= a ? '+' : ''}${((b / a - 1) * 100).toFixed(1)}%`;
+  const ratio =
+    off === undefined || on === undefined
+      ? ''
+      : `; OAuth on ${change(off.mainThreadPerCall, on.mainThreadPerCall)} on the main thread, ` +
+        `${change(off.allThreadsPerCall, on.allThreadsPerCall)} over all threads`;
+  return (
+    `Instructions per call (valgrind's callgrind, ${first.workload}, ${first.calls.toLocaleString('en-US')} calls after ` +
+    `${first.warmupCalls.toLocaleString('en-US')} unmeasured): ${parts.join(', ')}${ratio}.`
   );
 }
 

@@ -7,6 +7,7 @@ import { preparePostgres, prepareSqlite } from './datasets.ts';
 import { describeMachine } from './machine.ts';
 import { measureWorkloads } from './measure.ts';
 import { installDbhub } from './dbhub.ts';
+import { countInstructions, type InstructionCount } from './instructions.ts';
 import { parseOptions, selected, USAGE, UsageError, type BenchOptions, type SystemName } from './options.ts';
 import { HOLD_MS, measureIdleStreams } from './idle-streams.ts';
 import { measureSdkFloor } from './sdk-floor.ts';
@@ -15,6 +16,7 @@ import {
   currentCommit,
   figures,
   figuresTable,
+  instructionsLine,
   median,
   sdkFloorLine,
   soakLine,
@@ -34,6 +36,8 @@ import { WORKLOADS } from './workloads.ts';
  */
 
 const POSTGRES = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+/** The workload whose instructions per call are counted under callgrind. */
+const INSTRUCTIONS_WORKLOAD = 'pk-pg-c16';
 const WORK_DIR = join(tmpdir(), 'sqlbridge-bench');
 const progress = (text: string): void => {
   process.stderr.write(`${text}\n`);
@@ -128,6 +132,33 @@ async function main(options: BenchOptions): Promise<void> {
       progress(`the SDK floor could not be measured: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+  if (selected(options, 'instructions')) {
+    const counted: InstructionCount[] = [];
+    const workload = WORKLOADS.find(candidate => candidate.name === INSTRUCTIONS_WORKLOAD);
+    for (const system of (['sqlbridge', 'sqlbridge-oauth'] as const).filter(name => options.systems.includes(name))) {
+      if (workload === undefined) break;
+      progress(`${system} under callgrind: instructions per call of ${workload.name}…`);
+      try {
+        counted.push(
+          await countInstructions({
+            workDir: WORK_DIR,
+            postgres: POSTGRES,
+            sqlitePath,
+            workload,
+            oauth: system === 'sqlbridge-oauth',
+            warmupCalls: options.quick ? 300 : 3000,
+            calls: options.quick ? 100 : 1000
+          })
+        );
+      } catch (error) {
+        // The figures measured so far are still written.
+        progress(
+          `${system}: instructions could not be counted: ${error instanceof Error ? error.message : String(error)}`
+        );
+      }
+    }
+    if (counted.length > 0) results.instructions = counted;
+  }
   const titles = new Map(WORKLOADS.map(workload => [workload.name, workload.title]));
   const complete: Results = { ...results, figures: figures(results.measurements, titles) };
   const path = await writeResults(complete, PROJECT_ROOT, options.out);
@@ -145,6 +176,7 @@ async function main(options: BenchOptions): Promise<void> {
     process.stdout.write(`demo cold start to tools/list: ${complete.coldStartMs.median.toFixed(0)} ms (median)\n`);
   if (complete.soak !== undefined) process.stdout.write(`${soakLine(complete.soak)}\n`);
   if (complete.sdkFloor !== undefined) process.stdout.write(`${sdkFloorLine(complete.sdkFloor)}\n`);
+  if (complete.instructions !== undefined) process.stdout.write(`${instructionsLine(complete.instructions)}\n`);
   if (machine.busy || results.machineAfter.busy)
     process.stdout.write('measured on a busy machine: low and noisy figures\n');
   progress(`results: ${path}`);

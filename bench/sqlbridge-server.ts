@@ -32,6 +32,8 @@ export interface SqlbridgeOptions {
   maxStreams: number;
   /** The built server to start (default: dist/main.js, as `npm run bench` builds it). */
   main?: string;
+  /** A program and its arguments that run Node with the server (e.g. valgrind), and how long the start may take then. */
+  launcher?: { command: string; args: string[]; startTimeoutMs: number };
 }
 
 /** A JSON string is a valid YAML scalar, whatever it holds. */
@@ -85,13 +87,16 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(config, await configYaml({ ...options, workDir: dir }));
+  const node = [process.execPath, options.main ?? SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'];
+  const { launcher } = options;
   const server = await spawnServer(
-    process.execPath,
-    [options.main ?? SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'],
+    launcher?.command ?? node[0]!,
+    launcher === undefined ? node.slice(1) : [...launcher.args, ...node],
     {
       cwd: PROJECT_ROOT,
       env: SQLBRIDGE_ENV,
-      readyWhen: servingUrl
+      readyWhen: servingUrl,
+      ...(launcher === undefined ? {} : { timeoutMs: launcher.startTimeoutMs })
     }
   );
   const url = (environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string =>

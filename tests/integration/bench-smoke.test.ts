@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
 import { eventStreamHeaders, startFastifyAlone } from '../../bench/idle-streams.ts';
+import { countInstructions, dumpTotal, threadTotals } from '../../bench/instructions.ts';
 import { holdStreams, runLoadJob } from '../../bench/load-client.ts';
 import { measureWorkloads, runOrder } from '../../bench/measure.ts';
 import type { LoadJob } from '../../bench/load.ts';
@@ -206,6 +208,60 @@ describe('the benchmark harness', () => {
       await floor.stop();
     }
   }, 30_000);
+
+  it('counts the instructions sqlbridge executes per checked call under callgrind, and stops it', async () => {
+    const workload: Workload = {
+      name: 'answer',
+      title: 'answer',
+      engine: 'postgres',
+      era: '2026-07-28',
+      concurrency: 2,
+      calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
+    };
+    const options = {
+      workDir: dir,
+      postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+      sqlitePath,
+      workload,
+      oauth: false,
+      warmupCalls: 20,
+      main: join(BUILD, 'main.js')
+    };
+    const ten = await countInstructions({ ...options, calls: 10 });
+    expect(ten).toMatchObject({ system: 'sqlbridge', workload: 'answer', warmupCalls: 20, calls: 10 });
+    // A tool call over HTTP runs hundreds of thousands of instructions at least; the counts are per call, not per run.
+    expect(ten.mainThreadPerCall).toBeGreaterThan(100_000);
+    expect(ten.mainThreadPerCall).toBeLessThan(100_000_000);
+    // The other threads (V8's compiler and collector helpers) add to the main thread's count.
+    expect(ten.allThreadsPerCall).toBeGreaterThan(ten.mainThreadPerCall);
+    // Nothing of the server is left running.
+    const left = spawnSync('pgrep', ['-f', `callgrind-out-file=${join(dir, 'callgrind')}`], { encoding: 'utf8' });
+    expect(left.stdout.trim()).toBe('');
+    expect(left.status).toBe(1);
+  }, 240_000);
+});
+
+describe('a callgrind dump', () => {
+  it('is read at its totals line, not at the summary header that may say 0', () => {
+    expect(dumpTotal('events: Ir\nsummary: 0\n\nfn=(1) x\n0 5\n\ntotals: 245256731\n')).toBe(245_256_731);
+    expect(() => dumpTotal('events: Ir\nsummary: 0\n')).toThrow('totals');
+  });
+
+  it("is read thread by thread, thread 1 being the main thread, and only the asked part's files", () => {
+    const dumps = mkdtempSync(join(tmpdir(), 'callgrind-dumps-'));
+    try {
+      const dump = (total: number): string => `events: Ir\nsummary: 0\n\ntotals: ${total}\n`;
+      writeFileSync(join(dumps, 'callgrind.out.1-01'), dump(1000));
+      writeFileSync(join(dumps, 'callgrind.out.1-02'), dump(300));
+      writeFileSync(join(dumps, 'callgrind.out.1-10'), dump(20));
+      writeFileSync(join(dumps, 'callgrind.out.2-01'), dump(99_999));
+      writeFileSync(join(dumps, 'callgrind.out-01'), dump(99_999));
+      expect(threadTotals(dumps, 'callgrind.out', 1)).toEqual({ mainThread: 1000, allThreads: 1320 });
+      expect(() => threadTotals(dumps, 'callgrind.out', 3)).toThrow('main thread');
+    } finally {
+      rmSync(dumps, { recursive: true, force: true });
+    }
+  });
 });
 
 /** When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat). */

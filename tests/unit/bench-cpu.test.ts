@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { closedLoop } from '../../bench/closed-loop.ts';
 import { parseProcStat, treeCpuSeconds } from '../../bench/process-cpu.ts';
 import { resultsSection } from '../../bench/docs-table.ts';
-import { figures, runSpread, sdkFloorLine, type Measurement } from '../../bench/report.ts';
+import { figures, instructionsLine, runSpread, sdkFloorLine, type Measurement } from '../../bench/report.ts';
 import { measureSdkFloor } from '../../bench/sdk-floor.ts';
 import { executeSqlTool } from '../../src/mcp/tools/execute-sql.ts';
 import { checkTargets } from '../../bench/targets.ts';
@@ -180,6 +180,34 @@ describe('the SDK floor', () => {
     expect(sdkFloorLine({ calls: 20_000, cpuMsPerCall: 0.135 })).toMatch(
       /0\.135 ms of CPU per tools\/call \(20,000 calls\)\.$/
     );
+  });
+});
+
+describe('the instruction counts', () => {
+  const count = (system: 'sqlbridge' | 'sqlbridge-oauth', mainThreadPerCall: number, allThreadsPerCall: number) => ({
+    system,
+    workload: 'pk-pg-c16',
+    warmupCalls: 3000,
+    calls: 1000,
+    mainThreadPerCall,
+    allThreadsPerCall
+  });
+
+  it('say what OAuth adds per call on the main thread and over all threads', () => {
+    expect(
+      instructionsLine([count('sqlbridge', 1_211_328, 1_993_894), count('sqlbridge-oauth', 1_262_304, 1_666_737)])
+    ).toBe(
+      "Instructions per call (valgrind's callgrind, pk-pg-c16, 1,000 calls after 3,000 unmeasured): " +
+        'OAuth off 1,211k on the main thread (1,994k over all threads), OAuth on 1,262k on the main thread ' +
+        '(1,667k over all threads); OAuth on +4.2% on the main thread, -16.4% over all threads.'
+    );
+  });
+
+  it('give one system alone without a comparison, and nothing when none was counted', () => {
+    expect(instructionsLine([count('sqlbridge', 1_000_000, 1_500_000)])).toMatch(
+      /OAuth off 1,000k on the main thread \(1,500k over all threads\)\.$/
+    );
+    expect(instructionsLine([])).toBe('');
   });
 });
 
