@@ -36,6 +36,8 @@ export interface InstructionCount {
 export interface InstructionOptions {
   workDir: string;
   postgres: PostgresServer;
+  /** The PostgreSQL database of the `pg` environment (default: the bench's own). */
+  pgDatabase?: string;
   sqlitePath: string;
   workload: Workload;
   oauth: boolean;
@@ -113,6 +115,7 @@ export async function countInstructions(options: InstructionOptions): Promise<In
     oauth: options.oauth,
     maxStreams: 0,
     launcher: callgrind(outFile),
+    ...(options.pgDatabase === undefined ? {} : { pgDatabase: options.pgDatabase }),
     ...(options.main === undefined ? {} : { main: options.main })
   });
   try {

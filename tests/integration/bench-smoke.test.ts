@@ -221,6 +221,7 @@ describe('the benchmark harness', () => {
     const options = {
       workDir: dir,
       postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+      pgDatabase: POSTGRES.database,
       sqlitePath,
       workload,
       oauth: false,
