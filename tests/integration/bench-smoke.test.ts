@@ -51,6 +51,16 @@ afterAll(async () => {
   rmSync(BUILD, { recursive: true, force: true });
 });
 
+/** Two clients asking PostgreSQL for 42, as the tests that start servers of their own measure it. */
+const ANSWER: Workload = {
+  name: 'answer',
+  title: 'answer',
+  engine: 'postgres',
+  era: '2026-07-28',
+  concurrency: 2,
+  calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
+};
+
 const job = (calls: Call[], era: Era): LoadJob => ({
   kind: 'http',
   http: { url: server.url('pg', 'mcp'), tool: 'execute_sql', sqlArgument: 'query', era },
@@ -117,14 +127,6 @@ describe('the benchmark harness', () => {
   }, 20_000);
 
   it("starts the servers afresh for each run, in that run's order, and measures every system in that order", async () => {
-    const workload: Workload = {
-      name: 'answer',
-      title: 'answer',
-      engine: 'postgres',
-      era: '2026-07-28',
-      concurrency: 2,
-      calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
-    };
     const started: { order: SystemName[]; pids: number[] }[] = [];
     const options = { ...parseOptions(['--runs', '2', '--duration', '0.4', '--warmup', '0.1']) };
     options.systems = ['sqlbridge', 'sqlbridge-oauth'];
@@ -146,7 +148,7 @@ describe('the benchmark harness', () => {
         );
         return systems;
       },
-      [workload],
+      [ANSWER],
       options,
       () => undefined
     );
@@ -210,20 +212,12 @@ describe('the benchmark harness', () => {
   }, 30_000);
 
   it('counts the instructions sqlbridge executes per checked call under callgrind, and stops it', async () => {
-    const workload: Workload = {
-      name: 'answer',
-      title: 'answer',
-      engine: 'postgres',
-      era: '2026-07-28',
-      concurrency: 2,
-      calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
-    };
     const options = {
       workDir: dir,
       postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
       pgDatabase: POSTGRES.database,
       sqlitePath,
-      workload,
+      workload: ANSWER,
       oauth: false,
       warmupCalls: 20,
       main: join(BUILD, 'main.js')
