@@ -79,7 +79,12 @@ export function resultsSection(results: Results): string {
   const find = (workload: string, system: SystemName): Figure | undefined =>
     results.figures.find(f => f.workload === workload && f.system === system);
   const seconds = results.options.durationMs / 1000;
-  const label = results.quick ? `a quick smoke run (${seconds}-second runs)` : `a full run (${seconds}-second runs)`;
+  const primed = results.options.primeCalls ?? 0;
+  const start =
+    primed > 0
+      ? `each server primed with ${thousands(primed)} calls once started`
+      : 'each server measured from its start, unprimed';
+  const label = `${results.quick ? 'a quick smoke run' : 'a full run'} (${seconds}-second runs, ${start})`;
   const { machine } = results;
   const after = results.machineAfter;
   // Judged as run.ts judges it now: files written before it did stored `busy` by the load average.

@@ -3,7 +3,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PostgresServer } from './datasets.ts';
-import { httpCaller, type HttpCaller } from './http-caller.ts';
+import { driveCalls } from './drive.ts';
+import { httpCaller } from './http-caller.ts';
 import { startSqlbridge } from './sqlbridge-server.ts';
 import type { Workload } from './workloads.ts';
 
@@ -60,19 +61,6 @@ function callgrind(outFile: string): { command: string; args: string[]; startTim
     ],
     startTimeoutMs: 300_000
   };
-}
-
-/** `calls` checked calls of the workload over its concurrency, in its order. */
-async function drive(caller: HttpCaller, workload: Workload, calls: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: workload.concurrency }, async (_, worker) => {
-      while (next < calls) {
-        const id = next++;
-        await caller.call(worker, workload.calls[id % workload.calls.length]!, id + 1);
-      }
-    })
-  );
 }
 
 /**
@@ -132,10 +120,10 @@ export async function countInstructions(options: InstructionOptions): Promise<In
       options.workload.concurrency
     );
     try {
-      await drive(caller, options.workload, options.warmupCalls);
+      await driveCalls(caller, options.workload.calls, options.workload.concurrency, options.warmupCalls);
       const pid = String(server.pid);
       await run('callgrind_control', ['--instr=on', pid]);
-      await drive(caller, options.workload, options.calls);
+      await driveCalls(caller, options.workload.calls, options.workload.concurrency, options.calls);
       await run('callgrind_control', ['--instr=off', pid]);
       await run('callgrind_control', ['--dump', pid]);
     } finally {

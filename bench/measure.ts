@@ -1,5 +1,6 @@
 import { runLoadJob } from './load-client.ts';
 import type { BenchOptions, SystemName } from './options.ts';
+import { primeSystems, type Priming } from './prime.ts';
 import { peakRssMb, rssMb, sampleRss } from './process-memory.ts';
 import type { Measurement, Results } from './report.ts';
 import { loadJob, serverPid, type Systems } from './systems.ts';
@@ -10,7 +11,8 @@ import type { Workload } from './workloads.ts';
  * from one run to the next, so that drift over the run (a warming cache, a neighbour's load) hits
  * every system alike. The servers are started afresh for each run, in that run's order: of
  * otherwise identical servers, the one started first answered a few percent fewer calls per second
- * for as long as it ran, so no system is always the first. A server's RSS is read just before and
+ * for as long as it ran, so no system is always the first. Once started, each server is primed (see
+ * prime.ts) before its first measurement. A server's RSS is read just before and
  * sampled during each measurement, and its CPU time at the start and end of the measured window.
  */
 
@@ -30,7 +32,9 @@ export async function measureWorkloads(
   start: (order: SystemName[]) => Promise<Systems>,
   workloads: readonly Workload[],
   options: BenchOptions,
-  progress: (text: string) => void
+  progress: (text: string) => void,
+  /** The calls each server cycles through when it is primed (`options.primeCalls` of them). */
+  priming: Omit<Priming, 'calls'>
 ): Promise<WorkloadMeasurements> {
   const measurements: Measurement[] = [];
   const serverPeakRssMb: Results['serverPeakRssMb'] = {};
@@ -39,6 +43,12 @@ export async function measureWorkloads(
     const order = runOrder<SystemName>(options.systems, run);
     const systems = await start(order);
     try {
+      if (options.primeCalls > 0) {
+        progress(
+          `run ${run}/${options.runs}: priming each server with ${options.primeCalls.toLocaleString('en-US')} calls…`
+        );
+        await primeSystems(systems, order, { ...priming, calls: options.primeCalls });
+      }
       for (const workload of workloads) {
         for (const system of order) {
           const pid = serverPid(systems, system);

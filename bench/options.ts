@@ -9,6 +9,8 @@ export interface BenchOptions {
   quick: boolean;
   durationMs: number;
   warmupMs: number;
+  /** Calls each server answers once started, before it is measured (see prime.ts). */
+  primeCalls: number;
   runs: number;
   /** Workload names (or name prefixes), `sse`, `cold-start`, `soak`, `sdk-floor` and `instructions`; empty = everything. */
   only: string[];
@@ -23,6 +25,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --quick              short runs (3 s each, 2,000 idle streams, a 30-second soak): a smoke run, not figures to publish
   --duration SECONDS   measured time per run and system (default 20, quick 3)
   --warmup SECONDS     unmeasured time before each run (default 3, quick 1)
+  --prime CALLS        unmeasured calls each server answers once started, before its first run (default 40000,
+                       quick 2000; 0 for none)
   --runs N             runs per workload and system, alternating systems (default 3, at least 1)
   --only LIST          comma-separated workload names or prefixes (e.g. pk,rows1000), sse, cold-start, soak, sdk-floor,
                        instructions (sqlbridge under valgrind's callgrind: instructions per call, OAuth off and on)
@@ -33,6 +37,14 @@ export const USAGE = `Usage: npm run bench -- [options]
 
 /** Thrown for a bad command line; the message names the option. */
 export class UsageError extends Error {}
+
+function count(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0)
+    throw new UsageError(`--${name} must be a whole number, 0 or more, got ${JSON.stringify(value)}`);
+  return number;
+}
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -57,6 +69,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         quick: { type: 'boolean' },
         duration: { type: 'string' },
         warmup: { type: 'string' },
+        prime: { type: 'string' },
         runs: { type: 'string' },
         only: { type: 'string' },
         systems: { type: 'string' },
@@ -83,6 +96,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     quick,
     durationMs: positive('duration', values.duration, quick ? 3 : 20) * 1000,
     warmupMs: positive('warmup', values.warmup, quick ? 1 : 3) * 1000,
+    primeCalls: count('prime', values.prime, quick ? 2000 : 40_000),
     runs: Math.round(positive('runs', values.runs, 3)),
     only: list(values.only),
     systems: systems as SystemName[],

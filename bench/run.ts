@@ -25,7 +25,7 @@ import {
   type Results
 } from './report.ts';
 import { startSystems, type Systems } from './systems.ts';
-import { WORKLOADS } from './workloads.ts';
+import { MIXED_CALLS, WORKLOADS } from './workloads.ts';
 
 /**
  * `npm run bench`: sqlbridge (OAuth off and on), DBHub and the raw drivers on the same generated
@@ -80,6 +80,7 @@ async function main(options: BenchOptions): Promise<void> {
       quick: options.quick,
       durationMs: options.durationMs,
       warmupMs: options.warmupMs,
+      primeCalls: options.primeCalls,
       runs: options.runs,
       only: options.only,
       systems: options.systems,
@@ -96,7 +97,8 @@ async function main(options: BenchOptions): Promise<void> {
     start,
     workloads,
     options,
-    progress
+    progress,
+    { pg: MIXED_CALLS, lite: MIXED_CALLS }
   ));
   results.machineAfter = await describeMachine(1000, true);
   if (wantsStreams) {

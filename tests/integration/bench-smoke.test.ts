@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -11,6 +11,7 @@ import { holdStreams, runLoadJob } from '../../bench/load-client.ts';
 import { measureWorkloads, runOrder } from '../../bench/measure.ts';
 import type { LoadJob } from '../../bench/load.ts';
 import { parseOptions, type SystemName } from '../../bench/options.ts';
+import { primeSystems } from '../../bench/prime.ts';
 import { soak } from '../../bench/soak.ts';
 import { startSqlbridge, type SqlbridgeServer } from '../../bench/sqlbridge-server.ts';
 import { serverPid, startSystems } from '../../bench/systems.ts';
@@ -128,7 +129,7 @@ describe('the benchmark harness', () => {
 
   it("starts the servers afresh for each run, in that run's order, and measures every system in that order", async () => {
     const started: { order: SystemName[]; pids: number[] }[] = [];
-    const options = { ...parseOptions(['--runs', '2', '--duration', '0.4', '--warmup', '0.1']) };
+    const options = { ...parseOptions(['--runs', '2', '--duration', '0.4', '--warmup', '0.1', '--prime', '10']) };
     options.systems = ['sqlbridge', 'sqlbridge-oauth'];
     const { measurements, serverPeakRssMb } = await measureWorkloads(
       async order => {
@@ -150,7 +151,8 @@ describe('the benchmark harness', () => {
       },
       [ANSWER],
       options,
-      () => undefined
+      () => undefined,
+      { pg: ANSWER.calls, lite: ANSWER.calls }
     );
     expect(started.map(run => run.order)).toEqual([
       ['sqlbridge', 'sqlbridge-oauth'],
@@ -172,6 +174,42 @@ describe('the benchmark harness', () => {
     expect(runOrder(['a', 'b'], 5)).toEqual(['a', 'b']);
   }, 60_000);
 
+  it('primes each server, one after another, with checked calls on both engines before any measurement', async () => {
+    const workDir = join(dir, 'priming');
+    const systems = await startSystems(['sqlbridge-oauth', 'sqlbridge'], {
+      main: join(BUILD, 'main.js'),
+      workDir,
+      postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+      pgDatabase: POSTGRES.database,
+      sqlitePath,
+      maxStreams: 0
+    });
+    try {
+      await primeSystems(systems, ['sqlbridge-oauth', 'sqlbridge', 'raw'], {
+        calls: 31,
+        pg: ANSWER.calls,
+        lite: ANSWER.calls
+      });
+      const wrong = { pg: ANSWER.calls, lite: [{ ...ANSWER.calls[0]!, expect: { rows: 1, contains: '43' } }] };
+      await expect(primeSystems(systems, ['sqlbridge'], { ...wrong, calls: 4 })).rejects.toThrow(
+        /^priming sqlbridge on sqlite: .*lacks 43/
+      );
+      await primeSystems(systems, ['sqlbridge'], { ...wrong, calls: 0 });
+    } finally {
+      await systems.stop();
+    }
+    const oauth = toolCalls(join(workDir, 'sqlbridge-oauth'));
+    const plain = toolCalls(join(workDir, 'sqlbridge'));
+    // 16 on PostgreSQL and 15 on SQLite each; then the wrong priming's calls (2 on each engine, at
+    // most, before its first wrong answer) and nothing for a priming of 0 calls.
+    expect(environments(oauth)).toEqual({ pg: 16, lite: 15 });
+    expect(environments(plain.slice(0, 31))).toEqual({ pg: 16, lite: 15 });
+    expect(plain.length).toBeGreaterThan(31);
+    expect(plain.length).toBeLessThanOrEqual(35);
+    // One server after the other, in the order given: the second began once the first had finished.
+    expect(plain[0]!.time >= oauth.at(-1)!.time).toBe(true);
+  }, 60_000);
+
   it('names the option a bad command line gets wrong', () => {
     expect(() => parseOptions(['--runs', '0'])).toThrow('--runs must be a positive number');
     expect(() => parseOptions(['--systems', 'sqlbridge,nope'])).toThrow('--systems: unknown system "nope"');
@@ -179,6 +217,11 @@ describe('the benchmark harness', () => {
     expect(parseOptions(['--quick']).soakMs).toBe(30_000);
     expect(parseOptions(['--soak', '120']).soakMs).toBe(120_000);
     expect(() => parseOptions(['--soak', 'long'])).toThrow('--soak must be a positive number');
+    expect(parseOptions([]).primeCalls).toBe(40_000);
+    expect(parseOptions(['--quick']).primeCalls).toBe(2000);
+    expect(parseOptions(['--prime', '0']).primeCalls).toBe(0);
+    for (const bad of ['-1', '1.5', 'many'])
+      expect(() => parseOptions([`--prime=${bad}`])).toThrow(`--prime must be a whole number, 0 or more, got "${bad}"`);
   });
 
   it("holds idle streams on Fastify alone answering with sqlbridge's headers and first event", async () => {
@@ -258,6 +301,23 @@ describe('a callgrind dump', () => {
     }
   });
 });
+
+/** The `tool.called` records of a stopped bench server's audit trail (`<dir>/data/audit/`), oldest first. */
+function toolCalls(serverDir: string): { time: string; environment: string }[] {
+  const auditDir = join(serverDir, 'data', 'audit');
+  return readdirSync(auditDir)
+    .flatMap(file => readFileSync(join(auditDir, file), 'utf8').split('\n'))
+    .filter(line => line !== '')
+    .map(line => JSON.parse(line) as { event: string; time: string; environment: string })
+    .filter(record => record.event === 'tool.called')
+    .sort((a, b) => a.time.localeCompare(b.time));
+}
+
+function environments(records: { environment: string }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { environment } of records) counts[environment] = (counts[environment] ?? 0) + 1;
+  return counts;
+}
 
 /** When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat). */
 function processStartTicks(pid: number): number {

@@ -151,6 +151,20 @@ describe('the spread between runs', () => {
   });
 });
 
+describe('the results section', () => {
+  it('says whether each server was primed before it was measured, and with how many calls', () => {
+    const primed = benchResults();
+    primed.options.primeCalls = 40_000;
+    expect(resultsSection(primed)).toContain(
+      'a full run (20-second runs, each server primed with 40,000 calls once started)'
+    );
+    // Results written before priming existed carry no count: those servers were measured from their start.
+    expect(resultsSection(benchResults())).toContain(
+      'a full run (20-second runs, each server measured from its start, unprimed)'
+    );
+  });
+});
+
 describe('the SDK floor', () => {
   it("registers execute_sql's schemas as sqlbridge does: each converted to JSON Schema once, the answer reused", () => {
     // Importing bench/sdk-floor.ts (above) registered them.
