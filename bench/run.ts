@@ -148,7 +148,7 @@ async function main(options: BenchOptions): Promise<void> {
             sqlitePath,
             workload,
             oauth: system === 'sqlbridge-oauth',
-            warmupCalls: options.quick ? 300 : 3000,
+            warmupCalls: options.quick ? 300 : 20_000,
             calls: options.quick ? 100 : 1000
           })
         );
