@@ -1,16 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AdminError } from '../../src/admin/admin-error.ts';
 import { AdminService } from '../../src/admin/admin-service.ts';
+import type { App } from '../../src/app.ts';
 import type { AdminActor } from '../../src/admin/admin-types.ts';
-import { createApp, type App } from '../../src/app.ts';
 import { AuthorizationServers } from '../../src/auth/authorization-servers.ts';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { createHttpServer, type HttpServer } from '../../src/http-server.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
 import {
   authorizationUrl,
   pkce,
@@ -22,6 +17,7 @@ import {
 import { jwtClaims, signIn, type Credentials } from '../helpers/oauth-login.ts';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
+import { startAuthStack, type AuthStack } from '../helpers/auth-stack.ts';
 
 /**
  * Administration against real authorization servers: clients registered by DCR and grants given
@@ -48,48 +44,33 @@ interface Tokens {
 for (const storage of ['sqlite', 'redis'] as const) {
   describe(`administration over the ${storage} store`, () => {
     const prefix = uniquePrefix('admin');
+    let stack: AuthStack;
     let app: App;
     let servers: AuthorizationServers;
-    let http: HttpServer;
     let base: string;
     let admin: AdminService;
 
     beforeAll(async () => {
-      const dir = emptyDir('admin-');
       const database = createSqliteFixture();
-      const file = join(dir, 'sqlbridge.yaml');
-      writeFileSync(
-        file,
-        [
-          'environments:',
-          `  ${ENV}: { database: { engine: sqlite, path: ${JSON.stringify(database)} } }`,
-          `  other: { database: { engine: sqlite, path: ${JSON.stringify(database)} } }`,
-          'auth:',
-          `  storage: ${storage === 'redis' ? JSON.stringify(redisUrl(prefix)) : 'sqlite'}`,
-          '  grantCheckMs: 60000',
-          '  clients:',
-          '    - { clientId: configured-app, name: Configured app, redirectUris: ["https://app.example.com/cb"] }',
-          '  users:',
-          `    - { username: alice, passwordHash: "${await hashPassword(ALICE.password)}", environments: ["*"], scopes: [sql:read, sqlbridge:admin] }`,
-          `    - { username: bob, passwordHash: "${await hashPassword(BOB.password)}", environments: [${ENV}], scopes: [sql:read] }`,
-          ''
-        ].join('\n')
-      );
-      const { config } = loadConfig({ cli: { config: file, dataDir: dir }, env: {}, cwd: dir });
-      app = createApp(config, silent);
-      servers = await AuthorizationServers.create({ config, environments: app.environments, logger: silent });
-      http = await createHttpServer(config, app.environments, silent, '0.0.0-test', servers);
-      await http.app.listen({ host: '127.0.0.1', port: 0 });
-      const address = http.app.server.address();
-      base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-      servers.start(base);
+      stack = await startAuthStack('admin-', [
+        'environments:',
+        `  ${ENV}: { database: { engine: sqlite, path: ${JSON.stringify(database)} } }`,
+        `  other: { database: { engine: sqlite, path: ${JSON.stringify(database)} } }`,
+        'auth:',
+        `  storage: ${storage === 'redis' ? JSON.stringify(redisUrl(prefix)) : 'sqlite'}`,
+        '  grantCheckMs: 60000',
+        '  clients:',
+        '    - { clientId: configured-app, name: Configured app, redirectUris: ["https://app.example.com/cb"] }',
+        '  users:',
+        `    - { username: alice, passwordHash: "${await hashPassword(ALICE.password)}", environments: ["*"], scopes: [sql:read, sqlbridge:admin] }`,
+        `    - { username: bob, passwordHash: "${await hashPassword(BOB.password)}", environments: [${ENV}], scopes: [sql:read] }`
+      ]);
+      ({ app, servers, base } = stack);
       admin = AdminService.forServers(servers, app.audit);
     }, 60_000);
 
     afterAll(async () => {
-      await http.app.close();
-      await servers.close();
-      await app.close();
+      await stack.close();
       if (storage === 'redis') await deletePrefix(prefix);
     });
 

@@ -1,15 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { toWebRequest } from '@modelcontextprotocol/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { AuthorizationServers } from '../../src/auth/authorization-servers.ts';
 import { bearerGuard } from '../../src/auth/resource/bearer-guard.ts';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
-import { loadConfig } from '../../src/config/load.ts';
-import { createHttpServer, type HttpServer } from '../../src/http-server.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
+import { startAuthStack, type AuthStack } from '../helpers/auth-stack.ts';
 import { authorizationUrl, pkce, redeemCode, registerClient } from '../helpers/oauth-client.ts';
 import { signIn, type Credentials } from '../helpers/oauth-login.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
@@ -23,49 +16,38 @@ import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
 
 const ALICE: Credentials = { username: 'alice', password: 'alice-correct-horse-battery' };
 const ENV = 'lab';
-const silent = createLogger('silent');
 
-let app: App;
-let servers: AuthorizationServers;
-let http: HttpServer;
+let stack: AuthStack;
 let base: string;
 let token: string;
 let reached = 0;
 
 beforeAll(async () => {
-  const dir = emptyDir('bearer-guard-');
   const database = createSqliteFixture();
-  const file = join(dir, 'sqlbridge.yaml');
-  writeFileSync(
-    file,
+  stack = await startAuthStack(
+    'bearer-guard-',
     [
       'environments:',
       `  ${ENV}: { database: { engine: sqlite, path: ${JSON.stringify(database)} } }`,
       'auth:',
       '  users:',
-      `    - { username: alice, passwordHash: "${await hashPassword(ALICE.password)}", environments: ["*"] }`,
-      ''
-    ].join('\n')
+      `    - { username: alice, passwordHash: "${await hashPassword(ALICE.password)}", environments: ["*"] }`
+    ],
+    (http, servers) => {
+      // What a protected route receives, as the MCP endpoint's handler would.
+      http.app.post(`/${ENV}/probe`, { onRequest: bearerGuard(servers, ENV, 'mcp') }, async request => {
+        reached++;
+        const webRequest = await toWebRequest(request.raw, {});
+        return {
+          clientId: request.auth?.clientId ?? null,
+          header: request.headers.authorization ?? null,
+          webHeader: webRequest.headers.get('authorization'),
+          webHeaders: [...webRequest.headers.keys()]
+        };
+      });
+    }
   );
-  const { config } = loadConfig({ cli: { config: file, dataDir: dir }, env: {}, cwd: dir });
-  app = createApp(config, silent);
-  servers = await AuthorizationServers.create({ config, environments: app.environments, logger: silent });
-  http = await createHttpServer(config, app.environments, silent, '0.0.0-test', servers);
-  // What a protected route receives, as the MCP endpoint's handler would.
-  http.app.post(`/${ENV}/probe`, { onRequest: bearerGuard(servers, ENV, 'mcp') }, async request => {
-    reached++;
-    const webRequest = await toWebRequest(request.raw, {});
-    return {
-      clientId: request.auth?.clientId ?? null,
-      header: request.headers.authorization ?? null,
-      webHeader: webRequest.headers.get('authorization'),
-      webHeaders: [...webRequest.headers.keys()]
-    };
-  });
-  await http.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = http.app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-  servers.start(base);
+  base = stack.base;
   const client = await registerClient(base, ENV, 'none');
   const { verifier, challenge } = pkce();
   const callback = await signIn(authorizationUrl(base, ENV, client, challenge, 'sql:read'), ALICE);
@@ -74,9 +56,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await http.app.close();
-  await servers.close();
-  await app.close();
+  await stack.close();
 });
 
 async function probe(authorization: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -2,18 +2,13 @@ import { createMcpHandler, McpServer, SdkError } from '@modelcontextprotocol/ser
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { SqlbridgeMcpServer } from '../../src/mcp/mcp-server.ts';
+import { webToolCall } from '../helpers/web-tool-call.ts';
 
 /**
  * sqlbridge's McpServer closes its transports without capturing stack traces: the SDK's
  * `Connection closed` error, built on every close, reaches a running call as its abort reason with
  * its class, code and message, and no stack frames; `Error.stackTraceLimit` is as it was afterwards.
  */
-
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'close-test', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {}
-};
 
 /** Calls a tool that runs until its call is aborted, goes away mid-call, and returns the abort reason. */
 async function reasonWhenClientLeaves(build: () => McpServer): Promise<unknown> {
@@ -40,20 +35,8 @@ async function reasonWhenClientLeaves(build: () => McpServer): Promise<unknown> 
     { legacy: 'reject' }
   );
   try {
-    const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'wait', arguments: {}, _meta: META } };
     const client = new AbortController();
-    const request = new Request('http://127.0.0.1/mcp', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'wait'
-      },
-      body: JSON.stringify(body),
-      signal: client.signal
-    });
+    const { request, body } = webToolCall('wait', {}, { signal: client.signal });
     const answered = handler.fetch(request, { parsedBody: body }).catch(() => undefined);
     await running;
     client.abort();

@@ -2,17 +2,12 @@ import { createMcpHandler, McpServer, type McpHttpHandler } from '@modelcontextp
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { OneToolServers, type CallTracker } from '../../src/mcp/one-tool-servers.ts';
+import { webToolCall } from '../helpers/web-tool-call.ts';
 
 /**
  * The reuse of one-tool servers, through the SDK's own 2026-07-28 handler: a server goes back to
  * the pool only once its exchange has ended and its call with it, never while it serves.
  */
-
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'pool-test', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {}
-};
 
 /** A tool that answers its argument once `release` lets it (at once unless a test holds it). */
 function echoServer(calls: CallTracker, gate: { held?: Promise<void> }, built: McpServer[]): McpServer {
@@ -54,24 +49,7 @@ function setUp(maxIdle?: number): {
   });
   handler = served;
   const call = async (id: number, text: string, signal?: AbortSignal): Promise<{ status: number; text: string }> => {
-    const body = {
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { text }, _meta: META }
-    };
-    const request = new Request('http://127.0.0.1/mcp', {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2026-07-28',
-        'mcp-method': 'tools/call',
-        'mcp-name': 'echo'
-      },
-      body: JSON.stringify(body),
-      ...(signal === undefined ? {} : { signal })
-    });
+    const { request, body } = webToolCall('echo', { text }, { id, ...(signal === undefined ? {} : { signal }) });
     const response = await served.fetch(request, { parsedBody: body });
     return { status: response.status, text: await response.text() };
   };
