@@ -12,8 +12,8 @@ import type { Workload } from './workloads.ts';
  * every system alike. The servers are started afresh for each run, in that run's order: of
  * otherwise identical servers, the one started first answered a few percent fewer calls per second
  * for as long as it ran, so no system is always the first. Once started, each server is primed (see
- * prime.ts) before its first measurement. A server's RSS is read just before and
- * sampled during each measurement, and its CPU time at the start and end of the measured window.
+ * prime.ts) before its first measurement. A server's RSS is read just before and sampled during
+ * each measurement, and its CPU time at the start and end of the measured window.
  */
 
 /** The systems in the order of run `run` (1-based): the first run in the given order, each next one shifted by one. */

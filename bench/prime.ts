@@ -12,8 +12,9 @@ import type { Call, Engine, Workload } from './workloads.ts';
  * sqlbridge, started afresh and traced with `--trace-opt`, compiled about 420 functions between
  * its 5,000th and 25,000th primary-key lookup, and 46 over the 23,000 lookups that followed a
  * priming of 40,000 calls. Measured before, a figure says how fast a server warms up, not how fast
- * it serves; the same count for every server gives each the same start. The raw drivers run in the load generator, a process each measurement starts afresh: they
- * have only the warm-up before each measurement, in which they answer tens of thousands of queries.
+ * it serves; the same count for every server gives each the same start. The raw drivers run in the
+ * load generator, a process each measurement starts afresh: they have only the warm-up before each
+ * measurement, in which they answer tens of thousands of queries.
  */
 
 export interface Priming {

@@ -168,13 +168,21 @@ describe('the benchmark harness', () => {
       [2, 'sqlbridge', 0]
     ]);
     for (const m of measurements) expect(m.result.calls).toBeGreaterThan(0);
+    // Each server was primed once started, before its measurement: its first 10 calls are the
+    // priming's, half of them on SQLite, which the measured workload never asks.
+    for (const run of [1, 2])
+      for (const system of ['sqlbridge', 'sqlbridge-oauth']) {
+        const calls = toolCalls(join(dir, `run-${run}`, system));
+        expect(environments(calls.slice(0, 10))).toEqual({ pg: 5, lite: 5 });
+        expect(environments(calls).lite).toBe(5);
+      }
     expect(serverPeakRssMb.sqlbridge).toBeGreaterThan(0);
     expect(serverPeakRssMb['sqlbridge-oauth']).toBeGreaterThan(0);
     expect(runOrder(['a', 'b', 'c', 'd', 'e'], 3)).toEqual(['c', 'd', 'e', 'a', 'b']);
     expect(runOrder(['a', 'b'], 5)).toEqual(['a', 'b']);
   }, 60_000);
 
-  it('primes each server, one after another, with checked calls on both engines before any measurement', async () => {
+  it('primes each server, one after another, with checked calls on both engines', async () => {
     const workDir = join(dir, 'priming');
     const systems = await startSystems(['sqlbridge-oauth', 'sqlbridge'], {
       main: join(BUILD, 'main.js'),
