@@ -108,17 +108,7 @@ export async function countInstructions(options: InstructionOptions): Promise<In
   });
   try {
     const environment = options.workload.engine === 'postgres' ? 'pg' : 'lite';
-    const bearer = server.bearers?.[environment];
-    const caller = await httpCaller(
-      {
-        url: server.url(environment, 'mcp'),
-        tool: 'execute_sql',
-        sqlArgument: 'query',
-        era: options.workload.era,
-        ...(bearer === undefined ? {} : { bearer })
-      },
-      options.workload.concurrency
-    );
+    const caller = await httpCaller(server.target(environment, options.workload.era), options.workload.concurrency);
     try {
       await driveCalls(caller, options.workload.calls, options.workload.concurrency, options.warmupCalls);
       const pid = String(server.pid);

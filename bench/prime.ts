@@ -1,8 +1,8 @@
 import { driveCalls } from './drive.ts';
 import { httpCaller } from './http-caller.ts';
 import type { SystemName } from './options.ts';
-import { loadJob, serverPid, type Systems } from './systems.ts';
-import type { Call, Engine, Workload } from './workloads.ts';
+import { httpTarget, type Systems } from './systems.ts';
+import type { Call, Engine } from './workloads.ts';
 
 /**
  * Priming: each server, once started, answers the same number of checked calls before any of its
@@ -27,18 +27,16 @@ export interface Priming {
 
 const CLIENTS_PER_ENGINE = 8;
 
-async function primeEngine(systems: Systems, name: SystemName, engine: Engine, calls: readonly Call[], count: number) {
-  const workload: Workload = {
-    name: `priming-${engine}`,
-    title: `priming, ${engine}`,
-    engine,
-    era: '2026-07-28',
-    concurrency: CLIENTS_PER_ENGINE,
-    calls: [...calls]
-  };
-  const target = loadJob(systems, name, workload, { durationMs: 0, warmupMs: 0 }).http;
-  if (target === undefined) throw new Error(`${name} is not a server`);
-  const caller = await httpCaller(target, CLIENTS_PER_ENGINE);
+type ServerName = Exclude<SystemName, 'raw' | 'raw-read-only'>;
+
+async function primeEngine(
+  systems: Systems,
+  name: ServerName,
+  engine: Engine,
+  calls: readonly Call[],
+  count: number
+): Promise<void> {
+  const caller = await httpCaller(httpTarget(systems, name, engine, '2026-07-28'), CLIENTS_PER_ENGINE);
   try {
     await driveCalls(caller, calls, CLIENTS_PER_ENGINE, count);
   } catch (error) {
@@ -55,7 +53,7 @@ export async function primeSystems(systems: Systems, order: readonly SystemName[
   if (priming.calls === 0) return;
   const onPg = Math.ceil(priming.calls / 2);
   for (const name of order) {
-    if (serverPid(systems, name) === undefined) continue;
+    if (name === 'raw' || name === 'raw-read-only') continue;
     await Promise.all([
       primeEngine(systems, name, 'postgres', priming.pg, onPg),
       primeEngine(systems, name, 'sqlite', priming.lite, priming.calls - onPg)

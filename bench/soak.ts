@@ -52,7 +52,7 @@ export function soakFigure(
 export async function soak(server: SqlbridgeServer, load: SoakLoad): Promise<SoakFigure> {
   const job = (environment: 'pg' | 'lite'): LoadJob => ({
     kind: 'http',
-    http: { url: server.url(environment, 'mcp'), tool: 'execute_sql', sqlArgument: 'query', era: '2026-07-28' },
+    http: server.target(environment, '2026-07-28'),
     calls: [...load.calls[environment]],
     capped: false,
     concurrency: SOAK_CONCURRENCY / 2,

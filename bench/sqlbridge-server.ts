@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { hashPassword } from '../src/auth/server/passwords.ts';
 import { PROJECT_ROOT, SQLBRIDGE_ENV, SQLBRIDGE_MAIN } from './build.ts';
 import { PG_DATABASE, type PostgresServer } from './datasets.ts';
+import type { HttpTarget } from './http-caller.ts';
 import { bearerTokenFor } from './oauth-token.ts';
 import { spawnServer, type SpawnedServer } from './spawned-server.ts';
+import type { Era } from './workloads.ts';
 
 /**
  * sqlbridge as it is run in production (`node dist/main.js serve --config …`, see build.ts), with the bench
@@ -20,6 +22,8 @@ export interface SqlbridgeServer extends SpawnedServer {
   /** The access token to send to each environment (OAuth on only; a token is bound to one environment). */
   bearers?: { pg: string; lite: string };
   url(environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string;
+  /** Its `execute_sql` over Streamable HTTP in an environment, with that environment's token when OAuth is on. */
+  target(environment: 'pg' | 'lite', era: Era): HttpTarget;
 }
 
 export interface SqlbridgeOptions {
@@ -101,13 +105,22 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
   );
   const url = (environment: 'pg' | 'lite', transport: 'mcp' | 'sse'): string =>
     `${server.baseUrl}/${environment}/${transport}`;
-  if (!options.oauth) return { ...server, url };
+  const targetWith =
+    (bearers?: { pg: string; lite: string }) =>
+    (environment: 'pg' | 'lite', era: Era): HttpTarget => ({
+      url: url(environment, 'mcp'),
+      tool: 'execute_sql',
+      sqlArgument: 'query',
+      era,
+      ...(bearers === undefined ? {} : { bearer: bearers[environment] })
+    });
+  if (!options.oauth) return { ...server, url, target: targetWith() };
   try {
     const bearers = {
       pg: await bearerTokenFor(url('pg', 'mcp'), BENCH_USER),
       lite: await bearerTokenFor(url('lite', 'mcp'), BENCH_USER)
     };
-    return { ...server, url, bearers };
+    return { ...server, url, bearers, target: targetWith(bearers) };
   } catch (error) {
     await server.stop();
     throw error;

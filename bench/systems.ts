@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { PG_DATABASE, type PostgresServer } from './datasets.ts';
 import { startDbhub, type DbhubServer } from './dbhub.ts';
+import type { HttpTarget } from './http-caller.ts';
 import type { LoadJob } from './load.ts';
 import type { SystemName } from './options.ts';
 import { startSqlbridge, type SqlbridgeOptions, type SqlbridgeServer } from './sqlbridge-server.ts';
-import type { Workload } from './workloads.ts';
+import type { Engine, Era, Workload } from './workloads.ts';
 
 /**
  * The systems compared, started once for the whole run and all kept up while it alternates
@@ -79,7 +80,6 @@ export function loadJob(
   workload: Workload,
   timing: { durationMs: number; warmupMs: number }
 ): LoadJob {
-  const environment = workload.engine === 'postgres' ? 'pg' : 'lite';
   const base = {
     calls: workload.calls,
     capped: workload.capped === true,
@@ -98,25 +98,20 @@ export function loadJob(
       }
     };
   }
+  return { ...base, kind: 'http', http: httpTarget(systems, name, workload.engine, workload.era) };
+}
+
+/** How a server among the systems is called on an engine's data: its SQL tool over Streamable HTTP. */
+export function httpTarget(
+  systems: Systems,
+  name: Exclude<SystemName, 'raw' | 'raw-read-only'>,
+  engine: Engine,
+  era: Era
+): HttpTarget {
+  const environment = engine === 'postgres' ? 'pg' : 'lite';
   if (name === 'dbhub') {
     const dbhub = systems.dbhub!;
-    return {
-      ...base,
-      kind: 'http',
-      http: { url: dbhub.url, tool: dbhub.tool(environment), sqlArgument: 'sql', era: workload.era }
-    };
+    return { url: dbhub.url, tool: dbhub.tool(environment), sqlArgument: 'sql', era };
   }
-  const server = name === 'sqlbridge' ? systems.sqlbridge! : systems.sqlbridgeOauth!;
-  const bearer = server.bearers?.[environment];
-  return {
-    ...base,
-    kind: 'http',
-    http: {
-      url: server.url(environment, 'mcp'),
-      tool: 'execute_sql',
-      sqlArgument: 'query',
-      era: workload.era,
-      ...(bearer === undefined ? {} : { bearer })
-    }
-  };
+  return (name === 'sqlbridge' ? systems.sqlbridge! : systems.sqlbridgeOauth!).target(environment, era);
 }
