@@ -12,6 +12,7 @@ import { corsPolicy } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
 import { randomId } from './ids.ts';
+import { RawRequest, RawResponse } from './raw-messages.ts';
 import { refuseWhileDraining, type InFlightCalls } from './in-flight.ts';
 import type { RateLimitObserver } from './limits/rejections.ts';
 import { requestLimits, type RequestLimitRule } from './request-limits.ts';
@@ -53,6 +54,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const trust = proxyTrust(options.trustProxy);
   const app: HttpApp = Fastify({
     loggerInstance: options.logger,
+    // One hidden class for every request and every response, whatever answers it (raw-messages.ts).
+    http: { IncomingMessage: RawRequest, ServerResponse: RawResponse as typeof ServerResponse },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
     genReqId: randomId,
@@ -79,15 +82,6 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.decorate('rateLimitObserver', options.rateLimitObserver);
   app.addHook('onRequest', requestLimits(options.limits));
   app.addHook('onResponse', logRequest);
-  // Node applications mounted with @fastify/middie (the authorization servers, see provider-mount.ts)
-  // write their answers themselves; hand them the headers decided above. They answer only paths that
-  // no Fastify route serves, so Fastify's own routes skip this.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404) return;
-    for (const [name, value] of Object.entries(reply.getHeaders())) {
-      if (value !== undefined) reply.raw.setHeader(name, value);
-    }
-  });
   return app;
 }
 

@@ -11,12 +11,20 @@ const FORM_LIMIT = 8 * 1024;
 
 type Step = (context: InteractionContext, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
-/** The sign-in and consent pages of one environment's authorization server, at `/<environment>/interaction/<uid>`. */
-export async function mountInteractionRoutes(
-  app: HttpApp,
-  servers: AuthorizationServers,
-  environment: string
-): Promise<void> {
+/**
+ * The sign-in and consent pages of every environment's authorization server, at
+ * `/<environment>/interaction/<uid>`, on `scope` (the plugin of ../routes.ts): it reads their forms.
+ */
+export async function mountInteractionRoutes(scope: HttpApp, servers: AuthorizationServers): Promise<void> {
+  // One value per field: a repeated field takes its last value, as URLSearchParams reads it.
+  await scope.register(formbody, {
+    bodyLimit: FORM_LIMIT,
+    parser: body => Object.fromEntries(new URLSearchParams(body))
+  });
+  for (const { name } of servers.environments) mountPages(scope, servers, name);
+}
+
+function mountPages(scope: HttpApp, servers: AuthorizationServers, environment: string): void {
   const scopes = ['offline_access', ...resourceScopes(isReadOnly(servers, environment))];
   const consentTtlSeconds = Math.max(servers.config.auth.refreshTokenTtlDays, 30) * 86_400;
   const served = servers.environments.find(env => env.name === environment);
@@ -48,18 +56,11 @@ export async function mountInteractionRoutes(
         reply
       );
     };
-  await app.register(async scope => {
-    // One value per field: a repeated field takes its last value, as URLSearchParams reads it.
-    await scope.register(formbody, {
-      bodyLimit: FORM_LIMIT,
-      parser: body => Object.fromEntries(new URLSearchParams(body))
-    });
-    scope.get(`/${environment}/interaction/:uid`, step(showInteraction));
-    scope.post(`/${environment}/interaction/:uid/login`, step(submitLogin));
-    scope.post(`/${environment}/interaction/:uid/confirm`, step(submitConsent));
-    scope.post(`/${environment}/interaction/:uid/federate`, step(startFederatedLogin));
-    scope.get(`/${environment}/interaction/:uid/federated`, step(finishFederatedLogin));
-  });
+  scope.get(`/${environment}/interaction/:uid`, step(showInteraction));
+  scope.post(`/${environment}/interaction/:uid/login`, step(submitLogin));
+  scope.post(`/${environment}/interaction/:uid/confirm`, step(submitConsent));
+  scope.post(`/${environment}/interaction/:uid/federate`, step(startFederatedLogin));
+  scope.get(`/${environment}/interaction/:uid/federated`, step(finishFederatedLogin));
 }
 
 function isReadOnly(servers: AuthorizationServers, environment: string): boolean {

@@ -9,83 +9,114 @@ import { withRequestOrigin } from '../../observability/request-context.ts';
  * Each environment's authorization server is oidc-provider, a Koa application, mounted the way its
  * documentation mounts it in Fastify: through @fastify/middie ("Mounting oidc-provider", to a
  * fastify application). It answers its own routes under the issuer path `/<environment>/…` and the
- * RFC 8414 path-inserted metadata URLs `/.well-known/<document>/<environment>`; every other path
- * passes on to Fastify's routes.
+ * RFC 8414 path-inserted metadata URLs `/.well-known/<document>/<environment>`.
  *
- * None of those paths is a Fastify route, so each prefix is a plugin of its own holding middie, the
- * mount and the prefix's not-found handler (Fastify sends a path no route serves to the not-found
- * handler of its longest registered prefix, with that plugin's hooks). middie's hook thus runs only
- * for requests no route serves under those prefixes: the MCP endpoints and every other route never
- * pass through it.
+ * Those paths are routes of the plugin that holds the authorization servers (see ../routes.ts), and
+ * middie is that plugin's `onRequest` hook: a request whose path, as sent, is one of them goes to
+ * its environment's authorization server; one the router matched under another spelling
+ * (`/%64emo/token`) goes on to the route's handler, which answers not found. No other route passes
+ * through middie: the MCP endpoints never do.
  */
 
-/** oidc-provider's routes, relative to the issuer (see provider.ts `routes`). */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route is an authorization server's: middie hands its requests to oidc-provider. */
+    authorizationServer?: boolean;
+  }
+}
+
+/** oidc-provider's routes, relative to the issuer (see provider.ts `routes`), as router paths. */
+const PROVIDER_PATHS = [
+  '/authorize',
+  '/authorize/:uid',
+  '/token',
+  '/register',
+  '/revoke',
+  '/jwks',
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server'
+];
+
+/** The same routes, as a path must be sent to reach the authorization server. */
 const PROVIDER_ROUTE =
   /^\/(?:authorize(?:\/[^/]+)?|token|register|revoke|jwks|\.well-known\/(?:openid-configuration|oauth-authorization-server))$/;
 
 const METADATA_DOCUMENTS = ['oauth-authorization-server', 'openid-configuration'];
+const METADATA_URL = /^\/\.well-known\/(oauth-authorization-server|openid-configuration)\/([^/]+)$/;
 
 /** What @fastify/middie hands a mounted application: the raw request, with Fastify's id and client address. */
 type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string; id?: string; originalUrl?: string };
 
-/**
- * Whether the request's path, as sent, is exactly `expected`. middie matches a mount prefix
- * case-insensitively and after percent-decoding, but the HTTP layer's policies (the registration
- * limit, CORS, the Origin check) judge the path as sent: another spelling (`/DEMO/register`,
- * `/%64emo/register`) must not reach the authorization server past them.
- */
-function sentAs(req: MountedRequest, expected: string): boolean {
-  return pathOf(req.originalUrl ?? req.url ?? '/') === expected;
+/** A request for an authorization server: whose, and the URL it sees there (relative to its issuer). */
+export interface ProviderTarget {
+  environment: string;
+  url: string;
 }
 
-export async function mountAuthorizationServer(
-  app: HttpApp,
-  servers: AuthorizationServers,
-  environment: string
-): Promise<void> {
-  const answer = (req: MountedRequest, res: ServerResponse, url: string): void => {
-    const active = servers.active(environment);
-    const origin = servers.publicOrigin;
-    if (active === undefined || origin === undefined) {
-      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
-      return;
+/**
+ * The authorization server a request is for, judged on its URL as sent: middie's and the router's
+ * matching decode percent-escapes, but the HTTP layer's policies (the registration limit, CORS, the
+ * Origin check) judge the path as sent, so another spelling (`/DEMO/register`, `/%64emo/register`)
+ * must not reach an authorization server past them.
+ */
+export function providerTarget(sent: string, environments: ReadonlySet<string>): ProviderTarget | undefined {
+  const path = pathOf(sent);
+  const metadata = METADATA_URL.exec(path);
+  if (metadata !== null) {
+    const [, document = '', environment = ''] = metadata;
+    return environments.has(environment) ? { environment, url: `/.well-known/${document}` } : undefined;
+  }
+  const end = path.indexOf('/', 1);
+  if (end === -1) return undefined;
+  const environment = path.slice(1, end);
+  if (!environments.has(environment) || !PROVIDER_ROUTE.test(path.slice(end))) return undefined;
+  return { environment, url: withDefaultScope(sent.slice(end)) };
+}
+
+/** Every environment's authorization server, on `scope` (the plugin of ../routes.ts). */
+export async function mountAuthorizationServers(scope: HttpApp, servers: AuthorizationServers): Promise<void> {
+  const environments = new Set(servers.environments.map(environment => environment.name));
+  // An authorization server writes its answers itself: it is handed the headers the HTTP layer
+  // decided for every response (security-headers.ts, CORS) before it is called.
+  scope.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.config.authorizationServer !== true) return;
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) reply.raw.setHeader(name, value);
     }
-    pinToPublicUrl(req, new URL(origin));
-    req.baseUrl = `/${environment}`;
-    req.url = url;
-    // oidc-provider's events are recorded with the request they happened in (see provider-audit.ts).
-    const from = { requestId: req.id ?? '', remoteAddress: req.ip ?? req.socket.remoteAddress ?? '' };
-    withRequestOrigin(from, () => active.callback(req, res)).catch((error: unknown) => {
-      servers.logger.error({ err: error, environment }, 'authorization server failed');
-    });
-  };
-  await mountUnderPrefix(app, `/${environment}`, (req, res, next) => {
-    const path = pathOf(req.url ?? '/');
-    if (PROVIDER_ROUTE.test(path) && sentAs(req, `/${environment}${path}`)) {
-      answer(req, res, withDefaultScope(req.url ?? '/'));
-    } else next();
   });
-  for (const document of METADATA_DOCUMENTS) {
-    const prefix = `/.well-known/${document}/${environment}`;
-    await mountUnderPrefix(app, prefix, (req, res, next) => {
-      if (sentAs(req, prefix)) answer(req, res, `/.well-known/${document}`);
-      else next();
-    });
+  await scope.register(middie);
+  scope.use((req: MountedRequest, res: ServerResponse, next: () => void) => {
+    const target = providerTarget(req.originalUrl ?? req.url ?? '/', environments);
+    if (target === undefined) next();
+    else answer(servers, target, req, res);
+  });
+  for (const environment of environments) {
+    const urls = [
+      ...PROVIDER_PATHS.map(path => `/${environment}${path}`),
+      ...METADATA_DOCUMENTS.map(document => `/.well-known/${document}/${environment}`)
+    ];
+    for (const url of urls) {
+      scope.route({ method: ['GET', 'POST'], url, handler: notFound, config: { authorizationServer: true } });
+    }
   }
 }
 
-type Mounted = (req: MountedRequest, res: ServerResponse, next: () => void) => void;
-
-/** `mounted` answers, or passes on, the requests under `prefix` that no route serves. */
-async function mountUnderPrefix(app: HttpApp, prefix: string, mounted: Mounted): Promise<void> {
-  await app.register(
-    async scope => {
-      await scope.register(middie);
-      scope.setNotFoundHandler(notFound);
-      scope.use('/', mounted);
-    },
-    { prefix }
-  );
+function answer(servers: AuthorizationServers, target: ProviderTarget, req: MountedRequest, res: ServerResponse): void {
+  const { environment, url } = target;
+  const active = servers.active(environment);
+  const origin = servers.publicOrigin;
+  if (active === undefined || origin === undefined) {
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"temporarily_unavailable"}');
+    return;
+  }
+  pinToPublicUrl(req, new URL(origin));
+  req.baseUrl = `/${environment}`;
+  req.url = url;
+  // oidc-provider's events are recorded with the request they happened in (see provider-audit.ts).
+  const from = { requestId: req.id ?? '', remoteAddress: req.ip ?? req.socket.remoteAddress ?? '' };
+  withRequestOrigin(from, () => active.callback(req, res)).catch((error: unknown) => {
+    servers.logger.error({ err: error, environment }, 'authorization server failed');
+  });
 }
 
 /**
