@@ -14,7 +14,8 @@ export async function mountAuthorization(app: HttpApp, servers: AuthorizationSer
   // plugin classes of its own for requests and replies, and the code every request runs (the hooks,
   // CORS, the request log) meets an object of each class a sign-in has passed through: past four
   // classes, V8 looks their properties up the slow, megamorphic way on every request, MCP calls
-  // included (see docs/performance.md, "OAuth").
+  // included (see ../http/raw-messages.ts, and docs/performance.md, "The authorization server only
+  // where it answers").
   await app.register(async (scope: HttpApp) => {
     await mountAuthorizationServers(scope, servers);
     await mountInteractionRoutes(scope, servers);

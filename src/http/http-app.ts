@@ -85,7 +85,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   return app;
 }
 
-/** The answer to a path no route serves (every path prefix that has a not-found handler of its own uses it). */
+/** The answer to a path no route serves, and to a request an authorization server's route did not take (provider-mount.ts). */
 export async function notFound(_request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   return reply.code(404).send({ error: 'not_found' });
 }
