@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../http/http-app.ts';
+import type { Environment } from '../../environment.ts';
 import type { AuthorizationServers } from '../authorization-servers.ts';
 import { finishFederatedLogin, startFederatedLogin } from '../federation/interaction-steps.ts';
 import { resourceScopes } from '../scopes.ts';
@@ -21,14 +22,13 @@ export async function mountInteractionRoutes(scope: HttpApp, servers: Authorizat
     bodyLimit: FORM_LIMIT,
     parser: body => Object.fromEntries(new URLSearchParams(body))
   });
-  for (const { name } of servers.environments) mountPages(scope, servers, name);
+  for (const served of servers.environments) mountPages(scope, servers, served);
 }
 
-function mountPages(scope: HttpApp, servers: AuthorizationServers, environment: string): void {
-  const scopes = ['offline_access', ...resourceScopes(isReadOnly(servers, environment))];
+function mountPages(scope: HttpApp, servers: AuthorizationServers, served: Environment): void {
+  const environment = served.name;
+  const scopes = ['offline_access', ...resourceScopes(served.config.readOnly)];
   const consentTtlSeconds = Math.max(servers.config.auth.refreshTokenTtlDays, 30) * 86_400;
-  const served = servers.environments.find(env => env.name === environment);
-  if (served === undefined) throw new Error(`no environment named ${environment}`);
   const audit = served.audit;
   const step =
     (handler: Step) =>
@@ -61,8 +61,4 @@ function mountPages(scope: HttpApp, servers: AuthorizationServers, environment: 
   scope.post(`/${environment}/interaction/:uid/confirm`, step(submitConsent));
   scope.post(`/${environment}/interaction/:uid/federate`, step(startFederatedLogin));
   scope.get(`/${environment}/interaction/:uid/federated`, step(finishFederatedLogin));
-}
-
-function isReadOnly(servers: AuthorizationServers, environment: string): boolean {
-  return servers.environments.find(env => env.name === environment)?.config.readOnly ?? true;
 }

@@ -37,12 +37,14 @@ const PROVIDER_PATHS = [
   '/.well-known/oauth-authorization-server'
 ];
 
-/** The same routes, as a path must be sent to reach the authorization server. */
-const PROVIDER_ROUTE =
-  /^\/(?:authorize(?:\/[^/]+)?|token|register|revoke|jwks|\.well-known\/(?:openid-configuration|oauth-authorization-server))$/;
-
 const METADATA_DOCUMENTS = ['oauth-authorization-server', 'openid-configuration'];
-const METADATA_URL = /^\/\.well-known\/(oauth-authorization-server|openid-configuration)\/([^/]+)$/;
+
+/** A router path as a pattern of the path sent: literal text, a parameter one segment. */
+const pattern = (path: string): string => path.replaceAll('.', '\\.').replace(/:[^/]+/g, '[^/]+');
+
+/** The provider's routes, as a path (relative to the issuer) must be sent to reach it. */
+const PROVIDER_ROUTE = new RegExp(`^(?:${PROVIDER_PATHS.map(pattern).join('|')})$`);
+const METADATA_URL = new RegExp(`^/\\.well-known/(${METADATA_DOCUMENTS.map(pattern).join('|')})/([^/]+)$`);
 
 /** What @fastify/middie hands a mounted application: the raw request, with Fastify's id and client address. */
 type MountedRequest = IncomingMessage & { baseUrl?: string; ip?: string; id?: string; originalUrl?: string };
