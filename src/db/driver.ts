@@ -62,8 +62,12 @@ export interface RowSink {
   /** The most rows the sink can accept; a driver need not fetch more than this. */
   readonly rowLimit?: number;
   columns(columns: readonly DriverColumn[]): void;
-  /** Receives one row; returns false to stop reading. */
-  row(values: readonly unknown[]): boolean;
+  /**
+   * Receives one row; returns false to stop reading. The array is the sink's from then on: a driver
+   * hands over a new array for every row and never touches it again, so the sink may convert the
+   * values where they are and keep the array.
+   */
+  row(values: unknown[]): boolean;
 }
 
 export interface StreamStats {

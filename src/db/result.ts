@@ -56,16 +56,19 @@ export class ResultCollector implements RowSink {
     this.driverColumns = columns;
   }
 
-  row(values: readonly unknown[]): boolean {
+  /** Converts the row's values where they are (the array is the sink's, see RowSink) and keeps it. */
+  row(values: unknown[]): boolean {
     this.received++;
     if (this.truncation !== null) return false;
     if (this.rows.length >= this.limits.maxRows) {
       this.truncation = 'max_rows';
       return false;
     }
-    const converted = values.map((value, i) =>
-      this.convert(value, this.driverColumns[i] ?? { name: `column${i + 1}`, type: null })
-    );
+    const columns = this.driverColumns;
+    for (let i = 0; i < values.length; i++) {
+      values[i] = this.convert(values[i], columns[i] ?? { name: `column${i + 1}`, type: null });
+    }
+    const converted = values as WireValue[];
     const size = wireRowJsonLength(converted) + 1;
     if (this.chars + size > this.limits.maxChars) {
       this.truncation = 'max_chars';

@@ -62,6 +62,14 @@ export function scaledDecimalToWire(value: number, scale: number): string {
 // eslint-disable-next-line no-control-regex -- the control characters are what JSON escapes
 const JSON_ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 
+/** The length of a number's JSON: integers counted digit by digit, other numbers as JSON writes them. */
+function numberJsonLength(value: number): number {
+  if (!Number.isSafeInteger(value)) return Number.isFinite(value) ? String(value).length : 4;
+  let length = value < 0 ? 2 : 1;
+  for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) length++;
+  return length;
+}
+
 /**
  * The length of `JSON.stringify(row)`, without building the string: the collector weighs every row
  * against the result's character budget, and a string per row was most of what collecting cost.
@@ -75,7 +83,7 @@ export function wireRowJsonLength(row: readonly WireValue[]): number {
     if (typeof value === 'string') {
       length += JSON_ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
     } else if (typeof value === 'number') {
-      length += Number.isFinite(value) ? String(value).length : 4;
+      length += numberJsonLength(value);
     } else if (typeof value === 'boolean') {
       length += value ? 4 : 5;
     } else {

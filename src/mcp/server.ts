@@ -34,7 +34,10 @@ export function createServerFactory(environment: Environment, options: ServerFac
   const executeWriteSql = curated.gateFreeSql(executeWriteSqlTool);
   const instructions = serverInstructions(environment);
   const logger = options.logger.child({ environment: environment.name });
-  const serverInfo = { name: 'sqlbridge', title: `sqlbridge — ${environment.name}`, version: options.version };
+  // ASCII only: a 2026-07-28 answer carries this in its `_meta`, and one character beyond Latin-1
+  // anywhere in an answer makes V8 write the whole JSON text in two bytes a character and encode
+  // it to UTF-8 the slow way (see docs/performance.md).
+  const serverInfo = { name: 'sqlbridge', title: `sqlbridge: ${environment.name}`, version: options.version };
   const context = { environment, logger };
   const oneToolServers = new OneToolServers();
   return request => {

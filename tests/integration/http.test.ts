@@ -153,6 +153,27 @@ describe('HTTP server', () => {
     expect(tools).toEqual(['list_tables', 'describe_table', 'execute_sql', 'get_table_sample']);
   });
 
+  it('answers a tool call over plain data in plain ASCII, server identity included', async () => {
+    // One character beyond Latin-1 anywhere in an answer (the server's title is in every one) makes
+    // V8 write the whole JSON text two bytes a character and encode it to UTF-8 the slow way.
+    const response = await inject({
+      method: 'POST',
+      url: '/demo/mcp',
+      headers: { ...MODERN_HEADERS, host: 'localhost', 'mcp-method': 'tools/call', 'mcp-name': 'execute_sql' },
+      payload: modernRequest('tools/call', {
+        name: 'execute_sql',
+        arguments: { query: "SELECT 1 AS n, 'plain' AS word UNION ALL SELECT 2, 'text'" }
+      })
+    });
+    expect(response.statusCode).toBe(200);
+    const result = message(response.body).result ?? {};
+    expect(result['isError']).toBeUndefined();
+    expect(result['_meta']).toMatchObject({
+      'io.modelcontextprotocol/serverInfo': { name: 'sqlbridge', title: 'sqlbridge: demo' }
+    });
+    expect(response.body).toMatch(/^[\x20-\x7e]+$/);
+  });
+
   it.each(['2025-03-26', '2025-06-18', '2025-11-25'])(
     'initializes a %s client on the same URL, in a session',
     async version => {

@@ -26,13 +26,28 @@ describe('ResultCollector', () => {
 
   it('stops at the character budget, counting serialized rows', () => {
     const collector = new ResultCollector({ maxRows: 1000, maxChars: 50 }, identity);
-    const row = ['x'.repeat(15)];
-    expect(collector.row(row)).toBe(true); // ["xxxxxxxxxxxxxxx"] = 19 chars + 1, total 22
-    expect(collector.row(row)).toBe(true); // 42
-    expect(collector.row(row)).toBe(false);
+    const row = () => ['x'.repeat(15)];
+    expect(collector.row(row())).toBe(true); // ["xxxxxxxxxxxxxxx"] = 19 chars + 1, total 22
+    expect(collector.row(row())).toBe(true); // 42
+    expect(collector.row(row())).toBe(false);
     expect(collector.result()).toMatchObject({ truncated: 'max_chars' });
     expect(collector.result().rows).toHaveLength(2);
     expect(JSON.stringify(collector.result().rows).length).toBeLessThanOrEqual(50);
+  });
+
+  it('keeps the array the driver handed over, its values converted where they are', () => {
+    const collector = new ResultCollector({ maxRows: 10, maxChars: 1000 }, value =>
+      typeof value === 'bigint' ? value.toString() : (value as string | number | null)
+    );
+    collector.columns([
+      { name: 'big', type: null },
+      { name: 'text', type: null }
+    ]);
+    const handed: unknown[] = [12345678901234567890n, 'x'];
+    expect(collector.row(handed)).toBe(true);
+    const [kept] = collector.result().rows;
+    expect(kept).toBe(handed);
+    expect(kept).toEqual(['12345678901234567890', 'x']);
   });
 
   it('converts every value with the column it belongs to', () => {

@@ -108,7 +108,23 @@ describe('the JSON length of a row, without JSON.stringify', () => {
     'ünïcødé',
     ...controls
   ];
-  const numbers = [0, -0, 1, -1.5, 1e21, 1e-7, 123456789012, Number.MAX_VALUE, Number.MIN_VALUE, Number.NaN, Infinity];
+  const numbers = [
+    0,
+    -0,
+    1,
+    -1.5,
+    1e21,
+    1e-7,
+    123456789012,
+    Number.MAX_SAFE_INTEGER,
+    Number.MIN_SAFE_INTEGER,
+    2 ** 53,
+    -(2 ** 53),
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.NaN,
+    Infinity
+  ];
 
   it.each([...texts, ...numbers, true, false, null].map(value => [value]))(
     'measures %j as JSON.stringify does',
@@ -117,6 +133,14 @@ describe('the JSON length of a row, without JSON.stringify', () => {
       expect(wireRowJsonLength([value, 1, 'x'])).toBe(JSON.stringify([value, 1, 'x']).length);
     }
   );
+
+  it('counts the digits of integers on both sides of every power of ten', () => {
+    for (let power = 1; power <= 1e16; power *= 10) {
+      for (const value of [power - 1, power, power + 1, -(power - 1), -power, -(power + 1)]) {
+        expect(wireRowJsonLength([value]), String(value)).toBe(JSON.stringify([value]).length);
+      }
+    }
+  });
 
   it('measures an empty row, and 2,000 random rows, as JSON.stringify does', () => {
     expect(wireRowJsonLength([])).toBe(2);

@@ -136,7 +136,12 @@ export class PipelinedRead {
     if (!this.isMain() || this.stopped) return;
     this.rowsRead++;
     const { parsers } = this;
-    const values = message.fields.map((raw, i) => (raw === null ? null : (parsers[i] ?? String)(raw)));
+    const { fields } = message;
+    const values: unknown[] = new Array(fields.length);
+    for (let i = 0; i < fields.length; i++) {
+      const raw = fields[i] ?? null;
+      values[i] = raw === null ? null : (parsers[i] ?? String)(raw);
+    }
     if (!this.sink.row(values)) this.stopped = true;
   }
 
