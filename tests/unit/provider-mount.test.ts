@@ -39,7 +39,13 @@ function fakeServers(reached: Reached[]): AuthorizationServers {
     config: { auth: { refreshTokenTtlDays: 30, federation: { localUsers: true } } },
     federation: { callback: async () => undefined },
     active: (environment: string) =>
-      ENVIRONMENTS.includes(environment) ? { callback: callbackOf(environment) } : undefined
+      ENVIRONMENTS.includes(environment)
+        ? {
+            callback: callbackOf(environment),
+            // No sign-in is under way: oidc-provider answers a page's lookup so for an unknown uid.
+            provider: { interactionDetails: () => Promise.reject(new Error('interaction session not found')) }
+          }
+        : undefined
   } as unknown as AuthorizationServers;
 }
 
@@ -167,20 +173,23 @@ describe('the plugin of the authorization servers and their sign-in pages', () =
       classes.set(proto, [...(classes.get(proto) ?? []), request.url]);
     });
     await mountAuthorization(app, fakeServers([]));
-    const urls = [
-      '/demo/token',
-      '/lite/token',
-      '/demo/register',
-      '/.well-known/oauth-authorization-server/demo',
-      '/.well-known/openid-configuration/lite',
-      '/demo/interaction/uid-1',
-      '/lite/interaction/uid-2'
+    // The provider's paths reach the fake provider (200); a sign-in page with no sign-in under way
+    // answers that it expired (400).
+    const answers: [string, number][] = [
+      ['/demo/token', 200],
+      ['/lite/token', 200],
+      ['/demo/register', 200],
+      ['/.well-known/oauth-authorization-server/demo', 200],
+      ['/.well-known/openid-configuration/lite', 200],
+      ['/demo/interaction/uid-1', 400],
+      ['/lite/interaction/uid-2', 400]
     ];
-    for (const url of urls) {
+    for (const [url, status] of answers) {
       const response = await app.inject({ method: 'GET', url, headers: { host: 'localhost' } });
-      expect(response.statusCode, url).not.toBe(404);
+      expect(response.statusCode, url).toBe(status);
+      if (status === 400) expect(response.body, url).toContain('Sign-in expired');
     }
-    expect([...classes.values()]).toEqual([urls]);
+    expect([...classes.values()]).toEqual([answers.map(([url]) => url)]);
     await app.close();
   });
 });
