@@ -11,8 +11,9 @@ import { imageEnv } from '../helpers/dockerfile.ts';
 /**
  * The V8 heap setting the image runs sqlbridge with (the Dockerfile's NODE_OPTIONS): Node accepts
  * it, it caps the young generation as the operations guide says, and the bench starts sqlbridge with
- * the same environment as the image, so that its figures are those of the image. And the heap growth an operator
- * may set on node's command line for less memory under load (docs/operations.md, "Memory").
+ * the same environment as the image, so that its figures are those of the image. And the heap growth, and V8's
+ * memory-first mode, an operator may set on node's command line for less memory under load (docs/operations.md,
+ * "Memory").
  */
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -32,10 +33,10 @@ const young = v8.getHeapSpaceStatistics().find(space => space.space_name === 'ne
 process.stdout.write(String(young.space_size));
 `;
 
-function youngGenerationBytes(nodeOptions: string | undefined): number {
+function youngGenerationBytes(nodeOptions: string | undefined, nodeFlags: readonly string[] = []): number {
   const env: Record<string, string> = { PATH: process.env['PATH'] ?? '' };
   if (nodeOptions !== undefined) env['NODE_OPTIONS'] = nodeOptions;
-  return Number(execFileSync(process.execPath, ['-e', CHURN], { env, encoding: 'utf8' }));
+  return Number(execFileSync(process.execPath, [...nodeFlags, '-e', CHURN], { env, encoding: 'utf8' }));
 }
 
 /**
@@ -125,13 +126,6 @@ describe('the heap growth an operator may set for memory under load', () => {
     expect(oldGenerationPeakOverLive([])).toBeGreaterThan(1.4 * oldGenerationPeakOverLive([FLAG]));
   });
 
-  it('is refused by Node in NODE_OPTIONS, which is why it goes on the command line', () => {
-    const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: FLAG };
-    expect(() => execFileSync(process.execPath, ['-e', '0'], { env, stdio: 'pipe' })).toThrow(
-      /not allowed in NODE_OPTIONS/
-    );
-  });
-
   it('is described, with the chart value that sets it, in the operations guide in English and in Spanish', () => {
     for (const guide of ['docs/operations.md', 'docs/es/operations.md']) {
       const text = readFileSync(join(ROOT, guide), 'utf8');
@@ -141,4 +135,36 @@ describe('the heap growth an operator may set for memory under load', () => {
     const values = readFileSync(join(ROOT, 'deploy/helm/sqlbridge/values.yaml'), 'utf8');
     expect(values).toMatch(/^nodeFlags: \[\]$/m);
   });
+});
+
+describe("V8's memory-first mode an operator may set when memory is all that matters", () => {
+  const FLAG = '--optimize-for-size';
+
+  it("keeps the young generation within two 1 MiB semispaces, whatever the image's NODE_OPTIONS say", () => {
+    const young = youngGenerationBytes(image['NODE_OPTIONS'], [FLAG]);
+    expect(young).toBeGreaterThan(0);
+    expect(young).toBeLessThanOrEqual(2 * MiB);
+  });
+
+  it('collects the old generation well before V8 would by itself', () => {
+    expect(oldGenerationPeakOverLive([])).toBeGreaterThan(2 * oldGenerationPeakOverLive([FLAG]));
+  });
+
+  it('is described in the operations guide in English and in Spanish', () => {
+    for (const guide of ['docs/operations.md', 'docs/es/operations.md']) {
+      expect(readFileSync(join(ROOT, guide), 'utf8'), guide).toContain(`\`${FLAG}\``);
+    }
+  });
+});
+
+describe("the V8 options an operator sets on node's command line", () => {
+  it.each(['--heap-growing-percent=100', '--optimize-for-size'])(
+    '%s is refused by Node in NODE_OPTIONS, which is why it goes on the command line',
+    flag => {
+      const env = { PATH: process.env['PATH'] ?? '', NODE_OPTIONS: flag };
+      expect(() => execFileSync(process.execPath, ['-e', '0'], { env, stdio: 'pipe' })).toThrow(
+        /not allowed in NODE_OPTIONS/
+      );
+    }
+  );
 });
