@@ -12,7 +12,9 @@ import { childEnv, freePort, spawnServer } from './spawned-server.ts';
  * (which generates the data) is not measured.
  */
 
-const demoArgs = (dataDir: string, port: number): string[] => [
+/** node's arguments for the demo on `port`, with its data in `dataDir`: `nodeFlags` for node itself, then the script. */
+export const demoArgs = (dataDir: string, port: number, nodeFlags: readonly string[]): string[] => [
+  ...nodeFlags,
   SQLBRIDGE_MAIN,
   'demo',
   '--no-auth',
@@ -23,8 +25,8 @@ const demoArgs = (dataDir: string, port: number): string[] => [
 ];
 
 /** Starts the demo once so that its data exists. */
-export async function prepareDemo(dataDir: string): Promise<void> {
-  const server = await spawnServer(process.execPath, demoArgs(dataDir, 0), {
+export async function prepareDemo(dataDir: string, nodeFlags: readonly string[] = []): Promise<void> {
+  const server = await spawnServer(process.execPath, demoArgs(dataDir, 0, nodeFlags), {
     cwd: PROJECT_ROOT,
     env: SQLBRIDGE_ENV,
     readyWhen: servingUrl,
@@ -55,12 +57,12 @@ async function toolsListed(url: string): Promise<boolean> {
   }
 }
 
-/** One cold start; milliseconds to the first tools/list. */
-export async function coldStartMs(dataDir: string): Promise<number> {
+/** One cold start, `node` given `nodeFlags` before the script; milliseconds to the first tools/list. */
+export async function coldStartMs(dataDir: string, nodeFlags: readonly string[] = []): Promise<number> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/demo/mcp`;
   const started = performance.now();
-  const child = spawn(process.execPath, demoArgs(dataDir, port), {
+  const child = spawn(process.execPath, demoArgs(dataDir, port, nodeFlags), {
     cwd: PROJECT_ROOT,
     env: childEnv(SQLBRIDGE_ENV),
     stdio: ['ignore', 'ignore', 'ignore']

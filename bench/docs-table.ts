@@ -66,12 +66,18 @@ function cpuTable(results: Results, workloads: [string, string][]): string[] {
   return lines;
 }
 
-/** The Node options sqlbridge ran with, when the run recorded any (runs before the image set them did not). */
+/**
+ * The Node options sqlbridge ran with, when the run recorded any (runs before the image set them did not), and the
+ * options node itself was given before sqlbridge's script (`--node-flags`), when it was given any.
+ */
 function nodeOptions(results: Results): string {
   const options = results.sqlbridgeEnv?.['NODE_OPTIONS'];
-  return options === undefined || options === ''
-    ? ''
-    : ` (sqlbridge with \`NODE_OPTIONS=${options}\`, as its image sets it)`;
+  const flags = results.options.nodeFlags ?? [];
+  const parts = [
+    ...(options === undefined || options === '' ? [] : [`with \`NODE_OPTIONS=${options}\`, as its image sets it`]),
+    ...(flags.length === 0 ? [] : [`started as \`node ${flags.join(' ')}\``])
+  ];
+  return parts.length === 0 ? '' : ` (sqlbridge ${parts.join(', ')})`;
 }
 
 export function resultsSection(results: Results): string {

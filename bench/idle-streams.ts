@@ -52,6 +52,8 @@ export interface IdleStreamsOptions {
   count: number;
   /** How long the streams are held idle after they opened (default HOLD_MS). */
   holdMs?: number;
+  /** Options for `node` itself in both servers, before their script (`--node-flags`). */
+  nodeFlags?: readonly string[];
 }
 
 /** sqlbridge's figure, and the same streams held by Fastify alone (see fastify-alone.ts). */
@@ -71,7 +73,7 @@ export async function measureIdleStreams(options: IdleStreamsOptions): Promise<I
       return { sqlbridge: figure, headers: await eventStreamHeaders(server.url('pg', 'sse')) };
     }
   );
-  const floor = await startFastifyAlone(headers, KEEP_ALIVE_MS);
+  const floor = await startFastifyAlone(headers, KEEP_ALIVE_MS, options.nodeFlags);
   try {
     return { sqlbridge, fastifyAlone: await holdIdle(floor, `${floor.baseUrl}/pg/sse`, count, heldMs) };
   } finally {
@@ -89,13 +91,17 @@ const FASTIFY_ALONE = fileURLToPath(new URL('./fastify-alone.ts', import.meta.ur
  * TypeScript, Node would load its type stripper, about 18 MiB of resident set sqlbridge's built
  * server does not carry. It runs from the project's directory, where `fastify` resolves.
  */
-export async function startFastifyAlone(headers: Record<string, string>, keepAliveMs: number): Promise<SpawnedServer> {
+export async function startFastifyAlone(
+  headers: Record<string, string>,
+  keepAliveMs: number,
+  nodeFlags: readonly string[] = []
+): Promise<SpawnedServer> {
   const { outputText } = ts.transpileModule(readFileSync(FASTIFY_ALONE, 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2024 }
   });
   return spawnServer(
     process.execPath,
-    ['--input-type=module', '--eval', outputText, JSON.stringify(headers), String(keepAliveMs)],
+    [...nodeFlags, '--input-type=module', '--eval', outputText, JSON.stringify(headers), String(keepAliveMs)],
     { cwd: PROJECT_ROOT, env: SQLBRIDGE_ENV, readyWhen: servingUrl }
   );
 }

@@ -46,6 +46,8 @@ export interface InstructionOptions {
   calls: number;
   /** The built server (default dist/main.js). */
   main?: string;
+  /** Options for `node` itself, before the server's script (`--node-flags`). */
+  nodeFlags?: readonly string[];
 }
 
 /** callgrind with counting off until the measured calls begin; code the JIT writes is re-read (V8 patches its code). */
@@ -104,7 +106,8 @@ export async function countInstructions(options: InstructionOptions): Promise<In
     maxStreams: 0,
     launcher: callgrind(outFile),
     ...(options.pgDatabase === undefined ? {} : { pgDatabase: options.pgDatabase }),
-    ...(options.main === undefined ? {} : { main: options.main })
+    ...(options.main === undefined ? {} : { main: options.main }),
+    ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags })
   });
   try {
     const environment = options.workload.engine === 'postgres' ? 'pg' : 'lite';

@@ -18,6 +18,8 @@ export interface BenchOptions {
   streams: number;
   /** Length of the soak (ms). */
   soakMs: number;
+  /** Options for `node` itself, before the script, in every sqlbridge process the bench starts (and Fastify alone's). */
+  nodeFlags: string[];
   out?: string;
 }
 
@@ -33,6 +35,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --systems LIST       comma-separated among ${SYSTEMS.join(', ')} (default all)
   --streams N          idle legacy SSE streams to hold (default 10000, quick 2000)
   --soak SECONDS       length of the mixed-load soak at concurrency 8 (default 600, quick 30)
+  --node-flags FLAGS   space-separated options for node itself, before sqlbridge's script, on top of the image's
+                       NODE_OPTIONS (e.g. --node-flags=--optimize-for-size): V8 options Node refuses in NODE_OPTIONS
   --out FILE           where to write the results JSON (default bench/results/<date>-<commit>.json)`;
 
 /** Thrown for a bad command line; the message names the option. */
@@ -75,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         systems: { type: 'string' },
         streams: { type: 'string' },
         soak: { type: 'string' },
+        'node-flags': { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean' }
       },
@@ -92,6 +97,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       throw new UsageError(`--systems: unknown system ${JSON.stringify(system)} (known: ${SYSTEMS.join(', ')})`);
     }
   }
+  const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter(flag => flag !== '');
+  for (const flag of nodeFlags) {
+    if (!flag.startsWith('-'))
+      throw new UsageError(
+        `--node-flags: each must be an option of node, starting with "-", got ${JSON.stringify(flag)}`
+      );
+  }
   return {
     quick,
     durationMs: positive('duration', values.duration, quick ? 3 : 20) * 1000,
@@ -102,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     systems: systems as SystemName[],
     streams: Math.round(positive('streams', values.streams, quick ? 2000 : 10_000)),
     soakMs: positive('soak', values.soak, quick ? 30 : 600) * 1000,
+    nodeFlags,
     ...(values.out === undefined ? {} : { out: values.out })
   };
 }

@@ -80,8 +80,11 @@ export interface Results {
   /** Whether the working tree had uncommitted changes to src/. */
   dirty: boolean;
   quick: boolean;
-  /** `primeCalls` is absent from runs made before servers were primed: they were measured from their start. */
-  options: Omit<BenchOptions, 'out' | 'primeCalls'> & { primeCalls?: number };
+  /**
+   * `primeCalls` is absent from runs made before servers were primed: they were measured from their start;
+   * `nodeFlags`, from runs made before the option existed, which gave node none.
+   */
+  options: Omit<BenchOptions, 'out' | 'primeCalls' | 'nodeFlags'> & { primeCalls?: number; nodeFlags?: string[] };
   /** The machine when the run began (CPU sampled before any load). */
   machine: Machine;
   /** The machine again once the servers were stopped: another process's load shows here (judged by idle CPU alone). */

@@ -61,6 +61,7 @@ async function main(options: BenchOptions): Promise<void> {
   await preparePostgres(POSTGRES);
   prepareSqlite(sqlitePath);
 
+  const { nodeFlags } = options;
   const workloads = WORKLOADS.filter(workload => selected(options, workload.name));
   const wantsStreams = options.systems.includes('sqlbridge') && selected(options, 'sse');
   const dbhubVersion = options.systems.includes('dbhub') ? await installDbhub(join(WORK_DIR, 'dbhub')) : undefined;
@@ -70,6 +71,7 @@ async function main(options: BenchOptions): Promise<void> {
       postgres: POSTGRES,
       sqlitePath,
       maxStreams: 0,
+      nodeFlags,
       ...(dbhubVersion === undefined ? {} : { dbhubVersion })
     });
   const results: Omit<Results, 'figures'> = {
@@ -85,7 +87,8 @@ async function main(options: BenchOptions): Promise<void> {
       only: options.only,
       systems: options.systems,
       streams: options.streams,
-      soakMs: options.soakMs
+      soakMs: options.soakMs,
+      nodeFlags
     },
     machine,
     sqlbridgeEnv: SQLBRIDGE_ENV,
@@ -108,7 +111,8 @@ async function main(options: BenchOptions): Promise<void> {
       postgres: POSTGRES,
       sqlitePath,
       count: options.streams,
-      holdMs: options.quick ? 5000 : HOLD_MS
+      holdMs: options.quick ? 5000 : HOLD_MS,
+      nodeFlags
     });
     results.streams = streams.sqlbridge;
     results.streamsFastifyAlone = streams.fastifyAlone;
@@ -116,14 +120,20 @@ async function main(options: BenchOptions): Promise<void> {
   if (options.systems.includes('sqlbridge') && selected(options, 'cold-start')) {
     progress('cold start of the demo…');
     const dataDir = join(WORK_DIR, 'demo');
-    await prepareDemo(dataDir);
+    await prepareDemo(dataDir, nodeFlags);
     const runs: number[] = [];
-    for (let run = 0; run < options.runs; run++) runs.push(Math.round(await coldStartMs(dataDir)));
+    for (let run = 0; run < options.runs; run++) runs.push(Math.round(await coldStartMs(dataDir, nodeFlags)));
     results.coldStartMs = { runs, median: median(runs) };
   }
   if (options.systems.includes('sqlbridge') && selected(options, 'soak')) {
     progress(`soak: mixed load at concurrency 8 for ${options.soakMs / 1000} s…`);
-    results.soak = await measureSoak({ workDir: WORK_DIR, postgres: POSTGRES, sqlitePath, durationMs: options.soakMs });
+    results.soak = await measureSoak({
+      workDir: WORK_DIR,
+      postgres: POSTGRES,
+      sqlitePath,
+      durationMs: options.soakMs,
+      nodeFlags
+    });
   }
   if (selected(options, 'sdk-floor')) {
     progress('the MCP SDK alone, in process…');
@@ -149,7 +159,8 @@ async function main(options: BenchOptions): Promise<void> {
             workload,
             oauth: system === 'sqlbridge-oauth',
             warmupCalls: options.quick ? 300 : 20_000,
-            calls: options.quick ? 100 : 1000
+            calls: options.quick ? 100 : 1000,
+            nodeFlags
           })
         );
       } catch (error) {

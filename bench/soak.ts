@@ -80,6 +80,7 @@ export async function measureSoak(options: {
   postgres: PostgresServer;
   sqlitePath: string;
   durationMs: number;
+  nodeFlags?: readonly string[];
 }): Promise<SoakFigure> {
   return withOwnSqlbridge({ ...options, name: 'soak', maxStreams: 0 }, server =>
     soak(server, {

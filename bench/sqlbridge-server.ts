@@ -36,6 +36,8 @@ export interface SqlbridgeOptions {
   maxStreams: number;
   /** The built server to start (default: dist/main.js, as `npm run bench` builds it). */
   main?: string;
+  /** Options for `node` itself, before the server's script (`--node-flags`). */
+  nodeFlags?: readonly string[];
   /** A program and its arguments that run Node with the server (e.g. valgrind), and how long the start may take then. */
   launcher?: { command: string; args: string[]; startTimeoutMs: number };
 }
@@ -91,7 +93,16 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(config, await configYaml({ ...options, workDir: dir }));
-  const node = [process.execPath, options.main ?? SQLBRIDGE_MAIN, 'serve', '--config', config, '--port', '0'];
+  const node = [
+    process.execPath,
+    ...(options.nodeFlags ?? []),
+    options.main ?? SQLBRIDGE_MAIN,
+    'serve',
+    '--config',
+    config,
+    '--port',
+    '0'
+  ];
   const { launcher } = options;
   const server = await spawnServer(
     launcher?.command ?? node[0]!,
@@ -133,7 +144,9 @@ export async function startSqlbridge(options: SqlbridgeOptions): Promise<Sqlbrid
  * grown.
  */
 export async function withOwnSqlbridge<T>(
-  options: { workDir: string; name: string; postgres: PostgresServer; sqlitePath: string; maxStreams: number },
+  options: Pick<SqlbridgeOptions, 'workDir' | 'postgres' | 'sqlitePath' | 'maxStreams' | 'nodeFlags'> & {
+    name: string;
+  },
   use: (server: SqlbridgeServer) => Promise<T>
 ): Promise<T> {
   const server = await startSqlbridge({
@@ -141,7 +154,8 @@ export async function withOwnSqlbridge<T>(
     postgres: options.postgres,
     sqlitePath: options.sqlitePath,
     oauth: false,
-    maxStreams: options.maxStreams
+    maxStreams: options.maxStreams,
+    ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags })
   });
   try {
     return await use(server);

@@ -28,7 +28,10 @@ export interface Systems {
  */
 export async function startSystems(
   names: readonly SystemName[],
-  options: Pick<SqlbridgeOptions, 'workDir' | 'postgres' | 'pgDatabase' | 'sqlitePath' | 'maxStreams' | 'main'> & {
+  options: Pick<
+    SqlbridgeOptions,
+    'workDir' | 'postgres' | 'pgDatabase' | 'sqlitePath' | 'maxStreams' | 'main' | 'nodeFlags'
+  > & {
     dbhubVersion?: string;
   }
 ): Promise<Systems> {

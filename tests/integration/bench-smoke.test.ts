@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSqlbridge, PROJECT_ROOT } from '../../bench/build.ts';
+import { demoArgs } from '../../bench/cold-start.ts';
 import { eventStreamHeaders, startFastifyAlone } from '../../bench/idle-streams.ts';
 import { countInstructions, dumpTotal, threadTotals } from '../../bench/instructions.ts';
 import { holdStreams, runLoadJob } from '../../bench/load-client.ts';
@@ -230,7 +231,51 @@ describe('the benchmark harness', () => {
     expect(parseOptions(['--prime', '0']).primeCalls).toBe(0);
     for (const bad of ['-1', '1.5', 'many'])
       expect(() => parseOptions([`--prime=${bad}`])).toThrow(`--prime must be a whole number, 0 or more, got "${bad}"`);
+    expect(parseOptions([]).nodeFlags).toEqual([]);
+    expect(parseOptions(['--node-flags=--optimize-for-size  --max-semi-space-size=4']).nodeFlags).toEqual([
+      '--optimize-for-size',
+      '--max-semi-space-size=4'
+    ]);
+    expect(() => parseOptions(['--node-flags=--optimize-for-size main.js'])).toThrow(
+      '--node-flags: each must be an option of node, starting with "-", got "main.js"'
+    );
   });
+
+  it("gives node the options asked for before sqlbridge's script, Fastify alone's and the demo's", async () => {
+    const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+    const flags = ['--max-semi-space-size=4', '--stack-trace-limit=12'];
+    const flagged = await startSqlbridge({
+      main: join(BUILD, 'main.js'),
+      workDir: join(dir, 'flagged'),
+      postgres: { host: POSTGRES.host, port: POSTGRES.port, user: POSTGRES.user },
+      pgDatabase: POSTGRES.database,
+      sqlitePath,
+      oauth: false,
+      maxStreams: 0,
+      nodeFlags: flags
+    });
+    try {
+      expect(cmdline(flagged.pid).slice(1, 5)).toEqual([...flags, join(BUILD, 'main.js'), 'serve']);
+      const http = {
+        url: flagged.url('pg', 'mcp'),
+        tool: 'execute_sql',
+        sqlArgument: 'query',
+        era: '2026-07-28' as const
+      };
+      const result = await runLoadJob({ ...job(ANSWER.calls, '2026-07-28'), http });
+      expect(result).toMatchObject({ errors: 0 });
+      expect(result.calls).toBeGreaterThan(0);
+    } finally {
+      await flagged.stop();
+    }
+    const floor = await startFastifyAlone({ 'content-type': 'text/event-stream' }, 1000, flags);
+    try {
+      expect(cmdline(floor.pid).slice(1, 4)).toEqual([...flags, '--input-type=module']);
+    } finally {
+      await floor.stop();
+    }
+    expect(demoArgs('/data', 8008, flags).slice(0, 3)).toEqual([...flags, join(PROJECT_ROOT, 'dist', 'main.js')]);
+  }, 60_000);
 
   it("holds idle streams on Fastify alone answering with sqlbridge's headers and first event", async () => {
     const headers = await eventStreamHeaders(server.url('pg', 'sse'));

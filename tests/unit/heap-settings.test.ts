@@ -105,6 +105,15 @@ describe('the V8 heap setting of the image', () => {
     expect(resultsSection(benchResults())).not.toContain('NODE_OPTIONS');
   });
 
+  it("is named, with the options node itself was given before sqlbridge's script, with a run's results", () => {
+    const options = { ...benchResults().options, nodeFlags: ['--optimize-for-size'] };
+    expect(resultsSection(benchResults({ sqlbridgeEnv: SQLBRIDGE_ENV, options }))).toContain(
+      '(sqlbridge with `NODE_OPTIONS=--max-semi-space-size=16`, as its image sets it, started as `node --optimize-for-size`)'
+    );
+    expect(resultsSection(benchResults({ options }))).toContain('(sqlbridge started as `node --optimize-for-size`)');
+    expect(resultsSection(benchResults({ options: { ...options, nodeFlags: [] } }))).not.toContain('started as');
+  });
+
   it('is described in the operations guide, in English and in Spanish', () => {
     for (const guide of ['docs/operations.md', 'docs/es/operations.md']) {
       const text = readFileSync(join(ROOT, guide), 'utf8');
