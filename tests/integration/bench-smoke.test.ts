@@ -63,9 +63,10 @@ const ANSWER: Workload = {
   calls: [{ sql: 'SELECT 41 + 1 AS answer', expect: { rows: 1, contains: '42' } }]
 };
 
-const job = (calls: Call[], era: Era): LoadJob => ({
+/** Checked calls to `execute_sql` at `url` (by default the shared server's PostgreSQL environment). */
+const job = (calls: Call[], era: Era, url: string = server.url('pg', 'mcp')): LoadJob => ({
   kind: 'http',
-  http: { url: server.url('pg', 'mcp'), tool: 'execute_sql', sqlArgument: 'query', era },
+  http: { url, tool: 'execute_sql', sqlArgument: 'query', era },
   calls,
   capped: false,
   concurrency: 2,
@@ -256,13 +257,7 @@ describe('the benchmark harness', () => {
     });
     try {
       expect(cmdline(flagged.pid).slice(1, 5)).toEqual([...flags, join(BUILD, 'main.js'), 'serve']);
-      const http = {
-        url: flagged.url('pg', 'mcp'),
-        tool: 'execute_sql',
-        sqlArgument: 'query',
-        era: '2026-07-28' as const
-      };
-      const result = await runLoadJob({ ...job(ANSWER.calls, '2026-07-28'), http });
+      const result = await runLoadJob(job(ANSWER.calls, '2026-07-28', flagged.url('pg', 'mcp')));
       expect(result).toMatchObject({ errors: 0 });
       expect(result.calls).toBeGreaterThan(0);
     } finally {
