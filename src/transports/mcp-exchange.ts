@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { SHUTDOWN_MESSAGE, type InFlightCall, type InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError, type JsonRpcId } from '../http/json-rpc-errors.ts';
-import { EventStreamRelay, isEventStream, relayed } from './event-stream.ts';
+import { EventStreamRelay, isEventStream, type ChunkReader } from './event-stream.ts';
 
 /**
  * One HTTP exchange with an MCP endpoint, from the request to the end of its answer. Its abort
@@ -10,6 +10,12 @@ import { EventStreamRelay, isEventStream, relayed } from './event-stream.ts';
  * cut it off: every request not yet answered then gets the shutdown error, in a JSON answer if none
  * was sent yet, else as events at the end of its stream, and the SDK's work on it is aborted.
  */
+/** The SDK's answer; an event stream's body goes to the client through `relayed`, not on its own. */
+export interface McpAnswer {
+  response: Response;
+  relayed?: ChunkReader;
+}
+
 export class McpExchange implements InFlightCall {
   private readonly abortController = new AbortController();
   private readonly ids: readonly JsonRpcId[];
@@ -35,7 +41,7 @@ export class McpExchange implements InFlightCall {
   }
 
   /** The SDK's answer, its event stream relayed; or the shutdown error if the exchange is cut off first. */
-  async answer(pending: Promise<Response>): Promise<Response> {
+  async answer(pending: Promise<Response>): Promise<McpAnswer> {
     const interrupted = new Promise<undefined>(resolve => {
       this.interrupt = () => {
         resolve(undefined);
@@ -47,11 +53,11 @@ export class McpExchange implements InFlightCall {
       pending.catch(() => undefined);
       this.abortController.abort();
       const errors = this.ids.map(id => jsonRpcError(JSON_RPC.serverError, SHUTDOWN_MESSAGE, id));
-      return Response.json(this.batch ? errors : errors[0]);
+      return { response: Response.json(this.batch ? errors : errors[0]) };
     }
-    if (!isEventStream(response) || response.body === null) return response;
+    if (!isEventStream(response) || response.body === null) return { response };
     this.relay = new EventStreamRelay(response.body, { noteAnswers: this.ids.length > 0 });
-    return relayed(response, this.relay);
+    return { response, relayed: this.relay };
   }
 
   cutOff(): void {

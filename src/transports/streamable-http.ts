@@ -89,7 +89,8 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
       const pending = withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () =>
         legacy ? sessions.handle(webRequest, handling) : modern.fetch(webRequest, handling)
       );
-      return sendAnswer(reply, await exchange.answer(pending.then(response => answerEveryCall(response, body))));
+      const answer = await exchange.answer(pending.then(response => answerEveryCall(response, body)));
+      return sendAnswer(reply, answer.response, answer.relayed);
     }
   });
   app.head(options.path, { config: { jsonRpc: true } }, async (_request, reply) =>

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventStreamRelay } from '../../src/transports/event-stream.ts';
 import { sendAnswer, WHOLE_STREAM_MS } from '../../src/transports/web-answer.ts';
 
 const encoder = new TextEncoder();
@@ -18,6 +19,17 @@ function serve(response: () => Response): FastifyInstance {
   app.get('/', (_request, reply) => sendAnswer(reply, response()));
   apps.push(app);
   return app;
+}
+
+/** A stream whose chunks the test pushes. */
+function pushed(): { stream: ReadableStream<Uint8Array>; controller: ReadableStreamDefaultController<Uint8Array> } {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const stream = new ReadableStream<Uint8Array>({
+    start: c => {
+      controller = c;
+    }
+  });
+  return { stream, controller };
 }
 
 interface Source {
@@ -47,17 +59,14 @@ describe('sendAnswer', () => {
 
   it('sends an event stream that ends at once whole, with its length, in the order its events came', async () => {
     const app = serve(() =>
-      eventStream(
-        {
-          async start(controller) {
-            controller.enqueue(encoder.encode(': stream opened\n\n'));
-            await sleep(5);
-            controller.enqueue(encoder.encode('event: message\ndata: {"id":1}\n\n'));
-            controller.close();
-          }
-        },
-        { 'x-accel-buffering': 'no' }
-      )
+      eventStream({
+        async start(controller) {
+          controller.enqueue(encoder.encode(': stream opened\n\n'));
+          await sleep(5);
+          controller.enqueue(encoder.encode('event: message\ndata: {"id":1}\n\n'));
+          controller.close();
+        }
+      })
     );
     const reply = await app.inject({ method: 'GET', url: '/' });
     const body = ': stream opened\n\nevent: message\ndata: {"id":1}\n\n';
@@ -65,6 +74,29 @@ describe('sendAnswer', () => {
     expect(reply.headers['x-accel-buffering']).toBe('no');
     expect(reply.headers['content-length']).toBe(String(Buffer.byteLength(body)));
     expect(reply.headers['transfer-encoding']).toBeUndefined();
+    expect(reply.body).toBe(body);
+  });
+
+  it('sends a relayed event stream with the status and headers of the response it relays, but not its length', async () => {
+    const sdkBody = 'event: message\ndata: {"id":1}\n\n';
+    const app = Fastify();
+    app.get('/', (_request, reply) => {
+      const { stream, controller } = pushed();
+      controller.enqueue(encoder.encode(sdkBody));
+      controller.close();
+      const response = new Response(stream, {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream', 'content-length': '999', 'mcp-session-id': 'abc' }
+      });
+      return sendAnswer(reply, response, new EventStreamRelay(response.body!, { noteAnswers: true }));
+    });
+    apps.push(app);
+    const reply = await app.inject({ method: 'GET', url: '/' });
+    const body = `: stream opened\n\n${sdkBody}`;
+    expect(reply.statusCode).toBe(200);
+    expect(reply.headers['mcp-session-id']).toBe('abc');
+    expect(reply.headers['x-accel-buffering']).toBe('no');
+    expect(reply.headers['content-length']).toBe(String(Buffer.byteLength(body)));
     expect(reply.body).toBe(body);
   });
 
