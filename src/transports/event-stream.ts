@@ -42,8 +42,7 @@ const DONE: ChunkRead = Object.freeze({ done: true, value: undefined });
 
 /**
  * A source stream relayed chunk by chunk as it is read (no stream of its own: each read is a read
- * of the source), after an opening comment, noting the answers it carries. Read one chunk at a
- * time: a read waits for the one before it to settle.
+ * of the source), after an opening comment, noting the answers it carries.
  */
 export class EventStreamRelay implements ChunkReader {
   private readonly answered = new Set<JsonRpcId>();
