@@ -3,6 +3,12 @@ import { SHUTDOWN_MESSAGE, type InFlightCall, type InFlightCalls } from '../http
 import { JSON_RPC, jsonRpcError, type JsonRpcId } from '../http/json-rpc-errors.ts';
 import { EventStreamRelay, isEventStream, type ChunkReader } from './event-stream.ts';
 
+/** The SDK's answer; an event stream's body goes to the client through `relayed`, not on its own. */
+export interface McpAnswer {
+  response: Response;
+  relayed?: ChunkReader;
+}
+
 /**
  * One HTTP exchange with an MCP endpoint, from the request to the end of its answer. Its abort
  * signal follows the client's connection (a 2026-07-28 client cancels a call by closing the
@@ -10,12 +16,6 @@ import { EventStreamRelay, isEventStream, type ChunkReader } from './event-strea
  * cut it off: every request not yet answered then gets the shutdown error, in a JSON answer if none
  * was sent yet, else as events at the end of its stream, and the SDK's work on it is aborted.
  */
-/** The SDK's answer; an event stream's body goes to the client through `relayed`, not on its own. */
-export interface McpAnswer {
-  response: Response;
-  relayed?: ChunkReader;
-}
-
 export class McpExchange implements InFlightCall {
   private readonly abortController = new AbortController();
   private readonly ids: readonly JsonRpcId[];
