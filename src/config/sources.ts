@@ -71,7 +71,15 @@ export function fileLayer(path: string, env: Environment): Layer {
     const where = at === undefined ? '' : ` at line ${at.line}, column ${at.col}`;
     throw ConfigError.single('config', `${path} is not valid YAML${where}: ${firstLine(yamlError.message)}`);
   }
-  const parsed: unknown = doc.toJS();
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS();
+  } catch (error) {
+    // The YAML library refuses aliases that would expand the document without bound (a "billion
+    // laughs"), by throwing rather than reporting.
+    const reason = error instanceof Error ? firstLine(error.message) : String(error);
+    throw ConfigError.single('config', `${path} cannot be read as settings: ${reason}`);
+  }
   if (parsed === null || parsed === undefined) return { values: {}, provenance: new Map() };
   if (!isPlainObject(parsed)) {
     throw ConfigError.single(
@@ -80,16 +88,23 @@ export function fileLayer(path: string, env: Environment): Layer {
     );
   }
   const problems: ConfigProblem[] = [];
-  const values = interpolate(parsed, [], env, path, problems) as RawObject;
+  const values = interpolate(parsed, [], new Set(), env, path, problems) as RawObject;
   if (problems.length > 0) throw new ConfigError(problems);
   const provenance = new Map<string, string>();
   recordLeaves(values, [], path, provenance);
   return { values, provenance };
 }
 
+/**
+ * The file's values with `${VAR}` replaced, copied into new objects: a YAML alias becomes a copy of
+ * what its anchor holds, and an alias to a mapping or list that contains it (`a: &a { b: *a }`,
+ * which would make a setting hold itself) is reported rather than followed for ever. `enclosing`
+ * holds the mappings and lists on the way from the top to `value`.
+ */
 function interpolate(
   value: unknown,
   path: string[],
+  enclosing: Set<object>,
   env: Environment,
   file: string,
   problems: ConfigProblem[]
@@ -104,13 +119,26 @@ function interpolate(
       return '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, [...path, String(i)], env, file, problems));
-  if (isPlainObject(value)) {
-    const out: RawObject = {};
-    for (const [key, item] of Object.entries(value)) out[key] = interpolate(item, [...path, key], env, file, problems);
-    return out;
+  if (!Array.isArray(value) && !isPlainObject(value)) return value;
+  if (enclosing.has(value)) {
+    problems.push({
+      setting: path.join('.'),
+      problem: 'is a YAML alias to a mapping or list that contains it; a setting cannot hold itself',
+      source: file
+    });
+    return undefined;
   }
-  return value;
+  enclosing.add(value);
+  const out = Array.isArray(value)
+    ? value.map((item, i) => interpolate(item, [...path, String(i)], enclosing, env, file, problems))
+    : Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [
+          key,
+          interpolate(item, [...path, key], enclosing, env, file, problems)
+        ])
+      );
+  enclosing.delete(value);
+  return out;
 }
 
 function recordLeaves(value: unknown, path: string[], source: string, into: Map<string, string>): void {

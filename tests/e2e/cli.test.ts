@@ -137,6 +137,12 @@ describe('sqlbridge CLI', () => {
     expect(result.stderr).toBe(
       `sqlbridge: invalid configuration: environments.prod.limits.maxRows (from ${file}): expected a number, got the text "many"\n`
     );
+    writeFileSync(file, 'environments: &all\n  prod:\n    database: { engine: demo }\n    again: *all\n');
+    expect(await runCli(['check', '--config', file])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `sqlbridge: invalid configuration: environments.prod.again (from ${file}): is a YAML alias to a mapping or list that contains it; a setting cannot hold itself\n`
+    });
     const fromVariable = await runCli(['check'], { env: { MSSQL_HOST: 'db', MSSQL_PORT: 'fourteen33' } });
     expect(fromVariable).toMatchObject({
       code: 2,

@@ -170,6 +170,26 @@ const MISTAKES: Case[] = [
       'invalid configuration: config: FILE is not valid YAML at line 2, column 9: Nested mappings are not allowed in compact mappings'
   },
   {
+    name: 'a YAML alias to the mapping that contains it',
+    file: 'environments: &all\n  prod:\n    database: { engine: demo }\n    again: *all\n',
+    message:
+      'invalid configuration: environments.prod.again (from FILE): is a YAML alias to a mapping or list that contains it; a setting cannot hold itself'
+  },
+  {
+    name: 'a YAML alias to the list that contains it',
+    file: 'server:\n  trustProxy: &proxies [127.0.0.1, *proxies]\n',
+    message:
+      'invalid configuration: server.trustProxy.1 (from FILE): is a YAML alias to a mapping or list that contains it; a setting cannot hold itself'
+  },
+  {
+    name: 'YAML aliases that expand without bound (a billion laughs)',
+    file:
+      'dataDir: /tmp/x\na0: &a0 [x, x, x, x, x, x, x, x, x]\n' +
+      Array.from({ length: 11 }, (_, i) => `a${i + 1}: &a${i + 1} [${Array(9).fill(`*a${i}`).join(', ')}]\n`).join(''),
+    message:
+      'invalid configuration: config: FILE cannot be read as settings: Excessive alias count indicates a resource exhaustion attack'
+  },
+  {
     name: 'a file that is a list, not settings',
     file: '- a\n- b\n',
     message: 'invalid configuration: config: FILE must hold a YAML mapping (settings by name), not a list'
@@ -253,6 +273,17 @@ describe('configuration sources', () => {
     expect(loaded.config.logLevel).toBe('error');
     expect(loaded.config.dataDir).toBe(join(dir, 'state'));
     expect(Object.isFrozen(loaded.config.server)).toBe(true);
+  });
+
+  it('reads a YAML alias as a copy of what its anchor holds', () => {
+    const file =
+      'environments:\n  a:\n    database: { engine: demo }\n    limits: &limits { maxRows: 50, queryTimeoutMs: 9000 }\n' +
+      '  b:\n    database: { engine: demo }\n    limits: *limits\n';
+    const { loaded } = load({ file });
+    const { a, b } = loaded.config.environments;
+    expect(a?.limits).toMatchObject({ maxRows: 50, queryTimeoutMs: 9000 });
+    expect(b?.limits).toEqual(a?.limits);
+    expect(b?.limits).not.toBe(a?.limits);
   });
 
   it('serves the edge with the defaults the README states', () => {
