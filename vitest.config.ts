@@ -11,6 +11,7 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default'],
     globalSetup: ['tests/setup/global-setup.ts'],
+    setupFiles: ['tests/setup/zod.ts'],
     projects: [
       { extends: true, test: { name: 'main', include: ['tests/**/*.test.ts'], exclude: ['tests/recovery/**'] } },
       { extends: true, test: { name: 'recovery', include: ['tests/recovery/**/*.test.ts'], fileParallelism: false } }

@@ -13,6 +13,10 @@ const cache = enableCompileCache(
 );
 if (cache.directory !== undefined) process.env['NODE_COMPILE_CACHE'] ??= cache.directory;
 
+// Before any schema is built (see zod-setup.ts).
+const { configureZod } = await import('./zod-setup.ts');
+configureZod();
+
 const { processIo } = await import('./cli/io.ts');
 const { run } = await import('./cli/run.ts');
 const code = await run(process.argv.slice(2), { env: process.env, cwd: process.cwd(), io: processIo });

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/**
+ * zod as sqlbridge uses it: parsing trees, without the cycle support zod 4.6 adds by default.
+ *
+ * With it, every parse through a recursive schema (a JSON value, as the MCP SDK's requests,
+ * results and `_meta` hold) keeps a memo of each object and array it has parsed, so that an input
+ * that contains itself can be parsed. It costs about 5% of the main thread's instructions in a
+ * primary-key lookup, and a seventh to a quarter of what such a call moves to V8's old generation
+ * (see "Where the time goes" in docs/performance.md). Nothing sqlbridge parses can contain itself:
+ * JSON from the wire or from its stores, the results it builds, and its configuration, whose YAML
+ * aliases are copied and refused where they would contain themselves (config/sources.ts).
+ *
+ * zod reads the setting when a schema is built, so it is made before anything else is imported
+ * (main.ts), the MCP SDK's schemas included, several of which are built as its modules load.
+ */
+const TREES_ONLY: z.core.$ZodMemoizer = {
+  attach: () => undefined,
+  guard: () => undefined,
+  alloc: (_schema, _payload, empty) => empty
+};
+
+export function configureZod(): void {
+  z.config({ memoizer: TREES_ONLY });
+}

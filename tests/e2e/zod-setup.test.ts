@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { specTypeSchemas } from '@modelcontextprotocol/server';
+import { afterAll, describe, expect, it } from 'vitest';
+import { emptyDir } from '../helpers/data-dir.ts';
+import { PROJECT_ROOT, startServer, type RunningServer } from '../helpers/server-process.ts';
+import { killIfRunning } from '../helpers/shutdown.ts';
+import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
+
+/**
+ * zod's cycle support is off in the server process, for the MCP SDK's schemas too, some of which
+ * are built as its modules load (see src/zod-setup.ts): main.ts must set zod up before anything
+ * else is imported. A probe loaded ahead of the entry asks the process's own copy of the SDK.
+ */
+
+const PROBE = fileURLToPath(new URL('../fixtures/zod-probe.ts', import.meta.url));
+
+const servers: RunningServer[] = [];
+afterAll(async () => {
+  await Promise.allSettled(servers.map(killIfRunning));
+});
+
+describe('zod as the server process runs it', () => {
+  it('parses the MCP SDK’s JSON values as trees in a serving sqlbridge', async () => {
+    const dir = emptyDir('zod-setup-');
+    const config = join(dir, 'sqlbridge.yaml');
+    writeFileSync(
+      config,
+      `environments:\n  lite:\n    database: { engine: sqlite, path: ${JSON.stringify(createSqliteFixture())} }\n`
+    );
+    const server = await startServer({
+      args: ['serve', '--no-auth', '--config', config, '--data-dir', dir],
+      env: { NODE_OPTIONS: `--import ${PROBE}` }
+    });
+    servers.push(server);
+    server.process.kill('SIGUSR2');
+    expect(await server.logLine(entry => 'zodProbe' in entry)).toEqual({ zodProbe: 'trees' });
+  });
+
+  it('would see the memo in a process that loads the SDK without sqlbridge’s entry', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        PROBE,
+        '--input-type=module',
+        '-e',
+        "await import('@modelcontextprotocol/server'); process.stderr.write('loaded\\n'); setTimeout(() => {}, 10_000);"
+      ],
+      { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] }
+    );
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          if (stderr.startsWith('loaded\n') && stderr.length === 'loaded\n'.length) child.kill('SIGUSR2');
+          const line = stderr.split('\n').find(l => l.startsWith('{'));
+          if (line !== undefined) resolve(line);
+        });
+        child.once('exit', code => reject(new Error(`probe process exited with ${String(code)}: ${stderr}`)));
+      });
+      expect(JSON.parse(answer)).toEqual({ zodProbe: 'memo' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('is how the tests run it too (tests/setup/zod.ts)', () => {
+    const shared = { rows: [1, 2] };
+    const parsed = specTypeSchemas.JSONValue['~standard'].validate({ a: shared, b: shared });
+    expect(parsed).toEqual({ value: { a: shared, b: shared } });
+    const value = (parsed as { value: Record<string, unknown> }).value;
+    expect(value['a']).not.toBe(value['b']);
+  });
+});
