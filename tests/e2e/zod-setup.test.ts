@@ -56,9 +56,13 @@ describe('zod as the server process runs it', () => {
     try {
       const answer = await new Promise<string>((resolve, reject) => {
         let stderr = '';
+        let asked = false;
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk;
-          if (stderr.startsWith('loaded\n') && stderr.length === 'loaded\n'.length) child.kill('SIGUSR2');
+          if (!asked && stderr.includes('loaded\n')) {
+            asked = true;
+            child.kill('SIGUSR2');
+          }
           const line = stderr.split('\n').find(l => l.startsWith('{'));
           if (line !== undefined) resolve(line);
         });
