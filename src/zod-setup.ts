@@ -27,3 +27,23 @@ const TREES_ONLY: z.core.$ZodMemoizer = {
 export function configureZod(): void {
   z.config({ memoizer: TREES_ONLY });
 }
+
+/**
+ * `schema.safeParse(input)` for what is parsed once, the configuration above all, on zod's plain
+ * runtime parser: no compiled parser is built for the schemas it reaches (zod's compile step reads
+ * `jitless` on a schema's first parse and then keeps it on the runtime parser), and no generated
+ * fast path for its objects (`jitless` in the parse's context). The configuration's schema is the
+ * largest sqlbridge has: compiled, it held about 7 MiB of an idle server's resident set and added
+ * about 40 ms to a cold start, for a parse that runs once (see docs/performance.md). The result and
+ * its error messages are the same either way. The parse is synchronous, so nothing else is parsed
+ * while the setting is changed.
+ */
+export function safeParseOnce<S extends z.ZodType>(schema: S, input: unknown): z.ZodSafeParseResult<z.output<S>> {
+  const { jitless } = z.config();
+  z.config({ jitless: true });
+  try {
+    return schema.safeParse(input, { jitless: true });
+  } finally {
+    z.config({ jitless });
+  }
+}

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors/config-error.ts';
+import { safeParseOnce } from '../zod-setup.ts';
 import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
 import { toProblems } from './issues.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
@@ -72,7 +73,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 
   checkOriginalGuideVariables(env, notices);
 
-  const parsed = configSchema.safeParse(merged);
+  const parsed = safeParseOnce(configSchema, merged);
   if (!parsed.success) {
     throw new ConfigError(
       toProblems(parsed.error.issues, merged, provenance, path => keysAt(configSchema, path, merged))
