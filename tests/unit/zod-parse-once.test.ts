@@ -4,13 +4,10 @@ import { loadConfig } from '../../src/config/load.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { safeParseOnce } from '../../src/zod-setup.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { hasCompiledParser } from '../helpers/zod-compiled.ts';
 
 // Tests run zod as the server does (tests/setup/zod.ts): every schema is compiled on its first
 // parse, unless it is parsed through safeParseOnce.
-
-/** Whether zod/compile has given `schema` a compiled parser (it keeps the regular one as its fallback). */
-const compiled = (schema: z.ZodType): boolean =>
-  typeof (schema as unknown as { _zod: { bag: Record<string, unknown> } })._zod.bag['fallbackRun'] === 'function';
 
 const orderSchema = () => {
   const line = z.object({ sku: z.string().min(1), quantity: z.number().int().positive() });
@@ -28,12 +25,12 @@ describe('safeParseOnce', () => {
     expect(control.order.safeParse(ORDER)).toEqual(parsed);
     expect(parsed).toEqual({ success: true, data: ORDER });
 
-    expect(compiled(control.order)).toBe(true);
-    expect(compiled(once.order)).toBe(false);
-    expect(compiled(once.line)).toBe(false);
+    expect(hasCompiledParser(control.order)).toBe(true);
+    expect(hasCompiledParser(once.order)).toBe(false);
+    expect(hasCompiledParser(once.line)).toBe(false);
     // They stay on the runtime parser for later parses too.
     expect(once.order.safeParse(ORDER).success).toBe(true);
-    expect(compiled(once.order)).toBe(false);
+    expect(hasCompiledParser(once.order)).toBe(false);
   });
 
   it('reports the same issues as safeParse', () => {
@@ -53,7 +50,7 @@ describe('safeParseOnce', () => {
     expect(z.config().jitless).toBeFalsy();
     const after = orderSchema().order;
     after.safeParse(ORDER);
-    expect(compiled(after)).toBe(true);
+    expect(hasCompiledParser(after)).toBe(true);
   });
 });
 
@@ -66,6 +63,6 @@ describe('the configuration', () => {
       demo: true
     });
     expect(Object.keys(config.environments)).toEqual(['demo']);
-    expect(compiled(configSchema)).toBe(false);
+    expect(hasCompiledParser(configSchema)).toBe(false);
   });
 });
