@@ -37,7 +37,12 @@ export interface Figure {
   calls: number;
   errors: number;
   firstError?: string;
+  /** The server's RSS just before a run's measurement (MiB; median over the runs). */
   rssBeforeMb?: number;
+  /**
+   * Its highest VmRSS during one (MiB; the highest over the runs). Each run starts its servers
+   * afresh, so a growth pairs a run's own two readings (targets.ts), never these two.
+   */
   peakRssMb?: number;
   /** The server's CPU time per call answered (ms; median over the runs), with its worker processes. */
   serverCpuMsPerCall?: number;
