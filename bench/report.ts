@@ -37,11 +37,9 @@ export interface Figure {
   calls: number;
   errors: number;
   firstError?: string;
-  /** The server's RSS just before a run's measurement (MiB; median over the runs). */
-  rssBeforeMb?: number;
   /**
-   * Its highest VmRSS during one (MiB; the highest over the runs). Each run starts its servers
-   * afresh, so a growth pairs a run's own two readings (targets.ts), never these two.
+   * The server's highest VmRSS during a measurement (MiB; the highest over the runs). Each run
+   * starts its servers afresh: a growth pairs one run's own readings (targets.ts).
    */
   peakRssMb?: number;
   /** The server's CPU time per call answered (ms; median over the runs), with its worker processes. */
@@ -152,7 +150,6 @@ export function figures(measurements: Measurement[], titles: Map<string, string>
     const results = group.map(m => m.result);
     const firstError = results.find(r => r.firstError !== undefined)?.firstError;
     const peaks = group.flatMap(m => (m.peakRssMb === undefined ? [] : [m.peakRssMb]));
-    const befores = group.flatMap(m => (m.rssBeforeMb === undefined ? [] : [m.rssBeforeMb]));
     const cpu = results.flatMap(r => (r.serverCpuMsPerCall === undefined ? [] : [r.serverCpuMsPerCall]));
     return {
       workload: first.workload,
@@ -166,7 +163,6 @@ export function figures(measurements: Measurement[], titles: Map<string, string>
       calls: results.reduce((sum, r) => sum + r.calls, 0),
       errors: results.reduce((sum, r) => sum + r.errors, 0),
       ...(firstError === undefined ? {} : { firstError }),
-      ...(befores.length === 0 ? {} : { rssBeforeMb: round(median(befores), 1) }),
       ...(peaks.length === 0 ? {} : { peakRssMb: round(Math.max(...peaks), 1) }),
       ...(cpu.length === 0 ? {} : { serverCpuMsPerCall: round(median(cpu), 3) })
     };

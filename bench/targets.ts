@@ -1,4 +1,4 @@
-import { median, type Figure, type Results } from './report.ts';
+import { median, type Figure, type Measurement, type Results } from './report.ts';
 import type { SystemName } from './options.ts';
 
 /**
@@ -25,12 +25,14 @@ const SOAK_TARGET_MS = 600_000;
 export function checkTargets(results: Results): TargetCheck[] {
   const figure = (workload: string, system: SystemName): Figure | undefined =>
     results.figures.find(f => f.workload === workload && f.system === system);
+  /** One system's measurements of a workload, one per run. */
+  const runsOf = (workload: string, system: SystemName): Measurement[] =>
+    results.measurements.filter(m => m.workload === workload && m.system === system);
   // The median of the runs' ratios: each run measures the two systems one after the other, so a
   // drift between runs (a slower minute of the machine) cancels out instead of deciding the verdict.
   const ratio = (workload: string, a: SystemName, b: SystemName): number | undefined => {
-    const ratios = results.measurements.flatMap(x => {
-      if (x.workload !== workload || x.system !== a) return [];
-      const y = results.measurements.find(m => m.workload === workload && m.system === b && m.run === x.run);
+    const ratios = runsOf(workload, a).flatMap(x => {
+      const y = runsOf(workload, b).find(m => m.run === x.run);
       return y === undefined || y.result.callsPerSecond === 0
         ? []
         : [x.result.callsPerSecond / y.result.callsPerSecond];
@@ -59,13 +61,8 @@ export function checkTargets(results: Results): TargetCheck[] {
   const selectAll = figure('selectall-pg-c1', 'sqlbridge');
   // Each run starts its servers afresh, from a resident set of its own: a run's growth is its peak
   // over its own reading before, and the target takes the largest of them.
-  const growths = results.measurements.flatMap(m =>
-    m.workload === 'selectall-pg-c1' &&
-    m.system === 'sqlbridge' &&
-    m.peakRssMb !== undefined &&
-    m.rssBeforeMb !== undefined
-      ? [m.peakRssMb - m.rssBeforeMb]
-      : []
+  const growths = runsOf('selectall-pg-c1', 'sqlbridge').flatMap(m =>
+    m.peakRssMb !== undefined && m.rssBeforeMb !== undefined ? [m.peakRssMb - m.rssBeforeMb] : []
   );
   const growth = growths.length === 0 ? undefined : Math.max(...growths);
   const rows1000 = figure('rows1000-pg-c1', 'sqlbridge')?.p50Ms;
