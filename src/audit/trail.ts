@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomId } from '../ids.ts';
 import type { Logger } from '../observability/logger.ts';
 import { isoTime } from '../observability/iso-time.ts';
 import type { AuditRecord } from './record.ts';
@@ -113,7 +113,7 @@ export class AuditTrail {
 
   /** Takes a record: stamped with an id and the time now, written by every sink at its next flush. */
   record(entry: AuditEntry): AuditRecord {
-    const record: AuditRecord = { id: randomUUID(), time: isoTime(this.now()), ...entry };
+    const record: AuditRecord = { id: randomId(), time: isoTime(this.now()), ...entry };
     for (const listener of this.listeners) {
       try {
         listener(record);
@@ -243,7 +243,7 @@ export class AuditTrail {
       'audit records were dropped: the sink could not keep up while it was failing'
     );
     queue.loss = {
-      id: randomUUID(),
+      id: randomId(),
       time: isoTime(this.now()),
       event: 'audit.records_lost',
       outcome: 'failed',

@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { RandomPool } from '../random-pool.ts';
 
 /**
  * Database content framed as data for the model that reads a tool result. A row, a column name or a
@@ -24,19 +24,13 @@ export const UNTRUSTED_DATA_NOTICE =
 const BOUNDARY_LOOKALIKE = /<(?=\s*\/?\s*untrusted[\s_-]*data)/giu;
 
 const NONCE_BYTES = 8;
-/** Random bytes drawn a few kilobytes at a time (one system call serves 512 nonces), each byte used once. */
-const pool = Buffer.alloc(NONCE_BYTES * 512);
-let poolOffset = pool.length;
+/** One system call serves 512 nonces. */
+const pool = new RandomPool(NONCE_BYTES * 512);
 
 /** A fresh nonce: 64 random bits, which no stored value can predict. */
 export function boundaryNonce(): string {
-  if (poolOffset + NONCE_BYTES > pool.length) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
-  const nonce = pool.toString('hex', poolOffset, poolOffset + NONCE_BYTES);
-  poolOffset += NONCE_BYTES;
-  return nonce;
+  const start = pool.take(NONCE_BYTES);
+  return pool.bytes.toString('hex', start, start + NONCE_BYTES);
 }
 
 /** Escapes every boundary look-alike in database content, so that only the real boundary frames it. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   WebStandardStreamableHTTPServerTransport,
   isInitializeRequest,
@@ -7,6 +6,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Cluster } from '../cluster/cluster.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
+import { randomId } from '../ids.ts';
 
 /**
  * Sessions for 2025-era clients (Mcp-Session-Id, MCP 2025-06-18 "Session Management"). A session
@@ -104,7 +104,7 @@ export class LegacySessions {
   private async open(request: Request, owner: string, handling: RequestHandling): Promise<Response> {
     if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
     const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: randomId,
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: async id => {
         const now = Date.now();

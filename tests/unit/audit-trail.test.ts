@@ -83,7 +83,10 @@ describe('audit trail', () => {
     expect(sink.written.map(r => r.tool)).toEqual(['t0', 't1', 't2', 't3', 't4']);
     expect(sink.batches).toBe(1);
     expect(new Set(sink.written.map(r => r.id)).size).toBe(5);
-    for (const record of sink.written) expect(Date.parse(record.time)).not.toBeNaN();
+    for (const record of sink.written) {
+      expect(record.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(Date.parse(record.time)).not.toBeNaN();
+    }
     await audit.close();
   });
 
