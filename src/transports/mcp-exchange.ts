@@ -42,13 +42,17 @@ export class McpExchange implements InFlightCall {
 
   /** The SDK's answer, its event stream relayed; or the shutdown error if the exchange is cut off first. */
   async answer(pending: Promise<Response>): Promise<McpAnswer> {
-    const interrupted = new Promise<undefined>(resolve => {
+    // One promise, settled by the answer or by a cut-off, whichever comes first. (A `Promise.race`
+    // of the answer with a promise that only a cut-off settles, and so stayed pending, cost each
+    // call about 0.55 KB more moved to V8's old generation: docs/performance.md.)
+    const response = await new Promise<Response | undefined>((resolve, reject) => {
       this.interrupt = () => {
         resolve(undefined);
       };
       if (this.cut) resolve(undefined);
+      else pending.then(resolve, reject);
     });
-    const response = await Promise.race([pending, interrupted]);
+    this.interrupt = undefined;
     if (response === undefined) {
       pending.catch(() => undefined);
       this.abortController.abort();
