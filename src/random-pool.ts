@@ -16,6 +16,7 @@ export class RandomPool {
 
   /** Where `count` fresh bytes start in `bytes`: none of them was handed out before. */
   take(count: number): number {
+    if (count > this.bytes.length) throw new RangeError(`${count} bytes asked of a pool of ${this.bytes.length}`);
     if (this.offset + count > this.bytes.length) {
       randomFillSync(this.bytes);
       this.offset = 0;

@@ -7,11 +7,11 @@ import Fastify, {
   type FastifyRequest,
   type RawServerDefault
 } from 'fastify';
+import { randomId } from '../ids.ts';
 import type { Logger } from '../observability/logger.ts';
 import { corsPolicy } from './cors.ts';
 import { errorHandler } from './error-handler.ts';
 import { createHostGuard } from './host-guard.ts';
-import { randomId } from '../ids.ts';
 import { RawRequest, RawResponse } from './raw-messages.ts';
 import { refuseWhileDraining, type InFlightCalls } from './in-flight.ts';
 import type { RateLimitObserver } from './limits/rejections.ts';

@@ -8,9 +8,9 @@ import {
   type RequestId,
   type Transport
 } from '@modelcontextprotocol/server';
-import { randomId } from '../ids.ts';
 import { SHUTDOWN_MESSAGE, type InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
+import { randomId } from '../ids.ts';
 import { eventFrame } from './event-stream.ts';
 
 /**

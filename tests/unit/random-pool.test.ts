@@ -24,6 +24,10 @@ describe('RandomPool', () => {
     expect(pool.take(8)).toBe(16);
   });
 
+  it('refuses to hand out more bytes than it holds', () => {
+    expect(() => new RandomPool(16).take(17)).toThrow(RangeError);
+  });
+
   it('fills with random bytes: every value of a byte turns up over a few thousand', () => {
     const pool = new RandomPool(8192);
     const start = pool.take(8192);
