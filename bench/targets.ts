@@ -31,8 +31,9 @@ export function checkTargets(results: Results): TargetCheck[] {
   // The median of the runs' ratios: each run measures the two systems one after the other, so a
   // drift between runs (a slower minute of the machine) cancels out instead of deciding the verdict.
   const ratio = (workload: string, a: SystemName, b: SystemName): number | undefined => {
+    const others = runsOf(workload, b);
     const ratios = runsOf(workload, a).flatMap(x => {
-      const y = runsOf(workload, b).find(m => m.run === x.run);
+      const y = others.find(m => m.run === x.run);
       return y === undefined || y.result.callsPerSecond === 0
         ? []
         : [x.result.callsPerSecond / y.result.callsPerSecond];
