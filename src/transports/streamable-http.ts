@@ -11,7 +11,7 @@ import type { InFlightCalls } from '../http/in-flight.ts';
 import { requestIds } from '../http/json-rpc-errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { withRequestOrigin } from '../observability/request-context.ts';
-import { surelyModern } from './era.ts';
+import { surelyLegacy, surelyModern } from './era.ts';
 import { answerEveryCall, duplicateIdRefusal } from './json-rpc-edge.ts';
 import { LegacySessions, type RequestHandling } from './legacy-sessions.ts';
 import { McpExchange } from './mcp-exchange.ts';
@@ -85,7 +85,9 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
         parsedBody: body,
         ...(request.auth === undefined ? {} : { authInfo: request.auth })
       };
-      const legacy = !surelyModern(request.method, request.headers, body) && (await isLegacyRequest(webRequest, body));
+      const legacy =
+        surelyLegacy(request.method, request.headers, body) ||
+        (!surelyModern(request.method, request.headers, body) && (await isLegacyRequest(webRequest, body)));
       const pending = withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () =>
         legacy ? sessions.handle(webRequest, handling) : modern.fetch(webRequest, handling)
       );

@@ -7,14 +7,15 @@ import { standaloneCluster } from '../../src/cluster/cluster.ts';
 import type { HttpApp } from '../../src/http/http-app.ts';
 import { InFlightCalls } from '../../src/http/in-flight.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { MODERN_REVISION, surelyModern } from '../../src/transports/era.ts';
+import { MODERN_REVISION, surelyLegacy, surelyModern } from '../../src/transports/era.ts';
 import { mountStreamableHttp } from '../../src/transports/streamable-http.ts';
 import { quietHttpApp } from '../helpers/http-app.ts';
 
 /**
  * The Streamable HTTP route tells a 2026-07-28 request from a 2025-era one without the SDK's
  * classification when the answer is certain (era.ts). Wherever it says "modern", the SDK's own
- * predicate must say "not legacy": a corpus of requests of every shape holds the two to that.
+ * predicate must say "not legacy", and wherever it says "legacy", "legacy": a corpus of requests of
+ * every shape holds the two to that.
  */
 
 vi.mock('@modelcontextprotocol/server', async importOriginal => {
@@ -29,6 +30,7 @@ const ENVELOPE = {
 };
 const call = (params: Record<string, unknown>) => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
 const modernHeader = { 'mcp-protocol-version': MODERN_REVISION };
+const header2025 = { 'mcp-protocol-version': '2025-11-25' };
 
 interface Case {
   name: string;
@@ -102,7 +104,83 @@ const CASES: Case[] = [
     body: call({ name: 'echo', _meta: ENVELOPE })
   },
   { name: 'a GET under the modern header', method: 'GET', headers: modernHeader, body: undefined },
-  { name: 'a DELETE under the modern header', method: 'DELETE', headers: modernHeader, body: undefined }
+  { name: 'a DELETE under the modern header', method: 'DELETE', headers: modernHeader, body: undefined },
+  { name: 'a 2025 GET', method: 'GET', headers: header2025, body: undefined },
+  { name: 'a 2025 DELETE', method: 'DELETE', headers: {}, body: undefined },
+  {
+    name: 'a 2025 tools/call with a progress token',
+    headers: header2025,
+    body: call({ name: 'echo', arguments: { text: 'x' }, _meta: { progressToken: 'p-1' } })
+  },
+  {
+    name: 'a 2025-06-18 tools/call with a numeric progress token',
+    headers: { 'mcp-protocol-version': '2025-06-18' },
+    body: { jsonrpc: '2.0', id: 'a', method: 'tools/call', params: { name: 'echo', _meta: { progressToken: 7 } } }
+  },
+  {
+    name: 'a 2025-03-26 tools/list without params',
+    headers: { 'mcp-protocol-version': '2025-03-26' },
+    body: { jsonrpc: '2.0', id: 2, method: 'tools/list' }
+  },
+  {
+    name: 'a 2025 initialize under its header',
+    headers: header2025,
+    body: {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } }
+    }
+  },
+  {
+    name: 'a 2025 notification',
+    headers: header2025,
+    body: { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }
+  },
+  { name: 'a 2025 result response', headers: header2025, body: { jsonrpc: '2.0', id: 3, result: {} } },
+  { name: 'a 2025 batch', headers: header2025, body: [call({ name: 'echo' })] },
+  {
+    name: 'a 2025 header over an envelope',
+    headers: header2025,
+    body: call({ name: 'echo', _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2025-11-25' } })
+  },
+  {
+    name: 'a 2025 header over a modern envelope',
+    headers: header2025,
+    body: call({ name: 'echo', _meta: ENVELOPE })
+  },
+  {
+    name: 'a 2025 request with another _meta key',
+    headers: header2025,
+    body: call({ name: 'echo', _meta: { 'io.modelcontextprotocol/related-task': { taskId: 't' } } })
+  },
+  {
+    name: 'a 2025 request with a progress token that is an object',
+    headers: header2025,
+    body: call({ name: 'echo', _meta: { progressToken: { a: 1 } } })
+  },
+  {
+    name: 'a 2025 request with a fractional progress token',
+    headers: header2025,
+    body: call({ name: 'echo', _meta: { progressToken: 1.5 } })
+  },
+  { name: 'a 2025 request with _meta null', headers: header2025, body: call({ name: 'echo', _meta: null }) },
+  { name: 'a 2025 request with a fractional id', headers: header2025, body: { ...call({ name: 'echo' }), id: 1.5 } },
+  { name: 'a 2025 request with a null id', headers: header2025, body: { ...call({ name: 'echo' }), id: null } },
+  { name: 'a 2025 request with params null', headers: header2025, body: { ...call({}), params: null } },
+  { name: 'a 2025 request with params an array', headers: header2025, body: { ...call({}), params: [1] } },
+  {
+    name: 'a 2025 request with a member of its own',
+    headers: header2025,
+    body: { ...call({ name: 'echo' }), extra: 1 }
+  },
+  { name: 'a 2025 request of JSON-RPC 1.0', headers: header2025, body: { ...call({ name: 'echo' }), jsonrpc: '1.0' } },
+  { name: 'a request without a header', headers: {}, body: call({ name: 'echo' }) },
+  {
+    name: 'a request under a 2024 header',
+    headers: { 'mcp-protocol-version': '2024-11-05' },
+    body: call({ name: 'echo' })
+  }
 ];
 
 function webRequest(testCase: Case): Request {
@@ -115,6 +193,8 @@ function webRequest(testCase: Case): Request {
 }
 
 const answered = (testCase: Case): boolean => surelyModern(testCase.method ?? 'POST', testCase.headers, testCase.body);
+const answeredLegacy = (testCase: Case): boolean =>
+  surelyLegacy(testCase.method ?? 'POST', testCase.headers, testCase.body);
 const sdkSaysLegacy = (testCase: Case): Promise<boolean> =>
   sdk.isLegacyRequest(webRequest(testCase), (testCase.method ?? 'POST') === 'POST' ? testCase.body : undefined);
 
@@ -141,6 +221,42 @@ describe('surelyModern', () => {
     const testCase = CASES.find(c => c.name === name)!;
     expect(answered(testCase)).toBe(false);
     expect(await sdkSaysLegacy(testCase)).toBe(true);
+  });
+});
+
+describe('surelyLegacy', () => {
+  it("answers a 2025-era session's everyday requests and leaves every other shape to the SDK", () => {
+    expect(CASES.filter(answeredLegacy).map(testCase => testCase.name)).toEqual([
+      'a 2025 tools/call',
+      'a GET under the modern header',
+      'a DELETE under the modern header',
+      'a 2025 GET',
+      'a 2025 DELETE',
+      'a 2025 tools/call with a progress token',
+      'a 2025-06-18 tools/call with a numeric progress token',
+      'a 2025-03-26 tools/list without params',
+      'a 2025 initialize under its header'
+    ]);
+  });
+
+  it.each(CASES.filter(answeredLegacy))('the SDK serves it as a 2025-era request too: $name', async testCase => {
+    expect(await sdkSaysLegacy(testCase)).toBe(true);
+  });
+
+  it.each([
+    'a 2025 header over an envelope',
+    'a 2025 header over a modern envelope',
+    'a 2025 request with a progress token that is an object',
+    'a 2025 request with a fractional id',
+    'a 2025 request with a member of its own'
+  ])('leaves out %s, which the SDK answers on its modern side', async name => {
+    const testCase = CASES.find(c => c.name === name)!;
+    expect(answeredLegacy(testCase)).toBe(false);
+    expect(await sdkSaysLegacy(testCase)).toBe(false);
+  });
+
+  it('never says "legacy" where surelyModern says "modern"', () => {
+    expect(CASES.filter(c => answered(c) && answeredLegacy(c))).toEqual([]);
   });
 });
 
@@ -181,7 +297,7 @@ const JSON_HEADERS = {
 };
 
 describe('the Streamable HTTP route', () => {
-  it('serves a 2026-07-28 tools/call without the SDK predicate, and a 2025 initialize through it', async () => {
+  it('serves a 2026-07-28 tools/call and a 2025 session call without the SDK predicate, and a 2025 initialize through it', async () => {
     const app = await echoEndpoint();
     const predicate = vi.mocked(sdk.isLegacyRequest);
     predicate.mockClear();
@@ -208,7 +324,19 @@ describe('the Streamable HTTP route', () => {
       }
     });
     expect(initialize.statusCode).toBe(200);
-    expect(initialize.headers['mcp-session-id']).toEqual(expect.any(String));
+    const session = initialize.headers['mcp-session-id'];
+    expect(session).toEqual(expect.any(String));
+    expect(predicate).toHaveBeenCalledTimes(1);
+
+    // The session's calls name their revision in the header: served without the predicate.
+    const inSession = await app.inject({
+      method: 'POST',
+      url: '/env/mcp',
+      headers: { ...JSON_HEADERS, ...header2025, 'mcp-session-id': String(session) },
+      payload: call({ name: 'echo', arguments: { text: 'again' }, _meta: { progressToken: 1 } })
+    });
+    expect(inSession.statusCode).toBe(200);
+    expect(inSession.body).toContain('"text":"again"');
     expect(predicate).toHaveBeenCalledTimes(1);
   });
 });
