@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { ConfigProblem } from '../errors/config-error.ts';
-import { isPlainObject } from './sources.ts';
+import { isPlainObject } from '../plain-object.ts';
 
 /**
  * Turns zod issues into problems a person can act on: the exact setting, where its value came from,

@@ -1,20 +1,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors/config-error.ts';
+import { isPlainObject } from '../plain-object.ts';
 import { safeParseOnce } from '../zod-setup.ts';
 import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
 import { toProblems } from './issues.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { keysAt } from './schema-walk.ts';
-import {
-  emptyLayer,
-  envLayer,
-  fileLayer,
-  isPlainObject,
-  setPath,
-  type Environment,
-  type Layer,
-  type RawObject
-} from './sources.ts';
+import { emptyLayer, envLayer, fileLayer, setPath, type Environment, type Layer, type RawObject } from './sources.ts';
 
 /** Values given on the command line. They override the file and the environment. */
 export interface CliOverrides {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors/config-error.ts';
+import { isPlainObject } from '../plain-object.ts';
 import {
   DEFAULT_VARIABLE_ENVIRONMENT,
   ENV_VARS,
@@ -44,10 +45,6 @@ export function setPath(target: RawObject, path: readonly string[], value: unkno
   }
   const last = path.at(-1);
   if (last !== undefined) node[last] = value;
-}
-
-export function isPlainObject(value: unknown): value is RawObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ---------------------------------------------------------------- file

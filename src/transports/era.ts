@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isPlainObject } from '../plain-object.ts';
 
 /** The first protocol revision whose requests each carry their own envelope (the SDK's "modern" era). */
 export const MODERN_REVISION = '2026-07-28';
@@ -29,9 +30,6 @@ export function surelyModern(method: string, headers: IncomingHttpHeaders, body:
 /** The members a JSON-RPC request may have; the SDK's schema refuses any other. */
 const REQUEST_MEMBERS: ReadonlySet<string> = new Set(['jsonrpc', 'id', 'method', 'params']);
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const isIdOrToken = (value: unknown): boolean => typeof value === 'string' || Number.isSafeInteger(value);
 
 /**
@@ -54,15 +52,15 @@ export function surelyLegacy(method: string, headers: IncomingHttpHeaders, body:
   if (method === 'GET' || method === 'DELETE') return true;
   const revision = headers['mcp-protocol-version'];
   if (method !== 'POST' || typeof revision !== 'string' || !LEGACY_REVISIONS.has(revision)) return false;
-  if (!isRecord(body) || body['jsonrpc'] !== '2.0' || typeof body['method'] !== 'string') return false;
+  if (!isPlainObject(body) || body['jsonrpc'] !== '2.0' || typeof body['method'] !== 'string') return false;
   if (!isIdOrToken(body['id'])) return false;
   for (const member in body) if (!REQUEST_MEMBERS.has(member)) return false;
   const params = body['params'];
   if (params === undefined) return true;
-  if (!isRecord(params)) return false;
+  if (!isPlainObject(params)) return false;
   const meta = params['_meta'];
   if (meta === undefined) return true;
-  if (!isRecord(meta)) return false;
+  if (!isPlainObject(meta)) return false;
   for (const key in meta) if (key !== 'progressToken' || !isIdOrToken(meta[key])) return false;
   return true;
 }

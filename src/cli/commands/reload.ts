@@ -5,6 +5,7 @@ import type { Cluster } from '../../cluster/cluster.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { isPlainObject } from '../../plain-object.ts';
 
 /**
  * Reloading the configuration while serving: on SIGHUP the file (and the environment variables and
@@ -89,9 +90,7 @@ function withoutUsers(config: Config): unknown {
 /** The paths (at most three levels deep, never values) where two configurations differ. */
 export function changedSettings(before: unknown, after: unknown, path = '', depth = 0): string[] {
   if (JSON.stringify(before) === JSON.stringify(after)) return [];
-  const isObject = (value: unknown): value is Record<string, unknown> =>
-    typeof value === 'object' && value !== null && !Array.isArray(value);
-  if (depth >= 3 || !isObject(before) || !isObject(after)) return [path === '' ? '(everything)' : path];
+  if (depth >= 3 || !isPlainObject(before) || !isPlainObject(after)) return [path === '' ? '(everything)' : path];
   const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
   return names.flatMap(name =>
     changedSettings(before[name], after[name], path === '' ? name : `${path}.${name}`, depth + 1)
