@@ -22,9 +22,8 @@ export const LEGACY_REVISIONS: ReadonlySet<string> = new Set(['2025-11-25', '202
  */
 export function surelyModern(method: string, headers: IncomingHttpHeaders, body: unknown): boolean {
   if (method !== 'POST' || headers['mcp-protocol-version'] !== MODERN_REVISION) return false;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
-  const message = body as Record<string, unknown>;
-  return typeof message['method'] === 'string' && !('result' in message) && !('error' in message);
+  if (!isPlainObject(body)) return false;
+  return typeof body['method'] === 'string' && !('result' in body) && !('error' in body);
 }
 
 /** The members a JSON-RPC request may have; the SDK's schema refuses any other. */
