@@ -14,6 +14,7 @@ import {
 import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { busyFor } from '../helpers/slow-postgres.ts';
 
 /**
  * Behind the statement guard, nothing one call leaves in a database session reaches the next
@@ -123,6 +124,21 @@ describe('PostgreSQL', () => {
     // One connection in the pool: the check runs in the session the failed read used.
     const after = await db.query(`SELECT pg_backend_pid(), (${check})`);
     expect(after.rows).toEqual([[before.rows[0]?.[0], ...expected[0]!]]);
+  });
+
+  it.each([
+    ['read', (sql: string, signal: AbortSignal) => db.query(sql, { signal })],
+    ['write', (sql: string, signal: AbortSignal) => db.write(sql, { signal })]
+  ])('never lends again a session a cancel request was sent for, during a %s', async (_what, run) => {
+    const before = (await db.query('SELECT pg_backend_pid()')).rows[0]?.[0];
+    const controller = new AbortController();
+    const cancelled = run(busyFor(10), controller.signal);
+    setTimeout(() => controller.abort(new Error('the caller went away')), 200);
+    await expect(cancelled).rejects.toThrow(/cancelled by the client/);
+    // The request reaches the backend in its own time, maybe once it runs the next caller's statement.
+    const after = (await db.query('SELECT pg_backend_pid()')).rows[0]?.[0];
+    expect(typeof after).toBe('number');
+    expect(after).not.toBe(before);
   });
 
   it('sends a read, failed or not, and the reset of its session in one write', async () => {

@@ -75,6 +75,9 @@ export class PostgresDriver implements Driver {
     const client = await this.connect(signal);
     let broken = false;
     const cancel = (): void => {
+      // A cancel request reaches the backend in its own time, maybe once it runs the next borrower's
+      // statement: a session one was sent for is not lent again.
+      broken = true;
       void this.cancelBackend(client);
     };
     signal.addEventListener('abort', cancel, { once: true });
@@ -121,6 +124,8 @@ export class PostgresDriver implements Driver {
     const client = await this.connect(signal);
     let broken = false;
     const cancel = (): void => {
+      // As for a read: the session a cancel request was sent for is not lent again.
+      broken = true;
       void this.cancelBackend(client);
     };
     signal.addEventListener('abort', cancel, { once: true });
