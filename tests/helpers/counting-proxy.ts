@@ -5,7 +5,8 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
  * A TCP relay on loopback in front of a real database server, for counting what sqlbridge sends it:
  * every byte is passed on unchanged in both directions, and the client's bytes are searched for a
  * statement's text (a PostgreSQL Parse or Query message carries it verbatim). `stall()` stops
- * relaying, as a database that has hung would, without closing anything.
+ * relaying, as a database that has hung would, without closing anything; `stallNewConnections()`
+ * does so for connections opened from then on only, as a database slow to accept would.
  */
 export interface CountingProxy {
   port: number;
@@ -15,6 +16,8 @@ export interface CountingProxy {
   connections(): number;
   /** Holds every byte from now on until `resume()`: the server seems to hang. */
   stall(): void;
+  /** Connections opened from now on reach the server only at `resume()`; open ones go on. */
+  stallNewConnections(): void;
   resume(): void;
   close(): Promise<void>;
 }
@@ -27,6 +30,7 @@ export async function startCountingProxy(
   const sockets = new Set<Socket>();
   const held: (() => void)[] = [];
   let stalled = false;
+  let stallNew = false;
   let seen = 0;
   let opened = 0;
 
@@ -52,12 +56,19 @@ export async function startCountingProxy(
 
   const server = createServer(client => {
     opened++;
-    const upstream = connect(target.port, target.host);
-    sockets.add(client).add(upstream);
+    sockets.add(client);
     client.on('close', () => sockets.delete(client));
-    upstream.on('close', () => sockets.delete(upstream));
-    relay(client, upstream, true);
-    relay(upstream, client, false);
+    const open = (): void => {
+      if (client.destroyed) return;
+      const upstream = connect(target.port, target.host);
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      relay(client, upstream, true);
+      relay(upstream, client, false);
+    };
+    // Until it is relayed, what the client sends waits in its socket.
+    if (stallNew) held.push(open);
+    else open();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -68,8 +79,12 @@ export async function startCountingProxy(
     stall() {
       stalled = true;
     },
+    stallNewConnections() {
+      stallNew = true;
+    },
     resume() {
       stalled = false;
+      stallNew = false;
       for (const forward of held.splice(0)) forward();
     },
     async close() {

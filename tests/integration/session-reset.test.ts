@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { createDialect } from '../../src/db/registry.ts';
 import { DatabaseRuntime } from '../../src/db/runtime.ts';
@@ -13,14 +13,17 @@ import {
 } from '../dialects/engines/mssql.ts';
 import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { busyFor } from '../helpers/slow-postgres.ts';
 
 /**
  * Behind the statement guard, nothing one call leaves in a database session reaches the next
  * caller: PostgreSQL sessions are reset after every call (a failed read's too), MySQL connections that wrote are
- * closed, SQL Server connections are reset (sp_reset_connection) before they are lent again. Proven
- * with the guard switched off, so that the statements reach the engine.
+ * closed, SQL Server connections are reset (sp_reset_connection) before they are lent again, and a
+ * PostgreSQL or MariaDB connection a cancel was sent for is not lent again at all (the cancel could
+ * reach it once it serves the next caller). Proven with the guard switched off, so that the
+ * statements reach the engine.
  */
 
 const LIMITS = {
@@ -215,6 +218,56 @@ describe('MariaDB', () => {
     expect(free[0]?.free).toBe(1);
     const next = await db.write('SELECT @leak AS leak');
     expect(next.rows[0]?.[0]).toBeNull();
+  });
+});
+
+describe('MariaDB, with a cancel that is slow to arrive', () => {
+  let database: { main: string; drop: () => Promise<void> };
+  let proxy: CountingProxy;
+  let db: DatabaseRuntime;
+
+  beforeAll(async () => {
+    database = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
+    proxy = await startCountingProxy(MYSQL, 'KILL');
+    db = engineOnly(
+      {
+        engine: 'mysql',
+        host: '127.0.0.1',
+        port: proxy.port,
+        user: MYSQL.user,
+        database: database.main,
+        tls: 'disable',
+        connectTimeoutMs: 5000,
+        pool: { max: 1, idleTimeoutMs: 60_000 }
+      },
+      true
+    );
+  });
+
+  afterEach(() => proxy.resume());
+
+  afterAll(async () => {
+    await db.close();
+    await proxy.close();
+    await database.drop();
+  });
+
+  it('never lends again a connection it is ending for a cancelled statement that finished meanwhile', async () => {
+    const first = (await db.query('SELECT CONNECTION_ID()')).rows[0]?.[0];
+    // KILL is sent from a connection of its own, which now waits to reach the server.
+    proxy.stallNewConnections();
+    const controller = new AbortController();
+    const cancelled = db.query('SELECT SLEEP(0.5) AS slept', { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('the caller went away')), 100);
+    // The statement finished before the KILL could arrive: its answer stands.
+    expect((await cancelled).rows).toEqual([[0]]);
+    const next = db.query('SELECT CONNECTION_ID()');
+    await new Promise(resolve => setTimeout(resolve, 200));
+    proxy.resume();
+    const id = (await next).rows[0]?.[0];
+    expect(typeof id).toBe('number');
+    expect(id).not.toBe(first);
+    expect(proxy.count()).toBe(1);
   });
 });
 

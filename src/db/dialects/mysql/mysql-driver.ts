@@ -61,8 +61,10 @@ export class MysqlDriver implements Driver {
 
   async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     const connection = await this.connect(signal);
-    // Whether the connection was ended (cut result, cancellation): then it is not released or rolled back.
-    const state = { ended: false };
+    // Whether the connection was ended (cut result, cancellation): then it is not released or rolled
+    // back. Once a KILL is on its way it is `doomed`: the statement may finish before the KILL
+    // arrives, and a connection lent again meanwhile would be the one it ends.
+    const state = { ended: false, doomed: false };
     const end = (): void => {
       if (state.ended) return;
       state.ended = true;
@@ -72,6 +74,7 @@ export class MysqlDriver implements Driver {
     let kill: (() => void) | undefined;
     const killed = new Promise<never>((_resolve, reject) => {
       kill = () => {
+        state.doomed = true;
         void this.kill(connection.threadId).finally(() => {
           end();
           reject(signal.reason as Error);
@@ -124,8 +127,10 @@ export class MysqlDriver implements Driver {
     } finally {
       if (kill !== undefined) signal.removeEventListener('abort', kill);
       // The next caller must find the login's own role; a connection that cannot switch back is dropped.
-      if (!state.ended && this.roleHeld.has(connection)) await this.resetRole(connection).catch(end);
-      if (!state.ended) connection.release();
+      // The KILL ends a doomed connection (and it is not released to be ended in someone else's hands).
+      const keep = !state.ended && !state.doomed;
+      if (keep && this.roleHeld.has(connection)) await this.resetRole(connection).catch(end);
+      if (keep && !state.ended) connection.release();
     }
   }
 
