@@ -221,27 +221,54 @@ describe('MariaDB', () => {
   });
 });
 
-describe('MariaDB, with a cancel that is slow to arrive', () => {
-  let database: { main: string; drop: () => Promise<void> };
+/** A database reached through the relay at `port`, one connection in the pool. */
+const throughRelay = (port: number) =>
+  ({
+    host: '127.0.0.1',
+    port,
+    tls: 'disable',
+    connectTimeoutMs: 5000,
+    pool: { max: 1, idleTimeoutMs: 60_000 }
+  }) as const;
+
+describe.each([
+  {
+    engine: 'PostgreSQL',
+    target: POSTGRES,
+    create: async (port: number): Promise<{ database: DatabaseConfig; drop: () => Promise<void> }> => {
+      const created = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
+      return {
+        database: { engine: 'postgres', user: POSTGRES.user, database: created.name, ...throughRelay(port) },
+        drop: created.drop
+      };
+    },
+    slow: { sql: busyFor(0.5), rows: [[1]] },
+    /** The session's id, once 0.5 s have passed. */
+    sessionAfterWork: `SELECT pg_backend_pid(), (${busyFor(0.5)}) AS done`
+  },
+  {
+    engine: 'MariaDB',
+    target: MYSQL,
+    create: async (port: number): Promise<{ database: DatabaseConfig; drop: () => Promise<void> }> => {
+      const created = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
+      return {
+        database: { engine: 'mysql', user: MYSQL.user, database: created.main, ...throughRelay(port) },
+        drop: created.drop
+      };
+    },
+    slow: { sql: 'SELECT SLEEP(0.5) AS slept', rows: [[0]] },
+    sessionAfterWork: 'SELECT CONNECTION_ID(), SLEEP(0.5) AS slept'
+  }
+])('$engine, with a cancel that is slow to arrive', ({ target, create, slow, sessionAfterWork }) => {
+  let drop: () => Promise<void>;
   let proxy: CountingProxy;
   let db: DatabaseRuntime;
 
   beforeAll(async () => {
-    database = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
-    proxy = await startCountingProxy(MYSQL, 'KILL');
-    db = engineOnly(
-      {
-        engine: 'mysql',
-        host: '127.0.0.1',
-        port: proxy.port,
-        user: MYSQL.user,
-        database: database.main,
-        tls: 'disable',
-        connectTimeoutMs: 5000,
-        pool: { max: 1, idleTimeoutMs: 60_000 }
-      },
-      true
-    );
+    proxy = await startCountingProxy(target, 'KILL');
+    const created = await create(proxy.port);
+    drop = created.drop;
+    db = engineOnly(created.database, true);
   });
 
   afterEach(() => proxy.resume());
@@ -249,25 +276,25 @@ describe('MariaDB, with a cancel that is slow to arrive', () => {
   afterAll(async () => {
     await db.close();
     await proxy.close();
-    await database.drop();
+    await drop();
   });
 
-  it('never lends again a connection it is ending for a cancelled statement that finished meanwhile', async () => {
-    const first = (await db.query('SELECT CONNECTION_ID()')).rows[0]?.[0];
-    // KILL is sent from a connection of its own, which now waits to reach the server.
+  it('never lends the session to the next caller, whose statement the cancel would stop', async () => {
+    const first = (await db.query(sessionAfterWork)).rows[0]?.[0];
+    // The cancel (PostgreSQL's cancel request, MariaDB's KILL) goes over a connection of its own,
+    // which now waits to reach the server.
     proxy.stallNewConnections();
     const controller = new AbortController();
-    const cancelled = db.query('SELECT SLEEP(0.5) AS slept', { signal: controller.signal });
+    const cancelled = db.query(slow.sql, { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('the caller went away')), 100);
-    // The statement finished before the KILL could arrive: its answer stands.
-    expect((await cancelled).rows).toEqual([[0]]);
-    const next = db.query('SELECT CONNECTION_ID()');
-    await new Promise(resolve => setTimeout(resolve, 200));
-    proxy.resume();
-    const id = (await next).rows[0]?.[0];
-    expect(typeof id).toBe('number');
-    expect(id).not.toBe(first);
-    expect(proxy.count()).toBe(1);
+    // The statement finished before the cancel could arrive: its answer stands.
+    expect((await cancelled).rows).toEqual(slow.rows);
+    const next = db.query(sessionAfterWork);
+    // The cancel arrives while the next caller's statement runs.
+    setTimeout(() => proxy.resume(), 200);
+    const [session] = (await next).rows[0] ?? [];
+    expect(typeof session).toBe('number');
+    expect(session).not.toBe(first);
   });
 });
 
