@@ -242,7 +242,7 @@ describe.each([
         drop: created.drop
       };
     },
-    slow: { sql: busyFor(0.5), rows: [[1]] },
+    slow: { sql: busyFor(1), rows: [[1]] },
     /** The session's id, once 0.5 s have passed. */
     sessionAfterWork: `SELECT pg_backend_pid(), (${busyFor(0.5)}) AS done`
   },
@@ -256,7 +256,7 @@ describe.each([
         drop: created.drop
       };
     },
-    slow: { sql: 'SELECT SLEEP(0.5) AS slept', rows: [[0]] },
+    slow: { sql: 'SELECT SLEEP(1) AS slept', rows: [[0]] },
     sessionAfterWork: 'SELECT CONNECTION_ID(), SLEEP(0.5) AS slept'
   }
 ])('$engine, with a cancel that is slow to arrive', ({ target, create, slow, sessionAfterWork }) => {
@@ -286,6 +286,7 @@ describe.each([
     proxy.stallNewConnections();
     const controller = new AbortController();
     const cancelled = db.query(slow.sql, { signal: controller.signal });
+    // Well within the statement's second, however busy the machine.
     setTimeout(() => controller.abort(new Error('the caller went away')), 100);
     // The statement finished before the cancel could arrive: its answer stands.
     expect((await cancelled).rows).toEqual(slow.rows);
