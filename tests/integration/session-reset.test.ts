@@ -221,54 +221,52 @@ describe('MariaDB', () => {
   });
 });
 
-/** A database reached through the relay at `port`, one connection in the pool. */
-const throughRelay = (port: number) =>
-  ({
-    host: '127.0.0.1',
-    port,
-    tls: 'disable',
-    connectTimeoutMs: 5000,
-    pool: { max: 1, idleTimeoutMs: 60_000 }
-  }) as const;
-
 describe.each([
   {
-    engine: 'PostgreSQL',
+    name: 'PostgreSQL',
+    engine: 'postgres',
     target: POSTGRES,
-    create: async (port: number): Promise<{ database: DatabaseConfig; drop: () => Promise<void> }> => {
-      const created = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
-      return {
-        database: { engine: 'postgres', user: POSTGRES.user, database: created.name, ...throughRelay(port) },
-        drop: created.drop
-      };
-    },
+    create: () =>
+      createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)').then(({ name, drop }) => ({ name, drop })),
     slow: { sql: busyFor(1), rows: [[1]] },
     /** The session's id, once 0.5 s have passed. */
     sessionAfterWork: `SELECT pg_backend_pid(), (${busyFor(0.5)}) AS done`
   },
   {
-    engine: 'MariaDB',
+    name: 'MariaDB',
+    engine: 'mysql',
     target: MYSQL,
-    create: async (port: number): Promise<{ database: DatabaseConfig; drop: () => Promise<void> }> => {
-      const created = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
-      return {
-        database: { engine: 'mysql', user: MYSQL.user, database: created.main, ...throughRelay(port) },
-        drop: created.drop
-      };
-    },
+    create: () =>
+      createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n').then(({ main, drop }) => ({
+        name: main,
+        drop
+      })),
     slow: { sql: 'SELECT SLEEP(1) AS slept', rows: [[0]] },
     sessionAfterWork: 'SELECT CONNECTION_ID(), SLEEP(0.5) AS slept'
   }
-])('$engine, with a cancel that is slow to arrive', ({ target, create, slow, sessionAfterWork }) => {
+] as const)('$name, with a cancel that is slow to arrive', ({ engine, target, create, slow, sessionAfterWork }) => {
   let drop: () => Promise<void>;
   let proxy: CountingProxy;
   let db: DatabaseRuntime;
 
   beforeAll(async () => {
     proxy = await startCountingProxy(target, 'KILL');
-    const created = await create(proxy.port);
+    const created = await create();
     drop = created.drop;
-    db = engineOnly(created.database, true);
+    // Through the relay, one connection in the pool.
+    db = engineOnly(
+      {
+        engine,
+        host: '127.0.0.1',
+        port: proxy.port,
+        user: target.user,
+        database: created.name,
+        tls: 'disable',
+        connectTimeoutMs: 5000,
+        pool: { max: 1, idleTimeoutMs: 60_000 }
+      },
+      true
+    );
   });
 
   afterEach(() => proxy.resume());
