@@ -1,5 +1,12 @@
 import mysql, { type FieldPacket, type Pool, type PoolConnection } from 'mysql2';
-import type { Driver, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import {
+  UnconfirmedCancellation,
+  type Driver,
+  type QuerySpec,
+  type RowSink,
+  type ServerInfo,
+  type StreamStats
+} from '../../driver.ts';
 import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
 import { translateMysqlError } from './mysql-errors.ts';
 import { mysqlSessionStatement } from './mysql-session.ts';
@@ -14,6 +21,17 @@ export interface MysqlDriverOptions {
 type Flavor = 'mysql' | 'mariadb';
 
 const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * How long the server has, once a statement is to stop, to confirm its KILL before the connection is
+ * closed from this side and the call answered. A server that is alive answers within milliseconds.
+ */
+export const STOP_GRACE_MS = 3000;
+
+/** ER_NO_SUCH_THREAD: the connection to kill is already gone. */
+const ER_NO_SUCH_THREAD = 1094;
+
+const ignore = (): void => undefined;
 
 /**
  * MySQL and MariaDB through mysql2. Reads run in a READ ONLY transaction that is always rolled back
@@ -61,37 +79,48 @@ export class MysqlDriver implements Driver {
 
   async stream(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     const connection = await this.connect(signal);
-    // Whether the connection was ended (cut result, cancellation): then it is not released or rolled
-    // back. Once a KILL is on its way it is `doomed`: the statement may finish before the KILL
+    // Whether the connection was ended (cut result, cancellation, lost): then it is not released or
+    // rolled back. Once a KILL is on its way it is `doomed`: the statement may finish before the KILL
     // arrives, and a connection lent again meanwhile would be the one it ends.
     const state = { ended: false, doomed: false };
     const end = (): void => {
       if (state.ended) return;
       state.ended = true;
+      // Ended here, the connection may still report its socket's failure: nothing is left to tell.
+      connection.on('error', ignore);
       connection.destroy();
     };
-    // A destroyed connection does not settle its pending query, so cancellation settles it here.
-    let kill: (() => void) | undefined;
-    const killed = new Promise<never>((_resolve, reject) => {
-      kill = () => {
-        state.doomed = true;
-        void this.kill(connection.threadId).finally(() => {
-          end();
-          reject(signal.reason as Error);
-        });
-      };
-      signal.addEventListener('abort', kill, { once: true });
+    // What ends the call whatever it waits for: the connection lost (the server ended it, a reset
+    // socket), or the KILL done after an abort. A destroyed connection settles nothing it was asked,
+    // and a streamed query hears nothing of a lost connection, so every step is raced with this.
+    let stop: (error: unknown) => void = ignore;
+    const stopped = new Promise<never>((_resolve, reject) => {
+      stop = reject;
     });
-    killed.catch(() => undefined);
+    stopped.catch(ignore);
+    const lost = (error: Error): void => {
+      end();
+      stop(error);
+    };
+    const kill = (): void => {
+      state.doomed = true;
+      void this.kill(connection.threadId).then(confirmed => {
+        end();
+        stop(confirmed ? signal.reason : new UnconfirmedCancellation(signal.reason));
+      });
+    };
+    const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, stopped]);
+    connection.on('error', lost);
+    signal.addEventListener('abort', kill, { once: true });
     try {
       // Roles belong to the connection, not the transaction: switched on every use, and back after it.
       if (query.role !== undefined) {
         this.roleHeld.add(connection);
-        await run(connection, `SET ROLE ${quoteRole(query.role)}`);
+        await step(run(connection, `SET ROLE ${quoteRole(query.role)}`));
       } else if (this.roleHeld.has(connection)) {
-        await this.resetRole(connection);
+        await step(this.resetRole(connection));
       }
-      await run(connection, query.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION');
+      await step(run(connection, query.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION'));
       // The caller's identity, for row-level security: user variables outlive the transaction, so
       // this also clears what an earlier caller on the connection left, even when there is nothing to set.
       const held = this.identityHeld.get(connection) ?? NO_KEYS;
@@ -99,38 +128,41 @@ export class MysqlDriver implements Driver {
       if (session !== undefined) {
         // Until the SET has run, the connection may hold old keys and new ones alike.
         this.identityHeld.set(connection, new Set([...held, ...session.keys]));
-        await run(connection, session.sql, session.values);
+        await step(run(connection, session.sql, session.values));
         this.identityHeld.set(connection, session.keys);
       }
       signal.throwIfAborted();
       let affected = 0;
       for (const statement of query.before ?? []) {
-        const result = await Promise.race([run(connection, statement), killed]);
+        const result = await step(run(connection, statement));
         if (!Array.isArray(result)) affected += (result as { affectedRows?: number }).affectedRows ?? 0;
       }
-      const stats = await Promise.race([this.read(connection, query, sink, end), killed]);
+      const stats = await step(this.read(connection, query, sink, end));
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
-      if (!state.ended) await run(connection, query.readOnly ? 'ROLLBACK' : 'COMMIT');
+      if (!state.ended) await step(run(connection, query.readOnly ? 'ROLLBACK' : 'COMMIT'));
       // A connection that wrote is not reused: nothing it set in the session can reach the next caller.
       if (!query.readOnly) end();
       return stats;
     } catch (error) {
-      if (!state.ended) {
+      if (!state.ended && !state.doomed) {
         try {
-          await run(connection, 'ROLLBACK');
+          await step(run(connection, 'ROLLBACK'));
         } catch {
           end();
         }
       }
+      if (error instanceof UnconfirmedCancellation) throw error;
       if (signal.aborted) throw signal.reason;
       throw translateMysqlError(error, this.target);
     } finally {
-      if (kill !== undefined) signal.removeEventListener('abort', kill);
       // The next caller must find the login's own role; a connection that cannot switch back is dropped.
+      if (!state.ended && !state.doomed && this.roleHeld.has(connection)) {
+        await step(this.resetRole(connection)).catch(end);
+      }
+      signal.removeEventListener('abort', kill);
+      connection.removeListener('error', lost);
       // The KILL ends a doomed connection (and it is not released to be ended in someone else's hands).
-      const keep = !state.ended && !state.doomed;
-      if (keep && this.roleHeld.has(connection)) await this.resetRole(connection).catch(end);
-      if (keep && !state.ended) connection.release();
+      if (!state.ended && !state.doomed) connection.release();
     }
   }
 
@@ -228,8 +260,12 @@ export class MysqlDriver implements Driver {
     });
   }
 
-  /** KILL CONNECTION from a connection of its own: the pool may be full, and the statement may never yield. */
-  private async kill(threadId: number): Promise<void> {
+  /**
+   * KILL CONNECTION from a connection of its own: the pool may be full, and the statement may never
+   * yield. Whether the server confirmed within STOP_GRACE_MS that the connection is gone: the KILL
+   * done, or no such connection left. A server that does not answer in time is taken to hang.
+   */
+  private async kill(threadId: number): Promise<boolean> {
     const {
       target: _target,
       connectionLimit: _limit,
@@ -239,11 +275,20 @@ export class MysqlDriver implements Driver {
       ...settings
     } = this.options;
     const killer = mysql.createConnection(settings);
+    // Given up on, it may still report its socket's failure.
+    killer.on('error', ignore);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>(resolve => {
+      timer = setTimeout(() => resolve(false), STOP_GRACE_MS);
+    });
+    const killed = run(killer, 'KILL CONNECTION ?', [threadId]).then(
+      () => true,
+      (error: unknown) => (error as { errno?: number }).errno === ER_NO_SUCH_THREAD
+    );
     try {
-      await run(killer, 'KILL CONNECTION ?', [threadId]);
-    } catch {
-      // The connection may already be gone; ending our end of it below is what matters then.
+      return await Promise.race([killed, late]);
     } finally {
+      clearTimeout(timer);
       killer.destroy();
     }
   }

@@ -11,6 +11,7 @@ import type {
   StreamStats
 } from '../../driver.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
+import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
 import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
@@ -36,7 +37,8 @@ interface BackendIdentity {
  * rolled back, and written to the server as one exchange, its rows capped by the server
  * (postgres-read.ts); a write commits only when every statement succeeded and its rows come
  * through a server-side cursor a batch at a time. Cancellation sends a CancelRequest for the
- * backend running the statement.
+ * backend running the statement; a session lost or cancelled is closed, not lent again, and one
+ * whose server does not stop the statement in time is closed from this side (postgres-borrow.ts).
  */
 export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
@@ -51,14 +53,14 @@ export class PostgresDriver implements Driver {
   }
 
   async init(): Promise<ServerInfo> {
-    const client = await this.connect(AbortSignal.timeout(60_000));
+    const borrowed = await this.borrow(AbortSignal.timeout(60_000));
     try {
-      const result = await client.query<{ server_version: string }>('SHOW server_version');
+      const result = await borrowed.client.query<{ server_version: string }>('SHOW server_version');
       return { product: 'PostgreSQL', version: result.rows[0]?.server_version.split(' ')[0] ?? 'unknown' };
     } catch (error) {
       throw translatePostgresError(error, this.target);
     } finally {
-      client.release();
+      borrowed.release();
     }
   }
 
@@ -72,15 +74,8 @@ export class PostgresDriver implements Driver {
     const setup = ['BEGIN TRANSACTION READ ONLY'];
     // The caller's database role: transaction-local, so the ROLLBACK ends it with the transaction.
     if (query.role !== undefined) setup.push(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
-    const client = await this.connect(signal);
-    let broken = false;
-    const cancel = (): void => {
-      // A cancel request reaches the backend in its own time, maybe once it runs the next borrower's
-      // statement: a session one was sent for is not lent again.
-      broken = true;
-      void this.cancelBackend(client);
-    };
-    signal.addEventListener('abort', cancel, { once: true });
+    const borrowed = await this.borrow(signal);
+    const { client } = borrowed;
     const reset = new SessionReset();
     let sent = false;
     try {
@@ -104,31 +99,21 @@ export class PostgresDriver implements Driver {
       return await read.done;
     } catch (failure) {
       const error = failure instanceof ReadFailed ? failure.error : failure;
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) throw borrowed.abortError(error);
       throw translatePostgresError(error, this.target);
     } finally {
       // A session that could not be reset (or whose reset was never given to the client) is not lent again.
-      if (sent) {
-        await reset.done.catch(() => {
-          broken = true;
-        });
-      } else broken = true;
-      signal.removeEventListener('abort', cancel);
-      client.release(broken);
+      if (sent) await reset.done.catch(() => borrowed.discard());
+      else borrowed.discard();
+      borrowed.release();
     }
   }
 
   private async write(query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
     // The caller's identity, for row-level security: set inside the transaction, so it ends with it.
     const session = postgresSessionQuery(query.session);
-    const client = await this.connect(signal);
-    let broken = false;
-    const cancel = (): void => {
-      // As for a read: the session a cancel request was sent for is not lent again.
-      broken = true;
-      void this.cancelBackend(client);
-    };
-    signal.addEventListener('abort', cancel, { once: true });
+    const borrowed = await this.borrow(signal);
+    const { client } = borrowed;
     try {
       await client.query('BEGIN');
       // The caller's database role: transaction-local, so ROLLBACK/COMMIT end it with the transaction.
@@ -142,25 +127,22 @@ export class PostgresDriver implements Driver {
         const result = await client.query(config);
         if (result.fields.length === 0) affected += result.rowCount ?? 0;
       }
-      const stats = await this.readCursor(client, query, sink);
+      const stats = await this.readCursor(borrowed, query, sink);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
       await client.query('COMMIT');
       // The next caller gets a clean session: settings, temporary tables and advisory locks do not carry over.
-      await client.query('DISCARD ALL').catch(() => {
-        broken = true;
-      });
+      await client.query('DISCARD ALL').catch(() => borrowed.discard());
       return stats;
     } catch (error) {
       try {
         await client.query('ROLLBACK');
       } catch {
-        broken = true;
+        borrowed.discard();
       }
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) throw borrowed.abortError(error);
       throw translatePostgresError(error, this.target);
     } finally {
-      signal.removeEventListener('abort', cancel);
-      client.release(broken);
+      borrowed.release();
     }
   }
 
@@ -173,8 +155,10 @@ export class PostgresDriver implements Driver {
     return { inUse: totalCount - idleCount, idle: idleCount, waiting: waitingCount };
   }
 
-  private async readCursor(client: pg.PoolClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {
-    const cursor = client.query(new Cursor(query.sql, query.params as unknown[] | undefined, { rowMode: 'array' }));
+  private async readCursor(borrowed: BorrowedClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {
+    const cursor = borrowed.client.query(
+      new Cursor(query.sql, query.params as unknown[] | undefined, { rowMode: 'array' })
+    );
     const limit = sink.rowLimit ?? Infinity;
     let rowsRead = 0;
     let first = true;
@@ -198,8 +182,15 @@ export class PostgresDriver implements Driver {
         if (rowsRead >= limit) return { rowsRead, stoppedEarly: true };
       }
     } finally {
-      await cursor.close();
+      // A cursor waits for the server to confirm it closed: a lost connection never will.
+      await Promise.race([cursor.close(), borrowed.lost]);
     }
+  }
+
+  /** A pooled client, watched until it is released (see postgres-borrow.ts). */
+  private async borrow(signal: AbortSignal): Promise<BorrowedClient> {
+    const client = await this.connect(signal);
+    return new BorrowedClient(client, signal, () => this.cancelBackend(client));
   }
 
   /** A pooled client, or the signal's reason if it aborts first (a late client goes back to the pool). */
