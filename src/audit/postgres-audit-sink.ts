@@ -148,16 +148,26 @@ export class PostgresAuditSink implements AuditSink {
 
   private async transaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
     const client = await pool.connect();
+    // The pool stops listening for a lent client's errors: a connection lost meanwhile fails the
+    // queries waiting on it, and its error event, with nobody listening, would end the process.
+    client.on('error', ignoreLostConnection);
+    let failed = false;
     try {
       await client.query('BEGIN');
       await work(client);
       await client.query('COMMIT');
-      client.release();
     } catch (error) {
-      // A connection that failed mid-transaction is not given back to the pool.
+      failed = true;
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release(true);
       throw error;
+    } finally {
+      client.removeListener('error', ignoreLostConnection);
+      // A connection that failed mid-transaction is not given back to the pool.
+      client.release(failed);
     }
   }
+}
+
+function ignoreLostConnection(): void {
+  // The failure reaches the queries that waited on the connection.
 }

@@ -217,6 +217,44 @@ describe('PostgreSQL audit sink', () => {
     expect(ids).toEqual(records.map(r => r.id).sort());
   });
 
+  it('fails a batch whose session the server ends mid-transaction, and nothing else; the next batch is written', async () => {
+    const { table, sink } = sinkOn();
+    await sink.write(batch(1));
+    // A batch of two INSERTs, in one transaction, kept waiting on a lock while its session is ended.
+    const records = batch(1500);
+    const locker = new pg.Client(POSTGRES);
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${table}" IN EXCLUSIVE MODE`);
+      const failure = sink.write(records).then(
+        () => undefined,
+        (error: unknown) => error as Error
+      );
+      const waiting = async (): Promise<number> =>
+        admin(async client => {
+          const result = await client.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'sqlbridge audit' AND wait_event_type = 'Lock'"
+          );
+          return result.rowCount ?? 0;
+        });
+      for (let tries = 0; (await waiting()) === 0; tries++) {
+        expect(tries).toBeLessThan(100);
+        await new Promise(resolve => setTimeout(resolve, 50));
+      }
+      await admin(client =>
+        client.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sqlbridge audit' AND wait_event_type = 'Lock'"
+        )
+      );
+      expect((await failure)?.message).toMatch(new RegExp(`^cannot write the audit table ${table} \\(PostgreSQL\\): `));
+    } finally {
+      await locker.end();
+    }
+    await sink.write(records);
+    expect(await rows(table)).toHaveLength(1501);
+  });
+
   it('fails while the table is renamed away, naming the table and not the URL, and writes again once it is back', async () => {
     const { table, sink } = sinkOn();
     await sink.write(batch(2));
