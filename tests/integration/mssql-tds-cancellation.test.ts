@@ -10,6 +10,7 @@ import { ATTENTION_GRACE_MS } from '../../src/db/dialects/mssql/mssql-driver.ts'
  * Cancellation on SQL Server, proven on the wire against a TDS peer: a timeout or a client that goes
  * away sends ATTENTION and waits for the server's acknowledgement; only an acknowledged cancel is
  * reported as done on the database, and a connection whose cancel was never acknowledged is dropped.
+ * A session the server ends mid-statement fails that call at once, and only that call.
  */
 
 const SLOW = 'SELECT id FROM dbo.orders /* slow */';
@@ -124,5 +125,22 @@ describe('a server that never acknowledges the attention', () => {
     expect(result.elapsedMs).toBeLessThan(300 + ATTENTION_GRACE_MS + 1000);
     expect((await db.query(FAST)).rows).toEqual([[1]]);
     expect(peer.logins).toHaveLength(logins + 1);
+  });
+});
+
+describe('a server that ends the session mid-statement', () => {
+  it('fails that call at once with a connection error; the next call runs on a new connection', async () => {
+    const running = failure(db.query(SLOW));
+    for (let tries = 0; connectionOf(SLOW) === undefined; tries++) {
+      expect(tries).toBeLessThan(100);
+      await new Promise(resolve => setTimeout(resolve, 20));
+    }
+    peer.dropConnections();
+    const result = await running;
+    expect(result.code).toBe('connection_failed');
+    expect(result.elapsedMs).toBeLessThan(QUERY_TIMEOUT_MS);
+    expect((await db.query(FAST)).rows).toEqual([[1]]);
+    expect(peer.logins).toHaveLength(logins + 1);
+    expect(connectionOf(FAST)).not.toBe(connectionOf(SLOW));
   });
 });

@@ -91,8 +91,13 @@ export class TdsPeer {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
+    this.dropConnections();
     await new Promise<void>(resolve => this.server.close(() => resolve()));
+  }
+
+  /** Ends every open connection from the server's side, as a KILL or a failover would; new ones are accepted. */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Requests other than the driver's own housekeeping (its session SQL and pool validation). */
