@@ -70,7 +70,7 @@ const limitsSchema = z
       .max(290_000)
       .default(30_000)
       .describe(
-        'A query running longer is cancelled on the database. Must stay below the 300 s a Claude tool call may take.'
+        'A query running longer is cancelled on the database. A database that does not confirm the cancellation in time (1 s on SQL Server, 3 s on PostgreSQL and MySQL) has the connection closed, and the call is answered that the statement may still run. Must stay below the 300 s a Claude tool call may take.'
       ),
     maxStatements: z
       .number()
