@@ -4,16 +4,17 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateKeys } from '../../src/auth/server/keys.ts';
 import { openConfiguredAuthStore } from '../../src/auth/storage/open-store.ts';
-import { RedisStore } from '../../src/auth/storage/redis-store.ts';
+import { REDIS_COMMAND_TIMEOUT_MS, RedisStore } from '../../src/auth/storage/redis-store.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { startCountingProxy } from '../helpers/counting-proxy.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
-import { deletePrefix, keysUnder, rawRedis, redisUrl, uniquePrefix } from '../helpers/redis.ts';
+import { REDIS_URL, deletePrefix, keysUnder, rawRedis, redisUrl, uniquePrefix } from '../helpers/redis.ts';
 
 /**
  * What the Redis store does beyond the adapter contract (auth-store-contract.test.ts): where and for
  * how long it keeps rows, that replicas opening the same Redis share the store key and the signing
- * keys, and that a Redis it cannot reach stops the start with an error that names the setting and
- * not the password.
+ * keys, that a Redis it cannot reach stops the start with an error that names the setting and
+ * not the password, and that a Redis that stops answering fails commands instead of holding them.
  */
 
 const prefix = uniquePrefix('redis-store');
@@ -92,6 +93,33 @@ describe('the Redis store', () => {
     await expect(attempt).rejects.toThrow(/^auth\.storage: Redis at redis:\/\/127\.0\.0\.1:1\/0 cannot be reached/);
     await expect(attempt).rejects.not.toThrow(password);
   });
+
+  it('fails a command Redis does not answer within the command timeout, and works again once it answers', async () => {
+    const redis = new URL(REDIS_URL);
+    const proxy = await startCountingProxy({ host: redis.hostname, port: Number(redis.port || 6379) }, 'EVAL');
+    try {
+      const url = new URL(redisUrl(prefix));
+      url.port = String(proxy.port);
+      const store = await RedisStore.connect({ url: url.toString() });
+      try {
+        const counters = store.counters();
+        expect((await counters.hit('hang', 60_000)).count).toBe(1);
+        proxy.stall();
+        const started = Date.now();
+        await expect(counters.hit('hang', 60_000)).rejects.toThrow(/timed out/i);
+        const waited = Date.now() - started;
+        expect(waited).toBeGreaterThanOrEqual(REDIS_COMMAND_TIMEOUT_MS - 50);
+        expect(waited).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS + 2000);
+        proxy.resume();
+        // The timed-out command may still have counted once Redis answered; the store goes on.
+        expect((await counters.hit('hang', 60_000)).count).toBeGreaterThanOrEqual(2);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 20_000);
 
   it('signs in with the password given apart from the URL, and refuses a wrong one', async () => {
     // A user of its own on the machine's Redis, allowed only this run's keys, removed afterwards.

@@ -59,6 +59,9 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed
 return 1
 `;
 
+/** How long a Redis command may wait for its answer; Redis answers in well under a millisecond. */
+export const REDIS_COMMAND_TIMEOUT_MS = 5000;
+
 /** Deletes a grant's rows. KEYS: grant set. ARGV: grantId. */
 const REVOKE = `
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
@@ -100,7 +103,7 @@ export class RedisStore implements AuthStore, SharedValues {
   /**
    * Connects, and fails (rather than waits) when Redis cannot be reached: a replica that started
    * without its store would refuse every sign-in. Once connected, a lost connection is retried and
-   * commands wait for it, as for a database restart.
+   * commands wait for it, as for a database restart, each for at most REDIS_COMMAND_TIMEOUT_MS.
    */
   static async connect(options: RedisStoreOptions): Promise<RedisStore> {
     const url = new URL(options.url);
@@ -125,7 +128,10 @@ export class RedisStore implements AuthStore, SharedValues {
       connectTimeout: options.connectTimeoutMs ?? 5000,
       // Only while starting: `connect()` rejects on the first failure instead of retrying forever.
       retryStrategy: () => null,
-      maxRetriesPerRequest: 3
+      maxRetriesPerRequest: 3,
+      // A Redis that accepts a command and never answers would otherwise hold whatever waits on it
+      // (a sign-in, a rate-limited tool call) for good.
+      commandTimeout: REDIS_COMMAND_TIMEOUT_MS
     });
     // Errors surface through the commands that fail; without a listener ioredis would print them.
     // The first one is kept: a refused password closes the connection, and "Connection is closed"
