@@ -20,27 +20,29 @@ export const STOP_GRACE_MS = 3000;
  */
 export class BorrowedClient {
   readonly client: pg.PoolClient;
-  /** Settles once the connection is lost or closed (it never rejects). */
-  readonly lost: Promise<void>;
   private broken = false;
+  private isLost = false;
+  private whenLost: (() => void)[] | undefined;
   private closedUnconfirmed = false;
   private grace: NodeJS.Timeout | undefined;
   private readonly signal: AbortSignal;
   private readonly cancel: () => Promise<void>;
-  private markLost: () => void = () => undefined;
 
   constructor(client: pg.PoolClient, signal: AbortSignal, cancel: () => Promise<void>) {
     this.client = client;
     this.signal = signal;
     this.cancel = cancel;
-    this.lost = new Promise(resolve => {
-      this.markLost = resolve;
-    });
+    // node-postgres reports a connection lost without its own end() as an error event.
     client.on('error', this.onLost);
-    client.on('end', this.onLost);
     signal.addEventListener('abort', this.onAbort, { once: true });
     // Aborted between the pool's answer and this: as if it had aborted now.
     if (signal.aborted) this.onAbort();
+  }
+
+  /** Settles once the connection is lost (it never rejects). */
+  lost(): Promise<void> {
+    if (this.isLost) return Promise.resolve();
+    return new Promise(resolve => (this.whenLost ??= []).push(resolve));
   }
 
   /** The client is not to be lent again (a session that could not be reset). */
@@ -58,13 +60,13 @@ export class BorrowedClient {
     clearTimeout(this.grace);
     this.signal.removeEventListener('abort', this.onAbort);
     this.client.removeListener('error', this.onLost);
-    this.client.removeListener('end', this.onLost);
     this.client.release(this.broken);
   }
 
   private readonly onLost = (): void => {
     this.broken = true;
-    this.markLost();
+    this.isLost = true;
+    for (const resolve of this.whenLost?.splice(0) ?? []) resolve();
   };
 
   private readonly onAbort = (): void => {

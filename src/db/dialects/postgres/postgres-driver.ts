@@ -183,7 +183,7 @@ export class PostgresDriver implements Driver {
       }
     } finally {
       // A cursor waits for the server to confirm it closed: a lost connection never will.
-      await Promise.race([cursor.close(), borrowed.lost]);
+      await Promise.race([cursor.close(), borrowed.lost()]);
     }
   }
 
