@@ -89,6 +89,9 @@ export class MysqlDriver implements Driver {
       // Ended here, the connection may still report its socket's failure: nothing is left to tell.
       connection.on('error', ignore);
       connection.destroy();
+      // mysql2's destroy() only ends the sending side: every row of a cut result the server goes on
+      // sending would still be read and parsed. Closed outright, the server stops at its next write.
+      socketOf(connection)?.destroy();
     };
     // What ends the call whatever it waits for: the connection lost (the server ended it, a reset
     // socket), or the KILL done after an abort. A destroyed connection settles nothing it was asked,
@@ -324,6 +327,12 @@ interface Queryable {
     options: { sql: string; values?: unknown[] },
     callback: (error: Error | null, result: unknown) => void
   ): unknown;
+}
+
+/** The socket under a mysql2 connection: its `stream`, which mysql2's type declarations leave out. */
+function socketOf(connection: PoolConnection): { destroy(): void } | undefined {
+  const stream = (connection as unknown as { stream?: { destroy?: unknown } }).stream;
+  return typeof stream?.destroy === 'function' ? (stream as { destroy(): void }) : undefined;
 }
 
 /** A role name as a quoted identifier (names are checked to be plain identifiers; quoting is a second net). */
