@@ -115,6 +115,8 @@ export class MysqlDriver implements Driver {
     const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, stopped]);
     connection.on('error', lost);
     signal.addEventListener('abort', kill, { once: true });
+    // Aborted between the pool's answer and this: as if it had aborted now.
+    if (signal.aborted) kill();
     try {
       // Roles belong to the connection, not the transaction: switched on every use, and back after it.
       if (query.role !== undefined) {
