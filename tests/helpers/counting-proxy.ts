@@ -7,6 +7,8 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
  * statement's text (a PostgreSQL Parse or Query message carries it verbatim). `stall()` stops
  * relaying, as a database that has hung would, without closing anything; `stallNewConnections()`
  * does so for connections opened from then on only, as a database slow to accept would.
+ * `rewriteNewConnections()` changes what clients send on connections opened from then on, so that
+ * the server answers, with its own errors, statements it would not otherwise be sent.
  */
 export interface CountingProxy {
   port: number;
@@ -18,6 +20,8 @@ export interface CountingProxy {
   stall(): void;
   /** Connections opened from now on reach the server only at `resume()`; open ones go on. */
   stallNewConnections(): void;
+  /** On connections opened from now on, `from` is replaced by `to` (of the same length) in what clients send. */
+  rewriteNewConnections(from: string, to: string): void;
   resume(): void;
   close(): Promise<void>;
 }
@@ -31,13 +35,15 @@ export async function startCountingProxy(
   const held: (() => void)[] = [];
   let stalled = false;
   let stallNew = false;
+  let rewrite: { from: Buffer; to: Buffer } | undefined;
   let seen = 0;
   let opened = 0;
 
-  const relay = (from: Socket, to: Socket, inspect: boolean): void => {
+  const relay = (from: Socket, to: Socket, inspect: boolean, replace?: { from: Buffer; to: Buffer }): void => {
     // The end of the previous chunk, so that a needle split across two chunks is found once.
     let tail = Buffer.alloc(0);
-    from.on('data', (chunk: Buffer) => {
+    from.on('data', (received: Buffer) => {
+      const chunk = replace === undefined ? received : replaced(received, replace.from, replace.to);
       if (inspect) {
         const window = Buffer.concat([tail, chunk]);
         // The tail is shorter than the needle, so every match found takes at least one new byte.
@@ -58,12 +64,13 @@ export async function startCountingProxy(
     opened++;
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
+    const opening = rewrite;
     const open = (): void => {
       if (client.destroyed) return;
       const upstream = connect(target.port, target.host);
       sockets.add(upstream);
       upstream.on('close', () => sockets.delete(upstream));
-      relay(client, upstream, true);
+      relay(client, upstream, true, opening);
       relay(upstream, client, false);
     };
     // Until it is relayed, what the client sends waits in its socket.
@@ -82,6 +89,10 @@ export async function startCountingProxy(
     stallNewConnections() {
       stallNew = true;
     },
+    rewriteNewConnections(from: string, to: string) {
+      if (Buffer.byteLength(from) !== Buffer.byteLength(to)) throw new Error('a rewrite keeps the length');
+      rewrite = { from: Buffer.from(from), to: Buffer.from(to) };
+    },
     resume() {
       stalled = false;
       stallNew = false;
@@ -93,4 +104,13 @@ export async function startCountingProxy(
       await once(server, 'close');
     }
   };
+}
+
+/** `chunk` with every `from` replaced by `to` (of the same length, so that no length field changes). */
+function replaced(chunk: Buffer, from: Buffer, to: Buffer): Buffer {
+  let at = chunk.indexOf(from);
+  if (at === -1) return chunk;
+  const copy = Buffer.from(chunk);
+  for (; at !== -1; at = copy.indexOf(from, at + from.length)) to.copy(copy, at);
+  return copy;
 }

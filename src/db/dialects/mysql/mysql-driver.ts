@@ -7,6 +7,7 @@ import {
   type ServerInfo,
   type StreamStats
 } from '../../driver.ts';
+import { ConnectionError } from '../../../errors/connection-error.ts';
 import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
 import { translateMysqlError } from './mysql-errors.ts';
 import { mysqlSessionStatement } from './mysql-session.ts';
@@ -49,6 +50,8 @@ export class MysqlDriver implements Driver {
   private readonly identityHeld = new WeakMap<PoolConnection, ReadonlySet<string>>();
   /** Pooled connections switched to a caller's role and not (yet) switched back. */
   private readonly roleHeld = new WeakSet<PoolConnection>();
+  /** New connections' session setup, until it has run: a connection is lent only once it has. */
+  private readonly setups = new WeakMap<PoolConnection, Promise<void>>();
 
   constructor(options: MysqlDriverOptions) {
     const { target, ...poolOptions } = mysqlPoolOptions(options.database);
@@ -56,9 +59,14 @@ export class MysqlDriver implements Driver {
     this.target = target;
     this.statementTimeoutMs = options.statementTimeoutMs;
     this.pool = mysql.createPool(poolOptions);
-    // Every new connection runs in UTC, with the server's own time limit as a net.
+    // Every new connection runs in UTC, with the server's own time limit as a net. A setup the
+    // server refuses fails whoever borrows the connection first (see connect), not the process.
     this.pool.on('connection', connection => {
-      connection.query(this.sessionSetup());
+      const setup = run(connection, this.sessionSetup()).then(() => {
+        this.setups.delete(connection);
+      });
+      setup.catch(ignore);
+      this.setups.set(connection, setup);
     });
   }
 
@@ -86,12 +94,7 @@ export class MysqlDriver implements Driver {
     const end = (): void => {
       if (state.ended) return;
       state.ended = true;
-      // Ended here, the connection may still report its socket's failure: nothing is left to tell.
-      connection.on('error', ignore);
-      connection.destroy();
-      // mysql2's destroy() only ends the sending side: every row of a cut result the server goes on
-      // sending would still be read and parsed. Closed outright, the server stops at its next write.
-      socketOf(connection)?.destroy();
+      drop(connection);
     };
     // What ends the call whatever it waits for: the connection lost (the server ended it, a reset
     // socket), or the KILL done after an abort. A destroyed connection settles nothing it was asked,
@@ -244,7 +247,39 @@ export class MysqlDriver implements Driver {
     });
   }
 
-  private connect(signal: AbortSignal): Promise<PoolConnection> {
+  /**
+   * A pooled connection whose session is set up, or the signal's reason if it aborts first. A
+   * connection whose setup the server refused is dropped, and the call fails saying so.
+   */
+  private async connect(signal: AbortSignal): Promise<PoolConnection> {
+    const connection = await this.borrow(signal);
+    const setup = this.setups.get(connection);
+    if (setup === undefined) return connection;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([setup, aborted]);
+      return connection;
+    } catch (error) {
+      drop(connection);
+      if (signal.aborted) throw signal.reason;
+      const detail = `mysql ${this.target.host}:${this.target.port}: the session setup failed: ${(error as Error).message}`;
+      throw new ConnectionError('unavailable', detail, {
+        message:
+          'the database refused the session settings sqlbridge needs (time zone, SQL mode, statement time limit)',
+        hint: "the server's answer is in sqlbridge's log",
+        cause: error
+      });
+    } finally {
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A pooled connection, or the signal's reason if it aborts first (a late connection goes back to the pool). */
+  private borrow(signal: AbortSignal): Promise<PoolConnection> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason as Error);
@@ -329,6 +364,18 @@ interface Queryable {
     options: { sql: string; values?: unknown[] },
     callback: (error: Error | null, result: unknown) => void
   ): unknown;
+}
+
+/**
+ * Closes a connection for good. mysql2's destroy() only ends the sending side: every row of a cut
+ * result the server goes on sending would still be read and parsed. Closed outright, the server
+ * stops at its next write.
+ */
+function drop(connection: PoolConnection): void {
+  // Dropped, the connection may still report its socket's failure: nothing is left to tell.
+  connection.on('error', ignore);
+  connection.destroy();
+  socketOf(connection)?.destroy();
 }
 
 /** The socket under a mysql2 connection: its `stream`, which mysql2's type declarations leave out. */
