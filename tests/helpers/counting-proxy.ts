@@ -3,12 +3,12 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 
 /**
  * A TCP relay on loopback in front of a real database server, for counting what sqlbridge sends it:
- * every byte is passed on unchanged in both directions, and the client's bytes are searched for a
- * statement's text (a PostgreSQL Parse or Query message carries it verbatim). `stall()` stops
- * relaying, as a database that has hung would, without closing anything; `stallNewConnections()`
- * does so for connections opened from then on only, as a database slow to accept would.
- * `rewriteNewConnections()` changes what clients send on connections opened from then on, so that
- * the server answers, with its own errors, statements it would not otherwise be sent.
+ * every byte is passed on unchanged in both directions (unless rewritten, below), and the client's
+ * bytes are searched for a statement's text (a PostgreSQL Parse or Query message carries it
+ * verbatim). `stall()` stops relaying, as a database that has hung would, without closing anything;
+ * `stallNewConnections()` does so for connections opened from then on only, as a database slow to
+ * accept would. `rewriteNewConnections()` changes what clients send on connections opened from then
+ * on, so that the server answers, with its own errors, statements it would not otherwise be sent.
  */
 export interface CountingProxy {
   port: number;
