@@ -9,6 +9,7 @@ import type { AuditRecord } from '../../src/audit/record.ts';
 import { SqliteAuditSink } from '../../src/audit/sqlite-audit-sink.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { until } from '../helpers/shutdown.ts';
 import { POSTGRES } from '../dialects/engines/postgres.ts';
 
 function record(fields: Partial<AuditRecord> = {}): AuditRecord {
@@ -238,10 +239,7 @@ describe('PostgreSQL audit sink', () => {
           );
           return result.rowCount ?? 0;
         });
-      for (let tries = 0; (await waiting()) === 0; tries++) {
-        expect(tries).toBeLessThan(100);
-        await new Promise(resolve => setTimeout(resolve, 50));
-      }
+      expect(await until(async () => (await waiting()) > 0, 5000)).toBe(true);
       await admin(client =>
         client.query(
           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sqlbridge audit' AND wait_event_type = 'Lock'"

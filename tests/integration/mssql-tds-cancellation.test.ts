@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { isSqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { until } from '../helpers/shutdown.ts';
 import { TdsPeer, type RecordedRequest } from '../helpers/tds/tds-peer.ts';
 import { peerDatabase, peerRuntime, serverInfoReply, sqlOf } from '../helpers/tds/tds-runtime.ts';
 import { resultSet } from '../helpers/tds/tokens.ts';
@@ -131,10 +132,7 @@ describe('a server that never acknowledges the attention', () => {
 describe('a server that ends the session mid-statement', () => {
   it('fails that call at once with a connection error; the next call runs on a new connection', async () => {
     const running = failure(db.query(SLOW));
-    for (let tries = 0; connectionOf(SLOW) === undefined; tries++) {
-      expect(tries).toBeLessThan(100);
-      await new Promise(resolve => setTimeout(resolve, 20));
-    }
+    expect(await until(() => connectionOf(SLOW) !== undefined, 2000)).toBe(true);
     peer.dropConnections();
     const result = await running;
     expect(result.code).toBe('connection_failed');

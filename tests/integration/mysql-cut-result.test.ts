@@ -1,10 +1,8 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime } from '../../src/db/runtime.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { createMysqlDatabases, mysqlAdmin, mysqlDatabaseConfig } from '../dialects/engines/mysql.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * MySQL's protocol has no cursor for a plain query: the server sends a result whole, and a result
@@ -13,14 +11,6 @@ import { emptyDir } from '../helpers/data-dir.ts';
  * every row of it read and parsed by sqlbridge after the answer (39 MB for the million rows below,
  * against 0.6 MB once the socket is closed outright, measured on this project's MariaDB).
  */
-
-const LIMITS = {
-  maxRows: 1000,
-  maxResultChars: 1_000_000,
-  queryTimeoutMs: 20_000,
-  maxStatements: 1,
-  binaryPreviewBytes: 48
-};
 
 /** A million rows computed by the server, in MySQL 8 and MariaDB alike. */
 const MILLION_ROWS = `WITH d AS (${Array.from({ length: 10 }, (_, i) => `SELECT ${i} AS i`).join(' UNION ALL ')})
@@ -42,24 +32,8 @@ describe('a MySQL result cut at the row cap', () => {
   beforeAll(async () => {
     const created = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
     drop = created.drop;
-    const database = {
-      engine: 'mysql' as const,
-      host: MYSQL.host,
-      port: MYSQL.port,
-      user: MYSQL.user,
-      database: created.main,
-      tls: 'disable' as const,
-      connectTimeoutMs: 5000,
-      pool: { max: 2, idleTimeoutMs: 60_000 }
-    };
-    db = new DatabaseRuntime({
-      environment: 'cut',
-      dialect: createDialect(
-        { readOnly: true, database, limits: { ...LIMITS, maxSampleRows: 10 } },
-        { environment: 'cut', dataDir: emptyDir(), logger: createLogger('silent') }
-      ),
-      readOnly: true,
-      limits: LIMITS
+    db = testRuntime(mysqlDatabaseConfig(created.main, { poolMax: 2 }), {
+      limits: { maxRows: 1000, maxResultChars: 1_000_000 }
     });
   }, 60_000);
 

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime } from '../../src/db/runtime.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { MYSQL, createMysqlDatabases } from '../dialects/engines/mysql.ts';
+import { MYSQL, createMysqlDatabases, mysqlDatabaseConfig } from '../dialects/engines/mysql.ts';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * Every new MySQL connection is set up (UTC, the SQL mode, the server's statement time limit)
@@ -14,14 +12,6 @@ import { emptyDir } from '../helpers/data-dir.ts';
  * set up. Here MariaDB itself refuses: a relay misspells the time limit's variable on connections
  * opened once the pool holds one, and the server answers that it knows no such variable.
  */
-
-const LIMITS = {
-  maxRows: 100,
-  maxResultChars: 50_000,
-  queryTimeoutMs: 20_000,
-  maxStatements: 1,
-  binaryPreviewBytes: 48
-};
 
 describe('a MySQL server that refuses the session setup of a new connection', () => {
   let drop: () => Promise<void>;
@@ -32,25 +22,8 @@ describe('a MySQL server that refuses the session setup of a new connection', ()
     const created = await createMysqlDatabases('CREATE TABLE {main}.t (id int PRIMARY KEY);\n');
     drop = created.drop;
     proxy = await startCountingProxy(MYSQL, 'KILL');
-    const database = {
-      engine: 'mysql' as const,
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: MYSQL.user,
-      database: created.main,
-      tls: 'disable' as const,
-      connectTimeoutMs: 5000,
-      pool: { max: 2, idleTimeoutMs: 60_000 }
-    };
-    db = new DatabaseRuntime({
-      environment: 'setup',
-      dialect: createDialect(
-        { readOnly: true, database, limits: { ...LIMITS, maxSampleRows: 10 } },
-        { environment: 'setup', dataDir: emptyDir(), logger: createLogger('silent') }
-      ),
-      readOnly: true,
-      limits: LIMITS,
-      // The subject is the driver: SLEEP() reaches the engine.
+    // The subject is the driver: SLEEP() reaches the engine.
+    db = testRuntime(mysqlDatabaseConfig(created.main, { host: '127.0.0.1', port: proxy.port, poolMax: 2 }), {
       statementGuard: false
     });
   }, 60_000);

@@ -3,15 +3,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { STOP_GRACE_MS as MYSQL_STOP_GRACE_MS } from '../../src/db/dialects/mysql/mysql-driver.ts';
 import { STOP_GRACE_MS as POSTGRES_STOP_GRACE_MS } from '../../src/db/dialects/postgres/postgres-borrow.ts';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime } from '../../src/db/runtime.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import { randomId } from '../dialects/engine.ts';
 import { MYSQL, createMysqlDatabases, mysqlAdmin, mysqlEngine } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin, postgres } from '../dialects/engines/postgres.ts';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
+import { until } from '../helpers/shutdown.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * The database ends a session sqlbridge is using, or stops answering altogether: the call on it
@@ -20,40 +19,8 @@ import { emptyDir } from '../helpers/data-dir.ts';
  * mssql-connection-killed.test.ts, and a database that restarts is tests/recovery.
  */
 
-const LIMITS = {
-  maxRows: 100,
-  maxResultChars: 50_000,
-  queryTimeoutMs: 20_000,
-  maxStatements: 1,
-  binaryPreviewBytes: 48
-};
-
 /** The deadline of calls to a database that stops answering. */
 const SHORT_TIMEOUT_MS = 500;
-
-function runtime(database: DatabaseConfig, readOnly: boolean, queryTimeoutMs = LIMITS.queryTimeoutMs): DatabaseRuntime {
-  const limits = { ...LIMITS, queryTimeoutMs };
-  return new DatabaseRuntime({
-    environment: 'lost',
-    dialect: createDialect(
-      { readOnly, database, limits: { ...limits, maxSampleRows: 10 } },
-      { environment: 'lost', dataDir: emptyDir(), logger: createLogger('silent') }
-    ),
-    readOnly,
-    limits,
-    // The subject is the driver: statements reach the engine as written.
-    statementGuard: false
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise(resolve => setTimeout(resolve, 50));
-  }
-}
 
 /** The failure of a call that must fail, and when it came. */
 async function failureOf(call: Promise<unknown>): Promise<{ error: SqlbridgeError; at: number }> {
@@ -137,8 +104,10 @@ describe.each(CASES)('$name', ({ engine, target, grace, create, slow, running, s
       pool: { max: 1, idleTimeoutMs: 60_000 }
     });
     for (const mode of ['read', 'write'] as const) {
-      direct[mode] = runtime(database(target.port), mode === 'read');
-      relayed[mode] = runtime(database(proxy.port), mode === 'read', SHORT_TIMEOUT_MS);
+      // The subject is the driver: statements reach the engine as written.
+      const options = { readOnly: mode === 'read', statementGuard: false };
+      direct[mode] = testRuntime(database(target.port), options);
+      relayed[mode] = testRuntime(database(proxy.port), { ...options, limits: { queryTimeoutMs: SHORT_TIMEOUT_MS } });
     }
   }, 60_000);
 

@@ -1,10 +1,8 @@
 import { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/schema.ts';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime } from '../../src/db/runtime.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SERVER_TIMEOUT_MARGIN_MS } from '../../src/db/registry.ts';
-import { createLogger } from '../../src/observability/logger.ts';
 import {
   MSSQL_URL,
   createMssqlDatabase,
@@ -14,8 +12,8 @@ import {
 import { MYSQL, createMysqlDatabases, mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
 import { busyFor } from '../helpers/slow-postgres.ts';
+import { TEST_LIMITS, testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * Behind the statement guard, nothing one call leaves in a database session reaches the next
@@ -26,25 +24,9 @@ import { busyFor } from '../helpers/slow-postgres.ts';
  * statements reach the engine.
  */
 
-const LIMITS = {
-  maxRows: 100,
-  maxResultChars: 50_000,
-  queryTimeoutMs: 20_000,
-  maxStatements: 1,
-  binaryPreviewBytes: 48
-};
-
+/** The engine alone: statements reach it as written. */
 function engineOnly(database: DatabaseConfig, readOnly: boolean): DatabaseRuntime {
-  return new DatabaseRuntime({
-    environment: 'reset',
-    dialect: createDialect(
-      { readOnly, database, limits: { ...LIMITS, maxSampleRows: 10 } },
-      { environment: 'reset', dataDir: emptyDir(), logger: createLogger('silent') }
-    ),
-    readOnly,
-    limits: LIMITS,
-    statementGuard: false
-  });
+  return testRuntime(database, { readOnly, statementGuard: false });
 }
 
 describe('PostgreSQL', () => {
@@ -165,7 +147,7 @@ describe('PostgreSQL', () => {
   });
 
   it('runs every read and write under the statement timeout, which a read cannot change for the next', async () => {
-    const timeout = String(LIMITS.queryTimeoutMs + SERVER_TIMEOUT_MARGIN_MS);
+    const timeout = String(TEST_LIMITS.queryTimeoutMs + SERVER_TIMEOUT_MARGIN_MS);
     const setting = "SELECT setting FROM pg_settings WHERE name = 'statement_timeout'";
     expect((await db.query(setting)).rows).toEqual([[timeout]]);
     await db.query("SELECT set_config('statement_timeout', '1', false)");

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
+import type { DatabaseConfig } from '../../../src/config/schema.ts';
 import type { EngineSpec, EngineFixture } from '../engine.ts';
 import { randomId } from '../engine.ts';
 
@@ -11,6 +12,23 @@ export const MYSQL = {
   password: ''
 };
 const FIXTURE = readFileSync(new URL('../../fixtures/dialects/mysql.sql', import.meta.url), 'utf8');
+
+/** sqlbridge's settings for a database of this MariaDB (no TLS on loopback), or of a relay in front of it. */
+export function mysqlDatabaseConfig(
+  database: string,
+  options: { host?: string; port?: number; poolMax?: number } = {}
+): Extract<DatabaseConfig, { engine: 'mysql' }> {
+  return {
+    engine: 'mysql',
+    host: options.host ?? MYSQL.host,
+    port: options.port ?? MYSQL.port,
+    user: MYSQL.user,
+    database,
+    tls: 'disable',
+    connectTimeoutMs: 5000,
+    pool: { max: options.poolMax ?? 4, idleTimeoutMs: 60_000 }
+  };
+}
 
 export async function mysqlAdmin<T>(work: (connection: mysql.Connection) => Promise<T>): Promise<T> {
   const connection = await mysql.createConnection({ ...MYSQL, database: 'test' });

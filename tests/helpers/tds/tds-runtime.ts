@@ -1,8 +1,6 @@
 import type { DatabaseConfig } from '../../../src/config/schema.ts';
-import { createDialect } from '../../../src/db/registry.ts';
-import { DatabaseRuntime, type IdentityMapping } from '../../../src/db/runtime.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { emptyDir } from '../data-dir.ts';
+import type { DatabaseRuntime, IdentityMapping } from '../../../src/db/runtime.ts';
+import { testRuntime } from '../test-runtime.ts';
 import { SP_EXECUTESQL } from './requests.ts';
 import { SERVER_INFO } from '../../../src/db/dialects/mssql/mssql-catalog.ts';
 import type { RecordedRequest, Reply, TdsPeer } from './tds-peer.ts';
@@ -32,22 +30,9 @@ export function peerRuntime(
   database: MssqlDatabase,
   options: { queryTimeoutMs?: number; identity?: IdentityMapping; readOnly?: boolean } = {}
 ): DatabaseRuntime {
-  const limits = {
-    maxRows: 100,
-    maxResultChars: 50_000,
-    queryTimeoutMs: options.queryTimeoutMs ?? 10_000,
-    maxStatements: 1,
-    binaryPreviewBytes: 48
-  };
-  const readOnly = options.readOnly ?? true;
-  return new DatabaseRuntime({
-    environment: 'tds',
-    dialect: createDialect(
-      { readOnly, database, limits: { ...limits, maxSampleRows: 10 } },
-      { environment: 'tds', dataDir: emptyDir(), logger: createLogger('silent') }
-    ),
-    readOnly,
-    limits,
+  return testRuntime(database, {
+    limits: { queryTimeoutMs: options.queryTimeoutMs ?? 10_000 },
+    ...(options.readOnly === undefined ? {} : { readOnly: options.readOnly }),
     ...(options.identity === undefined ? {} : { identity: options.identity })
   });
 }
