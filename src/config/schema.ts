@@ -89,6 +89,15 @@ const limitsSchema = z
       .default(48)
       .describe(
         'Binary values longer than this are shortened to this many bytes (base64), with their full length stated.'
+      ),
+    maxRowBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .max(268_435_456)
+      .default(16_777_216)
+      .describe(
+        'Bytes one row of a result may take as the database sends it (16 MiB by default). A larger row stops the statement and fails the call, saying so, instead of being read into memory; binary values within it are still shown shortened.'
       )
   })
   .strict();

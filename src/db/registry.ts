@@ -1,4 +1,6 @@
 import type { EnvironmentConfig } from '../config/schema.ts';
+
+type Limits = EnvironmentConfig['limits'];
 import { DemoDatabase } from '../demo/demo-database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Dialect } from './dialect.ts';
@@ -21,11 +23,15 @@ export const SERVER_TIMEOUT_MARGIN_MS = 5000;
 
 /** The dialect for an environment's database configuration. */
 export function createDialect(
-  environment: Pick<EnvironmentConfig, 'database' | 'limits' | 'readOnly'> & Partial<Pick<EnvironmentConfig, 'access'>>,
+  environment: Pick<EnvironmentConfig, 'database' | 'readOnly'> &
+    Partial<Pick<EnvironmentConfig, 'access'>> & {
+      limits: Omit<Limits, 'maxRowBytes'> & Partial<Pick<Limits, 'maxRowBytes'>>;
+    },
   context: DialectContext
 ): Dialect {
   const database = environment.database;
   const statementTimeoutMs = environment.limits.queryTimeoutMs + SERVER_TIMEOUT_MARGIN_MS;
+  const { maxRowBytes } = environment.limits;
   const onPoolError = (error: Error): void => {
     context.logger.warn(
       { err: error, engine: database.engine },
@@ -38,6 +44,7 @@ export function createDialect(
         path: DemoDatabase.demoPath(context.dataDir),
         readOnly: environment.readOnly,
         pool: database.pool,
+        maxRowBytes,
         ...(environment.access === undefined ? {} : { roleTables: environment.access.tables })
       });
     case 'sqlite':
@@ -46,12 +53,13 @@ export function createDialect(
         attach: database.attach,
         readOnly: environment.readOnly,
         pool: database.pool,
+        maxRowBytes,
         ...(environment.access === undefined ? {} : { roleTables: environment.access.tables })
       });
     case 'postgres':
-      return new PostgresDialect({ database, statementTimeoutMs, onPoolError });
+      return new PostgresDialect({ database, statementTimeoutMs, maxRowBytes, onPoolError });
     case 'mysql':
-      return new MysqlDialect({ database, statementTimeoutMs });
+      return new MysqlDialect({ database, statementTimeoutMs, maxRowBytes });
     case 'mssql': {
       const settings = resolveMssqlSettings(database, `environments.${context.environment}.database`);
       if (settings.trustServerCertificate) {
@@ -65,6 +73,7 @@ export function createDialect(
         readOnly: environment.readOnly,
         pool: database.pool,
         requestTimeoutMs: statementTimeoutMs,
+        maxRowBytes,
         onPoolError,
         onInexactValues: () => {
           context.logger.warn(

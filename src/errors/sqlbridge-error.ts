@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'query_failed'
   | 'query_timeout'
   | 'query_cancelled'
+  | 'row_too_large'
   | 'statement_rejected'
   | 'table_not_found'
   | 'table_ambiguous'

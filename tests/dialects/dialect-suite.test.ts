@@ -32,7 +32,7 @@ const logger = createLogger('silent');
 
 function runtime(
   database: DatabaseConfig,
-  limits: Partial<RuntimeLimits> = {},
+  limits: Partial<RuntimeLimits & { maxRowBytes: number }> = {},
   statementGuard = true,
   identity?: IdentityMapping
 ): DatabaseRuntime {
@@ -40,7 +40,7 @@ function runtime(
     readOnly: true,
     requireLeastPrivilege: false,
     database,
-    limits: { maxSampleRows: 100, ...LIMITS, ...limits }
+    limits: { maxSampleRows: 100, maxRowBytes: 16_777_216, ...LIMITS, ...limits }
   };
   return new DatabaseRuntime({
     environment: 'suite',
@@ -226,6 +226,25 @@ for (const engine of ENGINES) {
         expect(JSON.stringify(result.rows).length).toBeLessThanOrEqual(2000);
       } finally {
         await small.close();
+      }
+    });
+
+    it('fails a call whose row is larger than limits.maxRowBytes, saying so, and keeps working', async () => {
+      const narrow = runtime(fixture.database, { maxRowBytes: 1024 * 1024, maxResultChars: 1_000_000 });
+      try {
+        const error = await failure(narrow.query(engine.longText(1, 2 * 1024 * 1024)));
+        expect(error.code).toBe('row_too_large');
+        expect(error.expose).toBe(true);
+        expect(error.message).toContain('limits.maxRowBytes');
+        expect(error.message).toContain('1 MiB');
+        // A row within the limit is read, and the session goes on serving.
+        const within = await narrow.query(engine.longText(2, 512 * 1024));
+        expect(within.rows[0]?.[0]).toBe(2);
+        expect(String(within.rows[0]?.[1])).toHaveLength(512 * 1024);
+        expect(within.truncated).toBeNull();
+        expect((await narrow.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+      } finally {
+        await narrow.close();
       }
     });
 

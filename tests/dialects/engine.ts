@@ -23,6 +23,8 @@ export interface EngineSpec {
   create(): Promise<EngineFixture>;
   /** SQL returning the integers 1..n in column `i`. */
   series(n: number): string;
+  /** SQL returning one row: `n` in column `i` and a text of `length` ASCII characters in column `v`. */
+  longText(n: number, length: number): string;
   /** SQL that runs for a minute (or forever), tagged with `marker` so it can be found on the server. */
   sleep(marker: string): string;
   /**

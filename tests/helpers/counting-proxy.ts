@@ -16,6 +16,8 @@ export interface CountingProxy {
   count(): number;
   /** Connections clients have opened through the relay since the start. */
   connections(): number;
+  /** Bytes relayed from the server to clients since the start. */
+  relayedToClients(): number;
   /** Holds every byte from now on until `resume()`: the server seems to hang. */
   stall(): void;
   /** Connections opened from now on reach the server only at `resume()`; open ones go on. */
@@ -38,6 +40,7 @@ export async function startCountingProxy(
   let rewrite: { from: Buffer; to: Buffer } | undefined;
   let seen = 0;
   let opened = 0;
+  let toClients = 0;
 
   const relay = (from: Socket, to: Socket, inspect: boolean, replace?: { from: Buffer; to: Buffer }): void => {
     // The end of the previous chunk, so that a needle split across two chunks is found once.
@@ -51,7 +54,9 @@ export async function startCountingProxy(
         tail = window.subarray(Math.max(0, window.length - (pattern.length - 1)));
       }
       const forward = (): void => {
-        if (!to.destroyed) to.write(chunk);
+        if (to.destroyed) return;
+        if (!inspect) toClients += chunk.length;
+        to.write(chunk);
       };
       if (stalled) held.push(forward);
       else forward();
@@ -83,6 +88,7 @@ export async function startCountingProxy(
     port: (server.address() as AddressInfo).port,
     count: () => seen,
     connections: () => opened,
+    relayedToClients: () => toClients,
     stall() {
       stalled = true;
     },

@@ -17,6 +17,8 @@ export interface TestRuntimeOptions {
   readOnly?: boolean;
   /** Overrides of TEST_LIMITS. */
   limits?: Partial<typeof TEST_LIMITS>;
+  /** limits.maxRowBytes, when not its default. */
+  maxRowBytes?: number;
   /** false: statements reach the engine as written, for tests whose subject is the driver. */
   statementGuard?: boolean;
   /** What is set into the database session for the caller (the environment's `identity`). */
@@ -30,7 +32,15 @@ export function testRuntime(database: DatabaseConfig, options: TestRuntimeOption
   return new DatabaseRuntime({
     environment: 'test',
     dialect: createDialect(
-      { readOnly, database, limits: { ...limits, maxSampleRows: 10 } },
+      {
+        readOnly,
+        database,
+        limits: {
+          ...limits,
+          maxSampleRows: 10,
+          ...(options.maxRowBytes === undefined ? {} : { maxRowBytes: options.maxRowBytes })
+        }
+      },
       { environment: 'test', dataDir: emptyDir(), logger: createLogger('silent') }
     ),
     readOnly,

@@ -16,7 +16,13 @@ const received: unknown[] = [];
 const sent: unknown[] = [];
 
 beforeAll(async () => {
-  worker = new SqliteProcess({ path: createSqliteFixture(), attach: {}, readOnly: true, busyTimeoutMs: 1000 });
+  worker = new SqliteProcess({
+    path: createSqliteFixture(),
+    attach: {},
+    readOnly: true,
+    busyTimeoutMs: 1000,
+    maxRowBytes: 16_777_216
+  });
   await worker.ready;
   const child = (worker as unknown as { child: ChildProcess }).child;
   child.on('message', message => received.push(message));

@@ -91,16 +91,20 @@ describe('SQL Server connection settings', () => {
         readOnlyIntent: true,
         abortTransactionOnError: true,
         appName: 'sqlbridge',
-        useUTC: true
+        useUTC: true,
+        // Long values are cut by the server one byte past the default limits.maxRowBytes (16 MiB).
+        textsize: 16 * 1024 * 1024 + 1
       }
     });
     const writable = mssqlConnectionConfig({
       settings,
       readOnly: false,
       pool: { max: 1, idleTimeoutMs: 1000 },
-      requestTimeoutMs: 1000
+      requestTimeoutMs: 1000,
+      maxRowBytes: 65_536
     });
     expect(writable.options?.readOnlyIntent).toBe(false);
+    expect(writable.options?.textsize).toBe(65_537);
   });
 
   it('reads an Azure SQL connection string, quoted password and TDS 8.0 strict encryption included', () => {

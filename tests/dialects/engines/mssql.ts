@@ -83,6 +83,7 @@ export const mssqlEngine: EngineSpec = {
       drop: () => dropMssqlDatabase(name)
     };
   },
+  longText: (n, length) => `SELECT ${n} AS i, REPLICATE(CAST('x' AS varchar(max)), ${length}) AS v`,
   series: n =>
     `WITH n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) SELECT i FROM n OPTION (MAXRECURSION 0)`,
   sleep: marker =>

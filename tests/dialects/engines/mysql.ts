@@ -87,6 +87,7 @@ export const mysqlEngine: EngineSpec = {
       drop
     };
   },
+  longText: (n, length) => `SELECT ${n} AS i, REPEAT('x', ${length}) AS v`,
   series: n => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) SELECT i FROM n`,
   sleep: marker =>
     `SELECT COUNT(*) FROM information_schema.COLUMNS a, information_schema.COLUMNS b, information_schema.COLUMNS c, information_schema.COLUMNS d /* ${marker} */`,

@@ -59,6 +59,7 @@ export const postgres: EngineSpec = {
       drop
     };
   },
+  longText: (n, length) => `SELECT ${n} AS i, repeat('x', ${length}) AS v`,
   series: n => `SELECT i FROM generate_series(1, ${n}) AS s(i)`,
   sleep: marker =>
     `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c /* ${marker} */`,

@@ -26,6 +26,7 @@ export const sqlite: EngineSpec = {
       drop: async () => undefined
     };
   },
+  longText: (n, length) => `SELECT ${n} AS i, replace(hex(zeroblob(${length} / 2)), '0', 'x') AS v`,
   series: n => `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) SELECT i FROM n`,
   sleep: marker => `${RUNAWAY} /* ${marker} */`,
   identitySql: keys => `SELECT ${keys.map(key => `sqlbridge_identity('${key}') AS ${key}`).join(', ')}`,

@@ -3,6 +3,7 @@ import { MSSQL_SCHEMA, parse } from '@tediousjs/connection-string';
 import type { config as MssqlConfig } from 'mssql';
 import type { DatabaseConfig } from '../../../config/schema.ts';
 import { ConfigError, type ConfigProblem } from '../../../errors/config-error.ts';
+import { DEFAULT_MAX_ROW_BYTES } from '../../row-size.ts';
 
 export type MssqlDatabaseConfig = Extract<DatabaseConfig, { engine: 'mssql' }>;
 
@@ -170,6 +171,8 @@ export interface MssqlConnectionOptions {
   pool: { max: number; idleTimeoutMs: number };
   /** Server-side request timeout, a safety net behind sqlbridge's own cancellation. */
   requestTimeoutMs: number;
+  /** The largest row sqlbridge reads: the server cuts each long value (the (max) types, text, image) one byte past it. */
+  maxRowBytes?: number;
   /** Builds the Entra ID credential for managed identity and default-credential logins. */
   tokenCredential?: (kind: 'managed-identity' | 'default', clientId: string | undefined) => unknown;
 }
@@ -198,6 +201,7 @@ export function mssqlConnectionConfig(options: MssqlConnectionOptions): MssqlCon
       multiSubnetFailover: s.multiSubnetFailover,
       appName: 'sqlbridge',
       useUTC: true,
+      textsize: (options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES) + 1,
       enableArithAbort: true,
       abortTransactionOnError: true
     }

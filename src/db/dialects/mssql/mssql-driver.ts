@@ -10,6 +10,7 @@ import {
   type ServerInfo,
   type StreamStats
 } from '../../driver.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge, rowWeight } from '../../row-size.ts';
 import { SERVER_INFO } from './mssql-catalog.ts';
 import { mssqlConnectionConfig, type MssqlSettings } from './mssql-config.ts';
 import { translateMssqlError } from './mssql-errors.ts';
@@ -25,6 +26,8 @@ export interface MssqlDriverOptions {
   pool: { max: number; idleTimeoutMs: number };
   /** Server-side request timeout, a safety net behind sqlbridge's own cancellation. */
   requestTimeoutMs: number;
+  /** The largest row read from the server; the server cuts each long value one byte past it (TEXTSIZE). */
+  maxRowBytes?: number;
   onPoolError?: (error: Error) => void;
   /** Told once if exact decimal and date/time reading could not be installed. */
   onInexactValues?: () => void;
@@ -59,8 +62,11 @@ export class MssqlDriver implements Driver {
   private pool: sql.ConnectionPool | undefined;
   private connecting: Promise<sql.ConnectionPool> | undefined;
 
+  private readonly maxRowBytes: number;
+
   constructor(options: MssqlDriverOptions) {
     this.options = options;
+    this.maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
     if (!installExactValueParsing()) options.onInexactValues?.();
   }
 
@@ -108,7 +114,7 @@ export class MssqlDriver implements Driver {
         const result = await new sql.Request(transaction).query(statement);
         affected += result.rowsAffected.reduce((a, b) => a + b, 0);
       }
-      const stats = await run(transaction, query, sink, signal);
+      const stats = await run(transaction, query, sink, signal, this.maxRowBytes);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
       if (cookie !== undefined) await new sql.Request(transaction).batch(revertSql(cookie));
       if (query.readOnly) await transaction.rollback();
@@ -176,6 +182,7 @@ export class MssqlDriver implements Driver {
       readOnly: this.options.readOnly,
       pool: this.options.pool,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      maxRowBytes: this.maxRowBytes,
       tokenCredential: entraCredential
     });
     const pool = new ResettingConnectionPool({
@@ -208,7 +215,13 @@ async function switchUser(transaction: sql.Transaction, role: string): Promise<U
 }
 
 /** One statement, streamed; the first result set is the result. */
-function run(transaction: sql.Transaction, query: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+function run(
+  transaction: sql.Transaction,
+  query: QuerySpec,
+  sink: RowSink,
+  signal: AbortSignal,
+  maxRowBytes: number
+): Promise<StreamStats> {
   return new Promise((resolve, reject) => {
     const request = new sql.Request(transaction);
     request.stream = true;
@@ -257,6 +270,13 @@ function run(transaction: sql.Transaction, query: QuerySpec, sink: RowSink, sign
       guarded((row: unknown[]) => {
         if (stopped || draining) return;
         rowsRead++;
+        // A long value cut at TEXTSIZE (maxRowBytes + 1) weighs more than the limit too.
+        const weight = rowWeight(row);
+        if (weight > maxRowBytes) {
+          failure ??= rowTooLarge(maxRowBytes, weight);
+          stop();
+          return;
+        }
         if (!sink.row(row)) enough();
       })
     );

@@ -8,6 +8,8 @@ import {
   type StreamStats
 } from '../../driver.ts';
 import { ConnectionError } from '../../../errors/connection-error.ts';
+import { MessageWatch, MYSQL_FRAMING, type WatchedStream } from '../../message-watch.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
 import { translateMysqlError } from './mysql-errors.ts';
 import { mysqlSessionStatement } from './mysql-session.ts';
@@ -17,6 +19,8 @@ export interface MysqlDriverOptions {
   database: MysqlDatabaseConfig;
   /** Server-side statement time limit, a safety net behind sqlbridge's own cancellation. */
   statementTimeoutMs: number;
+  /** The largest row (or other packet) read from the server; a larger one closes the connection. */
+  maxRowBytes?: number;
 }
 
 type Flavor = 'mysql' | 'mariadb';
@@ -52,16 +56,23 @@ export class MysqlDriver implements Driver {
   private readonly roleHeld = new WeakSet<PoolConnection>();
   /** New connections' session setup, until it has run: a connection is lent only once it has. */
   private readonly setups = new WeakMap<PoolConnection, Promise<void>>();
+  private readonly maxRowBytes: number;
+  /** Each pooled connection's watch on the size of what its server sends (see message-watch.ts). */
+  private readonly watches = new WeakMap<PoolConnection, MessageWatch>();
 
   constructor(options: MysqlDriverOptions) {
     const { target, ...poolOptions } = mysqlPoolOptions(options.database);
     this.options = { target, ...poolOptions };
     this.target = target;
     this.statementTimeoutMs = options.statementTimeoutMs;
+    this.maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
     this.pool = mysql.createPool(poolOptions);
     // Every new connection runs in UTC, with the server's own time limit as a net. A setup the
     // server refuses fails whoever borrows the connection first (see connect), not the process.
     this.pool.on('connection', connection => {
+      // Connected (TLS included) and idle, between two packets.
+      const socket = socketOf(connection);
+      if (socket !== undefined) this.watches.set(connection, new MessageWatch(socket, this.maxRowBytes, MYSQL_FRAMING));
       const setup = run(connection, this.sessionSetup()).then(() => {
         this.setups.delete(connection);
       });
@@ -161,6 +172,8 @@ export class MysqlDriver implements Driver {
       }
       if (error instanceof UnconfirmedCancellation) throw error;
       if (signal.aborted) throw signal.reason;
+      const watch = this.watches.get(connection);
+      if (watch?.exceeded !== undefined) throw rowTooLarge(this.maxRowBytes, watch.exceeded, watch.exceededAtLeast);
       throw translateMysqlError(error, this.target);
     } finally {
       // The next caller must find the login's own role; a connection that cannot switch back is dropped.
@@ -378,10 +391,12 @@ function drop(connection: PoolConnection): void {
   socketOf(connection)?.destroy();
 }
 
-/** The socket under a mysql2 connection: its `stream`, which mysql2's type declarations leave out. */
-function socketOf(connection: PoolConnection): { destroy(): void } | undefined {
-  const stream = (connection as unknown as { stream?: { destroy?: unknown } }).stream;
-  return typeof stream?.destroy === 'function' ? (stream as { destroy(): void }) : undefined;
+/** The socket under a mysql2 connection (TLS included): its `stream`, which mysql2's type declarations leave out. */
+function socketOf(connection: PoolConnection): WatchedStream | undefined {
+  const stream = (connection as unknown as { stream?: Partial<WatchedStream> }).stream;
+  return typeof stream?.destroy === 'function' && typeof stream.prependListener === 'function'
+    ? (stream as WatchedStream)
+    : undefined;
 }
 
 /** A role name as a quoted identifier (names are checked to be plain identifiers; quoting is a second net). */

@@ -40,8 +40,9 @@ export function postgresPoolConfig(
     idleTimeoutMillis: db.pool.idleTimeoutMs,
     connectionTimeoutMillis: db.connectTimeoutMs,
     application_name: 'sqlbridge',
-    // Timestamps with time zone come back in UTC, dates in ISO order, whatever the server's defaults.
-    options: `-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c statement_timeout=${statementTimeoutMs}`,
+    // Timestamps with time zone come back in UTC, dates in ISO order, binary as hex and floating-point
+    // numbers with every digit they hold, whatever the server's, database's or login's defaults.
+    options: `-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=iso_8601 -c bytea_output=hex -c extra_float_digits=3 -c statement_timeout=${statementTimeoutMs}`,
     types: postgresTypes,
     keepAlive: true,
     target: { host, port, database, user }

@@ -11,6 +11,7 @@ import { PostgresPrivilegeProbe } from './postgres-privileges.ts';
 export interface PostgresDialectOptions {
   database: PostgresDatabaseConfig;
   statementTimeoutMs: number;
+  maxRowBytes?: number;
   onPoolError?: (error: Error) => void;
 }
 

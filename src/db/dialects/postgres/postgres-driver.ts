@@ -11,6 +11,8 @@ import type {
   StreamStats
 } from '../../driver.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
+import { MessageWatch, POSTGRES_FRAMING } from '../../message-watch.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
@@ -20,10 +22,19 @@ import { postgresTypeName } from './postgres-types.ts';
 
 const BATCH = 200;
 
+/**
+ * Bytes of rows a read throws away once the sink has all it takes (rows the server sends up to the
+ * row cap, past the character budget) before the connection is closed instead: a new connection
+ * costs less than reading on through wide rows.
+ */
+const DISCARD_BYTES = 1024 * 1024;
+
 export interface PostgresDriverOptions {
   database: PostgresDatabaseConfig;
   /** Server-side statement timeout, a safety net behind sqlbridge's own cancellation. */
   statementTimeoutMs: number;
+  /** The largest row (or other message) read from the server; a larger one closes the connection. */
+  maxRowBytes?: number;
   onPoolError?: (error: Error) => void;
 }
 
@@ -43,13 +54,21 @@ interface BackendIdentity {
 export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
   private readonly target: PostgresTarget;
+  private readonly maxRowBytes: number;
+  /** Each pooled client's watch on the size of what its server sends (see message-watch.ts). */
+  private readonly watches = new WeakMap<pg.PoolClient, MessageWatch>();
 
   constructor(options: PostgresDriverOptions) {
     const { target, ...config } = postgresPoolConfig(options.database, Math.round(options.statementTimeoutMs));
     this.target = target;
+    this.maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
     this.pool = new pg.Pool(config);
     // An idle client whose server went away emits here; without a listener the process would crash.
     this.pool.on('error', error => options.onPoolError?.(error));
+    // A new client, connected and ready (between two messages), before it is first lent.
+    this.pool.on('connect', client => {
+      this.watches.set(client, new MessageWatch(client.connection.stream, this.maxRowBytes, POSTGRES_FRAMING));
+    });
   }
 
   async init(): Promise<ServerInfo> {
@@ -76,10 +95,12 @@ export class PostgresDriver implements Driver {
     if (query.role !== undefined) setup.push(`SET LOCAL ROLE ${quoteIdentifier(query.role)}`);
     const borrowed = await this.borrow(signal);
     const { client } = borrowed;
+    const watch = this.watches.get(client);
     const reset = new SessionReset();
     let sent = false;
+    let read: PipelinedRead | undefined;
     try {
-      const read = new PipelinedRead(
+      read = new PipelinedRead(
         {
           setup,
           ...(session === undefined
@@ -90,7 +111,8 @@ export class PostgresDriver implements Driver {
           ...(query.params === undefined ? {} : { params: query.params })
         },
         sink,
-        reset
+        reset,
+        () => watch?.discardAtMost(DISCARD_BYTES)
       );
       // The read writes the reset's messages too; the client hands the reset the answers after the read's.
       void client.query(read as unknown as pg.QueryConfig);
@@ -100,8 +122,12 @@ export class PostgresDriver implements Driver {
     } catch (failure) {
       const error = failure instanceof ReadFailed ? failure.error : failure;
       if (signal.aborted) throw borrowed.abortError(error);
-      throw translatePostgresError(error, this.target);
+      // Closed for what came once the sink had all it takes: the result is whole as far as it goes.
+      const cut = read?.cutShort();
+      if (cut !== undefined && (watch?.discarded === true || watch?.exceeded !== undefined)) return cut;
+      throw this.translate(client, error);
     } finally {
+      watch?.keep();
       // A session that could not be reset (or whose reset was never given to the client) is not lent again.
       if (sent) await reset.done.catch(() => borrowed.discard());
       else borrowed.discard();
@@ -140,10 +166,17 @@ export class PostgresDriver implements Driver {
         borrowed.discard();
       }
       if (signal.aborted) throw borrowed.abortError(error);
-      throw translatePostgresError(error, this.target);
+      throw this.translate(client, error);
     } finally {
       borrowed.release();
     }
+  }
+
+  /** A failure of a statement: a row too large for this side closed the connection, or what the server said. */
+  private translate(client: pg.PoolClient, error: unknown): Error {
+    const exceeded = this.watches.get(client)?.exceeded;
+    if (exceeded !== undefined) return rowTooLarge(this.maxRowBytes, exceeded);
+    return translatePostgresError(error, this.target);
   }
 
   async destroy(): Promise<void> {

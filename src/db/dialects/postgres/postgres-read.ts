@@ -82,12 +82,15 @@ export class PipelinedRead {
   private affected = 0;
   private error: unknown;
   private settle: { resolve: (stats: StreamStats) => void; reject: (error: unknown) => void } | undefined;
+  /** Told once the sink has all the rows it takes. */
+  private readonly onStop: (() => void) | undefined;
   /** Settles once the server is ready for the next query: with the stats, or ReadFailed. */
   readonly done: Promise<StreamStats>;
 
-  constructor(plan: ReadPlan, sink: RowSink, reset: SessionReset) {
+  constructor(plan: ReadPlan, sink: RowSink, reset: SessionReset, onStop?: () => void) {
     this.sink = sink;
     this.reset = reset;
+    this.onStop = onStop;
     this.steps = [
       ...plan.setup.map(text => ({ text })),
       ...(plan.session === undefined ? [] : [{ text: plan.session.text, values: plan.session.values }]),
@@ -142,7 +145,15 @@ export class PipelinedRead {
       const raw = fields[i] ?? null;
       values[i] = raw === null ? null : (parsers[i] ?? String)(raw);
     }
-    if (!this.sink.row(values)) this.stopped = true;
+    if (!this.sink.row(values)) {
+      this.stopped = true;
+      this.onStop?.();
+    }
+  }
+
+  /** The rows so far, when the sink had stopped reading before the exchange failed: a result cut short, not a failure. */
+  cutShort(): StreamStats | undefined {
+    return this.stopped ? { rowsRead: this.rowsRead, stoppedEarly: true } : undefined;
   }
 
   handlePortalSuspended(): void {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConnectionError } from '../../../errors/connection-error.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { SqlitePool } from './sqlite-pool.ts';
 import { SqliteFailure } from './sqlite-process.ts';
 
@@ -13,6 +14,8 @@ export interface SqliteDriverOptions {
   pool: { max: number; idleTimeoutMs: number };
   /** Role → the tables and views it may read (`access.tables`): SQLite's stand-in for database roles. */
   roleTables?: Readonly<Record<string, readonly string[]>>;
+  /** The largest row a worker sends; a larger one fails its statement. */
+  maxRowBytes?: number;
 }
 
 /** SQLite primary result codes the driver explains (https://sqlite.org/rescode.html). */
@@ -116,12 +119,15 @@ export class SqliteDriver implements Driver {
       path: this.options.path,
       attach: this.options.attach ?? {},
       readOnly,
-      busyTimeoutMs: 5000
+      busyTimeoutMs: 5000,
+      maxRowBytes: this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES
     });
   }
 
   private translate(error: unknown, role?: string): unknown {
     if (!(error instanceof SqliteFailure)) return error;
+    if (error.rowBytes !== undefined)
+      return rowTooLarge(this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES, error.rowBytes);
     if (error.phase === 'open') {
       const detail = `${this.options.path}: ${error.message}`;
       if (error.errcode === SQLITE_NOTADB) {

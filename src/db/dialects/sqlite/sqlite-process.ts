@@ -18,18 +18,22 @@ export interface OpenOptions {
   attach: Readonly<Record<string, string>>;
   readOnly: boolean;
   busyTimeoutMs: number;
+  maxRowBytes: number;
 }
 
 /** A failure reported by SQLite itself; the driver turns it into a SqlbridgeError. */
 export class SqliteFailure extends Error {
   readonly errcode: number | null;
   readonly phase: 'open' | 'query' | 'process';
+  /** A row beyond the limit stopped the statement: its weight. */
+  readonly rowBytes: number | undefined;
 
   constructor(error: WorkerError, phase: 'open' | 'query' | 'process') {
     super(error.message);
     this.name = 'SqliteFailure';
     this.errcode = error.errcode;
     this.phase = phase;
+    this.rowBytes = error.rowBytes;
   }
 }
 

@@ -15,6 +15,8 @@ export interface OpenRequest {
   attach: Readonly<Record<string, string>>;
   readOnly: boolean;
   busyTimeoutMs: number;
+  /** A row weighing more (text by its length, blobs by their size) fails its statement instead of being sent. */
+  maxRowBytes: number;
 }
 
 export interface QueryRequest {
@@ -40,6 +42,8 @@ export interface WorkerError {
   message: string;
   /** SQLite's primary result code (e.g. 1 SQLITE_ERROR, 8 SQLITE_READONLY, 14 SQLITE_CANTOPEN, 23 SQLITE_AUTH). */
   errcode: number | null;
+  /** The weight of a row beyond `maxRowBytes`, which stopped the statement. */
+  rowBytes?: number;
 }
 
 /**

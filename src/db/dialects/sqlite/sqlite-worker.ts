@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
+import { rowWeight } from '../../row-size.ts';
 import { integersTravelAsNumbers } from './sqlite-declared-type.ts';
 import type { FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-protocol.ts';
 
@@ -12,6 +13,8 @@ let db: DatabaseSync | undefined;
 let cursor: { iterator: Iterator<unknown[]>; rowsRead: number; narrow: readonly boolean[] } | undefined;
 /** A writable connection runs each request in a transaction committed only when it all succeeded. */
 let writable = false;
+/** Rows weighing more than this stop their statement (OpenRequest.maxRowBytes). */
+let maxRowBytes = Infinity;
 /** total_changes() when the open transaction began. */
 let changesAtStart: number | undefined;
 const NO_SESSION: Readonly<Record<string, string | null>> = Object.freeze({});
@@ -64,11 +67,22 @@ function flush(): void {
   process.send?.(message);
 }
 
+/** A row beyond maxRowBytes: reported as such instead of being sent. */
+class RowTooLarge extends Error {
+  readonly rowBytes: number;
+
+  constructor(rowBytes: number) {
+    super(`a row of ${rowBytes} bytes is larger than ${maxRowBytes}`);
+    this.rowBytes = rowBytes;
+  }
+}
+
 function toWorkerError(error: unknown): WorkerError {
   const errcode = (error as { errcode?: unknown }).errcode;
   return {
     message: error instanceof Error ? error.message : String(error),
-    errcode: typeof errcode === 'number' ? errcode & 0xff : null
+    errcode: typeof errcode === 'number' ? errcode & 0xff : null,
+    ...(error instanceof RowTooLarge ? { rowBytes: error.rowBytes } : {})
   };
 }
 
@@ -196,17 +210,6 @@ function startQuery(
  */
 const BATCH_BYTES = 64 * 1024;
 
-/** Roughly what a row weighs in a message: text by its length, blobs by their size, 8 bytes for the rest. */
-function rowBytes(row: readonly unknown[]): number {
-  let bytes = 0;
-  for (const value of row) {
-    if (typeof value === 'string') bytes += value.length;
-    else if (value instanceof Uint8Array) bytes += value.byteLength;
-    else bytes += 8;
-  }
-  return bytes;
-}
-
 const MIN_EXACT = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -238,13 +241,17 @@ function pump(size: number): void {
         return;
       }
       cursor.rowsRead++;
+      const weight = rowWeight(next.value);
+      if (weight > maxRowBytes) throw new RowTooLarge(weight);
       narrowIntegers(next.value, cursor.narrow);
       batch.push(next.value);
-      bytes += rowBytes(next.value);
+      bytes += weight;
     }
     send({ t: 'rows', rows: batch });
   } catch (error) {
+    const iterator = cursor?.iterator;
     cursor = undefined;
+    iterator?.return?.();
     finish({ error });
   }
 }
@@ -260,6 +267,7 @@ function stop(): void {
 process.on('message', (message: ToWorker) => {
   switch (message.t) {
     case 'open':
+      maxRowBytes = message.maxRowBytes;
       open(message.path, message.attach, message.readOnly, message.busyTimeoutMs);
       break;
     case 'query':

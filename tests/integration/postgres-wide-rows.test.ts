@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseConfig } from '../../src/config/schema.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
+
+/**
+ * Rows too wide for a PostgreSQL read, through sqlbridge's real driver and a real server: a value
+ * longer than V8's longest string (which node-postgres would try to make one string of, from a
+ * socket event, ending the process), and rows sent on after the character budget is spent (which
+ * would be read and parsed, gigabytes of them, for nothing).
+ */
+
+const MIB = 1024 * 1024;
+
+describe('PostgreSQL: rows too wide to read', () => {
+  let drop: () => Promise<void>;
+  let proxy: CountingProxy;
+  let direct: DatabaseRuntime;
+  let relayed: DatabaseRuntime;
+
+  beforeAll(async () => {
+    let name: string;
+    ({ name, drop } = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY);'));
+    proxy = await startCountingProxy(POSTGRES, 'unused');
+    const database = (port: number): DatabaseConfig => ({
+      engine: 'postgres',
+      host: POSTGRES.host,
+      port,
+      user: POSTGRES.user,
+      database: name,
+      tls: 'disable',
+      connectTimeoutMs: 5000,
+      pool: { max: 1, idleTimeoutMs: 60_000 }
+    });
+    // The default limits.maxRowBytes (16 MiB), and the default 1000-row cap.
+    direct = testRuntime(database(POSTGRES.port), { limits: { maxRows: 1000 } });
+    relayed = testRuntime(database(proxy.port), { limits: { maxRows: 1000 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await direct.close();
+    await relayed.close();
+    await proxy.close();
+    await drop();
+  });
+
+  it('fails a call whose value is longer than the longest string Node can hold, and the process serves on', async () => {
+    // 600,000,000 characters: past V8's limit of 2^29 − 24.
+    const error = await direct.query("SELECT repeat('x', 600000000) AS v").then(
+      () => undefined,
+      (failure: unknown) => failure
+    );
+    expect(error).toBeInstanceOf(SqlbridgeError);
+    expect((error as SqlbridgeError).code).toBe('row_too_large');
+    expect((error as SqlbridgeError).message).toMatch(/takes 572\.2 MiB, more than the 16 MiB one row may take/);
+    expect((await direct.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+  }, 60_000);
+
+  it('stops reading rows once the character budget is spent: a gigabyte result costs sqlbridge about a megabyte', async () => {
+    const before = proxy.relayedToClients();
+    // 1,000 rows of 1,000,000 characters each (about 1 GB), none of which fits the 50,000-character budget.
+    const result = await relayed.query("SELECT g AS i, repeat('x', 1000000) AS v FROM generate_series(1, 1000) AS g");
+    expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
+    const received = proxy.relayedToClients() - before;
+    expect(received).toBeLessThan(8 * MIB);
+    // The connection closed to stop the rows is replaced; the next call is served.
+    expect((await relayed.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+  }, 60_000);
+
+  it('reads a cut result of narrow rows to its end, keeping its connection', async () => {
+    const session = async (): Promise<unknown> => (await relayed.query('SELECT pg_backend_pid()')).rows[0]?.[0];
+    const before = await session();
+    // Rows of about 200 characters: the budget is spent after some 250 of them, the rest (at most to the cap) read on.
+    const result = await relayed.query("SELECT g AS i, repeat('x', 200) AS v FROM generate_series(1, 1000) AS g");
+    expect(result.truncated).toBe('max_chars');
+    expect(result.rowCount).toBeGreaterThan(200);
+    expect(await session()).toBe(before);
+  });
+});
