@@ -358,19 +358,29 @@ export class MysqlDriver implements Driver {
 
   private sessionSetup(): string {
     const seconds = Math.ceil(this.statementTimeoutMs / 1000);
-    // mysql2 escapes bound values into the statement with backslashes; a server whose sql_mode
-    // holds NO_BACKSLASH_ESCAPES would read `\'` as a backslash and the end of the string, so a value
-    // could close its quote. The session drops that mode (and keeps the others).
-    const common = `SET SESSION time_zone = '+00:00', SESSION sql_mode = ${WITHOUT_NO_BACKSLASH_ESCAPES}`;
+    const common = `SET SESSION time_zone = '+00:00', SESSION sql_mode = ${LEXED_SQL_MODE}`;
     if (this.flavor === 'mariadb') return `${common}, SESSION max_statement_time = ${seconds}`;
     if (this.flavor === 'mysql') return `${common}, SESSION max_execution_time = ${seconds * 1000}`;
     return common;
   }
 }
 
-/** The session's sql_mode without NO_BACKSLASH_ESCAPES: `A,NO_BACKSLASH_ESCAPES,B` → `A,B`. */
-const WITHOUT_NO_BACKSLASH_ESCAPES =
-  "TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','), ',,', ','))";
+/**
+ * SQL modes that change how a statement's text is read, which the session drops (keeping the others),
+ * so that the server reads every statement as the statement guard's lexer does:
+ * - NO_BACKSLASH_ESCAPES: mysql2 escapes bound values into the statement with backslashes, and a
+ *   server that took `\'` for a backslash and the end of the string would let a value close its quote.
+ * - ANSI_QUOTES, and the combination modes that include it (ANSI, DB2, MAXDB, MSSQL, ORACLE,
+ *   POSTGRESQL): `"GET_LOCK"(…)` would call the function where the guard reads a string; ORACLE
+ *   also switches MariaDB to another grammar (`seq.nextval`, PL/SQL blocks).
+ */
+const LEXING_MODES = ['NO_BACKSLASH_ESCAPES', 'ANSI_QUOTES', 'ANSI', 'DB2', 'MAXDB', 'MSSQL', 'ORACLE', 'POSTGRESQL'];
+
+/** The session's sql_mode without LEXING_MODES: `A,ANSI_QUOTES,B` → `A,B`. */
+const LEXED_SQL_MODE = `TRIM(BOTH ',' FROM REPLACE(${LEXING_MODES.reduce(
+  (modes, mode) => `REPLACE(${modes}, ',${mode},', ',')`,
+  "CONCAT(',', @@SESSION.sql_mode, ',')"
+)}, ',,', ','))`;
 
 interface Queryable {
   query(

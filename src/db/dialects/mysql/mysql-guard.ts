@@ -156,6 +156,12 @@ export const mysqlGuardRules: GuardRules = {
     { name: 'NEXTVAL', reason: 'NEXTVAL() advances a sequence' },
     { name: 'SETVAL', reason: 'SETVAL() changes a sequence' },
     { name: 'LAST_INSERT_ID', reason: 'LAST_INSERT_ID(expr) sets a session value' },
+    {
+      name: 'FOUND_ROWS',
+      reason:
+        'FOUND_ROWS() reads what the previous statement on the connection left, which may be another caller’s; count with COUNT(*)',
+      alsoInWrites: true
+    },
     { name: 'SPIDER_*', reason: 'Spider functions run SQL on other servers', alsoInWrites: true },
     { name: 'SERVICE_GET_*', reason: 'this function takes locking-service locks', alsoInWrites: true },
     { name: 'SERVICE_RELEASE_*', reason: 'this function releases locking-service locks', alsoInWrites: true },
