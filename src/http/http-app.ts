@@ -36,7 +36,17 @@ export interface HttpAppOptions {
   inFlight: InFlightCalls;
   /** Told of every rate-limit refusal (metrics). */
   rateLimitObserver?: RateLimitObserver;
+  /** How long a request's headers and body may take to arrive (REQUEST_RECEIVE_TIMEOUT_MS unless given). */
+  requestTimeoutMs?: number;
 }
+
+/**
+ * A request whose headers and body have not all arrived within this is answered 408 and its
+ * connection closed: without it, a client sending a body a byte at a time would hold a connection
+ * for good (Fastify turns Node's own limit off). Answers take as long as they take; only the
+ * request is timed.
+ */
+export const REQUEST_RECEIVE_TIMEOUT_MS = 60_000;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -52,12 +62,21 @@ declare module 'fastify' {
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const trust = proxyTrust(options.trustProxy);
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_RECEIVE_TIMEOUT_MS;
   const app: HttpApp = Fastify({
     loggerInstance: options.logger,
     // One hidden class for every request and every response, whatever answers it (raw-messages.ts).
-    http: { IncomingMessage: RawRequest, ServerResponse: RawResponse as typeof ServerResponse },
+    http: {
+      IncomingMessage: RawRequest,
+      ServerResponse: RawResponse as typeof ServerResponse,
+      // Given to Node's server at its creation: Fastify's own requestTimeout, set on the server once
+      // created, is not what Node checks. And how often Node looks (every 30 s by default).
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.round(requestTimeout / 4)))
+    },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
+    requestTimeout,
     genReqId: randomId,
     trustProxy: trust ?? false,
     rewriteUrl: forwardedPrefixRewrite(trust),

@@ -210,6 +210,15 @@ describe('statement guard, read mode: refused statement kinds', () => {
     expect(rejection(dialect, 'read', 'SELECT (1')).toBe('the statement cannot be read safely: a "(" is not closed');
   });
 
+  it.each(ALL)('%s refuses a NUL character anywhere, in strings, comments and quoted names too', dialect => {
+    // SQLite stops reading at a NUL and PostgreSQL's protocol cannot carry one: what ran would not be what was read.
+    for (const sql of ["SELECT 'a\u0000b'", 'SELECT 1 /*\u0000*/', 'SELECT 1 -- \u0000', 'SELECT 1 AS "a\u0000"']) {
+      expect(rejection(dialect, 'read', sql)).toBe(
+        'the statement cannot be read safely: the statement contains a NUL character'
+      );
+    }
+  });
+
   it.each([
     ['mysql', 'SELECT /*!50000 SLEEP(10) */ 1', 'executable comments'],
     ['mysql', 'SELECT /*+ SET_VAR(foreign_key_checks = OFF) */ 1', 'optimizer hints'],

@@ -157,6 +157,9 @@ export class StatementGuard {
   }
 
   private inspect(sql: string, options: GuardOptions): string | Token[][] {
+    // Anywhere, strings and comments included: engines read the text past a NUL differently (SQLite
+    // stops at it, PostgreSQL's protocol cannot carry it), so the engine would not run what was read.
+    if (sql.includes('\u0000')) return 'the statement cannot be read safely: the statement contains a NUL character';
     let tokens: Token[];
     try {
       tokens = lex(sql, this.rules.lexer);
