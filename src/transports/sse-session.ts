@@ -26,6 +26,17 @@ const encoder = new TextEncoder();
 /** The same bytes for every stream: a pushed chunk is never modified. */
 const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
 
+/**
+ * Bytes a stream may hold that its client has not read yet (beyond what the socket takes). Fastify
+ * stops reading a stream whose socket is full, and a client that posts requests without reading their
+ * answers would have them pile up here for good; past this, the stream is ended. A few of the largest
+ * answers (a result at the character budget, carried twice) fit.
+ */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+
+/** Measures a stream's queue in bytes (one object shared by every stream). */
+const UNREAD = new ByteLengthQueuingStrategy({ highWaterMark: MAX_UNREAD_BYTES });
+
 /** What every stream of one environment's HTTP+SSE endpoint shares (one object for all of them). */
 export interface SseEndpoint {
   environment: string;
@@ -89,12 +100,15 @@ export class SseSession implements Transport {
     this.endpoint = endpoint;
     this.owner = caller.owner;
     this.auth = caller.auth;
-    this.body = new ReadableStream<Uint8Array>({
-      start: controller => {
-        this.controller = controller;
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: controller => {
+          this.controller = controller;
+        },
+        cancel: () => this.end()
       },
-      cancel: () => this.end()
-    });
+      UNREAD
+    );
   }
 
   get environment(): string {
@@ -213,6 +227,13 @@ export class SseSession implements Transport {
       this.controller.enqueue(bytes);
     } catch {
       // the stream is no longer readable: it has ended
+      this.end();
+      return;
+    }
+    // The client does not read what it is sent: its connection is closed (Fastify destroys the
+    // response of a stream that errors) rather than holding its answers without end.
+    if ((this.controller.desiredSize ?? 0) < 0) {
+      this.controller.error(new Error('the client does not read its event stream'));
       this.end();
     }
   }

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +138,41 @@ describe('the message endpoint with a request running', () => {
     } finally {
       await stream.close();
     }
+  });
+});
+
+describe('a client that does not read its event stream', () => {
+  it('has its stream closed once a megabyte of answers waits unread, and the server serves on', async () => {
+    // A raw socket that reads the endpoint event, then nothing: the answers queue up on the server.
+    const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(`GET /pg/sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+    let head = '';
+    while (!/sessionId=\S+\n\n/.test(head)) {
+      const [chunk] = (await once(socket, 'data')) as [Buffer];
+      head += chunk.toString();
+    }
+    socket.pause();
+    const messages = /data: (\/pg\/messages\?sessionId=\S+)\n/.exec(head)?.[1] ?? '';
+    expect(messages).not.toBe('');
+    const lists = (n: number) =>
+      Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: `list-${n}-${i}`, method: 'tools/list' }));
+    try {
+      expect((await post(messages, { jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+      // Each batch's answers are several hundred kilobytes; what the sockets do not take waits on the server.
+      let posted = 0;
+      let status = 202;
+      while (status === 202 && posted < 400) {
+        status = (await post(messages, lists(posted))).status;
+        posted++;
+      }
+      // The stream was ended and its session with it: the next post finds none.
+      expect(status).toBe(404);
+      expect(posted).toBeLessThan(400);
+    } finally {
+      socket.destroy();
+    }
+    const { stream } = await initializedSession();
+    await stream.close();
   });
 });
