@@ -45,5 +45,6 @@ function jsonRpcCode(error: FastifyError, status: number): number {
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return JSON_RPC.parseError;
   }
+  if (error.code === 'SQLBRIDGE_JSON_TOO_DEEP') return JSON_RPC.invalidRequest;
   return status >= 500 ? JSON_RPC.internalError : JSON_RPC.serverError;
 }

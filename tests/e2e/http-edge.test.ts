@@ -138,6 +138,38 @@ describe('JSON-RPC batches and refusals', () => {
     expect(notAcceptable.status).toBe(406);
     expect(await notAcceptable.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 }, id: 'init-7' });
   });
+
+  it('refuses a message nested deeper than 64 levels with -32600, at /mcp and /messages, logging no error', async () => {
+    const from = server.logs.length;
+    // 10,000 levels fit the body limit easily, and overflowed the stack where the SDK's adapter serializes the body.
+    const call = (levels: number): string =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'deep',
+        method: 'tools/call',
+        params: { name: 'list_tables', arguments: { nested: 'NESTED' }, _meta: MODERN_META }
+      }).replace('"NESTED"', `${'{"a":'.repeat(levels)}"x"${'}'.repeat(levels)}`);
+    const modern = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'list_tables' };
+    const send = (body: string) => fetch(at('/demo/mcp'), { method: 'POST', headers: { ...MEDIA, ...modern }, body });
+    const deep = await send(call(10_000));
+    expect(deep.status).toBe(400);
+    expect(await deep.json()).toMatchObject({
+      jsonrpc: '2.0',
+      error: { code: -32600, message: expect.stringContaining('more than 64 levels deep') as unknown }
+    });
+    const messages = await fetch(at('/demo/messages?sessionId=none'), {
+      method: 'POST',
+      headers: MEDIA,
+      body: call(10_000)
+    });
+    expect(messages.status).toBe(400);
+    // 60 levels of arguments (63 in all) is a message like any other: list_tables answers.
+    const within = await send(call(60));
+    expect(within.status).toBe(200);
+    expect(await answerOf(within)).toMatchObject({ id: 'deep', result: {} });
+    await logged('/demo/mcp', 400, from);
+    expect(server.logs.slice(from).filter(entry => entry['level'] === 'error')).toEqual([]);
+  });
 });
 
 describe('HEAD', () => {
