@@ -101,6 +101,15 @@ export class EventStreamRelay implements ChunkReader {
     await this.source.cancel(reason);
   }
 
+  /** Ends the stream after what is queued; the source is cancelled. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.kept = [];
+    this.keptBytes = 0;
+    this.source.cancel().catch(() => undefined);
+  }
+
   /** Ends the stream with an error event for each listed request it has not answered; the source is cancelled. */
   endWithErrors(ids: readonly JsonRpcId[], code: number, message: string): void {
     if (this.ended) return;

@@ -23,6 +23,8 @@ export class McpExchange implements InFlightCall {
   private relay: EventStreamRelay | undefined;
   private interrupt: (() => void) | undefined;
   private cut = false;
+  /** Requests the client cancelled (notifications/cancelled), which get no answer. */
+  private cancelled: Set<JsonRpcId> | undefined;
 
   constructor(reply: FastifyReply, body: { ids: readonly JsonRpcId[]; batch: boolean }, inFlight: InFlightCalls) {
     this.ids = body.ids;
@@ -61,7 +63,22 @@ export class McpExchange implements InFlightCall {
     }
     if (!isEventStream(response) || response.body === null) return { response };
     this.relay = new EventStreamRelay(response.body, { noteAnswers: this.ids.length > 0 });
+    if (this.allCancelled()) this.relay.end();
     return { response, relayed: this.relay };
+  }
+
+  /**
+   * The client cancelled one of the requests: the SDK stops it and sends no answer for it. Once every
+   * request of the exchange is cancelled, its event stream ends, with nothing more to wait for.
+   */
+  cancel(id: JsonRpcId): void {
+    (this.cancelled ??= new Set()).add(id);
+    if (this.allCancelled()) this.relay?.end();
+  }
+
+  private allCancelled(): boolean {
+    const cancelled = this.cancelled;
+    return cancelled !== undefined && this.ids.every(id => cancelled.has(id));
   }
 
   cutOff(): void {

@@ -11,6 +11,7 @@ import {
 import { SHUTDOWN_MESSAGE, type InFlightCalls } from '../http/in-flight.ts';
 import { JSON_RPC, jsonRpcError } from '../http/json-rpc-errors.ts';
 import { randomId } from '../ids.ts';
+import { cancelledId } from './cancellations.ts';
 import { eventFrame } from './event-stream.ts';
 
 /**
@@ -171,6 +172,9 @@ export class SseSession implements Transport {
   /** A message the client posted, already checked with `refusal`. A request is in flight until answered. */
   receive(message: JSONRPCMessage, extra: MessageExtraInfo): void {
     if (this.ended) return;
+    // The SDK stops a cancelled request and sends no answer: it is no longer running, and its id is free.
+    const cancelled = cancelledId(message);
+    if (cancelled !== undefined) this.settle(cancelled);
     if (isJSONRPCRequest(message)) {
       const id = message.id;
       this.running ??= new Map();

@@ -12,6 +12,7 @@ import { requestIds } from '../http/json-rpc-errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { withRequestOrigin } from '../observability/request-context.ts';
 import { surelyLegacy, surelyModern } from './era.ts';
+import { CancellableRequests } from './cancellations.ts';
 import { answerEveryCall, duplicateIdRefusal } from './json-rpc-edge.ts';
 import { LegacySessions, type RequestHandling } from './legacy-sessions.ts';
 import { McpExchange } from './mcp-exchange.ts';
@@ -66,6 +67,7 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
     keepAliveMs: options.keepAliveMs,
     stateless: (request, handling) => stateless(request, handling)
   });
+  const cancellable = new CancellableRequests();
 
   app.route({
     method: ['GET', 'POST', 'DELETE'],
@@ -79,7 +81,8 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
       const body: unknown = request.body;
       const refusal = duplicateIdRefusal(body);
       if (refusal !== undefined) return reply.code(400).send(refusal);
-      const exchange = new McpExchange(reply, { ids: requestIds(body), batch: Array.isArray(body) }, options.inFlight);
+      const ids = requestIds(body);
+      const exchange = new McpExchange(reply, { ids, batch: Array.isArray(body) }, options.inFlight);
       const webRequest = await toWebRequest(request.raw, body, { signal: exchange.signal });
       const handling: RequestHandling = {
         parsedBody: body,
@@ -88,10 +91,16 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
       const legacy =
         surelyLegacy(request.method, request.headers, body) ||
         (!surelyModern(request.method, request.headers, body) && (await isLegacyRequest(webRequest, body)));
+      const sessionId = legacy ? request.headers['mcp-session-id'] : undefined;
+      if (typeof sessionId === 'string' && ids.length > 0) cancellable.add(sessionId, ids, exchange, reply.raw);
       const pending = withRequestOrigin({ requestId: request.id, remoteAddress: request.ip }, () =>
         legacy ? sessions.handle(webRequest, handling) : modern.fetch(webRequest, handling)
       );
       const answer = await exchange.answer(pending.then(response => answerEveryCall(response, body)));
+      // Notifications the session accepted (its owner's): a cancellation ends its request's stream.
+      if (typeof sessionId === 'string' && ids.length === 0 && answer.response.status === 202) {
+        cancellable.cancel(sessionId, body);
+      }
       return sendAnswer(reply, answer.response, answer.relayed);
     }
   });

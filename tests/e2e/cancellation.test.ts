@@ -14,6 +14,7 @@ import { createMysqlDatabases, mysqlAdmin, MYSQL } from '../dialects/engines/mys
 import { createPostgresDatabase, pgAdmin, POSTGRES } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
+import { eventMessage, openEventStream } from '../helpers/sse.ts';
 
 /**
  * A long query started from the official MCP client, then cancelled by the client (2025 protocol:
@@ -182,4 +183,81 @@ describe('cancellation from the MCP client reaches the database', () => {
       }
     });
   }
+
+  describe('a cancelled call of a 2025-era session, sent by hand', () => {
+    const MEDIA = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { ...MEDIA, ...headers },
+        body: JSON.stringify(body)
+      });
+    const callOf = (id: number, marker: string) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'execute_sql', arguments: { query: TARGETS[0]!.sleep(marker) } }
+    });
+    const cancellation = (id: number) => ({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: id }
+    });
+
+    it('Streamable HTTP: ends the call’s event stream, which gets no answer', async () => {
+      const initialize = await post('/pg/mcp', {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'cancel-e2e', version: '1' } }
+      });
+      const session = {
+        'mcp-session-id': initialize.headers.get('mcp-session-id') ?? '',
+        'mcp-protocol-version': '2025-11-25'
+      };
+      await initialize.text();
+      await (await post('/pg/mcp', { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
+      const marker = `sqlbridge-e2e-${randomId()}`;
+      const call = await post('/pg/mcp', callOf(7, marker), session);
+      expect(call.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const body = call.body!.getReader();
+      expect(await until(async () => (await TARGETS[0]!.running(marker)) > 0, 5000)).toBe(true);
+      const cancelledAt = Date.now();
+      expect((await post('/pg/mcp', cancellation(7), session)).status).toBe(202);
+      // Read to the end: keep-alives at most, no answer, and the end within 2 s (it stayed open for good before).
+      let text = '';
+      for (let read = await body.read(); !read.done; read = await body.read())
+        text += new TextDecoder().decode(read.value);
+      expect(Date.now() - cancelledAt).toBeLessThan(2000);
+      expect(text).not.toContain('"id":7');
+      expect(await until(async () => (await TARGETS[0]!.running(marker)) === 0, 2000)).toBe(true);
+    });
+
+    it('legacy HTTP+SSE: the call is no longer running, so its id may be used again', async () => {
+      const { stream } = await openEventStream(`${server.baseUrl}/pg/sse`);
+      try {
+        const messages = (await stream.nextEvent())?.data ?? '';
+        const initialize = {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'cancel-e2e', version: '1' } }
+        };
+        expect((await post(messages, initialize)).status).toBe(202);
+        expect(eventMessage(await stream.nextEvent())).toMatchObject({ id: 1 });
+        expect((await post(messages, { jsonrpc: '2.0', method: 'notifications/initialized' })).status).toBe(202);
+        const marker = `sqlbridge-e2e-${randomId()}`;
+        expect((await post(messages, callOf(7, marker))).status).toBe(202);
+        expect(await until(async () => (await TARGETS[0]!.running(marker)) > 0, 5000)).toBe(true);
+        // While it runs, its id belongs to it.
+        expect((await post(messages, { jsonrpc: '2.0', id: 7, method: 'ping' })).status).toBe(400);
+        expect((await post(messages, cancellation(7))).status).toBe(202);
+        expect(await until(async () => (await TARGETS[0]!.running(marker)) === 0, 2000)).toBe(true);
+        expect((await post(messages, { jsonrpc: '2.0', id: 7, method: 'ping' })).status).toBe(202);
+        expect(eventMessage(await stream.nextEvent())).toMatchObject({ id: 7, result: {} });
+      } finally {
+        await stream.close();
+      }
+    });
+  });
 });
