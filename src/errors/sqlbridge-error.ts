@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'table_not_found'
   | 'table_ambiguous'
   | 'connection_failed'
+  | 'database_busy'
   | 'audit_unavailable'
   | 'rate_limited'
   | 'access_denied'

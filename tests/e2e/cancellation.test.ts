@@ -220,7 +220,7 @@ describe('cancellation from the MCP client reaches the database', () => {
       const marker = `sqlbridge-e2e-${randomId()}`;
       const call = await post('/pg/mcp', callOf(7, marker), session);
       expect(call.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      const body = call.body!.getReader();
+      const body: ReadableStreamDefaultReader<Uint8Array> = call.body!.getReader();
       expect(await until(async () => (await TARGETS[0]!.running(marker)) > 0, 5000)).toBe(true);
       const cancelledAt = Date.now();
       expect((await post('/pg/mcp', cancellation(7), session)).status).toBe(202);

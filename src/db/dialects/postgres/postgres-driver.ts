@@ -16,11 +16,15 @@ import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { translatePostgresError } from './postgres-errors.ts';
+import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
 const BATCH = 200;
+
+/** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
  * Bytes of rows a read throws away once the sink has all it takes (rows the server sends up to the
@@ -55,6 +59,7 @@ export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
   private readonly target: PostgresTarget;
   private readonly maxRowBytes: number;
+  private readonly connectTimeoutMs: number;
   /** Each pooled client's watch on the size of what its server sends (see message-watch.ts). */
   private readonly watches = new WeakMap<pg.PoolClient, MessageWatch>();
 
@@ -62,6 +67,7 @@ export class PostgresDriver implements Driver {
     const { target, ...config } = postgresPoolConfig(options.database, Math.round(options.statementTimeoutMs));
     this.target = target;
     this.maxRowBytes = options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    this.connectTimeoutMs = config.connectionTimeoutMillis ?? 0;
     this.pool = new pg.Pool(config);
     // An idle client whose server went away emits here; without a listener the process would crash.
     this.pool.on('error', error => options.onPoolError?.(error));
@@ -243,10 +249,26 @@ export class PostgresDriver implements Driver {
         () => undefined
       );
       if (signal.aborted) throw signal.reason;
+      if (error instanceof Error && error.message === POOL_WAIT_TIMEOUT) throw this.busy(error);
       throw translatePostgresError(error, this.target);
     } finally {
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Every connection of the pool stayed in use for as long as a caller may wait for one. */
+  private busy(cause: Error): SqlbridgeError {
+    const { totalCount } = this.pool;
+    const seconds = Math.round(this.connectTimeoutMs / 100) / 10;
+    return new SqlbridgeError(
+      'database_busy',
+      `all ${totalCount} of this environment's connections to the database were in use for ${seconds} s`,
+      {
+        expose: true,
+        hint: 'try again in a moment, and run fewer queries at once; an operator may raise database.pool.max',
+        cause
+      }
+    );
   }
 
   private async cancelBackend(client: pg.PoolClient): Promise<void> {

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { toolErrorResult } from '../../src/errors/tool-error.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
+
+/**
+ * Every connection of a PostgreSQL environment's pool in use for longer than a caller may wait for
+ * one: the call fails saying the database is busy, not that it is unavailable (which would send an
+ * operator looking for an outage), and the next call, once a connection is free, is served.
+ */
+describe('PostgreSQL: a pool whose every connection is in use', () => {
+  let drop: () => Promise<void>;
+  let db: DatabaseRuntime;
+
+  beforeAll(async () => {
+    let name: string;
+    ({ name, drop } = await createPostgresDatabase('SELECT 1'));
+    // The subject is the driver: pg_sleep reaches the engine.
+    db = testRuntime(
+      {
+        engine: 'postgres',
+        host: POSTGRES.host,
+        port: POSTGRES.port,
+        user: POSTGRES.user,
+        database: name,
+        tls: 'disable',
+        connectTimeoutMs: 500,
+        pool: { max: 1, idleTimeoutMs: 60_000 }
+      },
+      { statementGuard: false }
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await db.close();
+    await drop();
+  });
+
+  it('fails a call that waited for a connection as busy, and serves the next', async () => {
+    const holding = db.query('SELECT pg_sleep(1.5) AS slept');
+    const error = await db.query('SELECT 1 AS one').then(
+      () => undefined,
+      (failure: unknown) => failure
+    );
+    expect(error).toBeInstanceOf(SqlbridgeError);
+    expect((error as SqlbridgeError).code).toBe('database_busy');
+    expect((error as SqlbridgeError).message).toBe(
+      "all 1 of this environment's connections to the database were in use for 0.5 s"
+    );
+    const result = toolErrorResult(error, createLogger('silent'), {});
+    expect(result.content).toEqual([
+      {
+        type: 'text',
+        text: "The database is busy: all 1 of this environment's connections to the database were in use for 0.5 s\nHint: try again in a moment, and run fewer queries at once; an operator may raise database.pool.max"
+      }
+    ]);
+    await holding;
+    expect((await db.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+  });
+});
