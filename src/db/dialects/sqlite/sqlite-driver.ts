@@ -127,7 +127,7 @@ export class SqliteDriver implements Driver {
   private translate(error: unknown, role?: string): unknown {
     if (!(error instanceof SqliteFailure)) return error;
     if (error.rowBytes !== undefined)
-      return rowTooLarge(this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES, error.rowBytes);
+      return rowTooLarge(this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES, error.rowBytes, error.rowBytesAtLeast);
     if (error.phase === 'open') {
       const detail = `${this.options.path}: ${error.message}`;
       if (error.errcode === SQLITE_NOTADB) {

@@ -25,8 +25,9 @@ export interface OpenOptions {
 export class SqliteFailure extends Error {
   readonly errcode: number | null;
   readonly phase: 'open' | 'query' | 'process';
-  /** A row beyond the limit stopped the statement: its weight. */
+  /** A row beyond the limit stopped the statement: its weight, or at least that (`rowBytesAtLeast`). */
   readonly rowBytes: number | undefined;
+  readonly rowBytesAtLeast: boolean;
 
   constructor(error: WorkerError, phase: 'open' | 'query' | 'process') {
     super(error.message);
@@ -34,6 +35,7 @@ export class SqliteFailure extends Error {
     this.errcode = error.errcode;
     this.phase = phase;
     this.rowBytes = error.rowBytes;
+    this.rowBytesAtLeast = error.rowBytesAtLeast === true;
   }
 }
 

@@ -44,6 +44,8 @@ export interface WorkerError {
   errcode: number | null;
   /** The weight of a row beyond `maxRowBytes`, which stopped the statement. */
   rowBytes?: number;
+  /** Whether `rowBytes` is only a lower bound (a value too long to read at all). */
+  rowBytesAtLeast?: boolean;
 }
 
 /**

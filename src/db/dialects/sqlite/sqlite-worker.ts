@@ -70,19 +70,24 @@ function flush(): void {
 /** A row beyond maxRowBytes: reported as such instead of being sent. */
 class RowTooLarge extends Error {
   readonly rowBytes: number;
+  readonly atLeast: boolean;
 
-  constructor(rowBytes: number) {
-    super(`a row of ${rowBytes} bytes is larger than ${maxRowBytes}`);
+  constructor(rowBytes: number, atLeast = false) {
+    super(`a row of ${atLeast ? 'at least ' : ''}${rowBytes} bytes is larger than ${maxRowBytes}`);
     this.rowBytes = rowBytes;
+    this.atLeast = atLeast;
   }
 }
+
+/** V8's longest string (2^29 − 24 characters): node:sqlite gives back no row at all for a longer value. */
+const LONGEST_STRING = 0x1fffffe8;
 
 function toWorkerError(error: unknown): WorkerError {
   const errcode = (error as { errcode?: unknown }).errcode;
   return {
     message: error instanceof Error ? error.message : String(error),
     errcode: typeof errcode === 'number' ? errcode & 0xff : null,
-    ...(error instanceof RowTooLarge ? { rowBytes: error.rowBytes } : {})
+    ...(error instanceof RowTooLarge ? { rowBytes: error.rowBytes, rowBytesAtLeast: error.atLeast } : {})
   };
 }
 
@@ -232,7 +237,9 @@ function pump(size: number): void {
   let bytes = 0;
   try {
     while (batch.length < size && bytes < BATCH_BYTES) {
-      const next = cursor.iterator.next();
+      const next = cursor.iterator.next() as IteratorResult<unknown[]> | undefined;
+      // node:sqlite answers a value it cannot make a string of (too long for V8) with nothing.
+      if (next === undefined) throw new RowTooLarge(LONGEST_STRING, true);
       if (next.done === true) {
         if (batch.length > 0) send({ t: 'rows', rows: batch });
         const { rowsRead } = cursor;
