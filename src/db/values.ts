@@ -51,11 +51,33 @@ export function genericToWire(value: unknown, options: ValueOptions): WireValue 
 }
 
 /**
- * A decimal with a known scale, held by SQLite as a double (SQLite has no decimal type): the
- * double nearest the written value, printed with exactly `scale` digits, gives that value back.
+ * A decimal with a known scale, held by SQLite as a double (SQLite has no decimal type, and does not
+ * enforce the scale): the shortest digits that give the double back, in plain notation, with zeros
+ * added up to `scale` decimals. So `19.9` in a DECIMAL(10,2) column reads `"19.90"`, and a stored
+ * `19.999` reads as itself rather than as a `"20.00"` that no `WHERE` would find.
  */
 export function scaledDecimalToWire(value: number, scale: number): string {
-  return value.toFixed(Math.min(Math.max(scale, 0), 100));
+  if (!Number.isFinite(value)) return String(value);
+  const text = plainNumber(value);
+  const point = text.indexOf('.');
+  const decimals = point === -1 ? 0 : text.length - point - 1;
+  const missing = Math.min(Math.max(scale, 0), 100) - decimals;
+  if (missing <= 0) return text;
+  return `${text}${point === -1 ? '.' : ''}${'0'.repeat(missing)}`;
+}
+
+/** A finite number's shortest round-trip digits without an exponent: 1e21 → "1000000000000000000000", 1e-7 → "0.0000001". */
+function plainNumber(value: number): string {
+  const text = String(value);
+  const exponent = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (exponent === null) return text;
+  const [, sign = '', lead = '', rest = '', power = '0'] = exponent;
+  const digits = lead + rest;
+  const shift = Number(power);
+  if (shift < 0) return `${sign}0.${'0'.repeat(-shift - 1)}${digits}`;
+  const whole = shift + 1;
+  if (digits.length <= whole) return `${sign}${digits}${'0'.repeat(whole - digits.length)}`;
+  return `${sign}${digits.slice(0, whole)}.${digits.slice(whole)}`;
 }
 
 /** Characters JSON.stringify writes escaped: the quote, the backslash, controls, and (when alone) surrogates. */

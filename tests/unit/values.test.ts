@@ -68,6 +68,23 @@ describe('SQLite values by declared type', () => {
     expect(adapter.toWireValue('12.345', column('DECIMAL(10,2)'), options)).toBe('12.345');
   });
 
+  it('prints a stored value with more digits than the scale as stored: SQLite does not enforce the scale', () => {
+    // Rounded to the scale, these would read as values no WHERE finds.
+    expect(adapter.toWireValue(19.999, column('DECIMAL(10,2)'), options)).toBe('19.999');
+    expect(adapter.toWireValue(0.125, column('DECIMAL(10,2)'), options)).toBe('0.125');
+    expect(adapter.toWireValue(5.5, column('NUMERIC(10)'), options)).toBe('5.5');
+    expect(adapter.toWireValue(0.00005, column('DECIMAL(20,4)'), options)).toBe('0.00005');
+    // 12345678901234.5678 written, the double SQLite keeps: its shortest digits (no digit beyond what
+    // it holds, where toFixed(4) gave .5684), then zeros up to the scale.
+    expect(adapter.toWireValue(Number('12345678901234.5678'), column('DECIMAL(20,4)'), options)).toBe(
+      '12345678901234.5680'
+    );
+    // Never an exponent.
+    expect(adapter.toWireValue(1e21, column('DECIMAL(30,2)'), options)).toBe('1000000000000000000000.00');
+    expect(adapter.toWireValue(-1.5e-7, column('DECIMAL(20,2)'), options)).toBe('-0.00000015');
+    expect(adapter.toWireValue(1.25e22, column('DECIMAL(30,0)'), options)).toBe('12500000000000000000000');
+  });
+
   it('turns a declared BOOLEAN 0/1 into false/true', () => {
     expect(adapter.toWireValue(1n, column('BOOLEAN'), options)).toBe(true);
     expect(adapter.toWireValue(0n, column('bool'), options)).toBe(false);
