@@ -129,6 +129,7 @@ export async function createHttpServer(
           ...common,
           path: `/${environment.name}/mcp`,
           maxSessions: config.server.maxSessions,
+          maxSessionsPerUser: config.server.maxSessionsPerUser,
           sessionIdleTimeoutMs: config.server.sessionIdleTimeoutMs,
           ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'mcp') })
         }),

@@ -478,6 +478,15 @@ const serverSchema = z
       .describe(
         'Sessions of 2025-era clients kept per environment (2026-07-28 clients need none); the least recently used is closed beyond this.'
       ),
+    maxSessionsPerUser: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(50)
+      .describe(
+        "Sessions of 2025-era clients one signed-in user keeps per environment; opening one more closes that user's least recently used, so that no user can push out everyone else's (`maxSessions`). Not applied without OAuth."
+      ),
     sessionIdleTimeoutMs: z
       .number()
       .int()

@@ -24,11 +24,16 @@ import { randomId } from '../ids.ts';
  * from the last use on any replica.
  */
 
+/** The one caller there is without OAuth. */
+const ANONYMOUS = 'anonymous';
+
 export interface LegacySessionOptions {
   environment: string;
   cluster: Cluster;
   factory: McpServerFactory;
   maxSessions: number;
+  /** Sessions one signed-in caller keeps; without OAuth (one anonymous caller), only maxSessions applies. */
+  maxSessionsPerUser?: number;
   idleTimeoutMs: number;
   keepAliveMs: number;
   /** Serves a 2025 request that belongs to no session, per request. */
@@ -102,7 +107,10 @@ export class LegacySessions {
   }
 
   private async open(request: Request, owner: string, handling: RequestHandling): Promise<Response> {
-    if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
+    // A caller at their own limit gives up their own oldest session; otherwise the oldest of all goes.
+    const perUser = owner === ANONYMOUS ? undefined : this.options.maxSessionsPerUser;
+    if (perUser !== undefined && this.held(owner) >= perUser) await this.evictOldest(owner);
+    else if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomId,
       keepAliveMs: this.options.keepAliveMs,
@@ -185,10 +193,19 @@ export class LegacySessions {
     }
   }
 
-  private async evictOldest(): Promise<void> {
+  private held(owner: string): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.owner === owner) count++;
+    return count;
+  }
+
+  /** Closes the least recently used session, of `owner` when given. */
+  private async evictOldest(owner?: string): Promise<void> {
     let oldest: [string, Session] | undefined;
-    for (const entry of this.sessions)
+    for (const entry of this.sessions) {
+      if (owner !== undefined && entry[1].owner !== owner) continue;
       if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
+    }
     if (oldest === undefined) return;
     this.sessions.delete(oldest[0]);
     await this.unregister(oldest[0]);
@@ -198,7 +215,7 @@ export class LegacySessions {
 
 /** Who a request comes from: the OAuth client and user, or anyone (without OAuth). */
 export function ownerOf(authInfo: AuthInfo | undefined): string {
-  if (authInfo === undefined) return 'anonymous';
+  if (authInfo === undefined) return ANONYMOUS;
   const subject = (authInfo.extra?.['sub'] as string | undefined) ?? '';
   return `${authInfo.clientId}\u0000${subject}`;
 }

@@ -39,6 +39,7 @@ export interface StreamableHttpOptions {
   /** The tool-call rate limits, run once the body is parsed (absent when every limit is off). */
   limitToolCalls?: RequestHook;
   maxSessions: number;
+  maxSessionsPerUser?: number;
   sessionIdleTimeoutMs: number;
   keepAliveMs: number;
   inFlight: InFlightCalls;
@@ -63,6 +64,7 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
     cluster: options.cluster,
     factory: options.factory,
     maxSessions: options.maxSessions,
+    ...(options.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: options.maxSessionsPerUser }),
     idleTimeoutMs: options.sessionIdleTimeoutMs,
     keepAliveMs: options.keepAliveMs,
     stateless: (request, handling) => stateless(request, handling)
