@@ -7,14 +7,14 @@ import { frameUntrusted } from './untrusted-data.ts';
  * table of database content leaves here framed as untrusted data (see untrusted-data.ts).
  */
 
-/** Characters a table cell escapes: a backslash, the column separator, a line break. */
-const CELL_SPECIAL = /[\\|\n]/;
+/** Characters a table cell escapes: a backslash, the column separator, a line break (CommonMark's: LF, CRLF or a lone CR). */
+const CELL_SPECIAL = /[\\|\n\r]/;
 
 export function cell(value: WireValue | undefined): string {
   if (typeof value === 'string') {
     // Most values hold nothing to escape: one test instead of three replacements.
     if (!CELL_SPECIAL.test(value)) return value;
-    return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n');
+    return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n').replace(/\r/g, '\\r');
   }
   if (value === null || value === undefined) return 'NULL';
   // Numbers and booleans hold nothing to escape.

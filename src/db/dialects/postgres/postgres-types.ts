@@ -109,7 +109,8 @@ export function postgresTypeName(oid: number, modifier: number): string | null {
   const name = TYPE_NAMES.get(oid);
   if (name === undefined) return null;
   if (modifier < 0) return name;
-  if (oid === 1700) return `numeric(${((modifier - 4) >> 16) & 0xffff},${(modifier - 4) & 0xffff})`;
+  // The scale is the low 11 bits, signed (PostgreSQL 15 allows numeric(2,-3)).
+  if (oid === 1700) return `numeric(${((modifier - 4) >> 16) & 0xffff},${(((modifier - 4) & 0x7ff) ^ 0x400) - 0x400})`;
   if (oid === 1042 || oid === 1043) return `${name}(${modifier - 4})`;
   if (oid === 1083 || oid === 1114 || oid === 1184 || oid === 1266) return `${name}(${modifier})`;
   return name;
