@@ -168,6 +168,20 @@ describe('tool calls per user', () => {
     for (const value of Object.values(tokens)) expect(server.stderr()).not.toContain(value);
   });
 
+  it('counts only tool calls that could run: stubs and notifications naming the method count against nobody', async () => {
+    const stubs = [
+      ...Array.from({ length: 10 }, () => ({ method: 'tools/call' })),
+      { jsonrpc: '2.0', method: 'tools/call', params: { name: 'execute_sql', arguments: { query: 'SELECT 1' } } }
+    ];
+    const answer = await postJson(`${server.baseUrl}/users/mcp`, stubs, { token: token('users/bob') });
+    expect(answer.status).not.toBe(429);
+    for (let i = 1; i <= 3; i++) {
+      const call = await select('users', 'bob', `after-stubs-${i}`);
+      expect(call.status).toBe(200);
+      expect(toolResult(call.message).isError).toBe(false);
+    }
+  });
+
   it('refuses a whole batch over the limit, with an error under every call id', async () => {
     const batch = [1, 2, 3, 4].map(i => toolCall('execute_sql', { query: 'SELECT 1' }, `b${i}`));
     const answer = await postJson(`${server.baseUrl}/users/mcp`, batch, { token: token('users/bob') });

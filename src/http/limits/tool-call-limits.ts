@@ -45,9 +45,12 @@ export function toolCallLimits(
       if (key === undefined) continue;
       for (let i = 0; i < calls; i++) {
         const verdict = await limit.check(key);
-        if (!verdict.allowed && (refused === undefined || verdict.retryAfterMs > refused.waitMs)) {
+        if (verdict.allowed) continue;
+        if (refused === undefined || verdict.retryAfterMs > refused.waitMs) {
           refused = { kind, limit, waitMs: verdict.retryAfterMs };
         }
+        // The request is refused as a whole: its other calls would only knock again (a round trip each to Redis).
+        break;
       }
     }
     if (refused === undefined) return;
@@ -75,13 +78,21 @@ export function toolCallLimits(
   };
 }
 
-/** The tools/call requests in a posted JSON-RPC message or batch. */
+/**
+ * The tools/call requests in a posted JSON-RPC message or batch that could run: JSON-RPC 2.0, with an
+ * id (a notification is never answered, and runs nothing) and parameters. Stubs that name the method
+ * and nothing else are refused by the SDK, and count against nobody.
+ */
 function toolCallsIn(body: unknown): number {
   const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-  return messages.filter(
-    message =>
-      typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'tools/call'
-  ).length;
+  let calls = 0;
+  for (const message of messages) {
+    if (typeof message !== 'object' || message === null) continue;
+    const { jsonrpc, method, id, params } = message as Record<string, unknown>;
+    if (jsonrpc !== '2.0' || method !== 'tools/call') continue;
+    if ((typeof id === 'string' || typeof id === 'number') && typeof params === 'object' && params !== null) calls++;
+  }
+  return calls;
 }
 
 /** The key a request counts against for one kind of limit; undefined when it has none (no client without OAuth). */
