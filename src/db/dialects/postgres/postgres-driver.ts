@@ -1,5 +1,6 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type {
   Driver,
   DriverColumn,
@@ -10,13 +11,12 @@ import type {
   SqlParam,
   StreamStats
 } from '../../driver.ts';
-import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { MessageWatch, POSTGRES_FRAMING } from '../../message-watch.ts';
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
+import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
 import { translatePostgresError } from './postgres-errors.ts';
-import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
@@ -54,6 +54,8 @@ interface BackendIdentity {
  * through a server-side cursor a batch at a time. Cancellation sends a CancelRequest for the
  * backend running the statement; a session lost or cancelled is closed, not lent again, and one
  * whose server does not stop the statement in time is closed from this side (postgres-borrow.ts).
+ * A watch on each connection (message-watch.ts) closes it at a row larger than maxRowBytes, and
+ * once a read has every row it takes and more than DISCARD_BYTES of the rest follow.
  */
 export class PostgresDriver implements Driver {
   private readonly pool: pg.Pool;
