@@ -3,7 +3,7 @@ import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 import { toolErrorResult } from '../../src/errors/tool-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
+import { createPostgresDatabase, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
 import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
@@ -19,19 +19,7 @@ describe('PostgreSQL: a pool whose every connection is in use', () => {
     let name: string;
     ({ name, drop } = await createPostgresDatabase('SELECT 1'));
     // The subject is the driver: pg_sleep reaches the engine.
-    db = testRuntime(
-      {
-        engine: 'postgres',
-        host: POSTGRES.host,
-        port: POSTGRES.port,
-        user: POSTGRES.user,
-        database: name,
-        tls: 'disable',
-        connectTimeoutMs: 500,
-        pool: { max: 1, idleTimeoutMs: 60_000 }
-      },
-      { statementGuard: false }
-    );
+    db = testRuntime(postgresDatabaseConfig(name, { poolMax: 1, connectTimeoutMs: 500 }), { statementGuard: false });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
-import { POSTGRES, createPostgresDatabase, pgAdmin } from '../dialects/engines/postgres.ts';
+import { createPostgresDatabase, pgAdmin, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
 import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
@@ -27,16 +27,7 @@ describe('PostgreSQL: the output settings of a database with unusual defaults', 
       ])
         await client.query(`ALTER DATABASE ${name} SET ${setting}`);
     });
-    db = testRuntime({
-      engine: 'postgres',
-      host: POSTGRES.host,
-      port: POSTGRES.port,
-      user: POSTGRES.user,
-      database: name,
-      tls: 'disable',
-      connectTimeoutMs: 5000,
-      pool: { max: 1, idleTimeoutMs: 60_000 }
-    });
+    db = testRuntime(postgresDatabaseConfig(name, { poolMax: 1 }));
   }, 60_000);
 
   afterAll(async () => {

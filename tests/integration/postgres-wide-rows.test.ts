@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../../src/config/schema.ts';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
-import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
+import { POSTGRES, createPostgresDatabase, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
 import { testRuntime } from '../helpers/test-runtime.ts';
 
@@ -25,19 +24,11 @@ describe('PostgreSQL: rows too wide to read', () => {
     let name: string;
     ({ name, drop } = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY);'));
     proxy = await startCountingProxy(POSTGRES, 'unused');
-    const database = (port: number): DatabaseConfig => ({
-      engine: 'postgres',
-      host: POSTGRES.host,
-      port,
-      user: POSTGRES.user,
-      database: name,
-      tls: 'disable',
-      connectTimeoutMs: 5000,
-      pool: { max: 1, idleTimeoutMs: 60_000 }
-    });
     // The default limits.maxRowBytes (16 MiB), and the default 1000-row cap.
-    direct = testRuntime(database(POSTGRES.port), { limits: { maxRows: 1000 } });
-    relayed = testRuntime(database(proxy.port), { limits: { maxRows: 1000 } });
+    direct = testRuntime(postgresDatabaseConfig(name, { poolMax: 1 }), { limits: { maxRows: 1000 } });
+    relayed = testRuntime(postgresDatabaseConfig(name, { port: proxy.port, poolMax: 1 }), {
+      limits: { maxRows: 1000 }
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import type { DatabaseConfig } from '../../../src/config/schema.ts';
 import type { EngineSpec, EngineFixture } from '../engine.ts';
 import { randomId } from '../engine.ts';
 
@@ -28,6 +29,23 @@ export function postgresDatabaseYaml(database: string, extra = ''): string {
 }
 
 /** A fresh database per run, with schemas public and other. */
+/** sqlbridge's settings for a database of this PostgreSQL (no TLS on loopback), or of a relay in front of it. */
+export function postgresDatabaseConfig(
+  database: string,
+  options: { port?: number; poolMax?: number; connectTimeoutMs?: number } = {}
+): Extract<DatabaseConfig, { engine: 'postgres' }> {
+  return {
+    engine: 'postgres',
+    host: POSTGRES.host,
+    port: options.port ?? POSTGRES.port,
+    user: POSTGRES.user,
+    database,
+    tls: 'disable',
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+    pool: { max: options.poolMax ?? 4, idleTimeoutMs: 60_000 }
+  };
+}
+
 export async function createPostgresDatabase(sql: string): Promise<{ name: string; drop: () => Promise<void> }> {
   const name = `sqlbridge_test_${randomId()}`;
   await pgAdmin('test', client => client.query(`CREATE DATABASE ${name}`));
@@ -44,16 +62,7 @@ export const postgres: EngineSpec = {
   async create(): Promise<EngineFixture> {
     const { name, drop } = await createPostgresDatabase(FIXTURE);
     return {
-      database: {
-        engine: 'postgres',
-        host: POSTGRES.host,
-        port: POSTGRES.port,
-        user: POSTGRES.user,
-        database: name,
-        tls: 'disable',
-        connectTimeoutMs: 5000,
-        pool: { max: 4, idleTimeoutMs: 60_000 }
-      },
+      database: postgresDatabaseConfig(name),
       mainSchema: 'public',
       otherSchema: 'other',
       drop
