@@ -99,9 +99,9 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
       };
       recordCall(base, caller, started);
     } catch (error) {
+      // The environment is already a field of the environment's logger.
       result = toolErrorResult(error, base.logger, {
         tool: tool.name,
-        environment: base.environment.name,
         ...(caller.requestId === undefined ? {} : { reqId: caller.requestId })
       });
       recordCall(base, caller, started, error);

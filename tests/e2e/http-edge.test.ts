@@ -139,6 +139,28 @@ describe('JSON-RPC batches and refusals', () => {
     expect(await notAcceptable.json()).toMatchObject({ jsonrpc: '2.0', error: { code: -32000 }, id: 'init-7' });
   });
 
+  it('logs a failed tool call once, each field once (a JSON line with a repeated key reads differently per parser)', async () => {
+    const from = server.logs.length;
+    const call = {
+      jsonrpc: '2.0',
+      id: 'bad',
+      method: 'tools/call',
+      params: { name: 'execute_sql', arguments: { query: 'SELECT no_such_column FROM orders' }, _meta: MODERN_META }
+    };
+    const modern = { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'execute_sql' };
+    const answer = await answerOf(await post(call, modern));
+    expect(answer).toMatchObject({ id: 'bad', result: { isError: true } });
+    await server.logLine(entry => typeof entry['errorClass'] === 'string' && entry['tool'] === 'execute_sql', {
+      from
+    });
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter(line => line.includes('"errorClass"') && line.includes('"tool":"execute_sql"'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.match(/"environment":/g)).toHaveLength(1);
+  });
+
   it('refuses a message nested deeper than 64 levels with -32600, at /mcp and /messages, logging no error', async () => {
     const from = server.logs.length;
     // 10,000 levels fit the body limit easily, and overflowed the stack where the SDK's adapter serializes the body.
