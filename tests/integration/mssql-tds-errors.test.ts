@@ -5,6 +5,7 @@ import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { ConnectionError } from '../../src/errors/connection-error.ts';
 import { createLocalhostCertificate, type LocalhostCertificate } from '../helpers/certificates.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 import { TdsPeer, type TdsPeerOptions } from '../helpers/tds/tds-peer.ts';
 import { peerDatabase, peerRuntime, serverInfoReply, sqlOf, type MssqlDatabase } from '../helpers/tds/tds-runtime.ts';
 import { DONE, done, error, resultSet } from '../helpers/tds/tokens.ts';
@@ -91,6 +92,39 @@ describe('statements the server fails', () => {
     const requests = peers[0]?.requests ?? [];
     const statement = requests.findIndex(r => sqlOf(r) === 'SELECT 1 AS one');
     expect(requests.slice(statement + 1).map(r => r.kind)[0]).toBe('rollback');
+  });
+});
+
+describe('rows too large to read', () => {
+  it('has the server cut long values one byte past limits.maxRowBytes (SET TEXTSIZE)', async () => {
+    const db = await connect({});
+    await db.init();
+    const sessions = (peers[0]?.requests ?? []).flatMap(r => (r.kind === 'batch' ? [r.sql] : []));
+    // The default limit: 16 MiB, and one byte more so that a value cut there is seen as too large.
+    expect(sessions.some(sql => /^set textsize 16777217$/im.test(sql))).toBe(true);
+  });
+
+  it('fails a call whose row weighs more than the limit, stopping the statement, and serves the next', async () => {
+    const wide = 'x'.repeat(4000);
+    const peer = await new TdsPeer({
+      respond: r => {
+        if (sqlOf(r) === 'SELECT v FROM t')
+          return { tokens: resultSet([{ name: 'v', type: 'nvarchar' }], [['short'], [wide], ['after']]) };
+        if (sqlOf(r) === 'SELECT 1 AS one') return { tokens: resultSet([{ name: 'one', type: 'int' }], [[1]]) };
+        return serverInfoReply(r);
+      }
+    }).listen();
+    peers.push(peer);
+    const db = testRuntime(peerDatabase(peer), { maxRowBytes: 1000, limits: { queryTimeoutMs: 10_000 } });
+    runtimes.push(db);
+    await expect(db.query('SELECT v FROM t')).rejects.toMatchObject({
+      code: 'row_too_large',
+      message: expect.stringContaining('limits.maxRowBytes') as unknown
+    });
+    expect(peer.requests.some(r => r.kind === 'batch' && /^set textsize 1001$/im.test(r.sql))).toBe(true);
+    // The statement was stopped (an ATTENTION), not read to its end.
+    expect(peer.requests.some(r => r.kind === 'attention')).toBe(true);
+    expect((await db.query('SELECT 1 AS one')).rows).toEqual([[1]]);
   });
 });
 
