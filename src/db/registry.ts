@@ -1,6 +1,4 @@
 import type { EnvironmentConfig } from '../config/schema.ts';
-
-type Limits = EnvironmentConfig['limits'];
 import { DemoDatabase } from '../demo/demo-database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Dialect } from './dialect.ts';
@@ -17,6 +15,8 @@ export interface DialectContext {
   dataDir: string;
   logger: Logger;
 }
+
+type Limits = EnvironmentConfig['limits'];
 
 /** Server-side statement timeouts sit this far behind sqlbridge's own, as a safety net. */
 export const SERVER_TIMEOUT_MARGIN_MS = 5000;

@@ -1,6 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
 import { rowWeight } from '../../row-size.ts';
+import { readOnlyAuthorizer, TableAccess, type Authorizer } from './sqlite-authorizer.ts';
 import { integersTravelAsNumbers } from './sqlite-declared-type.ts';
 import type { FromWorker, ToWorker, WorkerError, WorkerMessage } from './sqlite-protocol.ts';
 
@@ -258,7 +258,11 @@ function pump(size: number): void {
   } catch (error) {
     const iterator = cursor?.iterator;
     cursor = undefined;
-    iterator?.return?.();
+    try {
+      iterator?.return?.();
+    } catch {
+      // The statement has already ended with its error.
+    }
     finish({ error });
   }
 }
