@@ -19,6 +19,8 @@ describe('PostgreSQL: rows too wide to read', () => {
   let proxy: CountingProxy;
   let direct: DatabaseRuntime;
   let relayed: DatabaseRuntime;
+  /** A read-write environment through the relay: its results come through a cursor. */
+  let written: DatabaseRuntime;
 
   beforeAll(async () => {
     let name: string;
@@ -29,11 +31,18 @@ describe('PostgreSQL: rows too wide to read', () => {
     relayed = testRuntime(postgresDatabaseConfig(name, { port: proxy.port, poolMax: 1 }), {
       limits: { maxRows: 1000 }
     });
+    // The subject is the driver's write path: the statement reaches the engine as written.
+    written = testRuntime(postgresDatabaseConfig(name, { port: proxy.port, poolMax: 1 }), {
+      readOnly: false,
+      statementGuard: false,
+      limits: { maxRows: 1000 }
+    });
   }, 60_000);
 
   afterAll(async () => {
     await direct.close();
     await relayed.close();
+    await written.close();
     await proxy.close();
     await drop();
   });
@@ -59,6 +68,15 @@ describe('PostgreSQL: rows too wide to read', () => {
     expect(received).toBeLessThan(8 * MIB);
     // The connection closed to stop the rows is replaced; the next call is served.
     expect((await relayed.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+  }, 60_000);
+
+  it('reads a write’s wide rows a few at a time: 200 rows of a megabyte cost sqlbridge about ten', async () => {
+    const before = proxy.relayedToClients();
+    const result = await written.write("SELECT g AS i, repeat('x', 1000000) AS v FROM generate_series(1, 200) AS g");
+    expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
+    // The cursor's first batch is 10 rows: the 190 others are never sent.
+    expect(proxy.relayedToClients() - before).toBeLessThan(16 * MIB);
+    expect((await written.query('SELECT 1 AS one')).rows).toEqual([[1]]);
   }, 60_000);
 
   it('reads a cut result of narrow rows to its end, keeping its connection', async () => {

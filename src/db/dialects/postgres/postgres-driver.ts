@@ -12,7 +12,7 @@ import type {
   StreamStats
 } from '../../driver.ts';
 import { MessageWatch, POSTGRES_FRAMING } from '../../message-watch.ts';
-import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge, rowWeight } from '../../row-size.ts';
 import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
@@ -21,7 +21,14 @@ import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
 
+/**
+ * A write's result is read through a cursor, which holds a batch whole: FIRST_BATCH rows at first,
+ * then as many as about CURSOR_BATCH_BYTES hold at the weight of the rows read so far, at most BATCH.
+ * Narrow rows come 200 at a time; rows of several megabytes, one or two, not 200 at once.
+ */
+const FIRST_BATCH = 10;
 const BATCH = 200;
+const CURSOR_BATCH_BYTES = 4 * 1024 * 1024;
 
 /** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
 const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
@@ -202,19 +209,24 @@ export class PostgresDriver implements Driver {
     );
     const limit = sink.rowLimit ?? Infinity;
     let rowsRead = 0;
+    let weight = 0;
+    let batch = FIRST_BATCH;
     let first = true;
     try {
       for (;;) {
-        const want = Math.max(1, Math.min(BATCH, limit - rowsRead));
+        const want = Math.max(1, Math.min(batch, limit - rowsRead));
         const { rows, result } = await read(cursor, want);
         if (first) {
           first = false;
           sink.columns(result.fields.map(toColumn));
         }
         rowsRead += rows.length;
+        // Weighed before the sink converts the values where they are.
+        for (const row of rows) weight += rowWeight(row);
         for (const row of rows) {
           if (!sink.row(row)) return { rowsRead, stoppedEarly: true };
         }
+        batch = Math.max(1, Math.min(BATCH, Math.floor((CURSOR_BATCH_BYTES * rowsRead) / Math.max(1, weight))));
         if (rows.length < want) {
           const stats: StreamStats = { rowsRead, stoppedEarly: false };
           if (result.rowCount !== null && result.fields.length === 0) stats.rowsAffected = result.rowCount;
