@@ -113,10 +113,9 @@ export class EventStreamRelay implements ChunkReader {
   /** Ends the stream with an error event for each listed request it has not answered; the source is cancelled. */
   endWithErrors(ids: readonly JsonRpcId[], code: number, message: string): void {
     if (this.ended) return;
-    this.ended = true;
     this.noteKept(0);
     for (const id of ids) if (!this.answered.has(id)) this.queued.push(eventFrame(jsonRpcError(code, message, id)));
-    this.source.cancel().catch(() => undefined);
+    this.end();
   }
 
   private keep(chunk: Uint8Array): void {

@@ -16,7 +16,7 @@ import { DEFAULT_MAX_ROW_BYTES, rowTooLarge, rowWeight } from '../../row-size.ts
 import { BorrowedClient } from './postgres-borrow.ts';
 import { sendCancelRequest } from './postgres-cancel.ts';
 import { postgresPoolConfig, type PostgresDatabaseConfig, type PostgresTarget } from './postgres-config.ts';
-import { translatePostgresError } from './postgres-errors.ts';
+import { POOL_WAIT_TIMEOUT, translatePostgresError } from './postgres-errors.ts';
 import { PipelinedRead, ReadFailed, SessionReset } from './postgres-read.ts';
 import { postgresSessionQuery } from './postgres-session.ts';
 import { postgresTypeName } from './postgres-types.ts';
@@ -29,9 +29,6 @@ import { postgresTypeName } from './postgres-types.ts';
 const FIRST_BATCH = 10;
 const BATCH = 200;
 const CURSOR_BATCH_BYTES = 4 * 1024 * 1024;
-
-/** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
-const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
 /**
  * Bytes of rows a read throws away once the sink has all it takes (rows the server sends up to the

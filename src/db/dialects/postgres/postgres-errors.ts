@@ -34,6 +34,9 @@ const CONNECTION_STATES: Record<string, ConnectionProblem> = {
   '08006': 'unavailable'
 };
 
+/** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
+export const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
+
 export function translatePostgresError(error: unknown, target: PostgresTarget): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   if (error instanceof SqlbridgeError) return error;
@@ -78,8 +81,8 @@ function connectionProblem(
     return { problem: 'tls', text: SERVER_WITHOUT_TLS };
   }
   if (/self[- ]signed certificate|unable to verify|certificate/i.test(message)) return { problem: 'tls', text: {} };
-  if (/timeout expired|timeout exceeded when trying to connect|connection timeout/i.test(message))
-    return { problem: 'timeout', text: {} };
+  // pg-pool's POOL_WAIT_TIMEOUT is not a connection problem: the driver reports it as a busy database.
+  if (/timeout expired|connection timeout/i.test(message)) return { problem: 'timeout', text: {} };
   if (/Connection terminated|terminating connection/i.test(message)) return { problem: 'unavailable', text: {} };
   return undefined;
 }
