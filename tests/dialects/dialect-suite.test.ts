@@ -198,8 +198,10 @@ for (const engine of ENGINES) {
       const result = await db.query(`SELECT * FROM typed WHERE id = 1`);
       const row = result.rows[0] ?? [];
       const byName = new Map(result.columns.map((column, i) => [column.name, row[i]]));
-      for (const { column, expected } of engine.typed) {
+      const types = new Map(result.columns.map(column => [column.name, column.type]));
+      for (const { column, expected, type } of engine.typed) {
         expect(byName.get(column), column).toStrictEqual(expected);
+        if (type !== undefined) expect(types.get(column), `the type of ${column}`).toBe(type);
       }
     });
 

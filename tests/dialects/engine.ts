@@ -6,6 +6,8 @@ export interface TypedColumn {
   column: string;
   /** The value the fixture row holds, as sqlbridge must return it. */
   expected: string | number | boolean | null;
+  /** The type name the result reports for the column, where the test pins it. */
+  type?: string;
 }
 
 export interface EngineFixture {

@@ -33,19 +33,19 @@ export const sqlite: EngineSpec = {
   writesAsReads: 'refused',
   ddlAsReads: ['CREATE TABLE sneaky (a int)', 'DROP TABLE canary'],
   typed: [
-    { column: 'dec', expected: '1234567890.1234' },
-    { column: 'amount', expected: '19.99' },
-    { column: 'big', expected: '9223372036854775807' },
-    { column: 'small_big', expected: 42 },
-    { column: 'flag', expected: true },
-    { column: 'ratio', expected: 0.1 },
-    { column: 'born', expected: '2024-02-29' },
-    { column: 'ts', expected: '2024-12-31 23:59:59.123' },
-    { column: 'guid', expected: '6f1e7a7c-0d1b-4c5a-9a3e-2b8e4f0c1d2a' },
-    { column: 'bin', expected: 'AP8Q' },
-    { column: 'long_bin', expected: `${Buffer.alloc(48).toString('base64')}… (4096 bytes, shortened)` },
-    { column: 'txt', expected: 'line one\nline two | with a pipe' },
-    { column: 'nul', expected: null }
+    { column: 'dec', expected: '1234567890.1234', type: 'DECIMAL(18,4)' },
+    { column: 'amount', expected: '19.99', type: 'NUMERIC(12,2)' },
+    { column: 'big', expected: '9223372036854775807', type: 'BIGINT' },
+    { column: 'small_big', expected: 42, type: 'BIGINT' },
+    { column: 'flag', expected: true, type: 'BOOLEAN' },
+    { column: 'ratio', expected: 0.1, type: 'REAL' },
+    { column: 'born', expected: '2024-02-29', type: 'DATE' },
+    { column: 'ts', expected: '2024-12-31 23:59:59.123', type: 'TIMESTAMP' },
+    { column: 'guid', expected: '6f1e7a7c-0d1b-4c5a-9a3e-2b8e4f0c1d2a', type: 'CHAR(36)' },
+    { column: 'bin', expected: 'AP8Q', type: 'BLOB' },
+    { column: 'long_bin', expected: `${Buffer.alloc(48).toString('base64')}… (4096 bytes, shortened)`, type: 'BLOB' },
+    { column: 'txt', expected: 'line one\nline two | with a pipe', type: 'TEXT' },
+    { column: 'nul', expected: null, type: 'TEXT' }
   ],
   connectionFailures: fixture => [
     {

@@ -3,11 +3,14 @@ import type { FieldPacket } from 'mysql2';
 /**
  * Result column type names from the column definition packet (MySQL client/server protocol,
  * "Column Definition"): the type code, its length, decimals, and whether the character set is
- * binary (63), which tells VARBINARY from VARCHAR and BLOB from TEXT.
+ * binary (63), which tells VARBINARY from VARCHAR and BLOB from TEXT. The server sends ENUM and SET
+ * columns with the code of a fixed string (0xfe) and says which they are in the column's flags.
  */
 
 const BINARY_CHARSET = 63;
 const UNSIGNED_FLAG = 32;
+const ENUM_FLAG = 256;
+const SET_FLAG = 2048;
 
 const NAMES: Record<number, string> = {
   0x01: 'tinyint',
@@ -57,6 +60,8 @@ export function mysqlTypeName(field: FieldPacket): string | null {
     case 0xfd:
       return binary ? 'varbinary' : 'varchar';
     case 0xfe:
+      if ((flags & ENUM_FLAG) !== 0) return 'enum';
+      if ((flags & SET_FLAG) !== 0) return 'set';
       return binary ? 'binary' : 'char';
     case 0xf9:
     case 0xfa:
