@@ -49,11 +49,14 @@ function readGeometry(reader: Reader): string {
     reader.offset += 4;
     return value;
   };
+  // A list of no items is written EMPTY: `LINESTRING EMPTY`, `GEOMETRYCOLLECTION EMPTY`.
+  const list = (item: () => string): string => {
+    const n = count();
+    return n === 0 ? 'EMPTY' : `(${Array.from({ length: n }, item).join(', ')})`;
+  };
   const point = (): string => Array.from({ length: dims }, double).join(' ');
-  const points = (): string => `(${Array.from({ length: count() }, point).join(', ')})`;
-  const rings = (): string => `(${Array.from({ length: count() }, points).join(', ')})`;
-  const members = (): string =>
-    `(${Array.from({ length: count() }, () => stripName(readGeometry(reader))).join(', ')})`;
+  const points = (): string => list(point);
+  const rings = (): string => list(points);
 
   switch (type) {
     case 1: {
@@ -67,9 +70,9 @@ function readGeometry(reader: Reader): string {
     case 4:
     case 5:
     case 6:
-      return `${name}${suffix} ${members()}`;
+      return `${name}${suffix} ${list(() => stripName(readGeometry(reader)))}`;
     default:
-      return `${name}${suffix} (${Array.from({ length: count() }, () => readGeometry(reader)).join(', ')})`;
+      return `${name}${suffix} ${list(() => readGeometry(reader))}`;
   }
 }
 
