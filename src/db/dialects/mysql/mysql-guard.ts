@@ -11,6 +11,20 @@ import type { Token } from '../../guard/lexer.ts';
  */
 
 const LOCKS = 'locks the rows it reads';
+/** Statement text of other sessions: every caller of an environment shares its login, so it is other callers' SQL. */
+const OTHER_CALLERS =
+  'shows the statements other sessions run: other callers’ queries, since every caller shares the environment’s login';
+
+/** Allowed unless named in `schema` (`performance_schema.threads`): elsewhere the name is a user's table. */
+function notIn(schema: string): (statement: readonly Token[], index: number) => boolean {
+  return (statement, index) => {
+    const dot = statement[index - 1];
+    const owner = statement[index - 2];
+    if (dot?.kind !== 'symbol' || dot.text !== '.' || owner === undefined) return true;
+    const name = owner.kind === 'quoted' ? owner.text.slice(1, -1) : owner.text;
+    return name.toUpperCase() !== schema;
+  };
+}
 
 /** INTO is the target of INSERT/REPLACE; anywhere else it writes a file, variables or a table. */
 function isInsertTarget(statement: readonly Token[], index: number): boolean {
@@ -113,6 +127,27 @@ export const mysqlGuardRules: GuardRules = {
     PROCEDURE: { reason: 'PROCEDURE runs a procedure over the result', alsoInWrites: true }
   },
   names: [
+    // SHOW PROCESSLIST, information_schema.PROCESSLIST, performance_schema.processlist, sys.processlist.
+    { name: 'PROCESSLIST', reason: `the process list ${OTHER_CALLERS}`, alsoInWrites: true },
+    { name: 'X$PROCESSLIST', reason: `the process list ${OTHER_CALLERS}`, alsoInWrites: true },
+    { name: 'SESSION', reason: `sys.session ${OTHER_CALLERS}`, alsoInWrites: true, allowIf: notIn('SYS') },
+    { name: 'X$SESSION', reason: `sys.x$session ${OTHER_CALLERS}`, alsoInWrites: true },
+    {
+      name: 'THREADS',
+      reason: `performance_schema.threads ${OTHER_CALLERS}`,
+      alsoInWrites: true,
+      allowIf: notIn('PERFORMANCE_SCHEMA')
+    },
+    {
+      name: 'EVENTS_STATEMENTS_*',
+      reason: `performance_schema’s statement events ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
+    {
+      name: 'PREPARED_STATEMENTS_INSTANCES',
+      reason: `performance_schema’s prepared statements ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
     {
       name: 'MYSQL',
       reason: 'the mysql schema holds accounts and privileges; it is not written through sqlbridge',
@@ -135,7 +170,47 @@ export const mysqlGuardRules: GuardRules = {
     { words: ['FOR', 'SHARE'], reason: `FOR SHARE ${LOCKS}` },
     { words: ['INTO', 'OUTFILE'], reason: 'INTO OUTFILE writes a file on the database server', alsoInWrites: true },
     { words: ['INTO', 'DUMPFILE'], reason: 'INTO DUMPFILE writes a file on the database server', alsoInWrites: true },
-    { words: ['NEXT', 'VALUE', 'FOR'], reason: 'NEXT VALUE FOR advances a sequence' }
+    { words: ['NEXT', 'VALUE', 'FOR'], reason: 'NEXT VALUE FOR advances a sequence' },
+    {
+      words: ['SHOW', 'GRANTS'],
+      reason: 'SHOW GRANTS shows the environment’s login, its roles and (on MariaDB) its password hash',
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'CREATE', 'USER'],
+      reason: 'SHOW CREATE USER shows a login’s password hash',
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'ENGINE'],
+      reason: `SHOW ENGINE … STATUS ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'EXPLAIN'],
+      reason: `SHOW EXPLAIN ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'ANALYZE'],
+      reason: `SHOW ANALYZE ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
+    {
+      words: ['FOR', 'CONNECTION'],
+      reason: `EXPLAIN FOR CONNECTION ${OTHER_CALLERS}`,
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'BINLOG'],
+      reason: 'SHOW BINLOG EVENTS shows every change written to the server, by anyone',
+      alsoInWrites: true
+    },
+    {
+      words: ['SHOW', 'RELAYLOG'],
+      reason: 'SHOW RELAYLOG EVENTS shows every change replicated to the server',
+      alsoInWrites: true
+    }
   ],
   symbols: { ':=': ':= assigns a user variable, which outlives the statement' },
   functions: [

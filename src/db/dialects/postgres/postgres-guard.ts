@@ -23,6 +23,9 @@ function notCreating(statement: readonly Token[], index: number): boolean {
   return !(previous?.kind === 'word' && ['CREATE', 'REPLACE', 'GLOBAL', 'LOCAL', 'INTO'].includes(previous.upper));
 }
 const SERVER = 'changes the state of the database server';
+/** Statement text of other sessions: every caller of an environment shares its login, so it is other callers' SQL. */
+const OTHER_CALLERS =
+  'shows the statements other sessions run: other callers’ queries, since every caller shares the environment’s login';
 
 /** Words after which a name is a setting being set: SET [LOCAL | SESSION] x, RESET x, ALTER … SET x. */
 const SETTING_AFTER = new Set(['SET', 'RESET', 'LOCAL', 'SESSION']);
@@ -48,6 +51,15 @@ function postgresIdentityChange(statement: readonly Token[]): string | undefined
     ) {
       const setting = key === undefined ? 'sqlbridge.…' : `sqlbridge.${unquote(key)}`;
       return `${previous.upper === 'RESET' ? 'RESET' : 'SET'} ${setting}`;
+    }
+    // One quoted name holding the whole setting: SET "sqlbridge.subject", ALTER … SET "sqlbridge.subject".
+    if (
+      token.kind === 'quoted' &&
+      name.startsWith('sqlbridge.') &&
+      previous?.kind === 'word' &&
+      SETTING_AFTER.has(previous.upper)
+    ) {
+      return `${previous.upper === 'RESET' ? 'RESET' : 'SET'} ${unquote(token)}`;
     }
     if (name === 'set_config' && dot?.kind === 'symbol' && dot.text === '(') {
       if (key?.kind === 'string' && /sqlbridge\./i.test(key.text)) return `set_config(${key.text}, …)`;
@@ -76,6 +88,12 @@ const functions: FunctionRule[] = [
   { name: 'PG_STOP_BACKUP', reason: `this function ${SERVER}`, alsoInWrites: true },
   { name: 'PG_PROMOTE', reason: `pg_promote() ${SERVER}`, alsoInWrites: true },
   { name: 'PG_WAL_REPLAY_*', reason: `this function ${SERVER}`, alsoInWrites: true },
+  { name: 'PG_STAT_GET_ACTIVITY', reason: `pg_stat_get_activity() ${OTHER_CALLERS}`, alsoInWrites: true },
+  {
+    name: 'PG_STAT_GET_BACKEND_ACTIVITY',
+    reason: `pg_stat_get_backend_activity() ${OTHER_CALLERS}`,
+    alsoInWrites: true
+  },
   { name: 'PG_STAT_RESET*', reason: 'this function resets the server’s statistics', alsoInWrites: true },
   { name: 'PG_STAT_STATEMENTS_RESET', reason: 'this function resets the server’s statistics', alsoInWrites: true },
   { name: 'BRIN_SUMMARIZE*', reason: 'this function changes an index', alsoInWrites: true },
@@ -174,6 +192,13 @@ const phrases: PhraseRule[] = [
       alsoInWrites: true
     }))
   ),
+  // A function's settings and attributes decide how its code runs: SET role makes it run as another
+  // role (any the login may become), SET search_path changes what it calls.
+  ...['FUNCTION', 'PROCEDURE', 'ROUTINE', 'AGGREGATE'].map(object => ({
+    words: ['ALTER', object],
+    reason: `ALTER ${object} changes how code the guard cannot check runs (its role, settings and search path)`,
+    alsoInWrites: true
+  })),
   // Code that runs later, out of the guard's sight (bodies are strings), and changes to who may see what.
   ...['FUNCTION', 'PROCEDURE', 'TRIGGER', 'RULE', 'AGGREGATE', 'OPERATOR', 'CAST', 'CONVERSION'].flatMap(object => [
     { words: ['CREATE', object], reason: `CREATE ${object} defines code the guard cannot check`, alsoInWrites: true },
@@ -306,6 +331,8 @@ export const postgresGuardRules: GuardRules = {
     AUTHORIZATION: { reason: 'AUTHORIZATION gives ownership, and with it permissions, to a role', alsoInWrites: true }
   },
   names: [
+    { name: 'PG_STAT_ACTIVITY', reason: `pg_stat_activity ${OTHER_CALLERS}`, alsoInWrites: true },
+    { name: 'PG_STAT_STATEMENTS', reason: `pg_stat_statements ${OTHER_CALLERS}`, alsoInWrites: true },
     { name: 'PG_SETTINGS', reason: 'writing pg_settings changes the session’s settings', writesOnly: true },
     { name: 'PG_TEMP*', reason: TEMPORARY, writesOnly: true },
     {
