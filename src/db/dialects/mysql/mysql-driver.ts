@@ -33,6 +33,15 @@ const NO_KEYS: ReadonlySet<string> = new Set();
  */
 export const STOP_GRACE_MS = 3000;
 
+/** Column names mysql2's compiled row parser refuses (its helpers' `privateObjectProps`). */
+const OBJECT_INTERNAL_NAMES = new Set([
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__'
+]);
+
 /** ER_NO_SUCH_THREAD: the connection to kill is already gone. */
 const ER_NO_SUCH_THREAD = 1094;
 
@@ -174,7 +183,7 @@ export class MysqlDriver implements Driver {
       if (signal.aborted) throw signal.reason;
       const watch = this.watches.get(connection);
       if (watch?.exceeded !== undefined) throw rowTooLarge(this.maxRowBytes, watch.exceeded, watch.exceededAtLeast);
-      throw translateMysqlError(error, this.target);
+      throw translateMysqlError(error, this.target, 'statement');
     } finally {
       // The next caller must find the login's own role; a connection that cannot switch back is dropped.
       if (!state.ended && !state.doomed && this.roleHeld.has(connection)) {
@@ -222,6 +231,12 @@ export class MysqlDriver implements Driver {
       request.on(
         'fields',
         guarded((fields: FieldPacket[] | undefined) => {
+          // mysql2 builds a row parser for each result's columns once they are all in, right after this
+          // event. Its compiled parser refuses these names (it would write them as object keys); its
+          // static one, slower but naming nothing when rows are arrays, reads them.
+          if (fields?.some(field => OBJECT_INTERNAL_NAMES.has(field.name)) === true) {
+            (request as unknown as { options: { disableEval?: boolean } }).options.disableEval = true;
+          }
           // Statements without a result set report no fields.
           sink.columns((fields ?? []).map(field => ({ name: field.name, type: mysqlTypeName(field) })));
         })

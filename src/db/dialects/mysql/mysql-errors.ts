@@ -36,14 +36,24 @@ const READ_ONLY_ERRNOS = new Set([1792, 1290]);
 /** ER_QUERY_TIMEOUT (MySQL max_execution_time), ER_STATEMENT_TIMEOUT (MariaDB max_statement_time). */
 const TIMEOUT_ERRNOS = new Set([3024, 1969]);
 
-export function translateMysqlError(error: unknown, target: MysqlTarget): Error {
+/**
+ * Where the error arose: opening or setting up a connection, or running a caller's statement. A login or
+ * database error number means the environment cannot connect only in the first case; in the second it is
+ * the statement's own failure (`SHOW TABLES FROM mysql` is refused with ER_DBACCESS_DENIED_ERROR).
+ */
+export type MysqlErrorPhase = 'connect' | 'statement';
+
+/** Error numbers that, from a statement, are that statement's failure (see MysqlErrorPhase). */
+const STATEMENT_ERRNOS = new Set([1044, 1045, 1049, 1130, 1251]);
+
+export function translateMysqlError(error: unknown, target: MysqlTarget, phase: MysqlErrorPhase = 'connect'): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   if (error instanceof SqlbridgeError) return error;
   const mysqlError = error as MysqlError;
   const detail = `mysql ${target.host}:${target.port}/${target.database ?? ''}: ${error.message}`;
   if (mysqlError.code === 'HANDSHAKE_NO_SSL_SUPPORT')
     return new ConnectionError('tls', detail, { ...SERVER_WITHOUT_TLS, cause: error });
-  const connection = connectionProblem(mysqlError);
+  const connection = connectionProblem(mysqlError, phase);
   if (connection !== undefined) return new ConnectionError(connection, detail, { cause: error });
   if (mysqlError.errno !== undefined && READ_ONLY_ERRNOS.has(mysqlError.errno)) {
     return new SqlbridgeError(
@@ -68,12 +78,16 @@ export function translateMysqlError(error: unknown, target: MysqlTarget): Error 
   return new SqlbridgeError('internal', 'the MySQL driver failed', { expose: false, detail, cause: error });
 }
 
-function connectionProblem(error: MysqlError): ConnectionProblem | undefined {
-  if (error.errno !== undefined && CONNECTION_ERRNOS[error.errno] !== undefined) return CONNECTION_ERRNOS[error.errno];
+function connectionProblem(error: MysqlError, phase: MysqlErrorPhase): ConnectionProblem | undefined {
+  const byNumber = error.errno === undefined ? undefined : CONNECTION_ERRNOS[error.errno];
+  if (byNumber !== undefined && !(phase === 'statement' && STATEMENT_ERRNOS.has(error.errno ?? 0))) return byNumber;
   const bySocket = socketProblem(error.code);
   if (bySocket !== undefined) return bySocket;
   if (error.code === 'HANDSHAKE_SSL_ERROR' || /certificate/i.test(error.message)) return 'tls';
   if (error.code === 'PROTOCOL_CONNECTION_LOST' || error.code === 'PROTOCOL_SEQUENCE_TIMEOUT') return 'unavailable';
-  if (error.fatal === true && error.sqlMessage === undefined) return 'unavailable';
+  // A fatal error without a server message or a code of its own came from the driver's side of the
+  // connection; during a statement that is the driver failing on what it read, not the server going away.
+  if (error.fatal === true && error.sqlMessage === undefined && (phase === 'connect' || error.code !== undefined))
+    return 'unavailable';
   return undefined;
 }
