@@ -582,10 +582,83 @@ function outcome(read: (sql: string, rules: LexerRules) => Token[], sql: string,
 }
 
 /** The rules objects the guards lex with, and the curated tools' reading of SQLite (named parameters allowed). */
+/**
+ * The reference predates `letterNames` (SQL Server's names, past ASCII letters only): SQL Server's rules
+ * are held to it without that option, and 'lexer: SQL Server names past ASCII' below holds the option.
+ */
 const DIFFERENTIAL_RULES: [string, LexerRules][] = [
-  ...ALL.map((dialect): [string, LexerRules] => [dialect, RULES[dialect]]),
+  ...ALL.map((dialect): [string, LexerRules] => [dialect, { ...RULES[dialect], letterNames: false }]),
   ['sqlite (curated placeholders)', { ...RULES.sqlite, sqliteParameters: false }]
 ];
+
+describe('lexer: SQL Server names past ASCII', () => {
+  const CURRENCY = [
+    0xa2, 0xa3, 0xa4, 0xa5, 0x9f2, 0x9f3, 0xe3f, 0x17db, 0x20a0, 0x20ac, 0x20b1, 0xfdfc, 0xfe69, 0xff04
+  ];
+
+  it('refuses every currency sign outside a string, alone, before a number or inside a name', () => {
+    for (const code of CURRENCY) {
+      const sign = String.fromCharCode(code);
+      for (const sql of [`SELECT ${sign}1EXEC('x')`, `SELECT ${sign}EXEC`, `SELECT a${sign}1`, `SELECT @v${sign}`]) {
+        expect(lexError('mssql', sql).message, sql).toMatch(/not part of a name in this database/);
+      }
+      // In a string, a quoted name or a comment it is text.
+      expect(tokens('mssql', `SELECT N'${sign}5' AS [${sign}] -- ${sign}`)).toEqual([
+        ['word', 'SELECT'],
+        ['string', `N'${sign}5'`],
+        ['word', 'AS'],
+        ['quoted', `[${sign}]`]
+      ]);
+      // PostgreSQL, MySQL and SQLite read it as part of a name.
+      expect(tokens('postgres', `SELECT ${sign}1`)).toEqual([
+        ['word', 'SELECT'],
+        ['word', `${sign}1`]
+      ]);
+    }
+  });
+
+  it('reads letters of any script as names, with marks and digits after the first', () => {
+    expect(tokens('mssql', 'SELECT Número, naïve, 名前1, x１ FROM Ünits')).toEqual([
+      ['word', 'SELECT'],
+      ['word', 'Número'],
+      ['symbol', ','],
+      ['word', 'naïve'],
+      ['symbol', ','],
+      ['word', '名前1'],
+      ['symbol', ','],
+      ['word', 'x１'],
+      ['word', 'FROM'],
+      ['word', 'Ünits']
+    ]);
+  });
+
+  it('refuses any other character past ASCII that is not a letter, a mark or a digit', () => {
+    let letters = 0;
+    for (let code = 0x80; code <= 0xffff; code++) {
+      const c = String.fromCharCode(code);
+      let outcome: 'word' | 'refused';
+      try {
+        const [first] = lex(`${c}x`, RULES.mssql);
+        expect(first?.kind, `U+${code.toString(16)}`).toBe('word');
+        outcome = 'word';
+      } catch (error) {
+        if (!(error instanceof LexError)) throw error;
+        outcome = 'refused';
+      }
+      expect(outcome, `U+${code.toString(16)}`).toBe(/^\p{L}$/u.test(c) ? 'word' : 'refused');
+      if (outcome === 'word') letters++;
+    }
+    expect(letters).toBeGreaterThan(40_000);
+  });
+
+  it('compares names folded: width and accents do not hide a name from the rules', () => {
+    const [fullwidth, accented] = [lex('ｘｐ_ｃｍｄｓｈｅｌｌ', RULES.mssql), lex('xp_cmdshéll', RULES.mssql)];
+    expect(fullwidth[0]?.upper).toBe('XP_CMDSHELL');
+    expect(accented[0]?.upper).toBe('XP_CMDSHELL');
+    // Elsewhere names keep their letters.
+    expect(lex('xp_cmdshéll', RULES.postgres)[0]?.upper).toBe('XP_CMDSHÉLL');
+  });
+});
 
 function sameOutcome(a: Outcome, b: Outcome): boolean {
   if ('tokens' in a && 'tokens' in b) {

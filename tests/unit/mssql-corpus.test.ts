@@ -23,11 +23,11 @@ const refused = MSSQL_ATTACKS.filter(attack => attack.expect === 'rejected');
 const harmless = MSSQL_ATTACKS.filter(attack => attack.expect === 'harmless');
 
 describe('SQL Server corpora through the statement guard (no database)', () => {
-  it('holds 125 attacks, 118 of them for the guard to refuse, and 28 benign queries', () => {
-    expect(MSSQL_ATTACKS).toHaveLength(125);
-    expect(refused).toHaveLength(118);
+  it('holds 134 attacks, 127 of them for the guard to refuse, and 29 benign queries', () => {
+    expect(MSSQL_ATTACKS).toHaveLength(134);
+    expect(refused).toHaveLength(127);
     expect(harmless).toHaveLength(7);
-    expect(MSSQL_BENIGN).toHaveLength(28);
+    expect(MSSQL_BENIGN).toHaveLength(29);
   });
 
   it.each(refused.map(attack => [attack.class, attack.sql] as const))('refuses %s: %j', (_class, sql) => {

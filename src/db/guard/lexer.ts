@@ -51,6 +51,13 @@ export interface LexerRules {
   unicodeIdentifiers?: boolean;
   /** Optimizer hint comments (slash-star-plus), which can set server variables for the statement (MySQL): refused. */
   optimizerHints?: boolean;
+  /**
+   * Past ASCII, only letters start a name and only letters, marks and digits continue one (SQL Server);
+   * any other such character outside a string, a quoted name or a comment is refused. Elsewhere every
+   * code unit from U+0080 up is part of a name, as PostgreSQL, MySQL and SQLite read it. Names are also
+   * compared folded (see foldName), as a width- and accent-insensitive collation resolves them.
+   */
+  letterNames?: boolean;
 }
 
 export class LexError extends Error {
@@ -129,6 +136,30 @@ function isWordPart(code: number): boolean {
   return (isWordStart(code) || isDigit(code) || code === 0x24) && !isAmbiguous(code);
 }
 
+const LETTER = /^\p{L}$/u;
+const LETTER_PART = /^[\p{L}\p{M}\p{Nd}]$/u;
+
+/** Under `letterNames`: whether the code unit may start a name (a letter; ASCII as isWordStart says). */
+function isLetterStart(code: number): boolean {
+  return code < 0x80 ? isWordStart(code) : LETTER.test(String.fromCharCode(code));
+}
+
+/** Under `letterNames`: whether the code unit may continue a name (a letter, mark or digit; ASCII as isWordPart says). */
+function isLetterPart(code: number): boolean {
+  return code < 0x80 ? isWordPart(code) : LETTER_PART.test(String.fromCharCode(code));
+}
+
+/**
+ * A name as rules compare it under `letterNames`: upper case, with compatibility forms folded and
+ * accents dropped (`ｘｐ_ｃｍｄｓｈｅｌｌ` and `xp_cmdshéll` are XP_CMDSHELL), since SQL Server resolves names
+ * through the database's collation, which may ignore width and accents.
+ */
+export function foldName(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\u0000-\u007f]*$/.test(text)) return text.toUpperCase();
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').normalize('NFKC').toUpperCase();
+}
+
 /** A character that can start a string prefix: `n N x X b B` (N'…', X'…', B'…'), `u U` (U&'…'), `_` (_utf8'…'). */
 function canStartStringPrefix(code: number): boolean {
   return (
@@ -164,9 +195,13 @@ export function lex(sql: string, rules: LexerRules): Token[] {
   const tokens: Token[] = [];
   let depth = 0;
   let i = 0;
+  const letters = rules.letterNames === true;
+  const wordStart = letters ? isLetterStart : isWordStart;
+  const wordPart = letters ? isLetterPart : isWordPart;
   const push = (kind: TokenKind, start: number, end: number): void => {
     const text = sql.slice(start, end);
-    tokens.push({ kind, text, upper: kind === 'word' ? text.toUpperCase() : text, start, depth });
+    const upper = kind !== 'word' ? text : letters ? foldName(text) : text.toUpperCase();
+    tokens.push({ kind, text, upper, start, depth });
   };
 
   while (i < sql.length) {
@@ -268,11 +303,17 @@ export function lex(sql: string, rules: LexerRules): Token[] {
       throw new LexError('named parameters ($name, @name, :name) cannot be bound here; write the value instead', i);
     }
     // Words, variables, parameters, numbers.
-    if (isWordStart(code) || (c === '#' && rules.hashIdentifiers)) {
+    if (letters && code >= 0x80 && !isLetterStart(code)) {
+      throw new LexError(
+        `U+${code.toString(16).toUpperCase().padStart(4, '0')} outside a string is not part of a name in this database, which reads a currency sign as the start of a money amount; put it in a string, or the name in [brackets]`,
+        i
+      );
+    }
+    if (wordStart(code) || (c === '#' && rules.hashIdentifiers)) {
       let j = i + 1;
       while (
         j < sql.length &&
-        (isWordPart(sql.charCodeAt(j)) || (rules.hashIdentifiers && (sql[j] === '#' || sql[j] === '@')))
+        (wordPart(sql.charCodeAt(j)) || (rules.hashIdentifiers && (sql[j] === '#' || sql[j] === '@')))
       )
         j++;
       push('word', i, j);
@@ -289,7 +330,7 @@ export function lex(sql: string, rules: LexerRules): Token[] {
         j = quote === '`' ? delimitedEnd(sql, j, '`', 'a variable name', true) : quotedStringEnd(sql, j, quote, rules);
       } else if (rules.hashIdentifiers) {
         // T-SQL: @name, @@name, with # @ $ _ inside.
-        while (j < sql.length && (isWordPart(sql.charCodeAt(j)) || sql[j] === '#' || sql[j] === '@')) j++;
+        while (j < sql.length && (wordPart(sql.charCodeAt(j)) || sql[j] === '#' || sql[j] === '@')) j++;
       } else {
         // MySQL: @name, @@session.name; # starts a comment, even right after a name.
         while (j < sql.length && (isWordPart(sql.charCodeAt(j)) || sql[j] === '.')) j++;

@@ -1,5 +1,5 @@
 import { SqlbridgeError } from '../../errors/sqlbridge-error.ts';
-import { LexError, lex, type LexerRules, type Token } from './lexer.ts';
+import { LexError, foldName, lex, type LexerRules, type Token } from './lexer.ts';
 
 /**
  * The statement guard (layer 1 of read-only protection): it lexes the SQL as the engine would,
@@ -298,7 +298,12 @@ export class StatementGuard {
         continue;
       }
       if (token.kind !== 'word' && token.kind !== 'quoted') continue;
-      const name = token.kind === 'word' ? token.upper : unquote(token).toUpperCase();
+      const name =
+        token.kind === 'word'
+          ? token.upper
+          : this.rules.lexer.letterNames === true
+            ? foldName(unquote(token))
+            : unquote(token).toUpperCase();
       const next = statement[i + 1];
       if (next?.kind === 'symbol' && next.text === '(') {
         const fn = firstMatch(this.rules.functions, this.functionPatterns, name);

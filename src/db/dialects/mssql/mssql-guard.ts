@@ -1,5 +1,5 @@
 import { DATA_CHANGE_WORDS, SESSION_REASON, transactionWords } from '../../guard/common-rules.ts';
-import type { Token } from '../../guard/lexer.ts';
+import { foldName, type Token } from '../../guard/lexer.ts';
 import { unquote, type GuardRules, type PhraseRule, type WordRule } from '../../guard/statement-guard.ts';
 
 /**
@@ -228,7 +228,21 @@ const words: Record<string, WordRule> = {
   ADD: { reason: 'ADD changes the schema or its signatures' },
   SYSTEM_VERSIONING: { reason: 'changing SYSTEM_VERSIONING rewrites a table’s history', ...NEVER },
   // Query hints: OPTION (USE HINT (…)), USE PLAN, MERGE JOIN, MERGE UNION.
-  USE: { reason: STATEMENT_ONLY.USE ?? '', ...NEVER, unlessFollowedBy: ['HINT', 'PLAN'] },
+  USE: {
+    reason: STATEMENT_ONLY.USE ?? '',
+    ...NEVER,
+    // Only inside OPTION (…): at the top level USE HINT switches to a database named HINT.
+    allowIf: (statement, index) => {
+      const next = statement[index + 1];
+      return (statement[index]?.depth ?? 0) > 0 && next?.kind === 'word' && ['HINT', 'PLAN'].includes(next.upper);
+    }
+  },
+  // An ODBC {call …} escape runs a procedure; elsewhere CALL is a name (a column of call records).
+  CALL: {
+    reason: 'an ODBC {call …} escape runs a procedure',
+    ...NEVER,
+    allowIf: (statement, index) => statement[index - 1]?.text !== '{'
+  },
   MERGE: { reason: 'MERGE changes data', unlessFollowedBy: ['JOIN', 'UNION'] },
   // END CONVERSATION @handle; a column alias named "conversation" after CASE … END is not one.
   CONVERSATION: {
@@ -236,7 +250,10 @@ const words: Record<string, WordRule> = {
     ...NEVER,
     allowIf: (statement, index) => {
       const next = statement[index + 1];
-      return next === undefined || next.kind === 'word' || (next.kind === 'symbol' && next.text !== '(');
+      // Not END CONVERSATION f(…): a handle computed by a function call.
+      const after = statement[index + 2];
+      if (next?.kind === 'word') return !(after?.kind === 'symbol' && after.text === '(');
+      return next === undefined || (next.kind === 'symbol' && next.text !== '(');
     }
   },
   ...Object.fromEntries(
@@ -286,7 +303,7 @@ const phrases: PhraseRule[] = [
  */
 function mssqlIdentityChange(statement: readonly Token[]): string | undefined {
   const named = statement.some(
-    t => (t.kind === 'word' || t.kind === 'quoted') && unquote(t).toUpperCase() === 'SP_SET_SESSION_CONTEXT'
+    t => (t.kind === 'word' || t.kind === 'quoted') && foldName(unquote(t)) === 'SP_SET_SESSION_CONTEXT'
   );
   return named ? 'sp_set_session_context' : undefined;
 }
@@ -323,7 +340,8 @@ export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly
     atVariables: true,
     carriageReturnEndsComment: false,
     bracketEscapes: true,
-    hashIdentifiers: true
+    hashIdentifiers: true,
+    letterNames: true
   },
   startsStatement,
   readStatements: new Set(['SELECT', 'WITH']),
@@ -340,6 +358,16 @@ export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly
     { name: 'FN_TRACE_GETTABLE', reason: 'fn_trace_gettable() reads files on the database server', ...NEVER },
     { name: 'FN_XE_FILE_TARGET_READ_FILE', reason: 'this function reads files on the database server', ...NEVER },
     { name: 'FN_DUMP_DBLOG', reason: 'fn_dump_dblog() reads backup files', ...NEVER },
+    {
+      name: 'FN_DBLOG',
+      reason: 'fn_dblog() reads row images from the transaction log, past row-level security and column permissions',
+      ...NEVER
+    },
+    {
+      name: 'FN_XE_TELEMETRY_BLOB_TARGET_READ_FILE',
+      reason: 'this function reads files on the database server',
+      ...NEVER
+    },
     { name: 'DM_OS_FILE_EXISTS', reason: 'this function probes files on the database server', ...NEVER },
     { name: 'DM_OS_ENUMERATE_FILESYSTEM', reason: 'this function lists files on the database server', ...NEVER }
   ],
