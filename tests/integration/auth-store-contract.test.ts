@@ -6,7 +6,7 @@ import { KeyedHash } from '../../src/auth/storage/keyed-hash.ts';
 import { MemoryStore } from '../../src/auth/storage/memory-store.ts';
 import { RedisStore } from '../../src/auth/storage/redis-store.ts';
 import { SqliteStore } from '../../src/auth/storage/sqlite-store.ts';
-import { epochSeconds, type AdapterPayload, type AuthStore } from '../../src/auth/storage/store.ts';
+import { ConsumedTwice, epochSeconds, type AdapterPayload, type AuthStore } from '../../src/auth/storage/store.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.ts';
 
@@ -140,8 +140,26 @@ describe.each(SUBJECTS)('$name', subject => {
     expect(found?.consumed).toBeGreaterThanOrEqual(before);
     expect(found?.consumed).toBeLessThanOrEqual(after);
     const unknown = newId('unknown');
-    await adapter.consume(unknown);
+    await expect(adapter.consume(unknown)).rejects.toMatchObject({ name: 'ConsumedTwice', gone: true });
     expect(await adapter.find(unknown)).toBeUndefined();
+  });
+
+  it('consumes a row once: a second consume, or one of many at the same moment, is refused', async () => {
+    const adapter = store.adapter(environment(), 'AuthorizationCode');
+    const id = newId('code');
+    await adapter.upsert(id, { accountId: 'alice', grantId: newId('grant') }, 60);
+    await adapter.consume(id);
+    const consumedAt = (await adapter.find(id))?.consumed;
+    await expect(adapter.consume(id)).rejects.toMatchObject({ name: 'ConsumedTwice', gone: false });
+    // The refusal leaves the row as the first consume left it.
+    expect((await adapter.find(id))?.consumed).toBe(consumedAt);
+
+    const raced = newId('code');
+    await adapter.upsert(raced, { accountId: 'alice', grantId: newId('grant') }, 60);
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, async () => adapter.consume(raced)));
+    expect(outcomes.filter(outcome => outcome.status === 'fulfilled')).toHaveLength(1);
+    for (const outcome of outcomes.filter(o => o.status === 'rejected'))
+      expect(outcome.reason).toBeInstanceOf(ConsumedTwice);
   });
 
   it('destroys one row and leaves the others', async () => {

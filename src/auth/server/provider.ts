@@ -9,6 +9,7 @@ import { resourceScopes } from '../scopes.ts';
 import { compareHashedClientSecrets, withHashedClientSecrets } from './client-secrets.ts';
 import { metadataFetch, metadataUrlRefusal } from './client-metadata-fetch.ts';
 import { errorPage, STYLE_HASH } from './pages.ts';
+import { withSingleUse } from './single-use.ts';
 import { isRedirectAllowed, redirectUriRefusal } from './redirect-policy.ts';
 import { permits, type UserDirectory } from './users.ts';
 
@@ -78,6 +79,19 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
       ? `${hostOnly ? '__Host-' : '__Secure-'}sqlbridge-${environment}-${name}`
       : `sqlbridge-${environment}-${name}`;
 
+  // A replay found by a store's atomic consume (see single-use.ts): revoked as oidc-provider revokes one
+  // it sees itself, every token of the grant and the grant, and audited as such.
+  const revokeReplayed = async (grantId: string): Promise<void> => {
+    await Promise.all(
+      ['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(model =>
+        store.adapter(environment, model).revokeByGrantId(grantId)
+      )
+    );
+    await store.adapter(environment, 'Grant').destroy(grantId);
+    const ctx = (Provider as unknown as { ctx?: KoaContextWithOIDC }).ctx;
+    if (ctx !== undefined) ctx.oidc.provider.emit('grant.revoked', ctx, grantId);
+  };
+
   const configuration: Configuration = {
     adapter: (model: string) =>
       model === 'Client'
@@ -85,7 +99,7 @@ export function createAuthorizationServer(options: AuthorizationServerOptions): 
             withHashedClientSecrets(store.adapter(environment, model), store.keyedHash),
             auth.clientIdleDays * 86_400
           )
-        : store.adapter(environment, model),
+        : withSingleUse(store.adapter(environment, model), model, revokeReplayed),
     clients: auth.clients.map(client => ({
       client_id: client.clientId,
       ...(client.clientSecret === undefined

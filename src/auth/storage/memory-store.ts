@@ -1,5 +1,5 @@
 import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
-import { epochSeconds } from './store.ts';
+import { ConsumedTwice, epochSeconds } from './store.ts';
 
 /** Authorization state in memory, lost on restart: for tests only (sqlbridge warns when it is configured). */
 
@@ -42,7 +42,9 @@ export class MemoryStore implements AuthStore {
       findByUid: async uid => findBy('uid', uid),
       consume: async id => {
         const entry = this.entries.get(key(id));
-        if (entry !== undefined) entry.payload.consumed = epochSeconds(this.now());
+        if (live(entry) === undefined) throw new ConsumedTwice(true);
+        if (entry === undefined || entry.payload.consumed !== undefined) throw new ConsumedTwice(false);
+        entry.payload.consumed = epochSeconds(this.now());
       },
       destroy: async id => {
         this.entries.delete(key(id));

@@ -5,7 +5,7 @@ import { RedisCounterStore } from '../../http/limits/redis-counter-store.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { SharedValues } from './shared-values.ts';
 import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
-import { epochSeconds } from './store.ts';
+import { ConsumedTwice, epochSeconds } from './store.ts';
 
 /**
  * Authorization state in Redis, shared by every sqlbridge replica that points at the same server:
@@ -19,7 +19,7 @@ import { epochSeconds } from './store.ts';
  * - `…:<model>:uid:<uid>` and `…:<model>:user-code:<code>`: the id of the row holding it. A lookup
  *   checks that the row still holds that value, so an index left behind by a rewrite finds nothing.
  * Every write is one Lua script, so a replica that dies mid-write leaves no row without its index,
- * and `consume` is a single atomic step (two replicas consuming one code both see it consumed).
+ * and `consume` is a single atomic test-and-set (of two replicas consuming one code, one does; see ConsumedTwice).
  */
 
 /** The key prefix when the URL names none (`?prefix=`). */
@@ -53,9 +53,10 @@ end
 return 1
 `;
 
-/** Marks a row consumed, if it exists. KEYS: row. ARGV: epoch seconds. */
+/** Marks a row consumed, if it exists and was not: 1 when it did, 0 when there is no row, -1 when it was consumed already. KEYS: row. ARGV: epoch seconds. */
 const CONSUME = `
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'consumed', ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 0 then return -1 end
 return 1
 `;
 
@@ -228,7 +229,8 @@ export class RedisStore implements AuthStore, SharedValues {
       findByUid: async uid => findBy(uidKey(uid), 'uid', uid),
       findByUserCode: async userCode => findBy(userCodeKey(userCode), 'userCode', userCode),
       consume: async id => {
-        await client.eval(CONSUME, 1, rowKey(id), String(epochSeconds()));
+        const outcome = await client.eval(CONSUME, 1, rowKey(id), String(epochSeconds()));
+        if (outcome !== 1) throw new ConsumedTwice(outcome === 0);
       },
       destroy: async id => {
         await client.del(rowKey(id));

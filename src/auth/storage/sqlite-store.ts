@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Adapter, AdapterPayload, AuthStore, StoredEntry } from './store.ts';
-import { epochSeconds } from './store.ts';
+import { ConsumedTwice, epochSeconds } from './store.ts';
 
 /**
  * Authorization state in a SQLite file in the data directory (`auth.sqlite`, readable by its owner
@@ -77,9 +77,16 @@ export class SqliteStore implements AuthStore {
       findByUserCode: async userCode => row(`${select} user_code = ?`, environment, model, userCode),
       findByUid: async uid => row(`${select} uid = ?`, environment, model, uid),
       consume: async id => {
-        db.prepare(
-          "UPDATE oauth_state SET payload = json_set(payload, '$.consumed', ?) WHERE environment = ? AND model = ? AND id = ?"
-        ).run(epochSeconds(), environment, model, id);
+        const { changes } = db
+          .prepare(
+            "UPDATE oauth_state SET payload = json_set(payload, '$.consumed', ?) WHERE environment = ? AND model = ? AND id = ? AND json_extract(payload, '$.consumed') IS NULL"
+          )
+          .run(epochSeconds(), environment, model, id);
+        if (Number(changes) > 0) return;
+        const row = db
+          .prepare('SELECT 1 FROM oauth_state WHERE environment = ? AND model = ? AND id = ?')
+          .get(environment, model, id);
+        throw new ConsumedTwice(row === undefined);
       },
       destroy: async id => {
         db.prepare('DELETE FROM oauth_state WHERE environment = ? AND model = ? AND id = ?').run(

@@ -27,6 +27,24 @@ export interface AuthStore {
 
 export type { Adapter, AdapterPayload };
 
+/**
+ * What `consume` throws when it did not consume the row: it was consumed already, or it is gone
+ * (revoked, destroyed or expired since it was found). Consuming is one atomic test-and-set in every
+ * store, so of two requests redeeming one code (or refresh token) at the same moment, on one replica
+ * or two, exactly one consumes it. oidc-provider reads the row, checks `consumed`, then consumes it:
+ * without this both would see it unconsumed between their read and their write, and a request that
+ * found the row before a replay revoked its grant would still be given tokens.
+ */
+export class ConsumedTwice extends Error {
+  /** Whether the row was gone rather than consumed. */
+  readonly gone: boolean;
+  constructor(gone: boolean) {
+    super(gone ? 'the row is gone' : 'the row was consumed already');
+    this.name = 'ConsumedTwice';
+    this.gone = gone;
+  }
+}
+
 /** A row as `list` returns it. */
 export interface StoredEntry {
   id: string;
