@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import type { ConfigProblem } from '../errors/config-error.ts';
-import { isPlainObject } from '../plain-object.ts';
+import { isPlainObject, ownMember } from '../plain-object.ts';
 
 /**
  * Turns zod issues into problems a person can act on: the exact setting, where its value came from,
@@ -88,6 +88,8 @@ function describeValue(value: unknown, path: readonly string[]): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') {
+    // A mistyped URL (`redis//:pw@host`) may still hold a password: `…:…@`.
+    if (/:[^\s]*@/.test(value)) return 'a value (not shown: it may hold a password)';
     const text = JSON.stringify(value);
     return `the text ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`;
   }
@@ -99,7 +101,7 @@ function valueAt(input: unknown, path: readonly string[]): unknown {
   let node = input;
   for (const key of path) {
     if (Array.isArray(node)) node = node[Number(key)];
-    else if (isPlainObject(node)) node = node[key];
+    else if (isPlainObject(node)) node = ownMember(node, key);
     else return undefined;
   }
   return node;

@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors/config-error.ts';
-import { isPlainObject } from '../plain-object.ts';
+import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
 import { safeParseOnce } from '../zod-setup.ts';
 import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
 import { toProblems } from './issues.ts';
@@ -64,6 +64,14 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
 
   checkOriginalGuideVariables(env, notices);
+  const reserved = reservedKey(merged, []);
+  if (reserved !== undefined) {
+    throw ConfigError.single(
+      reserved.join('.'),
+      'is not a setting or a name sqlbridge accepts (`__proto__` is reserved)',
+      provenance.get(reserved.join('.')) ?? provenance.get(reserved.slice(0, -1).join('.'))
+    );
+  }
 
   const parsed = safeParseOnce(configSchema, merged);
   if (!parsed.success) {
@@ -109,10 +117,32 @@ function checkOriginalGuideVariables(env: Environment, notices: string[]): void 
 
 function deepMerge(target: RawObject, source: RawObject): void {
   for (const [key, value] of Object.entries(source)) {
-    const existing = target[key];
+    // Own members only: a key `__proto__` in a file or variable names a setting, never Object.prototype.
+    const existing = ownMember(target, key);
     if (isPlainObject(existing) && isPlainObject(value)) deepMerge(existing, value);
-    else target[key] = isPlainObject(value) ? structuredClone(value) : value;
+    else setOwnMember(target, key, isPlainObject(value) ? structuredClone(value) : value);
   }
+}
+
+/**
+ * The path of the first key `__proto__` in the merged input. The schema would drop it silently from a
+ * map (an environment so named would vanish) or call it an unknown setting; either way it is named here.
+ */
+function reservedKey(node: unknown, path: string[]): string[] | undefined {
+  if (Array.isArray(node)) {
+    for (const [i, item] of node.entries()) {
+      const found = reservedKey(item, [...path, String(i)]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(node)) return undefined;
+  for (const key of Object.keys(node)) {
+    if (key === '__proto__') return [...path, key];
+    const found = reservedKey(ownMember(node, key), [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** dataDir is relative to the working directory; a SQLite path to the configuration file's directory. */

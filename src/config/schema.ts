@@ -143,10 +143,44 @@ const sqliteDatabaseSchema = z
 
 const tlsModeSchema = z.enum(['disable', 'require', 'verify-full']);
 
+/**
+ * A database URL: one `new URL` reads, with nothing after the host that looks like the rest of a user
+ * name and password (`postgres://app:pa/ss@db/x` is host `app`, port `pa`… to a driver). Messages never
+ * repeat the value: it may hold a password.
+ */
+function databaseUrl(schemes: readonly string[]) {
+  return z.string().superRefine((value, context) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      context.addIssue({
+        code: 'custom',
+        message: 'is not a URL; in its user name and password, percent-encode `@`, `:`, `/`, `?`, `#` and `%`'
+      });
+      return;
+    }
+    if (!schemes.includes(url.protocol.slice(0, -1))) {
+      context.addIssue({
+        code: 'custom',
+        message: `the URL's scheme must be ${schemes.map(s => `${s}://`).join(' or ')}`
+      });
+    } else if (`${url.pathname}${url.search}${url.hash}`.includes('@')) {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'the URL has an `@` after its host: a password holding `/`, `?` or `#` must be percent-encoded (`%2F`, `%3F`, `%23`)'
+      });
+    }
+  });
+}
+
 const postgresDatabaseSchema = z
   .object({
     engine: z.literal('postgres'),
-    url: z.string().optional().describe('A postgres:// URL; discrete settings override its parts.'),
+    url: databaseUrl(['postgres', 'postgresql'])
+      .optional()
+      .describe('A postgres:// URL; discrete settings override its parts.'),
     host: z.string().optional().describe('Server name or address.'),
     port: port.optional().describe('TCP port (5432 unless the URL gives one).'),
     database: z.string().optional().describe('The database to connect to.'),
@@ -164,7 +198,7 @@ const postgresDatabaseSchema = z
 const mysqlDatabaseSchema = z
   .object({
     engine: z.literal('mysql'),
-    url: z.string().optional().describe('A mysql:// URL; discrete settings override its parts.'),
+    url: databaseUrl(['mysql', 'mariadb']).optional().describe('A mysql:// URL; discrete settings override its parts.'),
     host: z.string().optional().describe('Server name or address.'),
     port: port.optional().describe('TCP port (3306 unless the URL gives one).'),
     database: z.string().optional().describe('The database to connect to.'),
@@ -933,7 +967,9 @@ const auditSchema = z
           .min(1)
           .default('audit/audit.sqlite')
           .describe('SQLite: the file, relative to the data directory.'),
-        url: z.string().optional().describe('PostgreSQL: a postgres:// URL (use `${VAR}` for its password).'),
+        url: databaseUrl(['postgres', 'postgresql'])
+          .optional()
+          .describe('PostgreSQL: a postgres:// URL (use `${VAR}` for its password).'),
         table: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a table name is a letter or "_" followed by letters, digits or "_"')

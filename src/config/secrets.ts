@@ -46,18 +46,26 @@ export function configuredSecrets(config: Config): string[] {
 export function urlPasswords(url: string | undefined): string[] {
   if (url === undefined) return [];
   // Read by hand rather than with `new URL`: a URL it rejects (a socket path for a host, an
-  // unencoded character) may still hold a password the driver will use.
-  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1];
-  const colon = authority?.indexOf(':') ?? -1;
-  if (authority === undefined || colon < 0) return [];
-  const written = authority.slice(colon + 1);
-  let decoded = written;
-  try {
-    decoded = decodeURIComponent(written);
-  } catch {
-    // not valid percent-encoding: the driver reads it as written
+  // unencoded character) may still hold a password the driver will use. Both readings count: up to
+  // the first `@` before any `/`, `?` or `#`, and up to the last `@` (a password with an unencoded
+  // `/` is read by drivers as a port and a path, and would show in their errors).
+  const authorities = [
+    /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1],
+    /^[a-z][a-z0-9+.-]*:\/\/(.*)@/is.exec(url)?.[1]
+  ];
+  const found: string[] = [];
+  for (const authority of authorities) {
+    const colon = authority?.indexOf(':') ?? -1;
+    if (authority === undefined || colon < 0) continue;
+    const written = authority.slice(colon + 1);
+    found.push(written);
+    try {
+      found.push(decodeURIComponent(written));
+    } catch {
+      // not valid percent-encoding: the driver reads it as written
+    }
   }
-  return [...new Set([written, decoded].filter(value => value !== ''))];
+  return [...new Set(found.filter(value => value !== ''))];
 }
 
 /** The password of an ADO connection string (`Password=…` or `Pwd=…`, braces and quotes removed). */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors/config-error.ts';
-import { isPlainObject } from '../plain-object.ts';
+import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
 import {
   DEFAULT_VARIABLE_ENVIRONMENT,
   ENV_VARS,
@@ -33,18 +33,19 @@ export function emptyLayer(): Layer {
 /** Sets `value` at `path`, creating objects on the way. */
 export function setPath(target: RawObject, path: readonly string[], value: unknown): void {
   let node = target;
+  // Own members only: a path through `__proto__` (an environment named so) names settings, never Object.prototype.
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
+    const next = ownMember(node, key);
     if (isPlainObject(next)) {
       node = next;
     } else {
       const created: RawObject = {};
-      node[key] = created;
+      setOwnMember(node, key, created);
       node = created;
     }
   }
   const last = path.at(-1);
-  if (last !== undefined) node[last] = value;
+  if (last !== undefined) setOwnMember(node, last, value);
 }
 
 // ---------------------------------------------------------------- file

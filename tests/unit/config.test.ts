@@ -38,6 +38,49 @@ function messageOf(options: Case): string {
 /** Each mistake must produce one message naming the exact setting, where it came from and what is wrong. */
 const MISTAKES: Case[] = [
   {
+    name: 'a database URL whose password holds an unencoded slash',
+    file: 'environments:\n  p:\n    database: { engine: postgres, url: "postgres://app:42/Sl4shSecret@db:5432/sales" }\n',
+    message:
+      'invalid configuration: environments.p.database.url (from FILE): the URL has an `@` after its host: a password holding `/`, `?` or `#` must be percent-encoded (`%2F`, `%3F`, `%23`)'
+  },
+  {
+    name: 'a database URL that does not parse',
+    file: 'environments:\n  p:\n    database: { engine: mysql, url: "mysql://u:p#Secr3t@db/shop" }\n',
+    message:
+      'invalid configuration: environments.p.database.url (from FILE): is not a URL; in its user name and password, percent-encode `@`, `:`, `/`, `?`, `#` and `%`'
+  },
+  {
+    name: 'a database URL of another scheme',
+    file: 'environments:\n  p:\n    database: { engine: postgres, url: "https://db.example/sales" }\n',
+    message:
+      "invalid configuration: environments.p.database.url (from FILE): the URL's scheme must be postgres:// or postgresql://"
+  },
+  {
+    name: 'a mistyped Redis URL holding a password',
+    env: { SQLBRIDGE_AUTH_STORAGE: 'redis//:EnvRedisPassw0rd@127.0.0.1' },
+    file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: auth.storage (from SQLBRIDGE_AUTH_STORAGE): a redis:// or rediss:// URL, or sqlite, or memory; got a value (not shown: it may hold a password)'
+  },
+  {
+    name: 'a top-level key __proto__',
+    file: '__proto__:\n  polluted: true\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: __proto__ (from FILE): is not a setting or a name sqlbridge accepts (`__proto__` is reserved)'
+  },
+  {
+    name: 'an environment named __proto__ in the file',
+    file: 'environments:\n  __proto__:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: environments.__proto__ (from FILE): is not a setting or a name sqlbridge accepts (`__proto__` is reserved)'
+  },
+  {
+    name: 'an environment named __proto__ by a variable',
+    env: { SQLBRIDGE_ENVIRONMENT: '__proto__', POSTGRES_URL: 'postgres://reader@db/sales', SQLBRIDGE_MAX_ROWS: '5' },
+    message:
+      'invalid configuration: environments.__proto__ (from SQLBRIDGE_ENVIRONMENT): is not a setting or a name sqlbridge accepts (`__proto__` is reserved)'
+  },
+  {
     name: 'an identity source that is not the user, the client or an attribute',
     file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n    identity: { department: password }\n',
     message:
@@ -217,6 +260,16 @@ const MISTAKES: Case[] = [
 describe('configuration errors', () => {
   it.each(MISTAKES.map(c => [c.name, c] as const))('%s', (_name, mistake) => {
     expect(messageOf(mistake)).toBe(mistake.message);
+  });
+
+  it('never lets a key __proto__ reach Object.prototype, and loads the next configuration as before', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    for (const mistake of MISTAKES.filter(c => c.name.includes('__proto__'))) messageOf(mistake);
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(({} as Record<string, unknown>)['database']).toBeUndefined();
+    const { loaded } = load({ file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n' });
+    expect(Object.keys(loaded.config.environments)).toEqual(['p']);
   });
 
   it('never repeats a secret in a message', () => {

@@ -203,6 +203,8 @@ describe('the configuration’s secrets', () => {
     expect(urlPasswords('postgres://u@h/db')).toEqual([]);
     expect(urlPasswords('postgres://h/db')).toEqual([]);
     expect(urlPasswords('postgres://u:%zz@h/db')).toEqual(['%zz']);
+    // An unencoded `/` makes drivers read a port and a path, which their errors then show.
+    expect(urlPasswords('postgres://app:4242/SlashTail@127.0.0.1:5432/test')).toEqual(['4242/SlashTail']);
     expect(connectionStringPasswords('Server=h;Password="quoted;value";')).toEqual(['quoted;value']);
     expect(connectionStringPasswords('Server=h;Integrated Security=true')).toEqual([]);
   });

@@ -25,7 +25,7 @@ export function postgresPoolConfig(
 ): PoolConfig & { target: PostgresTarget } {
   const url: Partial<ConnectionOptions> = db.url === undefined ? {} : parseConnectionString(db.url);
   const host = db.host ?? url.host ?? 'localhost';
-  const port = db.port ?? (url.port === undefined || url.port === null ? 5432 : Number(url.port));
+  const port = db.port ?? (url.port === undefined || url.port === null || url.port === '' ? 5432 : Number(url.port));
   const database = db.database ?? url.database ?? undefined;
   const user = db.user ?? url.user;
   const password = db.password ?? url.password;
