@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from '../observability/logger.ts';
-import { isSqlbridgeError, type ErrorCode } from './sqlbridge-error.ts';
+import { frameUntrusted } from '../mcp/untrusted-data.ts';
+import { isSqlbridgeError, type ErrorCode, type SqlbridgeError } from './sqlbridge-error.ts';
 
 /**
  * A failed tool call as the model sees it: an `isError` result naming what went wrong and what to do.
@@ -52,6 +53,23 @@ const LEVELS: Record<ErrorCode, 'info' | 'warn' | 'error'> = {
   internal: 'error'
 };
 
+/**
+ * Errors whose message holds the database's own words or names from its catalog: an error such as
+ * `invalid input syntax for type integer: "…"` quotes the stored value that failed, so a row can put
+ * text of its choosing into it.
+ */
+const DATABASE_TEXT: ReadonlySet<ErrorCode> = new Set(['query_failed', 'table_ambiguous']);
+
+/**
+ * An exposed error's message as the caller reads it, after its label. What the database said (and
+ * names from its catalog) can quote stored values, so it comes framed as data.
+ */
+export function callerMessage(error: SqlbridgeError): string {
+  return DATABASE_TEXT.has(error.code)
+    ? `${LABELS[error.code]}:\n${frameUntrusted(error.message)}`
+    : `${LABELS[error.code]}: ${error.message}`;
+}
+
 export function toolErrorResult(error: unknown, logger: Logger, context: Record<string, unknown>): CallToolResult {
   if (isSqlbridgeError(error) && error.expose) {
     const cause = error.cause;
@@ -62,7 +80,7 @@ export function toolErrorResult(error: unknown, logger: Logger, context: Record<
     // A cancelled call (its client went away, or the server is shutting down) names its reason.
     if (error.code === 'query_cancelled') fields['reason'] = cause instanceof Error ? cause.message : String(cause);
     logger[LEVELS[error.code]](fields, error.message);
-    const lines = [`${LABELS[error.code]}: ${error.message}`];
+    const lines = [callerMessage(error)];
     if (error.hint !== undefined) lines.push(`Hint: ${error.hint}`);
     return { isError: true, content: [{ type: 'text', text: lines.join('\n') }] };
   }

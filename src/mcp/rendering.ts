@@ -1,6 +1,6 @@
 import type { WireValue } from '../db/values.ts';
 import type { ResultSet } from './result-schema.ts';
-import { frameUntrusted } from './untrusted-data.ts';
+import { escapeBoundaries, frameUntrusted } from './untrusted-data.ts';
 
 /**
  * Plain-text (Markdown) renderings of tool results, for clients and models that read text. Every
@@ -19,6 +19,15 @@ export function cell(value: WireValue | undefined): string {
   if (value === null || value === undefined) return 'NULL';
   // Numbers and booleans hold nothing to escape.
   return String(value);
+}
+
+/**
+ * A database name (a table's, a schema's) on one line of text outside any frame: line breaks and
+ * separators escaped as in a table cell, boundary look-alikes escaped, so a name cannot start a line
+ * of its own or close a frame.
+ */
+export function inlineName(name: string): string {
+  return escapeBoundaries(cell(name));
 }
 
 /**

@@ -9,6 +9,7 @@ import type { TableDescription, TableRef, TableSummary } from '../../db/introspe
 import type { QueryOptions } from '../../db/runtime.ts';
 import type { Environment } from '../../environment.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
+import { callerMessage } from '../../errors/tool-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { identityOf } from '../identity.ts';
 
@@ -68,7 +69,7 @@ export class CallerCatalog {
       const callerMistake = error.code === 'access_denied' || error.code === 'invalid_argument';
       return new ProtocolError(
         callerMistake ? ProtocolErrorCode.InvalidRequest : ProtocolErrorCode.InternalError,
-        error.message
+        callerMistake ? error.message : callerMessage(error)
       );
     }
     const reference = randomBytes(4).toString('hex');

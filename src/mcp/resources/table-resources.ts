@@ -9,6 +9,7 @@ import {
 import type { TableSummary } from '../../db/introspector.ts';
 import type { Environment } from '../../environment.ts';
 import type { Logger } from '../../observability/logger.ts';
+import { inlineName } from '../rendering.ts';
 import { CallerCatalog } from './caller-catalog.ts';
 import { registerCompletions } from './completions.ts';
 import { tableMarkdown } from './table-markdown.ts';
@@ -59,11 +60,13 @@ export function registerTableResources(server: McpServer, environment: Environme
 
 function resourceOf(environment: string, table: TableSummary): Resource {
   const estimate = table.rowEstimate === null ? '' : `, about ${table.rowEstimate.toLocaleString('en-US')} rows`;
+  // Names as the database holds them, on one line: clients show these to models outside any frame.
+  const name = inlineName(`${table.schema}.${table.name}`);
   return {
     uri: tableUri(environment, table),
-    name: `${table.schema}.${table.name}`,
-    title: `${table.type === 'view' ? 'View' : 'Table'} ${table.schema}.${table.name}`,
-    description: `Columns, types and keys of the ${table.type} ${table.schema}.${table.name}${estimate}`,
+    name,
+    title: `${table.type === 'view' ? 'View' : 'Table'} ${name}`,
+    description: `Columns, types and keys of the ${table.type} ${name}${estimate}`,
     mimeType: MIME_TYPE
   };
 }

@@ -1,9 +1,8 @@
 import * as z from 'zod';
 import type { Environment } from '../../environment.ts';
-import { renderResultSet } from '../rendering.ts';
+import { inlineName, renderResultSet } from '../rendering.ts';
 import { resultSetShape, toResultSet, withRowsCheckedInPlace } from '../result-schema.ts';
 import { defineTool, queryOptions } from '../tool.ts';
-import { escapeBoundaries } from '../untrusted-data.ts';
 
 /** The `limit` a sample may ask for depends on the environment, so the tool is built per environment. */
 export function getTableSampleTool(environment: Environment) {
@@ -23,7 +22,7 @@ export function getTableSampleTool(environment: Environment) {
       const table = await env.db.resolveTable(table_name, queryOptions(context));
       const outcome = await env.db.sample(table, limit, queryOptions(context));
       const result = toResultSet(outcome, env.db.limits, env.db.paging);
-      const text = `Sample of ${escapeBoundaries(`${table.schema}.${table.name}`)}: ${renderResultSet(result)}`;
+      const text = `Sample of ${inlineName(`${table.schema}.${table.name}`)}: ${renderResultSet(result)}`;
       return { structured: { schema: table.schema, table: table.name, ...result }, text };
     }
   });
