@@ -69,7 +69,8 @@ export class ResultCollector implements RowSink {
       values[i] = this.convert(values[i], columns[i] ?? { name: `column${i + 1}`, type: null });
     }
     const converted = values as WireValue[];
-    const size = wireRowJsonLength(converted) + 1;
+    // The rows' JSON: `[` and `]` (counted from the start), each row, and a comma between two rows.
+    const size = wireRowJsonLength(converted) + (this.rows.length > 0 ? 1 : 0);
     if (this.chars + size > this.limits.maxChars) {
       this.truncation = 'max_chars';
       return false;

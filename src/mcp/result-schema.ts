@@ -100,6 +100,9 @@ export function toResultSet(
   const pageWith = paging ?? ANY_ENGINE_PAGING;
   if (outcome.truncated === 'max_rows') {
     result.note = `Only the first ${outcome.rowCount} rows are shown: the query matched more than the ${limits.maxRows}-row limit. Aggregate, filter, or ${pageWith} to see the rest.`;
+  } else if (outcome.truncated === 'max_chars' && outcome.rowCount === 0) {
+    // Paging cannot help: one row is already wider than the whole budget.
+    result.note = `No rows are shown: the first row alone is longer than the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer columns, or parts of the long values (a substring, a length).`;
   } else if (outcome.truncated === 'max_chars') {
     result.note = `Only the first ${outcome.rowCount} rows are shown: the result reached the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer or narrower columns, aggregate, or ${pageWith}.`;
   }

@@ -27,12 +27,29 @@ describe('ResultCollector', () => {
   it('stops at the character budget, counting serialized rows', () => {
     const collector = new ResultCollector({ maxRows: 1000, maxChars: 50 }, identity);
     const row = () => ['x'.repeat(15)];
-    expect(collector.row(row())).toBe(true); // ["xxxxxxxxxxxxxxx"] = 19 chars + 1, total 22
-    expect(collector.row(row())).toBe(true); // 42
-    expect(collector.row(row())).toBe(false);
+    expect(collector.row(row())).toBe(true); // [["xxxxxxxxxxxxxxx"]] = 21
+    expect(collector.row(row())).toBe(true); // 41
+    expect(collector.row(row())).toBe(false); // 61
     expect(collector.result()).toMatchObject({ truncated: 'max_chars' });
     expect(collector.result().rows).toHaveLength(2);
     expect(JSON.stringify(collector.result().rows).length).toBeLessThanOrEqual(50);
+  });
+
+  it('keeps rows whose JSON is exactly the budget, and cuts at one character more', () => {
+    // count rows of one string each: 2 + count × (length + 4) + (count − 1) = 1000.
+    for (const [count, length] of [
+      [1, 994],
+      [3, 328]
+    ] as const) {
+      const exact = new ResultCollector({ maxRows: 1000, maxChars: 1000 }, identity);
+      for (let i = 0; i < count; i++) expect(exact.row(['x'.repeat(length)]), `${count} rows`).toBe(true);
+      expect(JSON.stringify(exact.result().rows)).toHaveLength(1000);
+      expect(exact.result().truncated).toBeNull();
+      const over = new ResultCollector({ maxRows: 1000, maxChars: 999 }, identity);
+      for (let i = 0; i < count - 1; i++) expect(over.row(['x'.repeat(length)])).toBe(true);
+      expect(over.row(['x'.repeat(length)])).toBe(false);
+      expect(over.result()).toMatchObject({ truncated: 'max_chars' });
+    }
   });
 
   it('keeps the array the driver handed over, its values converted where they are', () => {

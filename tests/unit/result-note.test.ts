@@ -64,6 +64,13 @@ describe('the note of a capped result', () => {
     }
   });
 
+  it('says that no paging helps when the first row alone is over the character limit', () => {
+    const outcome: QueryOutcome = { ...capped('max_chars'), rows: [], rowCount: 0, rowsRead: 1 };
+    expect(toResultSet(outcome, LIMITS, pagingOf('postgres')).note).toBe(
+      'No rows are shown: the first row alone is longer than the 50,000-character limit. Select fewer columns, or parts of the long values (a substring, a length).'
+    );
+  });
+
   it('names no syntax when it does not know the engine', () => {
     const note = toResultSet(capped('max_rows'), LIMITS).note ?? '';
     expect(note).toContain('Aggregate, filter, or page through it to see the rest.');
