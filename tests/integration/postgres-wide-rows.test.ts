@@ -65,7 +65,9 @@ describe('PostgreSQL: rows too wide to read', () => {
     const result = await relayed.query("SELECT g AS i, repeat('x', 1000000) AS v FROM generate_series(1, 1000) AS g");
     expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
     const received = proxy.relayedToClients() - before;
-    expect(received).toBeLessThan(8 * MIB);
+    // About 2 MiB on a quiet machine; what the relay has in flight when the connection closes grows with
+    // the machine's load (15 MiB seen with both cores busy). Without the cut it is the whole gigabyte.
+    expect(received).toBeLessThan(64 * MIB);
     // The connection closed to stop the rows is replaced; the next call is served.
     expect((await relayed.query('SELECT 1 AS one')).rows).toEqual([[1]]);
   }, 60_000);
