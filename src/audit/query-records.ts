@@ -57,6 +57,25 @@ function statementFields(
   mode: EnvironmentAuditConfig['statements']
 ): Pick<AuditRecord, 'statement' | 'statementHash'> {
   if (mode === 'omit') return {};
-  const statementHash = createHash('sha256').update(sql).digest('hex');
-  return mode === 'full' ? { statement: sql, statementHash } : { statementHash };
+  // Hashed without the password too: a hash of short SQL around a short password can be guessed.
+  const kept = withoutPasswords(sql);
+  const statementHash = createHash('sha256').update(kept).digest('hex');
+  return mode === 'full' ? { statement: kept, statementHash } : { statementHash };
+}
+
+/**
+ * The literal after a word that introduces a password, in any engine's syntax (`PASSWORD 'x'`,
+ * `PASSWORD = N'x'`, `PASSWORD('x')`, `IDENTIFIED BY 'x'`, `IDENTIFIED WITH plugin BY 'x'`, `SECRET = 'x'`):
+ * '…', N'…', E'…', "…" or $$…$$.
+ */
+const PASSWORD_LITERAL =
+  /\b(PASSWORD|IDENTIFIED\s+(?:WITH\s+\S+\s+)?BY|SECRET)(\s*=?\s*\(?\s*)(?:[NE]?'(?:[^']|'')*'|"(?:[^"]|"")*"|\$([A-Za-z_]*)\$[\s\S]*?\$\3\$)/gi;
+
+/**
+ * The SQL with the literals that hold passwords written as `'…'`. Such statements are refused or fail
+ * in the read-only environments analysts use, but a refused statement is recorded too, and no record
+ * may hold a password (docs/audit.md).
+ */
+export function withoutPasswords(sql: string): string {
+  return sql.replace(PASSWORD_LITERAL, (_match, word: string, between: string) => `${word}${between}'…'`);
 }

@@ -198,7 +198,7 @@ export class DatabaseRuntime {
   async query(sql: string, options: QueryOptions = {}): Promise<QueryOutcome> {
     this.roleOf(options.caller, 'query', sql);
     const spec = this.checked('query', sql, 'read', options.caller);
-    return this.run('query', this.withSession(spec, options), this.limits.maxRows, options);
+    return this.run('query', this.withSession(spec, options), this.limits.maxRows, options, sql);
   }
 
   /** Runs SQL that may change data, in a transaction committed only if it all succeeds (read-write environments). */
@@ -222,7 +222,7 @@ export class DatabaseRuntime {
     }
     this.roleOf(options.caller, 'write', sql);
     const spec = this.checked('write', sql, 'write', options.caller);
-    return this.run('write', this.withSession(spec, options), this.limits.maxRows, options);
+    return this.run('write', this.withSession(spec, options), this.limits.maxRows, options, sql);
   }
 
   /**
@@ -440,7 +440,18 @@ export class DatabaseRuntime {
     return { sql: statements.at(-1) ?? sql, before: statements.slice(0, -1), readOnly };
   }
 
-  private async run(kind: QueryKind, spec: QuerySpec, maxRows: number, options: QueryOptions): Promise<QueryOutcome> {
+  /**
+   * Runs a checked statement (or several: `spec.before`, then `spec.sql`) and reports it. The query event
+   * carries `sent`, the SQL as the caller sent it, every statement of it, so the audit trail records all
+   * that ran, not only the statement whose rows came back.
+   */
+  private async run(
+    kind: QueryKind,
+    spec: QuerySpec,
+    maxRows: number,
+    options: QueryOptions,
+    sent: string = spec.sql
+  ): Promise<QueryOutcome> {
     await this.init();
     const wire = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
     const collector = new ResultCollector({ maxRows, maxChars: this.limits.maxResultChars }, (value, column) =>
@@ -460,7 +471,7 @@ export class DatabaseRuntime {
       this.emit({
         kind,
         caller: options.caller,
-        sql: spec.sql,
+        sql: sent,
         status: 'ok',
         started,
         rowCount: collected.rows.length,
@@ -480,7 +491,7 @@ export class DatabaseRuntime {
       throw this.failure(
         error,
         kind,
-        spec.sql,
+        sent,
         started,
         deadline.timedOut,
         options.signal?.aborted === true,

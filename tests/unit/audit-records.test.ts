@@ -30,6 +30,41 @@ const event = (over: Partial<QueryEvent> = {}): QueryEvent => ({
 });
 
 describe('query audit records', () => {
+  it('never hold a password written in a statement, in the text or in what the hash is computed from', () => {
+    const cases = [
+      ["CREATE USER probe_x WITH PASSWORD 'TopSecretPw_123'", "CREATE USER probe_x WITH PASSWORD '…'"],
+      ["ALTER ROLE a ENCRYPTED PASSWORD 'it''s'", "ALTER ROLE a ENCRYPTED PASSWORD '…'"],
+      [
+        "CREATE LOGIN x WITH PASSWORD = N'P@ss', CHECK_POLICY = OFF",
+        "CREATE LOGIN x WITH PASSWORD = '…', CHECK_POLICY = OFF"
+      ],
+      ["SET PASSWORD FOR u = PASSWORD('x1')", "SET PASSWORD FOR u = PASSWORD('…')"],
+      [
+        'CREATE USER u IDENTIFIED WITH mysql_native_password BY "p2"',
+        "CREATE USER u IDENTIFIED WITH mysql_native_password BY '…'"
+      ],
+      ['ALTER USER u PASSWORD $q$p3$q$', "ALTER USER u PASSWORD '…'"],
+      [
+        "CREATE DATABASE SCOPED CREDENTIAL c WITH IDENTITY = 'id', SECRET = 'sk'",
+        "CREATE DATABASE SCOPED CREDENTIAL c WITH IDENTITY = 'id', SECRET = '…'"
+      ]
+    ];
+    for (const [sql, kept] of cases) {
+      const entry = queryEntry(event({ sql: sql ?? '', status: 'rejected' }), {
+        statements: 'full',
+        onFailure: 'continue'
+      });
+      expect(entry?.statement).toBe(kept);
+      expect(entry?.statementHash).toBe(
+        createHash('sha256')
+          .update(kept ?? '')
+          .digest('hex')
+      );
+    }
+    // SQL without a password is kept as sent.
+    expect(queryEntry(event(), { statements: 'full', onFailure: 'continue' })?.statement).toBe(SQL);
+  });
+
   it('carry who, where, the statement and its hash, the rows and the duration', () => {
     expect(queryEntry(event(), { statements: 'full', onFailure: 'continue' })).toEqual({
       event: 'query.executed',
