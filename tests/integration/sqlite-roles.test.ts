@@ -20,6 +20,9 @@ CREATE TABLE salaries (id INTEGER PRIMARY KEY, employee TEXT NOT NULL, amount IN
 INSERT INTO salaries VALUES (1, 'Ada', 5000);
 CREATE VIEW salary_totals AS SELECT sum(amount) AS total FROM salaries;
 CREATE VIEW eu_orders AS SELECT id, amount FROM orders o WHERE region = 'eu' AND id NOT IN (SELECT id FROM salaries);
+CREATE TABLE pragma_salaries (employee TEXT NOT NULL, amount INTEGER NOT NULL);
+INSERT INTO pragma_salaries VALUES ('Bob', 999999);
+CREATE INDEX salaries_by_employee ON salaries (employee);
 `;
 
 function createDatabase(): string {
@@ -44,7 +47,21 @@ const REFUSED = [
   "SELECT name FROM pragma_table_info('salaries')",
   "SELECT * FROM pragma_table_xinfo('salaries')",
   "SELECT * FROM pragma_foreign_key_list('salaries')",
-  "SELECT * FROM pragma_index_list('salaries')"
+  "SELECT * FROM pragma_index_list('salaries')",
+  // A table that only looks like a PRAGMA's, and an index's PRAGMAs, which name the index, not its table.
+  'SELECT * FROM pragma_salaries',
+  "SELECT * FROM pragma_index_info('salaries_by_employee')",
+  "SELECT * FROM pragma_index_xinfo('salaries_by_employee')"
+];
+
+/**
+ * WITH queries named after a table or view the role lists: SQLite names a WITH query to the authorizer
+ * as it names a view, so these are refused before they reach it.
+ */
+const SHADOWING = [
+  'WITH eu_orders AS (SELECT * FROM salaries) SELECT * FROM eu_orders',
+  'WITH "EU_Orders"(a, b, c) AS MATERIALIZED (SELECT * FROM salaries) SELECT * FROM "EU_Orders"',
+  'WITH x AS (SELECT 1), orders AS NOT MATERIALIZED (SELECT * FROM salaries) SELECT * FROM orders'
 ];
 
 describe('the table authorizer of a role', () => {
@@ -69,7 +86,7 @@ describe('the table authorizer of a role', () => {
     ]);
     expect(db.prepare('SELECT * FROM eu_orders').all()).toEqual([]);
     expect(db.prepare("SELECT name FROM pragma_table_info('orders')").all()).toHaveLength(3);
-    expect(db.prepare('SELECT count(*) AS n FROM sqlite_schema').get()).toEqual({ n: 4 });
+    expect(db.prepare('SELECT count(*) AS n FROM sqlite_schema').get()).toEqual({ n: 6 });
   });
 
   it('still refuses writes to a listed table on a read-only connection', () => {
@@ -132,6 +149,7 @@ describe('database roles on SQLite, through the runtime', () => {
     expect((await db.listTablesAs(undefined)).map(t => t.name).sort()).toEqual([
       'eu_orders',
       'orders',
+      'pragma_salaries',
       'salaries',
       'salary_totals'
     ]);
@@ -153,6 +171,21 @@ describe('database roles on SQLite, through the runtime', () => {
       (missing as SqlbridgeError).message.replace('salarie5', 'X')
     );
     expect((await db.describeTable('orders', ANALYST)).columns.map(c => c.name)).toEqual(['id', 'region', 'amount']);
+  });
+
+  it('refuses a WITH query named after a table or view the role reads, and runs one named otherwise', async () => {
+    for (const sql of SHADOWING) {
+      const error = await db.query(sql, ANALYST).catch((e: unknown) => e);
+      expect(error, sql).toMatchObject({ code: 'statement_rejected', expose: true });
+      expect((error as SqlbridgeError).message).toMatch(/takes the name of a table or view the role "reporting"/);
+    }
+    // With the statement guard's checks passed, the same shape under another name reads what the role may.
+    expect((await db.query('WITH mine AS (SELECT id FROM eu_orders) SELECT count(*) FROM mine', ANALYST)).rows).toEqual(
+      [[0]]
+    );
+    await expect(
+      db.query('WITH orders AS (SELECT 1 AS id) SELECT * FROM orders', as(['visitors']))
+    ).rejects.toMatchObject({ code: 'access_denied' });
   });
 
   it('refuses a caller without a role', async () => {

@@ -60,6 +60,9 @@ const TABLE_PRAGMAS: ReadonlySet<string> = new Set([
   'foreign_key_check'
 ]);
 
+/** PRAGMAs whose argument names an index, whose columns they read. */
+const INDEX_PRAGMAS: ReadonlySet<string> = new Set(['index_info', 'index_xinfo']);
+
 /**
  * The tables a role may read (`access.tables`), as `schema.table` in lower case (`main.` for a bare
  * name). SQLite has no roles, so this authorizer is the role: it refuses, while a statement is
@@ -78,11 +81,26 @@ export class TableAccess {
     this.bare = new Set(qualified.map(table => table.slice(table.indexOf('.') + 1)));
   }
 
-  /** Whether the table may be read; `schema` null when SQLite does not say (then any schema's entry counts). */
+  /**
+   * Whether the table may be read; `schema` null when SQLite does not say (then any schema's entry
+   * counts). The catalog is: `sqlite_` names are SQLite's own (no table may take one), and so are the
+   * `pragma_` tables of the catalog PRAGMAs. Another table named `pragma_…` is a table like any other.
+   */
   allows(schema: string | null, table: string): boolean {
     const name = table.toLowerCase();
-    if (name.startsWith('sqlite_') || name.startsWith('pragma_')) return true;
+    if (name.startsWith('sqlite_') || (name.startsWith('pragma_') && READ_ONLY_PRAGMAS.has(name.slice(7)))) return true;
     return schema === null ? this.bare.has(name) : this.qualified.has(`${schema.toLowerCase()}.${name}`);
+  }
+
+  /**
+   * Whether a name is one the role may read by (a listed table or view, any schema). SQLite tells the
+   * authorizer which view a read happens through, and names a WITH query there just as it names a
+   * view: `WITH listed_view AS (SELECT * FROM secret) …` would read `secret` as the listed view may.
+   * The driver refuses a WITH query so named (sqlite-with-names.ts), so a read through a listed view's
+   * name is a read through the view.
+   */
+  lists(name: string): boolean {
+    return this.bare.has(name.toLowerCase());
   }
 
   /** `base` (the read-only authorizer, or none) narrowed to these tables. */
@@ -109,8 +127,12 @@ export class TableAccess {
       case constants.SQLITE_UPDATE:
       case constants.SQLITE_DELETE:
         return this.allows(database, arg1 ?? '');
-      case constants.SQLITE_PRAGMA:
-        return !(TABLE_PRAGMAS.has((arg1 ?? '').toLowerCase()) && arg2 !== null && !this.allows(null, arg2));
+      case constants.SQLITE_PRAGMA: {
+        const pragma = (arg1 ?? '').toLowerCase();
+        // An index's PRAGMAs name the index, not its table: no way to tell whether the role may read it.
+        if (INDEX_PRAGMAS.has(pragma)) return false;
+        return !(TABLE_PRAGMAS.has(pragma) && arg2 !== null && !this.allows(null, arg2));
+      }
       default:
         return true;
     }

@@ -5,6 +5,7 @@ import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } f
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { SqlitePool } from './sqlite-pool.ts';
 import { SqliteFailure } from './sqlite-process.ts';
+import { refuseShadowingNames } from './sqlite-with-names.ts';
 
 export interface SqliteDriverOptions {
   path: string;
@@ -65,6 +66,7 @@ export class SqliteDriver implements Driver {
     }
     try {
       const tables = this.tablesOf(query.role);
+      if (tables !== undefined) refuseShadowingNames(tables, query, query.role ?? '');
       return await process.run(
         query.sql,
         query.params ?? [],
