@@ -163,11 +163,45 @@ export function parseRecord(line: string): AuditRecord | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const fields = value as Record<string, unknown>;
-  const strings = ['id', 'time', 'event', 'outcome'].every(name => typeof fields[name] === 'string');
-  return strings ? (value as AuditRecord) : undefined;
+  // Every field of the type it has in AuditRecord: a line that parses but holds, say, a number for
+  // `user` is damaged like one that does not parse, and the readers never meet it.
+  const typed = Object.entries(FIELD_TYPES).every(([name, type]) =>
+    REQUIRED_FIELDS.has(name)
+      ? typeof fields[name] === type
+      : fields[name] === undefined || typeof fields[name] === type
+  );
+  if (!typed) return undefined;
+  const detail = fields['detail'];
+  if (detail !== undefined) {
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) return undefined;
+    if (!Object.values(detail).every(v => ['string', 'number', 'boolean'].includes(typeof v))) return undefined;
+  }
+  return value as AuditRecord;
 }
+
+/** The type of each field of an AuditRecord (see record.ts), `detail` apart. */
+const FIELD_TYPES: Readonly<Record<string, 'string' | 'number' | 'boolean'>> = {
+  id: 'string',
+  time: 'string',
+  event: 'string',
+  outcome: 'string',
+  environment: 'string',
+  requestId: 'string',
+  user: 'string',
+  clientId: 'string',
+  remoteAddress: 'string',
+  tool: 'string',
+  statement: 'string',
+  statementHash: 'string',
+  durationMs: 'number',
+  rows: 'number',
+  truncated: 'boolean',
+  errorClass: 'string'
+};
+
+const REQUIRED_FIELDS: ReadonlySet<string> = new Set(['id', 'time', 'event', 'outcome']);
 
 async function openTrailFile(path: string): Promise<TrailFile | undefined> {
   let handle: FileHandle;

@@ -57,6 +57,25 @@ describe('audit trail reader', () => {
     expect(reader.damaged).toBe(2);
   });
 
+  it('skips a line whose fields have the wrong types, as damaged, so no reader meets them', async () => {
+    const path = join(emptyDir('audit-typed-'), 'audit.jsonl');
+    const good = record();
+    const wrong = [
+      { ...good, user: 5 },
+      { ...good, statement: ['SELECT 1'] },
+      { ...good, rows: '3' },
+      { ...good, truncated: 'no' },
+      { ...good, detail: 'grant' },
+      { ...good, detail: { nested: { x: 1 } } },
+      [good]
+    ];
+    writeFileSync(path, [...wrong.map(value => JSON.stringify(value)), JSON.stringify(good), ''].join('\n'));
+    const reader = new TrailReader(path);
+    expect(await readAll(reader)).toEqual([good]);
+    await reader.close();
+    expect(reader.damaged).toBe(wrong.length);
+  });
+
   it('follows what is appended, across several rotations between two polls, each record once', async () => {
     const path = join(emptyDir('audit-follow-'), 'audit.jsonl');
     const sink = new FileAuditSink({ path, maxBytes: 1024, maxFiles: 50 });
