@@ -279,6 +279,16 @@ describe('sign-in and token endpoints per address', () => {
     // The setup's sign-ins counted: two more were allowed (answered by the sign-in route), then 429.
     expect(statuses.slice(0, 2).every(status => status !== 429)).toBe(true);
     expect(statuses[2]).toBe(429);
+    // Other spellings of the same route (the router decodes percent-escapes) count against the same limit.
+    for (const path of ['/users/interaction/not-an-interaction/logi%6E', '/%75sers/interaction/x/login']) {
+      const response = await fetch(`${server.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: 'alice', password: 'wrong' })
+      });
+      await response.arrayBuffer();
+      expect(response.status, path).toBe(429);
+    }
   });
 
   it('refuses token requests past the limit with 429 and Retry-After, in every environment', async () => {

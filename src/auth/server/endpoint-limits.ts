@@ -26,7 +26,10 @@ export function authEndpointLimits(
       name: 'sign-in',
       keyOf: request => {
         if (request.method !== 'POST') return undefined;
-        const environment = SIGN_IN.exec(pathOf(request.url))?.[1];
+        // The route the router matched, not the path as sent: the router decodes percent-escapes, so
+        // `/demo/interaction/x/logi%6E` reaches the sign-in handler too.
+        const route = request.routeOptions.url;
+        const environment = route === undefined ? undefined : SIGN_IN_ROUTE.exec(route)?.[1];
         return environment !== undefined && names.has(environment) ? request.ip : undefined;
       },
       limit: new WindowLimit(store, 'sign-in', signIn),
@@ -51,5 +54,5 @@ export function authEndpointLimits(
   return rules;
 }
 
-/** `/<env>/interaction/<uid>/login`: the sign-in form's submission. */
-const SIGN_IN = /^\/([^/]+)\/interaction\/[^/]+\/login$/;
+/** The route of `/<env>/interaction/<uid>/login`, the sign-in form's submission (interaction-routes.ts). */
+const SIGN_IN_ROUTE = /^\/([^/]+)\/interaction\/:uid\/login$/;
