@@ -1,33 +1,64 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteDriver } from '../../src/db/dialects/sqlite/sqlite-driver.ts';
+import { DEFAULT_MAX_ROW_BYTES } from '../../src/db/row-size.ts';
+import { ResultCollector } from '../../src/db/result.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
-import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
- * A SQLite value longer than V8's longest string: node:sqlite gives back no row at all for it (its
- * iterator answers `undefined`), which the worker takes for what it is, a row too large to read.
+ * Values longer than a row may be (limits.maxRowBytes): the worker's SQLite refuses to make a string
+ * or blob that long, in the result or on the way to it, so such a statement fails at once as a row
+ * too large, and the worker never holds the gigabytes SQLite's own limit (1 GB a value) would allow.
  */
-describe('SQLite: a value too long to read', () => {
-  const db = testRuntime({
-    engine: 'sqlite',
-    path: createSqliteFixture(),
-    attach: {},
-    pool: { max: 1, idleTimeoutMs: 60_000 }
+describe('SQLite: values longer than a row may be', () => {
+  let driver: SqliteDriver;
+
+  beforeAll(async () => {
+    driver = new SqliteDriver({
+      path: createSqliteFixture(),
+      readOnly: true,
+      pool: { max: 1, idleTimeoutMs: 60_000 },
+      maxRowBytes: DEFAULT_MAX_ROW_BYTES
+    });
+    await driver.init();
   });
 
   afterAll(async () => {
-    await db.close();
+    await driver.destroy();
   });
 
-  it('fails the call as a row too large, and the next call is served', async () => {
-    // 600,000,000 characters: past V8's limit of 2^29 − 24.
-    const error = await db.query("SELECT printf('%.*c', 600000000, 'x') AS v").then(
-      () => undefined,
+  const run = async (sql: string): Promise<unknown> => {
+    const sink = new ResultCollector({ maxRows: 10, maxChars: 100_000 }, value => value as string);
+    return driver.stream({ sql, readOnly: true }, sink, AbortSignal.timeout(60_000)).then(
+      () => sink.result().rows,
       (failure: unknown) => failure
     );
-    expect(error).toBeInstanceOf(SqlbridgeError);
-    expect((error as SqlbridgeError).code).toBe('row_too_large');
-    expect((error as SqlbridgeError).message).toMatch(/takes at least 512\.0 MiB, more than the 16 MiB/);
-    expect((await db.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+  };
+
+  /** The peak resident set of the worker process, in bytes (VmHWM). */
+  const workerPeak = (): number => {
+    const [pid] = driver.processIds();
+    const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) * 1024;
+  };
+
+  it('fails a statement making a value longer than the limit as a row too large, and the next one runs', async () => {
+    for (const sql of [
+      "SELECT printf('%.*c', 600000000, 'x') AS v",
+      'SELECT randomblob(999000000) AS a, randomblob(999000000) AS b, randomblob(999000000) AS c',
+      // Not even in the result: a value made on the way is bounded too.
+      'SELECT length(randomblob(900000000)) AS n'
+    ]) {
+      const error = await run(sql);
+      expect(error, sql).toBeInstanceOf(SqlbridgeError);
+      expect((error as SqlbridgeError).code).toBe('row_too_large');
+      expect((error as SqlbridgeError).message).toMatch(
+        /longer than the 16 MiB one row may take \(limits\.maxRowBytes\)/
+      );
+    }
+    // Three values of a gigabyte each were asked for: the worker never held one.
+    expect(workerPeak()).toBeLessThan(256 * 1024 * 1024);
+    expect(await run('SELECT length(randomblob(1000000)) AS n')).toEqual([[1000000]]);
   }, 60_000);
 });

@@ -24,6 +24,7 @@ const SQLITE_READONLY = 8;
 const SQLITE_CANTOPEN = 14;
 const SQLITE_AUTH = 23;
 const SQLITE_NOTADB = 26;
+const SQLITE_TOOBIG = 18;
 
 /**
  * SQLite through worker processes. Reads always run on read-only connections (with the read-only
@@ -128,8 +129,10 @@ export class SqliteDriver implements Driver {
 
   private translate(error: unknown, role?: string): unknown {
     if (!(error instanceof SqliteFailure)) return error;
-    if (error.rowBytes !== undefined)
-      return rowTooLarge(this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES, error.rowBytes, error.rowBytesAtLeast);
+    const maxRowBytes = this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
+    if (error.rowBytes !== undefined) return rowTooLarge(maxRowBytes, error.rowBytes, error.rowBytesAtLeast);
+    // The worker's length limit is maxRowBytes: a value, in the result or on the way to it, was longer.
+    if (error.errcode === SQLITE_TOOBIG && error.phase !== 'open') return valueTooLong(maxRowBytes, error);
     if (error.phase === 'open') {
       const detail = `${this.options.path}: ${error.message}`;
       if (error.errcode === SQLITE_NOTADB) {
@@ -171,4 +174,17 @@ export class SqliteDriver implements Driver {
     }
     return new SqlbridgeError('query_failed', error.message, { expose: true, cause: error });
   }
+}
+
+/** SQLite refused to make a string or blob longer than one row may be (the worker's length limit). */
+function valueTooLong(maxRowBytes: number, cause: SqliteFailure): SqlbridgeError {
+  return new SqlbridgeError(
+    'row_too_large',
+    `a value the statement reads or computes is longer than the ${(maxRowBytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB one row may take (limits.maxRowBytes); SQLite stopped the statement`,
+    {
+      expose: true,
+      hint: 'select fewer or narrower columns, or shorten long values in the query (substr(), length())',
+      cause
+    }
+  );
 }

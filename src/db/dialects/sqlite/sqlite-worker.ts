@@ -100,6 +100,9 @@ function open(path: string, attach: Readonly<Record<string, string>>, readOnly: 
       enableForeignKeyConstraints: true,
       defensive: true
     });
+    // No string or blob longer than a row may be, in the result or on the way to it: SQLite refuses to
+    // make one (SQLITE_TOOBIG), so `randomblob(999000000)` costs no gigabyte (its own limit is 1 GB).
+    db.limits.length = Math.min(db.limits.length, Number.isFinite(maxRowBytes) ? maxRowBytes : Infinity);
     // Attached files share the connection's read-only flag.
     for (const [schema, file] of Object.entries(attach)) {
       db.prepare(`ATTACH DATABASE ? AS "${schema.replaceAll('"', '""')}"`).run(file);
