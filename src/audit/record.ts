@@ -6,6 +6,7 @@
 
 export const AUDIT_EVENTS = [
   'tool.called',
+  'catalog.read',
   'query.executed',
   'query.rejected',
   'query.failed',

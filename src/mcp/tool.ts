@@ -7,16 +7,13 @@ import type {
   ToolCallback
 } from '@modelcontextprotocol/server';
 import type * as z from 'zod';
-import { callerFields } from '../audit/query-records.ts';
 import type { ProgressListener } from '../db/progress.ts';
 import type { Caller, QueryOptions } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
-import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
 import { toolErrorResult } from '../errors/tool-error.ts';
 import { takeQuerySlot, type QuerySlot } from '../http/limits/concurrent-queries.ts';
 import type { Logger } from '../observability/logger.ts';
-import { requestOrigin } from '../observability/request-context.ts';
-import { identityOf } from './identity.ts';
+import { callerOf, recordCall, refuseWhileAuditFails } from './call-audit.ts';
 import { cacheJsonSchema } from './json-schema-cache.ts';
 import type { CallTracker } from './one-tool-servers.ts';
 import { progressNotifier } from './progress.ts';
@@ -84,7 +81,7 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
     let slot: QuerySlot | undefined;
     calls?.started();
     try {
-      refuseWhileAuditFails(base);
+      refuseWhileAuditFails(base.environment);
       slot = takeQuerySlot(base.environment, caller, base.logger);
       const onProgress = progressNotifier(extra, base.logger, { tool: tool.name });
       const output = await tool.run(args, {
@@ -97,14 +94,14 @@ export function registerTool<I extends z.ZodObject, O extends z.ZodObject>(
         content: [{ type: 'text', text: output.text }],
         structuredContent: output.structured
       };
-      recordCall(base, caller, started);
+      recordCall(base.environment, 'tool.called', caller, started);
     } catch (error) {
       // The environment is already a field of the environment's logger.
       result = toolErrorResult(error, base.logger, {
         tool: tool.name,
         ...(caller.requestId === undefined ? {} : { reqId: caller.requestId })
       });
-      recordCall(base, caller, started, error);
+      recordCall(base.environment, 'tool.called', caller, started, error);
     } finally {
       slot?.release();
       calls?.ended();
@@ -140,49 +137,4 @@ function scopeChallenge(required: readonly string[]): ScopeChallengeHandler {
     ];
     return { scopes, errorDescription: `this tool needs the ${required.join(' ')} scope` };
   };
-}
-
-/** The caller as the HTTP layer verified them (OAuth) and the request the call came in. */
-function callerOf(extra: ServerContext, tool: string): Caller {
-  const caller: Caller = { tool };
-  const identity = identityOf(extra.http?.authInfo);
-  if (identity !== undefined) caller.identity = identity;
-  const origin = requestOrigin();
-  if (origin !== undefined) {
-    caller.requestId = origin.requestId;
-    caller.remoteAddress = origin.remoteAddress;
-  }
-  return caller;
-}
-
-/** An environment whose audit must not lose a record (`audit.onFailure: block`) serves nothing while a sink fails. */
-function refuseWhileAuditFails(base: Omit<ToolContext, 'signal'>): void {
-  if (base.environment.config.audit.onFailure !== 'block' || base.environment.audit.healthy) return;
-  throw new SqlbridgeError(
-    'audit_unavailable',
-    'this environment records every query in an audit trail, which cannot be written right now; nothing runs until it can',
-    { expose: true, hint: 'try again in a minute; if it persists, tell the server operator' }
-  );
-}
-
-function recordCall(base: Omit<ToolContext, 'signal'>, caller: Caller, started: number, error?: unknown): void {
-  const errorClass = error === undefined ? undefined : isSqlbridgeError(error) ? error.code : 'internal';
-  base.environment.audit.record({
-    event: 'tool.called',
-    outcome:
-      errorClass === undefined
-        ? 'ok'
-        : errorClass === 'statement_rejected' ||
-            errorClass === 'audit_unavailable' ||
-            errorClass === 'rate_limited' ||
-            errorClass === 'access_denied'
-          ? 'rejected'
-          : errorClass === 'query_cancelled'
-            ? 'cancelled'
-            : 'failed',
-    environment: base.environment.name,
-    ...callerFields(caller),
-    durationMs: Math.round(performance.now() - started),
-    ...(errorClass === undefined ? {} : { errorClass })
-  });
 }

@@ -542,6 +542,9 @@ describe('a file sink that cannot write', () => {
     return { server, file };
   }
 
+  /** The resource of the failure server's one table. */
+  const TABLE_URI = 'sqlbridge://guarded/public/t';
+
   /** Log lines with this message. */
   const logged = (server: RunningServer, message: string) => server.logs.filter(line => line['msg'] === message);
 
@@ -572,12 +575,14 @@ describe('a file sink that cannot write', () => {
       const refused = await run(guarded, REFUSED);
       expect(refused.isError).toBe(true);
       expect(refused.text).toMatch(/^The audit trail is unavailable: /);
+      // Nor does the catalog answer through resources, which read the database as the caller.
+      await expect(guarded.readResource({ uri: TABLE_URI })).rejects.toThrow(/The audit trail is unavailable/);
       // `continue` is per environment: the other one keeps serving.
       expect((await run(open, OPEN_SECOND)).isError).toBe(false);
-      // Kept meanwhile: the first call (2), the refusal (1), the second call (2).
+      // Kept meanwhile: the first call (2), the two refusals (1 each), the second call (2).
       expect(await auditHealth(server)).toEqual({
         healthy: false,
-        sinks: [{ name: 'file', healthy: false, pending: 5, lost: 0 }]
+        sinks: [{ name: 'file', healthy: false, pending: 6, lost: 0 }]
       });
     } finally {
       obstacle.restore();
@@ -587,7 +592,12 @@ describe('a file sink that cannot write', () => {
       sinks: [{ name: 'file', healthy: true, pending: 0, lost: 0 }]
     });
     expect((await run(guarded, AFTER)).isError).toBe(false);
-    const records = await untilAuditFile(file, written => toolCalls(written, 'guarded') === 3);
+    expect(JSON.stringify((await guarded.readResource({ uri: TABLE_URI })).contents)).toContain('# Table public.t');
+    const catalogReads = (records: AuditRecord[]) => records.filter(record => record.event === 'catalog.read').length;
+    const records = await untilAuditFile(
+      file,
+      written => toolCalls(written, 'guarded') === 3 && catalogReads(written) === 2
+    );
     await Promise.all([disconnect(guarded), disconnect(open)]);
 
     // The whole trail, in order, each record once; the refused call ran nothing, so it has no query record.
@@ -599,10 +609,16 @@ describe('a file sink that cannot write', () => {
       ['query.executed', 'open', 'ok', undefined, OPEN_FIRST],
       ['tool.called', 'open', 'ok', undefined, undefined],
       ['tool.called', 'guarded', 'rejected', 'audit_unavailable', undefined],
+      ['catalog.read', 'guarded', 'rejected', 'audit_unavailable', undefined],
       ['query.executed', 'open', 'ok', undefined, OPEN_SECOND],
       ['tool.called', 'open', 'ok', undefined, undefined],
       ['query.executed', 'guarded', 'ok', undefined, AFTER],
-      ['tool.called', 'guarded', 'ok', undefined, undefined]
+      ['tool.called', 'guarded', 'ok', undefined, undefined],
+      ['catalog.read', 'guarded', 'ok', undefined, undefined]
+    ]);
+    expect(records.filter(record => record.event === 'catalog.read').map(record => record.tool)).toEqual([
+      'resources/read',
+      'resources/read'
     ]);
     expect(new Set(records.map(record => record.id)).size).toBe(records.length);
     // Logged once when it started failing (error), once when it wrote again (warn): every line is

@@ -6,12 +6,12 @@ import {
 } from '@modelcontextprotocol/server';
 import { randomBytes } from 'node:crypto';
 import type { TableDescription, TableRef, TableSummary } from '../../db/introspector.ts';
-import type { QueryOptions } from '../../db/runtime.ts';
+import type { Caller, QueryOptions } from '../../db/runtime.ts';
 import type { Environment } from '../../environment.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
 import { callerMessage } from '../../errors/tool-error.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { identityOf } from '../identity.ts';
+import { callerOf, recordCall, refuseWhileAuditFails } from '../call-audit.ts';
 
 /**
  * The catalog as the caller of a resource or completion request may see it: the runtime runs it under
@@ -28,35 +28,47 @@ export class CallerCatalog {
 
   /** The tables and views the caller may read, in the catalog's order. */
   async tables(ctx: ServerContext, purpose: string): Promise<TableSummary[]> {
-    try {
-      return await this.environment.db.listTables(this.options(ctx, purpose));
-    } catch (error) {
-      throw this.protocolError(error, purpose);
-    }
+    return this.audited(ctx, purpose, caller => this.environment.db.listTables(this.options(ctx, caller)));
   }
 
   /** The description of one table the caller may read; any other answers "resource not found". */
   async describe(ctx: ServerContext, table: TableRef, uri: string): Promise<TableDescription> {
-    const purpose = 'resources/read';
-    const readable = await this.tables(ctx, purpose);
-    if (!readable.some(t => t.schema === table.schema && t.name === table.name)) throw new ResourceNotFoundError(uri);
-    // Quoted as the dialect quotes, so that the name resolves to this table whatever it holds.
-    const adapter = this.environment.db.adapter;
-    const name = `${adapter.quoteIdentifier(table.schema)}.${adapter.quoteIdentifier(table.name)}`;
+    return this.audited(ctx, 'resources/read', async caller => {
+      const readable = await this.environment.db.listTables(this.options(ctx, caller));
+      if (!readable.some(t => t.schema === table.schema && t.name === table.name)) throw new ResourceNotFoundError(uri);
+      // Quoted as the dialect quotes, so that the name resolves to this table whatever it holds.
+      const adapter = this.environment.db.adapter;
+      const name = `${adapter.quoteIdentifier(table.schema)}.${adapter.quoteIdentifier(table.name)}`;
+      try {
+        return await this.environment.db.describeTable(name, this.options(ctx, caller));
+      } catch (error) {
+        if (isSqlbridgeError(error) && error.code === 'table_not_found') throw new ResourceNotFoundError(uri);
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Runs one request's catalog reads as a tool call runs: refused while the environment's audit trail
+   * must block and cannot write, and recorded (`catalog.read`) with the caller, how it ended and why.
+   */
+  private async audited<T>(ctx: ServerContext, purpose: string, work: (caller: Caller) => Promise<T>): Promise<T> {
+    const caller = callerOf(ctx, purpose);
+    const started = performance.now();
     try {
-      return await this.environment.db.describeTable(name, this.options(ctx, purpose));
+      refuseWhileAuditFails(this.environment);
+      const result = await work(caller);
+      recordCall(this.environment, 'catalog.read', caller, started);
+      return result;
     } catch (error) {
-      if (isSqlbridgeError(error) && error.code === 'table_not_found') throw new ResourceNotFoundError(uri);
+      recordCall(this.environment, 'catalog.read', caller, started, error);
+      if (error instanceof ResourceNotFoundError) throw error;
       throw this.protocolError(error, purpose);
     }
   }
 
-  private options(ctx: ServerContext, purpose: string): QueryOptions {
-    const identity = identityOf(ctx.http?.authInfo);
-    return {
-      signal: ctx.mcpReq.signal,
-      caller: { tool: purpose, ...(identity === undefined ? {} : { identity }) }
-    };
+  private options(ctx: ServerContext, caller: Caller): QueryOptions {
+    return { signal: ctx.mcpReq.signal, caller };
   }
 
   /**

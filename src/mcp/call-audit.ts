@@ -1,0 +1,73 @@
+import type { ServerContext } from '@modelcontextprotocol/server';
+import { callerFields } from '../audit/query-records.ts';
+import type { AuditEventName } from '../audit/record.ts';
+import type { Caller } from '../db/runtime.ts';
+import type { Environment } from '../environment.ts';
+import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
+import { requestOrigin } from '../observability/request-context.ts';
+import { identityOf } from './identity.ts';
+
+/**
+ * What the audit trail records of a request a caller makes of an environment (a tool call, a resource
+ * read, a completion), and the refusal of one while the trail cannot record it.
+ */
+
+/** The caller as the HTTP layer verified them (OAuth) and the request the call came in. */
+export function callerOf(extra: ServerContext, tool: string): Caller {
+  const caller: Caller = { tool };
+  const identity = identityOf(extra.http?.authInfo);
+  if (identity !== undefined) caller.identity = identity;
+  const origin = requestOrigin();
+  if (origin !== undefined) {
+    caller.requestId = origin.requestId;
+    caller.remoteAddress = origin.remoteAddress;
+  }
+  return caller;
+}
+
+/** An environment whose audit must not lose a record (`audit.onFailure: block`) serves nothing while a sink fails. */
+export function refuseWhileAuditFails(environment: Environment): void {
+  if (environment.config.audit.onFailure !== 'block' || environment.audit.healthy) return;
+  throw new SqlbridgeError(
+    'audit_unavailable',
+    'this environment records every query in an audit trail, which cannot be written right now; nothing runs until it can',
+    { expose: true, hint: 'try again in a minute; if it persists, tell the server operator' }
+  );
+}
+
+/** Error classes of a request refused before anything ran. */
+const REFUSALS = new Set(['statement_rejected', 'audit_unavailable', 'rate_limited', 'access_denied']);
+
+/** Records how a request ended: ok, or the class of its failure (`errorClass`, when it is a SqlbridgeError). */
+export function recordCall(
+  environment: Environment,
+  event: Extract<AuditEventName, 'tool.called' | 'catalog.read'>,
+  caller: Caller,
+  started: number,
+  error?: unknown
+): void {
+  const errorClass =
+    error === undefined ? undefined : isSqlbridgeError(error) ? error.code : (errorClassOf(error) ?? 'internal');
+  environment.audit.record({
+    event,
+    outcome:
+      errorClass === undefined
+        ? 'ok'
+        : REFUSALS.has(errorClass)
+          ? 'rejected'
+          : errorClass === 'query_cancelled'
+            ? 'cancelled'
+            : 'failed',
+    environment: environment.name,
+    ...callerFields(caller),
+    durationMs: Math.round(performance.now() - started),
+    ...(errorClass === undefined ? {} : { errorClass })
+  });
+}
+
+/** A failure that is not a SqlbridgeError but names its own class (a resource the caller may not see). */
+function errorClassOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ResourceNotFoundError'
+    ? 'table_not_found'
+    : undefined;
+}
