@@ -257,6 +257,9 @@ for (const target of TARGETS) {
       expect(text).toContain(`\`\`\`\`sql\n${sql}\n\`\`\`\``);
       expect(text).toContain('describe_table');
       await expect(client.getPrompt({ name: 'explain_query', arguments: {} })).rejects.toThrow(/sql/);
+      await expect(client.getPrompt({ name: 'explain_query', arguments: { sql: '  \n ' } })).rejects.toThrow(
+        /the SQL query is empty/
+      );
     });
 
     it('serves a 2025-11-25 client the same pages, reads and prompts', async () => {

@@ -73,6 +73,18 @@ describe('placeholder compilation', () => {
     );
   });
 
+  it('refuses two parameters that touch, which a driver would read as one marker', () => {
+    // On MySQL `:a@b` would become `??`, mysql2's identifier placeholder: the first value a column name.
+    for (const engine of ['mysql', 'postgres', 'sqlite'] as const) {
+      expect(() => compile(engine, 'SELECT id FROM t WHERE region = :a@b', ['a', 'b']), engine).toThrow(
+        'the parameters :a and :b touch; put an operator or a space between them'
+      );
+    }
+    expect(compile('mysql', 'SELECT id FROM t WHERE region = :a OR code = :b', ['a', 'b']).sql).toBe(
+      'SELECT id FROM t WHERE region = ? OR code = ?'
+    );
+  });
+
   it('refuses positional parameters', () => {
     expect(() => compile('postgres', 'SELECT * FROM t WHERE a = $1', [])).toThrow(/positional parameter \$1/);
     expect(() => compile('mysql', 'SELECT * FROM t WHERE a = ?', [])).toThrow(/positional parameter \?/);

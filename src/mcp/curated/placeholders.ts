@@ -59,7 +59,15 @@ export function compilePlaceholders(
   const positions = new Map<string, number>();
   let compiled = '';
   let at = 0;
+  let previous: Placeholder | undefined;
   for (const placeholder of placeholders) {
+    // Two markers side by side read as one to a driver (`??` is mysql2's identifier placeholder).
+    if (previous !== undefined && previous.end === placeholder.start) {
+      throw new PlaceholderError(
+        `the parameters :${previous.name} and :${placeholder.name} touch; put an operator or a space between them`
+      );
+    }
+    previous = placeholder;
     let position = style.numbered ? positions.get(placeholder.name) : undefined;
     if (position === undefined) {
       bindings.push(placeholder.name);

@@ -17,7 +17,11 @@ const EXPLORE_ARGS = z.object({
   topic: z.string().max(500).optional().describe('What to focus on, e.g. "customer churn" or a table name')
 });
 const EXPLAIN_ARGS = z.object({
-  sql: z.string().min(1).max(MAX_QUERY_LENGTH).describe('The SQL query to explain')
+  sql: z
+    .string()
+    .max(MAX_QUERY_LENGTH)
+    .refine(sql => sql.trim() !== '', 'the SQL query is empty')
+    .describe('The SQL query to explain')
 });
 
 /** The prompts that help a model start on this environment's database (prompts/list, prompts/get). */
