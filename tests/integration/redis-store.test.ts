@@ -94,6 +94,20 @@ describe('the Redis store', () => {
     await expect(attempt).rejects.not.toThrow(password);
   });
 
+  it('refuses to start on a database number the server does not have, rather than use database 0', async () => {
+    const prefix = uniquePrefix('no-db');
+    const attempt = openConfiguredAuthStore({
+      dataDir: emptyDir('redis-no-db-'),
+      storage: `redis://127.0.0.1:6379/99?prefix=${prefix}`,
+      logger: quiet
+    });
+    await expect(attempt).rejects.toThrow(
+      /^auth\.storage: Redis at redis:\/\/127\.0\.0\.1:6379\/99 cannot be reached: the Redis server has no database 99/
+    );
+    // Nothing was written anywhere under the prefix.
+    expect(await keysUnder(raw, prefix)).toEqual([]);
+  });
+
   it('fails a command Redis does not answer within the command timeout, and works again once it answers', async () => {
     const redis = new URL(REDIS_URL);
     const proxy = await startCountingProxy({ host: redis.hostname, port: Number(redis.port || 6379) }, 'EVAL');

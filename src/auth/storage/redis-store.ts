@@ -142,9 +142,18 @@ export class RedisStore implements AuthStore, SharedValues {
     try {
       await client.connect();
       await client.ping();
+      // ioredis selects the database as it connects, and a server without it only says so in an
+      // 'error' event: the connection would go on in database 0. Asked again here, the refusal fails.
+      if (database !== '' && Number(database) !== 0) {
+        await client.select(Number(database)).catch((error: unknown) => {
+          throw new Error(`the Redis server has no database ${database} (${(error as Error).message})`);
+        });
+      }
     } catch (error) {
       client.disconnect();
-      throw first ?? error;
+      throw error instanceof Error && error.message.startsWith('the Redis server has no database')
+        ? error
+        : (first ?? error);
     }
     client.options.retryStrategy = attempt => Math.min(attempt * 200, 2000);
     return new RedisStore(client, prefix);
