@@ -1,5 +1,6 @@
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/config-error.ts';
+import { DEMO_FILE } from '../demo/demo-database.ts';
 import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
 import { safeParseOnce } from '../zod-setup.ts';
 import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
@@ -80,6 +81,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
     );
   }
   const config = resolvePaths(parsed.data, cwd, configFile);
+  checkAuditFile(config, provenance.get('audit.file.path'));
   return { config: deepFreeze(config), configFile, notices };
 }
 
@@ -122,6 +124,37 @@ function deepMerge(target: RawObject, source: RawObject): void {
     if (isPlainObject(existing) && isPlainObject(value)) deepMerge(existing, value);
     else setOwnMember(target, key, isPlainObject(value) ? structuredClone(value) : value);
   }
+}
+
+/**
+ * The audit trail's file must not be a file sqlbridge keeps state in: rotating it would move that file
+ * aside (the demo database, an environment's SQLite file) and appending would corrupt it (the OAuth
+ * store under `auth/`). Files outside the data directory are the operator's to choose.
+ */
+function checkAuditFile(config: Config, source: string | undefined): void {
+  if (!config.audit.file.enabled) return;
+  const file = resolve(config.dataDir, config.audit.file.path);
+  const authDir = join(config.dataDir, 'auth');
+  if (file === authDir || file.startsWith(`${authDir}${sep}`)) {
+    throw ConfigError.single(
+      'audit.file.path',
+      'is inside the data directory’s auth folder, which holds the OAuth state',
+      source
+    );
+  }
+  const taken = new Map<string, string>([[join(config.dataDir, DEMO_FILE), 'the demo database']]);
+  if (config.audit.database?.engine === 'sqlite') {
+    taken.set(resolve(config.dataDir, config.audit.database.path), 'the audit table’s SQLite file');
+  }
+  for (const [name, environment] of Object.entries(config.environments)) {
+    const database = environment.database;
+    if (database.engine !== 'sqlite') continue;
+    taken.set(database.path, `the SQLite database of environment ${name}`);
+    for (const path of Object.values(database.attach)) taken.set(path, `a SQLite file environment ${name} attaches`);
+  }
+  const what = taken.get(file);
+  if (what !== undefined)
+    throw ConfigError.single('audit.file.path', `is ${what}; give the audit trail a file of its own`, source);
 }
 
 /**

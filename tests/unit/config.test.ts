@@ -63,6 +63,24 @@ const MISTAKES: Case[] = [
       'invalid configuration: auth.storage (from SQLBRIDGE_AUTH_STORAGE): a redis:// or rediss:// URL, or sqlite, or memory; got a value (not shown: it may hold a password)'
   },
   {
+    name: 'an audit file that is the demo database',
+    file: 'audit: { file: { path: demo.sqlite } }\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: audit.file.path (from FILE): is the demo database; give the audit trail a file of its own'
+  },
+  {
+    name: 'an audit file that is an environment’s SQLite database',
+    file: 'dataDir: .\naudit: { file: { path: x.db } }\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: audit.file.path (from FILE): is the SQLite database of environment p; give the audit trail a file of its own'
+  },
+  {
+    name: 'an audit file among the OAuth state',
+    file: 'audit: { file: { path: auth/audit.jsonl } }\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: audit.file.path (from FILE): is inside the data directory’s auth folder, which holds the OAuth state'
+  },
+  {
     name: 'a top-level key __proto__',
     file: '__proto__:\n  polluted: true\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
     message:
