@@ -83,8 +83,21 @@ export async function run(argv: readonly string[], context: RunContext): Promise
       io.err(`sqlbridge: ${error.message}`);
       return EXIT_CONFIG;
     }
-    io.err(`sqlbridge: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    io.err(`sqlbridge: ${failureText(error)}`);
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+/**
+ * What a failed command prints. A failure of the machine around it (a file or directory it cannot
+ * create or open: `EACCES: permission denied, mkdir '/srv/data/auth'`) or one sqlbridge words for the
+ * operator (`auth.storage: …`) is its message, one line; anything else is a bug, printed with its stack.
+ */
+function failureText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const system = typeof code === 'string' && /^E[A-Z]+$/.test(code);
+  if (system || /^[a-z][A-Za-z0-9]*(?:\.[A-Za-z0-9]+)*: /.test(error.message)) return error.message;
+  return error.stack ?? error.message;
 }

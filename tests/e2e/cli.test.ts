@@ -158,6 +158,20 @@ describe('sqlbridge CLI', () => {
     expect(result.stderr).toContain('sqlbridge demo');
   });
 
+  it('fails with one line naming the path when the data directory cannot be made, not a stack trace', async () => {
+    const file = join(emptyDir(), 'not-a-directory');
+    writeFileSync(file, '');
+    const result = await runCli(['demo', '--data-dir', file, '--port', '0']);
+    expect(result.code).toBe(1);
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter(line => line.startsWith('sqlbridge: '))
+    ).toEqual([`sqlbridge: EEXIST: file already exists, mkdir '${file}'`]);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('refuses to serve beyond loopback without authentication', async () => {
     const result = await runCli(['demo', '--no-auth', '--host', '0.0.0.0', '--data-dir', emptyDir()]);
     expect(result.code).toBe(2);
