@@ -252,11 +252,8 @@ export class DatabaseRuntime {
   /** At most `limit` rows of a table the catalog knows. */
   async sample(table: TableSummary, limit: number, options: QueryOptions = {}): Promise<QueryOutcome> {
     const role = this.roleOf(options.caller, 'sample', `sample ${table.schema}.${table.name}`);
-    // Under a role, only the columns it may read (a column grant would refuse SELECT *).
-    const columns =
-      role === undefined
-        ? undefined
-        : (await this.introspectorFor(role).describeTable(table)).columns.map(column => column.name);
+    // Only the columns the role (or the login itself) may read: a grant on some columns refuses SELECT *.
+    const columns = (await this.introspectorFor(role).describeTable(table)).columns.map(column => column.name);
     const spec = this.adapter.sampleQuery(table, limit, columns);
     return this.run('sample', this.withSession(spec, options), Math.min(limit, this.limits.maxRows), options);
   }
