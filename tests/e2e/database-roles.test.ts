@@ -200,7 +200,9 @@ for (const target of TARGETS) {
       expect(eu.length).toBeLessThan(all.length);
       expect(await rows(ben, 'SELECT customer_email FROM orders ORDER BY id')).toEqual(ORDERS.map(o => [o.email]));
       const said = await refusal(ana, 'execute_sql', { query: 'SELECT customer_email FROM orders' });
-      expect(said).toMatch(/^The database rejected the query:\n<untrusted-data-[0-9a-f]{16}>\n.*(permission denied|command denied)/i);
+      expect(said).toMatch(
+        /^The database rejected the query:\n<untrusted-data-[0-9a-f]{16}>\n.*(permission denied|command denied)/i
+      );
     });
 
     it('refuses a table the role cannot read and hides it from the catalog tools, like a missing one', async () => {
@@ -208,7 +210,9 @@ for (const target of TARGETS) {
       expect(await tableNames(ana)).not.toContain('salaries');
       expect(await tableNames(ana)).toContain('orders');
       const said = await refusal(ana, 'execute_sql', { query: 'SELECT * FROM salaries' });
-      expect(said).toMatch(/^The database rejected the query:\n<untrusted-data-[0-9a-f]{16}>\n.*(permission denied|command denied)/i);
+      expect(said).toMatch(
+        /^The database rejected the query:\n<untrusted-data-[0-9a-f]{16}>\n.*(permission denied|command denied)/i
+      );
       for (const tool of ['describe_table', 'get_table_sample']) {
         const hidden = await refusal(ana, tool, { table_name: 'salaries' });
         const missing = await refusal(ana, tool, { table_name: 'wages' });
