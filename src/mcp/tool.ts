@@ -10,13 +10,13 @@ import type * as z from 'zod';
 import type { ProgressListener } from '../db/progress.ts';
 import type { Caller, QueryOptions } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
-import { toolErrorResult } from '../errors/tool-error.ts';
 import { takeQuerySlot, type QuerySlot } from '../http/limits/concurrent-queries.ts';
 import type { Logger } from '../observability/logger.ts';
 import { callerOf, recordCall, refuseWhileAuditFails } from './call-audit.ts';
 import { cacheJsonSchema } from './json-schema-cache.ts';
 import type { CallTracker } from './one-tool-servers.ts';
 import { progressNotifier } from './progress.ts';
+import { toolErrorResult } from './tool-error.ts';
 
 /** A tool: its schemas, its description for the model, and a handler that returns data and text. */
 

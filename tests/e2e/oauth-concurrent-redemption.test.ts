@@ -10,6 +10,7 @@ import {
   type Answer,
   type OAuthClient
 } from '../helpers/oauth-client.ts';
+import { initializeStatus } from '../helpers/mcp-connect.ts';
 import { signIn, type Credentials } from '../helpers/oauth-login.ts';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
@@ -61,24 +62,8 @@ describe.each(STORAGES)('$name', ({ prefix }) => {
   }
 
   /** Whether the access token still opens the MCP endpoint (an initialize request). */
-  async function accepted(accessToken: string): Promise<boolean> {
-    const response = await fetch(`${base}/${ENV}/mcp`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${accessToken}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream'
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'race', version: '1' } }
-      })
-    });
-    await response.arrayBuffer();
-    return response.status === 200;
-  }
+  const accepted = async (accessToken: string): Promise<boolean> =>
+    (await initializeStatus(base, ENV, accessToken)) === 200;
 
   const winners = (answers: Answer[]): Answer[] => answers.filter(answer => answer.status === 200);
 

@@ -8,7 +8,7 @@ import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { randomId } from '../dialects/engine.ts';
 import { createPostgresDatabase, pgAdmin, POSTGRES } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
-import { callTool, type ToolAnswer } from '../helpers/mcp-connect.ts';
+import { callTool, initializeStatus, type ToolAnswer } from '../helpers/mcp-connect.ts';
 import {
   authorizationUrl,
   pkce,
@@ -111,22 +111,7 @@ async function withToken<T>(environment: string, token: string, work: (client: C
 
 /** The status the MCP endpoint answers an initialize with `token`. */
 async function mcpStatus(token: string): Promise<number> {
-  const response = await fetch(`${server?.baseUrl ?? ''}/${ENV}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream'
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } }
-    })
-  });
-  await response.arrayBuffer();
-  return response.status;
+  return initializeStatus(server?.baseUrl ?? '', ENV, token);
 }
 
 /** Signs `ANA` in for `client` and returns the code, keeping the code, the verifier and the cookies. */

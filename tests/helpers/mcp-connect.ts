@@ -9,6 +9,26 @@ import type { TestOAuthProvider } from './oauth-login.ts';
 
 export const mcpUrl = (baseUrl: string, environment: string): URL => new URL(`${baseUrl}/${environment}/mcp`);
 
+/** The HTTP status the environment's MCP endpoint answers a 2025-era initialize sent with `token`. */
+export async function initializeStatus(baseUrl: string, environment: string, token: string): Promise<number> {
+  const response = await fetch(mcpUrl(baseUrl, environment), {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream'
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'status', version: '1' } }
+    })
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
 /** Connects as the SDK does: the first attempt is refused, the provider signs in, the second connects. */
 export async function connectWithOAuth(baseUrl: string, environment: string, provider: TestOAuthProvider) {
   const first = new StreamableHTTPClientTransport(mcpUrl(baseUrl, environment), { authProvider: provider });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
-import { toolErrorResult } from '../../src/errors/tool-error.ts';
+import { toolErrorResult } from '../../src/mcp/tool-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { createPostgresDatabase, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
 import { testRuntime } from '../helpers/test-runtime.ts';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { queryEntry } from '../../src/audit/query-records.ts';
 import type { QueryEvent } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
-import { toolErrorResult } from '../../src/errors/tool-error.ts';
+import { toolErrorResult } from '../../src/mcp/tool-error.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 
 const SQL = 'SELECT total FROM orders WHERE id = 7';

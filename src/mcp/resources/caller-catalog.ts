@@ -9,9 +9,9 @@ import type { TableDescription, TableRef, TableSummary } from '../../db/introspe
 import type { Caller, QueryOptions } from '../../db/runtime.ts';
 import type { Environment } from '../../environment.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
-import { callerMessage } from '../../errors/tool-error.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { callerOf, recordCall, refuseWhileAuditFails } from '../call-audit.ts';
+import { callerMessage } from '../tool-error.ts';
 
 /**
  * The catalog as the caller of a resource or completion request may see it: the runtime runs it under

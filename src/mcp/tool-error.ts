@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CallToolResult } from '@modelcontextprotocol/server';
+import { isSqlbridgeError, type ErrorCode, type SqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Logger } from '../observability/logger.ts';
-import { frameUntrusted } from '../mcp/untrusted-data.ts';
-import { isSqlbridgeError, type ErrorCode, type SqlbridgeError } from './sqlbridge-error.ts';
+import { frameUntrusted } from './untrusted-data.ts';
 
 /**
  * A failed tool call as the model sees it: an `isError` result naming what went wrong and what to do.
