@@ -43,7 +43,11 @@ function sqlbridgeServices(file: string): [string, ComposeService][] {
   return Object.entries(readComposeFile(file).services).filter(([, service]) => service.build !== undefined);
 }
 
-/** A service's environment as the container gets it, with each /run/secrets/<name> a file holding `secret-<name>`. */
+/**
+ * A service's environment as the container gets it, with each /run/secrets/<name> a file holding
+ * `secret-<name>`, or a URL whose password it is for a secret that holds a URL (`…_url`), as the README
+ * tells the operator to write it.
+ */
 function containerEnvironment(service: ComposeService): Record<string, string> {
   const secrets = emptyDir('secrets-');
   const env: Record<string, string> = {};
@@ -52,7 +56,10 @@ function containerEnvironment(service: ComposeService): Record<string, string> {
     const secret = /^\/run\/secrets\/([a-z_]+)$/.exec(value)?.[1];
     if (secret !== undefined) {
       expect(service.secrets, `${name} names a secret the service is given`).toContain(secret);
-      writeFileSync(join(secrets, secret), `secret-${secret}\n`);
+      const content = secret.endsWith('_url')
+        ? `postgres://claude_reader:secret-${secret}@pg.internal.example.com:5432/analytics`
+        : `secret-${secret}`;
+      writeFileSync(join(secrets, secret), `${content}\n`);
       env[name] = join(secrets, secret);
     } else {
       env[name] = substitute(value, ENV_EXAMPLE);
