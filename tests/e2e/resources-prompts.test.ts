@@ -150,10 +150,28 @@ for (const target of TARGETS) {
       expect((await client.listResources()).resources).toHaveLength(TABLE_COUNT);
     });
 
-    it('refuses a cursor it did not hand out, naming it', async () => {
+    it('refuses a cursor it did not hand out, naming it: malformed, padded, or another environment’s', async () => {
       await expect(client.request({ method: 'resources/list', params: { cursor: 'bm9wZQ' } })).rejects.toThrow(
         /invalid cursor/
       );
+      const { nextCursor = '' } = await client.request({ method: 'resources/list', params: {} });
+      for (const cursor of [`${nextCursor}==`, `${nextCursor.slice(0, 4)}!!!!${nextCursor.slice(4)}`]) {
+        await expect(client.request({ method: 'resources/list', params: { cursor } }), cursor).rejects.toThrow(
+          /invalid cursor/
+        );
+      }
+      const closed = new Client(
+        { name: 'resources-e2e-closed', version: '1' },
+        { versionNegotiation: { mode: { pin: '2026-07-28' } } }
+      );
+      await closed.connect(new StreamableHTTPClientTransport(new URL(`${server.baseUrl}/closed/mcp`)));
+      try {
+        await expect(closed.request({ method: 'resources/list', params: { cursor: nextCursor } })).rejects.toThrow(
+          /invalid cursor/
+        );
+      } finally {
+        await closed.close();
+      }
     });
 
     it('sends caching hints with the lists and the reads', async () => {

@@ -49,10 +49,13 @@ export function registerTableResources(server: McpServer, environment: Environme
   // thousands of tables, so sqlbridge answers in pages.
   server.server.setRequestHandler('resources/list', async (request, ctx) => {
     const tables = await catalog.tables(ctx, 'resources/list');
-    const start = decodeCursor(request.params?.cursor);
+    const start = pageStart(tables, decodeCursor(request.params?.cursor, environment.name));
     const page = tables.slice(start, start + RESOURCE_PAGE_SIZE);
     const result: ListResourcesResult = { resources: page.map(t => resourceOf(environment.name, t)) };
-    if (start + RESOURCE_PAGE_SIZE < tables.length) result.nextCursor = encodeCursor(start + RESOURCE_PAGE_SIZE);
+    const last = page.at(-1);
+    if (start + RESOURCE_PAGE_SIZE < tables.length && last !== undefined) {
+      result.nextCursor = encodeCursor({ environment: environment.name, offset: start + page.length, after: last });
+    }
     return result;
   });
   registerCompletions(server, catalog, template.uriTemplate.toString());
@@ -71,15 +74,50 @@ function resourceOf(environment: string, table: TableSummary): Resource {
   };
 }
 
-function encodeCursor(offset: number): string {
-  return Buffer.from(`offset:${offset}`).toString('base64url');
+/**
+ * Where the next page starts: the environment it was handed out for, the offset it would start at, and
+ * the last table of the page before. The page starts after that table, wherever it is now, so tables
+ * dropped (or created) between two pages shift nothing; at the offset only when that table is gone.
+ */
+interface Cursor {
+  environment: string;
+  offset: number;
+  after: { schema: string; name: string };
 }
 
-function decodeCursor(cursor: string | undefined): number {
-  if (cursor === undefined) return 0;
-  const match = /^offset:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (match?.[1] === undefined) {
+function encodeCursor(cursor: Cursor): string {
+  const { environment, offset, after } = cursor;
+  return Buffer.from(JSON.stringify([environment, offset, after.schema, after.name])).toString('base64url');
+}
+
+/** The cursor of this environment's previous page; anything else is refused. */
+function decodeCursor(cursor: string | undefined, environment: string): Cursor | undefined {
+  if (cursor === undefined) return undefined;
+  const bytes = Buffer.from(cursor, 'base64url');
+  let value: unknown;
+  try {
+    // Only text that is exactly the Base64url of what it decodes to (no junk skipped, no padding).
+    value = bytes.toString('base64url') === cursor ? JSON.parse(bytes.toString('utf8')) : undefined;
+  } catch {
+    value = undefined;
+  }
+  const [from, offset, schema, name] = Array.isArray(value) ? (value as unknown[]) : [];
+  if (
+    from !== environment ||
+    typeof offset !== 'number' ||
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    typeof schema !== 'string' ||
+    typeof name !== 'string'
+  ) {
     throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'invalid cursor: pass the nextCursor of a previous page');
   }
-  return Number(match[1]);
+  return { environment, offset, after: { schema, name } };
+}
+
+function pageStart(tables: readonly TableSummary[], cursor: Cursor | undefined): number {
+  if (cursor === undefined) return 0;
+  const { schema, name } = cursor.after;
+  const index = tables.findIndex(table => table.schema === schema && table.name === name);
+  return index === -1 ? cursor.offset : index + 1;
 }
