@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors/config-error.ts';
-import { DEMO_FILE } from '../demo/demo-database.ts';
+import { DEMO_FILE } from '../demo/demo-file.ts';
 import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
 import { safeParseOnce } from '../zod-setup.ts';
 import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';

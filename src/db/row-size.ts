@@ -40,3 +40,19 @@ export function rowTooLarge(limit: number, bytes: number, atLeast = false): Sqlb
     }
   );
 }
+
+/**
+ * What a call answers when the engine refused to make a value longer than `limit` bytes (SQLite's length
+ * limit, which the worker sets to limits.maxRowBytes), in the result or on the way to it.
+ */
+export function valueTooLong(limit: number, cause: unknown): SqlbridgeError {
+  return new SqlbridgeError(
+    'row_too_large',
+    `a value the statement reads or computes is longer than the ${mebibytes(limit)} one row may take (limits.maxRowBytes); SQLite stopped the statement`,
+    {
+      expose: true,
+      hint: 'select fewer or narrower columns, or shorten long values in the query (substr(), length())',
+      cause
+    }
+  );
+}

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { SqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { CatchUpAnswer } from './catch-up-worker.ts';
+import { DEMO_FILE } from './demo-file.ts';
 import { DemoGenerator } from './generator.ts';
 import { DEMO_APPLICATION_ID } from './schema.ts';
 
@@ -14,7 +15,7 @@ import { DEMO_APPLICATION_ID } from './schema.ts';
  * has an answer. Several sqlbridge processes may share one data directory.
  */
 
-export const DEMO_FILE = 'demo.sqlite';
+export { DEMO_FILE };
 const WORKER_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const CATCH_UP_WORKER = new URL(`./catch-up-worker${WORKER_EXTENSION}`, import.meta.url);
 const DEMO_ID_MASK = 0xffffff00;

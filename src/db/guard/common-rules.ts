@@ -27,6 +27,9 @@ export const DATA_CHANGE_WORDS: Readonly<Record<string, WordRule>> = {
 
 export const TRANSACTION_REASON = 'controls the transaction sqlbridge runs every statement in';
 export const SESSION_REASON = 'changes the database session, which other callers share';
+/** Why views of running statements are refused: every caller of an environment shares its login. */
+export const OTHER_CALLERS =
+  'shows the statements other sessions run: other callers’ queries, since every caller shares the environment’s login';
 
 /** Statement kinds that change the transaction or the session, refused in every environment. */
 export function transactionStatements(keywords: readonly string[]): Record<string, string> {

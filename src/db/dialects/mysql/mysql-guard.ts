@@ -1,4 +1,4 @@
-import { DATA_CHANGE_WORDS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
+import { DATA_CHANGE_WORDS, OTHER_CALLERS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
 import type { GuardRules } from '../../guard/statement-guard.ts';
 import type { Token } from '../../guard/lexer.ts';
 
@@ -11,10 +11,6 @@ import type { Token } from '../../guard/lexer.ts';
  */
 
 const LOCKS = 'locks the rows it reads';
-/** Statement text of other sessions: every caller of an environment shares its login, so it is other callers' SQL. */
-const OTHER_CALLERS =
-  'shows the statements other sessions run: other callers’ queries, since every caller shares the environment’s login';
-
 /** Allowed unless named in `schema` (`performance_schema.threads`): elsewhere the name is a user's table. */
 function notIn(schema: string): (statement: readonly Token[], index: number) => boolean {
   return (statement, index) => {

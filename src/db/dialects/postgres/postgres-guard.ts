@@ -1,4 +1,4 @@
-import { DATA_CHANGE_WORDS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
+import { DATA_CHANGE_WORDS, OTHER_CALLERS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
 import type { Token } from '../../guard/lexer.ts';
 import {
   isWriteTarget,
@@ -23,10 +23,6 @@ function notCreating(statement: readonly Token[], index: number): boolean {
   return !(previous?.kind === 'word' && ['CREATE', 'REPLACE', 'GLOBAL', 'LOCAL', 'INTO'].includes(previous.upper));
 }
 const SERVER = 'changes the state of the database server';
-/** Statement text of other sessions: every caller of an environment shares its login, so it is other callers' SQL. */
-const OTHER_CALLERS =
-  'shows the statements other sessions run: other callers’ queries, since every caller shares the environment’s login';
-
 /** Words after which a name is a setting being set: SET [LOCAL | SESSION] x, RESET x, ALTER … SET x. */
 const SETTING_AFTER = new Set(['SET', 'RESET', 'LOCAL', 'SESSION']);
 

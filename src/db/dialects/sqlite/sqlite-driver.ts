@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { ConnectionError } from '../../../errors/connection-error.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
-import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
+import { DEFAULT_MAX_ROW_BYTES, rowTooLarge, valueTooLong } from '../../row-size.ts';
 import { SqlitePool } from './sqlite-pool.ts';
 import { SqliteFailure } from './sqlite-process.ts';
 import { refuseShadowingNames } from './sqlite-with-names.ts';
@@ -174,17 +174,4 @@ export class SqliteDriver implements Driver {
     }
     return new SqlbridgeError('query_failed', error.message, { expose: true, cause: error });
   }
-}
-
-/** SQLite refused to make a string or blob longer than one row may be (the worker's length limit). */
-function valueTooLong(maxRowBytes: number, cause: SqliteFailure): SqlbridgeError {
-  return new SqlbridgeError(
-    'row_too_large',
-    `a value the statement reads or computes is longer than the ${(maxRowBytes / 1024 / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB one row may take (limits.maxRowBytes); SQLite stopped the statement`,
-    {
-      expose: true,
-      hint: 'select fewer or narrower columns, or shorten long values in the query (substr(), length())',
-      cause
-    }
-  );
 }
