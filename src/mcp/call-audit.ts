@@ -1,4 +1,4 @@
-import type { ServerContext } from '@modelcontextprotocol/server';
+import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import { callerFields } from '../audit/query-records.ts';
 import type { AuditEventName } from '../audit/record.ts';
 import type { Caller } from '../db/runtime.ts';
@@ -14,8 +14,13 @@ import { identityOf } from './identity.ts';
 
 /** The caller as the HTTP layer verified them (OAuth) and the request the call came in. */
 export function callerOf(extra: ServerContext, tool: string): Caller {
+  return callerWith(extra.http?.authInfo, tool);
+}
+
+/** The same, from the verified token itself (where the SDK passes no request context). */
+export function callerWith(authInfo: AuthInfo | undefined, tool: string): Caller {
   const caller: Caller = { tool };
-  const identity = identityOf(extra.http?.authInfo);
+  const identity = identityOf(authInfo);
   if (identity !== undefined) caller.identity = identity;
   const origin = requestOrigin();
   if (origin !== undefined) {
@@ -36,7 +41,41 @@ export function refuseWhileAuditFails(environment: Environment): void {
 }
 
 /** Error classes of a request refused before anything ran. */
-const REFUSALS = new Set(['statement_rejected', 'audit_unavailable', 'rate_limited', 'access_denied']);
+const REFUSALS = new Set([
+  'statement_rejected',
+  'audit_unavailable',
+  'rate_limited',
+  'access_denied',
+  'invalid_argument',
+  'tool_not_found'
+]);
+
+/** The longest tool name a record keeps of a name a caller sent: MCP tool names have at most 128 characters. */
+const MAX_TOOL_NAME = 128;
+
+/**
+ * A `tools/call` refused before any tool ran: a tool the caller is not offered (`tool_not_found`),
+ * or a token without the scopes the tool needs (`access_denied`, answered 403 at the HTTP layer).
+ */
+export function recordRefusedCall(
+  environment: Environment,
+  caller: Caller,
+  errorClass: 'tool_not_found' | 'access_denied'
+): void {
+  const tool = caller.tool;
+  const clipped =
+    tool !== undefined && tool.length > MAX_TOOL_NAME
+      ? { ...caller, tool: `${tool.slice(0, MAX_TOOL_NAME)}…` }
+      : caller;
+  environment.audit.record({
+    event: 'tool.called',
+    outcome: 'rejected',
+    environment: environment.name,
+    ...callerFields(clipped),
+    durationMs: 0,
+    errorClass
+  });
+}
 
 /** Records how a request ended: ok, or the class of its failure (`errorClass`, when it is a SqlbridgeError). */
 export function recordCall(

@@ -1,6 +1,7 @@
-import type { McpRequestContext, McpServerFactory } from '@modelcontextprotocol/server';
+import type { McpRequestContext, McpServerFactory, ServerContext } from '@modelcontextprotocol/server';
 import type { Environment } from '../environment.ts';
 import type { Logger } from '../observability/logger.ts';
+import { callerOf, recordRefusedCall } from './call-audit.ts';
 import { curatedInstructions, prepareCuratedTools } from './curated/curated-tools.ts';
 import { identityOf } from './identity.ts';
 import { SqlbridgeMcpServer } from './mcp-server.ts';
@@ -40,6 +41,9 @@ export function createServerFactory(environment: Environment, options: ServerFac
   const serverInfo = { name: 'sqlbridge', title: `sqlbridge: ${environment.name}`, version: options.version };
   const context = { environment, logger };
   const oneToolServers = new OneToolServers();
+  const onUnknownTool = (name: string, extra: ServerContext): void => {
+    recordRefusedCall(environment, callerOf(extra, name), 'tool_not_found');
+  };
   return request => {
     // Which tools a caller sees depends on their groups (`groups` of curated tools, `executeSql`).
     const caller = identityOf(request.authInfo);
@@ -62,6 +66,7 @@ export function createServerFactory(environment: Environment, options: ServerFac
       });
     }
     const server = new SqlbridgeMcpServer(serverInfo, {
+      onUnknownTool,
       instructions,
       // The tool list depends on the configuration and the caller's groups: it never changes while serving.
       // Resources (one per readable table) follow the catalog, which clients re-list when they need to.
