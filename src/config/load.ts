@@ -3,8 +3,8 @@ import { ConfigError } from '../errors/config-error.ts';
 import { DEMO_FILE } from '../demo/demo-file.ts';
 import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
 import { safeParseOnce } from '../zod-setup.ts';
-import { CONFIG_FILE_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
-import { toProblems } from './issues.ts';
+import { CONFIG_FILE_VARIABLE, ENV_VARS, ENVIRONMENT_NAME_VARIABLE, IGNORED_ENV_VARS } from './env-vars.ts';
+import { closest, toProblems } from './issues.ts';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { keysAt } from './schema-walk.ts';
 import { emptyLayer, envLayer, fileLayer, setPath, type Environment, type Layer, type RawObject } from './sources.ts';
@@ -65,6 +65,7 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
 
   checkOriginalGuideVariables(env, notices);
+  checkUnknownVariables(env, layers[0]?.variables, notices);
   const reserved = reservedKey(merged, []);
   if (reserved !== undefined) {
     throw ConfigError.single(
@@ -115,6 +116,29 @@ function checkOriginalGuideVariables(env: Environment, notices: string[]): void 
   }
   if (env['MSSQL_DRIVER'] !== undefined)
     notices.push(`MSSQL_DRIVER is ignored: ${IGNORED_ENV_VARS['MSSQL_DRIVER'] ?? ''}`);
+}
+
+/**
+ * A `SQLBRIDGE_` variable sqlbridge does not read, and the configuration file does not refer to: most
+ * likely a typo (`SQLBRIDGE_MAX_ROW`) that would otherwise be silently ignored.
+ */
+function checkUnknownVariables(env: Environment, referenced: ReadonlySet<string> | undefined, notices: string[]): void {
+  const known = [...ENV_VARS.map(spec => spec.name), CONFIG_FILE_VARIABLE, ENVIRONMENT_NAME_VARIABLE];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('SQLBRIDGE_')) continue;
+    const variable = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
+    if (known.includes(variable) || referenced?.has(variable) === true || referenced?.has(name) === true) continue;
+    // Compared without the prefix they share, which would make any two names look alike.
+    const prefix = 'SQLBRIDGE_';
+    const near = closest(
+      variable.slice(prefix.length),
+      known.filter(other => other.startsWith(prefix)).map(other => other.slice(prefix.length))
+    );
+    const suggestion = near === undefined ? undefined : `${prefix}${near}`;
+    notices.push(
+      `${name} is set but is not a variable sqlbridge reads${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`
+    );
+  }
 }
 
 function deepMerge(target: RawObject, source: RawObject): void {

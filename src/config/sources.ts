@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigProblem } from '../errors/config-error.ts';
 import { isPlainObject, ownMember, setOwnMember } from '../plain-object.ts';
@@ -22,6 +22,8 @@ export interface Layer {
   values: RawObject;
   /** Dotted setting path → human-readable source of that value. */
   provenance: Map<string, string>;
+  /** Variables the layer's file refers to with `${VAR}` (they may have any name). */
+  variables?: ReadonlySet<string>;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -52,16 +54,59 @@ export function setPath(target: RawObject, path: readonly string[], value: unkno
 
 const INTERPOLATION = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
+/** The largest configuration file, or file a `_FILE` variable names, that sqlbridge reads. */
+export const MAX_SETTINGS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A regular file's text, which must be UTF-8 and at most MAX_SETTINGS_FILE_BYTES: a device such as
+ * /dev/zero, a pipe that never ends or a file of gigabytes would otherwise be read until memory ran
+ * out, and bytes that are not UTF-8 would be read as replacement characters into a password or a host.
+ * The reason it cannot be used, when it cannot.
+ */
+export function readSettingsFile(path: string): { text: string } | { problem: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read' };
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { problem: 'not a regular file' };
+    if (stat.size > MAX_SETTINGS_FILE_BYTES) {
+      return {
+        problem: `the file holds ${stat.size} bytes, more than the ${MAX_SETTINGS_FILE_BYTES} a settings file may`
+      };
+    }
+    // One byte more than the limit, in case the file grew since fstat.
+    const buffer = Buffer.alloc(MAX_SETTINGS_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > MAX_SETTINGS_FILE_BYTES) {
+        return { problem: `the file holds more than the ${MAX_SETTINGS_FILE_BYTES} bytes a settings file may` };
+      }
+    }
+    try {
+      return { text: new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length)) };
+    } catch {
+      return { problem: 'the file is not UTF-8 text' };
+    }
+  } catch {
+    return { problem: 'the file cannot be read' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads a YAML configuration file, with `${VAR}` and `${VAR:-default}` taken from the environment. */
 export function fileLayer(path: string, env: Environment): Layer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : 'the file cannot be read';
-    throw ConfigError.single('config', `${reason}: ${path}`, '--config / SQLBRIDGE_CONFIG');
-  }
+  const read = readSettingsFile(path);
+  if ('problem' in read) throw ConfigError.single('config', `${read.problem}: ${path}`, '--config / SQLBRIDGE_CONFIG');
+  const text = read.text;
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const yamlError = doc.errors[0];
   if (yamlError !== undefined) {
@@ -90,7 +135,8 @@ export function fileLayer(path: string, env: Environment): Layer {
   if (problems.length > 0) throw new ConfigError(problems);
   const provenance = new Map<string, string>();
   recordLeaves(values, [], path, provenance);
-  return { values, provenance };
+  const variables = new Set(Array.from(text.matchAll(INTERPOLATION), match => match[1] ?? ''));
+  return { values, provenance, variables };
 }
 
 /**
@@ -240,12 +286,10 @@ function readVariable(
     return undefined;
   }
   if (filePath !== undefined) {
-    try {
-      return { value: readFileSync(filePath, 'utf8').replace(/\r?\n$/, ''), source: `${name}_FILE` };
-    } catch {
-      problems.push({ setting: `${name}_FILE`, problem: `cannot read the file ${filePath}` });
-      return undefined;
-    }
+    const read = readSettingsFile(filePath);
+    if ('text' in read) return { value: read.text.replace(/\r?\n$/, ''), source: `${name}_FILE` };
+    problems.push({ setting: `${name}_FILE`, problem: `cannot read the file ${filePath}: ${read.problem}` });
+    return undefined;
   }
   if (direct === undefined) return undefined;
   return { value: direct, source: name };

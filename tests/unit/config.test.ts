@@ -8,13 +8,13 @@ import { emptyDir } from '../helpers/data-dir.ts';
 
 interface Case {
   name: string;
-  file?: string;
+  file?: string | Buffer;
   env?: Record<string, string>;
   cli?: CliOverrides;
   message: string;
 }
 
-function load(options: { file?: string; env?: Record<string, string>; cli?: CliOverrides; demo?: boolean }) {
+function load(options: { file?: string | Buffer; env?: Record<string, string>; cli?: CliOverrides; demo?: boolean }) {
   const dir = emptyDir('config-');
   const cli: CliOverrides = { ...options.cli };
   if (options.file !== undefined) {
@@ -216,7 +216,28 @@ const MISTAKES: Case[] = [
   {
     name: 'a secret file that cannot be read',
     env: { MSSQL_HOST: 'db', MSSQL_PASSWORD_FILE: '/nonexistent/secret' },
-    message: 'invalid configuration: MSSQL_PASSWORD_FILE: cannot read the file /nonexistent/secret'
+    message:
+      'invalid configuration: MSSQL_PASSWORD_FILE: cannot read the file /nonexistent/secret: the file does not exist'
+  },
+  {
+    name: 'a secret file that is a device',
+    env: { MSSQL_HOST: 'db', MSSQL_PASSWORD_FILE: '/dev/zero' },
+    message: 'invalid configuration: MSSQL_PASSWORD_FILE: cannot read the file /dev/zero: not a regular file'
+  },
+  {
+    name: 'a configuration file that is a device',
+    cli: { config: '/dev/zero' },
+    message: 'invalid configuration: config (from --config / SQLBRIDGE_CONFIG): not a regular file: /dev/zero'
+  },
+  {
+    name: 'a configuration file that is not UTF-8',
+    file: Buffer.from('environments:\n  p:\n    description: caf\xe9\n', 'latin1'),
+    message: 'invalid configuration: config (from --config / SQLBRIDGE_CONFIG): the file is not UTF-8 text: FILE'
+  },
+  {
+    name: 'a configuration file over 1 MiB',
+    file: `# ${'x'.repeat(1024 * 1024)}\n`,
+    message: `invalid configuration: config (from --config / SQLBRIDGE_CONFIG): the file holds ${1024 * 1024 + 3} bytes, more than the 1048576 a settings file may: FILE`
   },
   {
     name: 'a file referring to an unset variable',
@@ -472,6 +493,24 @@ describe('configuration sources', () => {
       readOnly: true,
       database: { engine: 'demo', liveFeed: true }
     });
+  });
+
+  it('notes a SQLBRIDGE_ variable it does not read, naming the one probably meant, unless the file refers to it', () => {
+    const file = 'server:\n  publicUrl: https://${SQLBRIDGE_DOMAIN}\n';
+    const { loaded } = load({
+      file,
+      env: {
+        SQLBRIDGE_MAX_ROW: '5',
+        SQLBRIDGE_DOMAIN: 'data.example.com',
+        SQLBRIDGE_PORT: '9000',
+        SQLBRIDGE_WHATEVER: 'x'
+      }
+    });
+    expect(loaded.notices).toEqual([
+      'SQLBRIDGE_MAX_ROW is set but is not a variable sqlbridge reads; did you mean SQLBRIDGE_MAX_ROWS?',
+      'SQLBRIDGE_WHATEVER is set but is not a variable sqlbridge reads'
+    ]);
+    expect(loaded.config.server.port).toBe(9000);
   });
 
   it('notes variables of the original guide that it does not need', () => {
