@@ -8,7 +8,8 @@ import {
   insertStatement,
   quotedTable,
   ROWS_PER_INSERT,
-  type AuditColumn
+  type AuditColumn,
+  type AuditValue
 } from './audit-table.ts';
 import type { AuditRecord } from './record.ts';
 import type { AuditSink } from './sink.ts';
@@ -125,7 +126,7 @@ export class PostgresAuditSink implements AuditSink {
       const cast = CASTS[column];
       return cast === undefined ? `$${index}` : `$${index}::${cast}`;
     });
-    await target.query(sql, records.flatMap(auditRow));
+    await target.query(sql, records.flatMap(postgresRow));
   }
 
   /**
@@ -166,6 +167,26 @@ export class PostgresAuditSink implements AuditSink {
       client.release(failed);
     }
   }
+}
+
+/**
+ * A record's row as PostgreSQL can store it. Its text and jsonb cannot hold U+0000, which a caller
+ * can put into a tool name or a statement: the whole batch would be refused, and retried for ever,
+ * leaving an environment whose trail must block serving nothing. The character is stored as U+FFFD.
+ */
+function postgresRow(record: AuditRecord): AuditValue[] {
+  return auditRow(record).map((value, index) => {
+    if (typeof value !== 'string') return value;
+    // The details are JSON text, in which the character is written as an escape.
+    if (AUDIT_COLUMNS[index] === 'detail') {
+      return value.includes('\\u0000') ? JSON.stringify(record.detail, withoutNul) : value;
+    }
+    return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  });
+}
+
+function withoutNul(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replaceAll('\u0000', '\uFFFD') : value;
 }
 
 function ignoreLostConnection(): void {

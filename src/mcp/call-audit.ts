@@ -63,10 +63,7 @@ export function recordRefusedCall(
   errorClass: 'tool_not_found' | 'access_denied'
 ): void {
   const tool = caller.tool;
-  const clipped =
-    tool !== undefined && tool.length > MAX_TOOL_NAME
-      ? { ...caller, tool: `${tool.slice(0, MAX_TOOL_NAME)}…` }
-      : caller;
+  const clipped = tool === undefined ? caller : { ...caller, tool: clipName(tool) };
   environment.audit.record({
     event: 'tool.called',
     outcome: 'rejected',
@@ -75,6 +72,18 @@ export function recordRefusedCall(
     durationMs: 0,
     errorClass
   });
+}
+
+/** A name cut at MAX_TOOL_NAME characters (code points: never half a surrogate pair), marked `…` when cut. */
+function clipName(name: string): string {
+  let end = 0;
+  let count = 0;
+  for (const point of name) {
+    if (count === MAX_TOOL_NAME) return `${name.slice(0, end)}…`;
+    end += point.length;
+    count++;
+  }
+  return name;
 }
 
 /** Records how a request ended: ok, or the class of its failure (`errorClass`, when it is a SqlbridgeError). */

@@ -23,6 +23,8 @@ import { legacySseTransport } from '../helpers/sse.ts';
 const ANA: Credentials = { username: 'ana', password: 'ana-correct-horse-refused' };
 const BEN: Credentials = { username: 'ben', password: 'ben-staple-battery-refused' };
 const LONG_NAME = `no_such_tool_${'x'.repeat(500)}`;
+/** Beyond 128 characters, each of two UTF-16 code units: cut between characters, never inside one. */
+const EMOJI_NAME = `x${'\u{1F600}'.repeat(200)}`;
 
 let dir: string;
 let server: RunningServer;
@@ -154,6 +156,7 @@ beforeAll(async () => {
   const benSession = await signedIn('lite', BEN);
   await attempt('hidden, 2025 session', benSession, 'execute_sql', { query: 'SELECT 1' });
   await attempt('long name', benSession, LONG_NAME, {});
+  await attempt('emoji name', benSession, EMOJI_NAME, {});
 
   // Ana is: her arguments are what is wrong.
   const ana = await signedIn('lite', ANA, '2026-07-28');
@@ -193,7 +196,8 @@ describe('a tool the caller is not offered', () => {
     expect(refusals().filter(line => line.endsWith('tool_not_found'))).toEqual([
       'lite | ben | execute_sql | tool_not_found',
       'lite | ben | execute_sql | tool_not_found',
-      `lite | ben | ${LONG_NAME.slice(0, 128)}… | tool_not_found`
+      `lite | ben | ${LONG_NAME.slice(0, 128)}… | tool_not_found`,
+      `lite | ben | x${'\u{1F600}'.repeat(127)}… | tool_not_found`
     ]);
   });
 
@@ -259,6 +263,6 @@ describe('a token without the scope a tool needs', () => {
 });
 
 it('records no other refusal and no call that ran', () => {
-  expect(refusals()).toHaveLength(8);
+  expect(refusals()).toHaveLength(9);
   expect(records.filter(record => record.event === 'tool.called' && record.outcome !== 'rejected')).toEqual([]);
 });

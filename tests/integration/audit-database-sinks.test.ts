@@ -208,6 +208,28 @@ describe('PostgreSQL audit sink', () => {
     expect(indexes.sort()).toEqual(['("time")', '(environment, "time")', '(id)', '(user_name, "time")']);
   });
 
+  it('stores U+0000, which a caller can put in a tool name or a statement, as U+FFFD, and the batch with it', async () => {
+    const { table, sink } = sinkOn();
+    const time = (second: number): string => new Date(Date.UTC(2025, 0, 1, 0, 0, second)).toISOString();
+    const poisoned = record({
+      time: time(1),
+      tool: 'x\u0000y',
+      statement: "SELECT '\u0000'",
+      detail: { note: 'a\u0000b', literal: '\\u0000' }
+    });
+    const plain = full();
+    await sink.write([poisoned, { ...plain, time: time(2) }]);
+    expect(await rows(table)).toEqual([
+      {
+        ...poisoned,
+        tool: 'x\uFFFDy',
+        statement: "SELECT '\uFFFD'",
+        detail: { note: 'a\uFFFDb', literal: '\\u0000' }
+      },
+      { ...plain, time: time(2) }
+    ]);
+  });
+
   it('writes a retried batch once (same ids), and batches larger than one INSERT in one transaction', async () => {
     const { table, sink } = sinkOn();
     const records = batch(1500);
