@@ -519,7 +519,7 @@ const serverSchema = z
       .max(100_000)
       .default(50)
       .describe(
-        "Sessions of 2025-era clients one signed-in user keeps per environment; opening one more closes that user's least recently used, so that no user can push out everyone else's (`maxSessions`). Not applied without OAuth."
+        "Sessions of 2025-era clients one signed-in user keeps per environment, whichever OAuth clients opened them; opening one more closes that user's least recently used, so that no user can push out everyone else's (`maxSessions`). Not applied without OAuth."
       ),
     sessionIdleTimeoutMs: z
       .number()
@@ -569,7 +569,9 @@ const serverSchema = z
           .min(1)
           .max(1000)
           .default(10)
-          .describe('Open legacy HTTP+SSE streams one signed-in user (or, without OAuth, one client address) may hold.')
+          .describe(
+            'Open legacy HTTP+SSE streams one signed-in user (whichever OAuth clients opened them; without OAuth, one client address) may hold.'
+          )
       })
       .strict()
       .prefault({})

@@ -50,6 +50,8 @@ interface Session {
   transport: WebStandardStreamableHTTPServerTransport;
   /** Who opened it: a later request must come from the same caller. */
   owner: string;
+  /** Whom it counts against for `maxSessionsPerUser` (see holderOf). */
+  holder: string;
   lastUsed: number;
   /** When the cluster's directory last heard of it from this replica. */
   registeredAt: number;
@@ -89,7 +91,7 @@ export class LegacySessions {
       return session.transport.handleRequest(request, handling);
     }
     if (request.method === 'POST' && isInitializeRequest(handling.parsedBody))
-      return this.open(request, owner, handling);
+      return this.open(request, owner, holderOf(handling.authInfo), handling);
     if (request.method !== 'POST') {
       return Response.json(
         jsonRpcError(JSON_RPC.serverError, 'Method not allowed: open a session with initialize first'),
@@ -106,17 +108,17 @@ export class LegacySessions {
     await Promise.allSettled(sessions.map(session => session.transport.close()));
   }
 
-  private async open(request: Request, owner: string, handling: RequestHandling): Promise<Response> {
+  private async open(request: Request, owner: string, holder: string, handling: RequestHandling): Promise<Response> {
     // A caller at their own limit gives up their own oldest session; otherwise the oldest of all goes.
-    const perUser = owner === ANONYMOUS ? undefined : this.options.maxSessionsPerUser;
-    if (perUser !== undefined && this.held(owner) >= perUser) await this.evictOldest(owner);
+    const perUser = holder === ANONYMOUS ? undefined : this.options.maxSessionsPerUser;
+    if (perUser !== undefined && this.held(holder) >= perUser) await this.evictOldest(holder);
     else if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomId,
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: async id => {
         const now = Date.now();
-        this.sessions.set(id, { transport, owner, lastUsed: now, registeredAt: now });
+        this.sessions.set(id, { transport, owner, holder, lastUsed: now, registeredAt: now });
         // Before the client has its id, so that its next request finds the session on any replica.
         await this.register(id, owner);
       },
@@ -193,17 +195,17 @@ export class LegacySessions {
     }
   }
 
-  private held(owner: string): number {
+  private held(holder: string): number {
     let count = 0;
-    for (const session of this.sessions.values()) if (session.owner === owner) count++;
+    for (const session of this.sessions.values()) if (session.holder === holder) count++;
     return count;
   }
 
-  /** Closes the least recently used session, of `owner` when given. */
-  private async evictOldest(owner?: string): Promise<void> {
+  /** Closes the least recently used session, of `holder` when given. */
+  private async evictOldest(holder?: string): Promise<void> {
     let oldest: [string, Session] | undefined;
     for (const entry of this.sessions) {
-      if (owner !== undefined && entry[1].owner !== owner) continue;
+      if (holder !== undefined && entry[1].holder !== holder) continue;
       if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
     }
     if (oldest === undefined) return;
@@ -211,6 +213,17 @@ export class LegacySessions {
     await this.unregister(oldest[0]);
     await oldest[1].transport.close().catch(() => undefined);
   }
+}
+
+/**
+ * Whom a session or stream counts against for the per-user caps: the user, whichever OAuth client
+ * they use (each sign-in can register a client of its own, so a cap per client and user would let
+ * one user hold as many as they register clients, pushing everyone else's out); anyone without OAuth.
+ */
+export function holderOf(authInfo: AuthInfo | undefined): string {
+  if (authInfo === undefined) return ANONYMOUS;
+  const subject = (authInfo.extra?.['sub'] as string | undefined) ?? '';
+  return `user\u0000${subject}`;
 }
 
 /** Who a request comes from: the OAuth client and user, or anyone (without OAuth). */

@@ -1,4 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { holderOf } from './legacy-sessions.ts';
 import { deliverRelayed } from './sse-relay.ts';
 import type { SseSession } from './sse-session.ts';
 
@@ -25,7 +26,8 @@ export interface StreamRefusal {
 export class LegacySseSessions {
   private readonly limits: LegacySseLimits;
   private readonly byId = new Map<string, SseSession>();
-  private readonly perOwner = new Map<string, number>();
+  /** Streams per holder: a user whichever client they use, an address without OAuth. */
+  private readonly perHolder = new Map<string, number>();
   readonly cluster: Cluster;
   private readonly refresher: NodeJS.Timeout | undefined;
 
@@ -48,9 +50,9 @@ export class LegacySseSessions {
     return this.byId.size;
   }
 
-  /** Why a new stream for this owner is refused, or undefined when it may open. */
-  refusal(owner: string): StreamRefusal | undefined {
-    if ((this.perOwner.get(owner) ?? 0) >= this.limits.maxStreamsPerUser) {
+  /** Why a new stream for this holder (see holderOfStream) is refused, or undefined when it may open. */
+  refusal(holder: string): StreamRefusal | undefined {
+    if ((this.perHolder.get(holder) ?? 0) >= this.limits.maxStreamsPerUser) {
       return {
         status: 429,
         message: `Too many open event streams: you already hold ${this.limits.maxStreamsPerUser} (server.legacySse.maxStreamsPerUser); close one first`
@@ -67,16 +69,18 @@ export class LegacySseSessions {
 
   add(session: SseSession): void {
     this.byId.set(session.sessionId, session);
-    this.perOwner.set(session.owner, (this.perOwner.get(session.owner) ?? 0) + 1);
+    const holder = holderOfStream(session);
+    this.perHolder.set(holder, (this.perHolder.get(holder) ?? 0) + 1);
     this.register(session);
   }
 
   remove(session: SseSession): void {
     if (!this.byId.delete(session.sessionId)) return;
     if (this.cluster.shared) void this.cluster.unregister(session.sessionId).catch(() => undefined);
-    const count = (this.perOwner.get(session.owner) ?? 1) - 1;
-    if (count > 0) this.perOwner.set(session.owner, count);
-    else this.perOwner.delete(session.owner);
+    const holder = holderOfStream(session);
+    const count = (this.perHolder.get(holder) ?? 1) - 1;
+    if (count > 0) this.perHolder.set(holder, count);
+    else this.perHolder.delete(holder);
   }
 
   get(sessionId: string): SseSession | undefined {
@@ -94,4 +98,9 @@ export class LegacySseSessions {
     const entry = { kind: 'sse' as const, environment: session.environment, owner: session.owner };
     void this.cluster.register(session.sessionId, entry, STREAM_ENTRY_TTL_MS).catch(() => undefined);
   }
+}
+
+/** Whom a stream counts against for `maxStreamsPerUser`: its user whichever client they use; without OAuth, its owner (the address). */
+export function holderOfStream(session: Pick<SseSession, 'owner' | 'auth'>): string {
+  return session.auth === undefined ? session.owner : holderOf(session.auth);
 }

@@ -8,7 +8,7 @@ import { withRequestOrigin } from '../observability/request-context.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NO_PROXY_BUFFERING } from './event-stream.ts';
 import { duplicateIdRefusal } from './json-rpc-edge.ts';
-import type { LegacySseSessions } from './legacy-sse-sessions.ts';
+import { holderOfStream, type LegacySseSessions } from './legacy-sse-sessions.ts';
 import { ownerOf } from './legacy-sessions.ts';
 import { relayedAuth } from './sse-relay.ts';
 import { SseSession, type SseEndpoint } from './sse-session.ts';
@@ -72,7 +72,7 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
   // promise and their closures held for as long as the stream stays open.
   app.get(streamPath, { ...guarded, exposeHeadRoute: false }, (request, reply): void => {
     const owner = ownerOfRequest(request);
-    const refusal = sessions.refusal(owner);
+    const refusal = sessions.refusal(holderOfStream({ owner, auth: request.auth }));
     if (refusal !== undefined) {
       request.log.warn({ environment, status: refusal.status }, 'event stream refused');
       reply.code(refusal.status).header('retry-after', '30').send(jsonRpcError(JSON_RPC.serverError, refusal.message));

@@ -122,6 +122,14 @@ describe('legacy event stream caps', () => {
     await holdOnceFree(aliceToken);
   });
 
+  it("counts a user's streams whichever OAuth client opened them", async () => {
+    // Another sign-in registers another client: the same user, a token of another client.
+    const otherClient = (await tokensFor(`${server.baseUrl}/pg/sse`, ALICE)).access_token;
+    await hold(aliceToken);
+    await hold(aliceToken);
+    expect((await refusal(otherClient)).status).toBe(429);
+  });
+
   it('refuses a stream beyond the total with 503 naming server.legacySse.maxStreams', async () => {
     const first = await hold(aliceToken);
     await hold(aliceToken);

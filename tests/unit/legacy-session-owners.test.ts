@@ -43,19 +43,29 @@ async function endpoint(limits: { maxSessions: number; maxSessionsPerUser?: numb
     logger: createLogger('silent', new PassThrough()),
     guard: async request => {
       const user = request.headers['x-user'];
+      const client = request.headers['x-client'];
       if (typeof user === 'string')
-        request.auth = { token: user, clientId: 'client', scopes: [], extra: { sub: user } };
+        request.auth = {
+          token: user,
+          clientId: typeof client === 'string' ? client : 'client',
+          scopes: [],
+          extra: { sub: user }
+        };
     }
   });
   await app.ready();
   return app;
 }
 
-async function open(server: HttpApp, user?: string): Promise<string> {
+async function open(server: HttpApp, user?: string, client?: string): Promise<string> {
   const response = await server.inject({
     method: 'POST',
     url: '/env/mcp',
-    headers: { ...JSON_HEADERS, ...(user === undefined ? {} : { 'x-user': user }) },
+    headers: {
+      ...JSON_HEADERS,
+      ...(user === undefined ? {} : { 'x-user': user }),
+      ...(client === undefined ? {} : { 'x-client': client })
+    },
     payload: {
       jsonrpc: '2.0',
       id: 0,
@@ -68,7 +78,7 @@ async function open(server: HttpApp, user?: string): Promise<string> {
 }
 
 /** The status of a ping in the session: 200 while it lives, 404 once it is closed. */
-async function ping(server: HttpApp, session: string, user?: string): Promise<number> {
+async function ping(server: HttpApp, session: string, user?: string, client?: string): Promise<number> {
   const response = await server.inject({
     method: 'POST',
     url: '/env/mcp',
@@ -76,7 +86,8 @@ async function ping(server: HttpApp, session: string, user?: string): Promise<nu
       ...JSON_HEADERS,
       'mcp-session-id': session,
       'mcp-protocol-version': '2025-11-25',
-      ...(user === undefined ? {} : { 'x-user': user })
+      ...(user === undefined ? {} : { 'x-user': user }),
+      ...(client === undefined ? {} : { 'x-client': client })
     },
     payload: { jsonrpc: '2.0', id: 1, method: 'ping' }
   });
@@ -93,6 +104,23 @@ describe('2025-era sessions per user', () => {
     expect(await ping(server, alice, 'alice')).toBe(200);
     expect(await ping(server, first, 'mallory')).toBe(404);
     expect(await ping(server, second, 'mallory')).toBe(404);
+  });
+
+  it("counts a user's sessions whichever OAuth client opened them: more clients buy no more sessions", async () => {
+    const server = await endpoint({ maxSessions: 4, maxSessionsPerUser: 2 });
+    const alice = await open(server, 'alice');
+    const mallory: [string, string][] = [];
+    for (const client of ['one', 'two', 'three']) {
+      for (let i = 0; i < 2; i++) mallory.push([await open(server, 'mallory', client), client]);
+    }
+    const alive = [];
+    for (const [session, client] of mallory) alive.push(await ping(server, session, 'mallory', client));
+    // Her two newest live on; the rest were her own, closed in turn.
+    expect(alive).toEqual([404, 404, 404, 404, 200, 200]);
+    expect(await ping(server, alice, 'alice')).toBe(200);
+    // A session is still answered only for the client and user that opened it.
+    const [last] = mallory.at(-1) ?? [''];
+    expect(await ping(server, last, 'mallory', 'two')).toBe(404);
   });
 
   it('closes the least recently used of all once maxSessions is reached, each user within their limit', async () => {
