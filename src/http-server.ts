@@ -5,6 +5,7 @@ import { registrationLimit } from './auth/server/registration-limit.ts';
 import { standaloneCluster } from './cluster/cluster.ts';
 import type { Config } from './config/schema.ts';
 import type { Environment } from './environment.ts';
+import { recordRateLimitedCalls } from './mcp/call-audit.ts';
 import { createServerFactory } from './mcp/server.ts';
 import type { Logger } from './observability/logger.ts';
 import type { StreamCounts } from './observability/metrics.ts';
@@ -114,7 +115,14 @@ export async function createHttpServer(
     readJsonBodies(scope);
     for (const environment of environments) {
       const factory = createServerFactory(environment, { version, logger });
-      const limitToolCalls = toolCallLimits(environment.name, environment.config.rateLimits, counters);
+      const limitToolCalls = toolCallLimits(
+        environment.name,
+        environment.config.rateLimits,
+        counters,
+        (request, tools) => {
+          recordRateLimitedCalls(environment, request, tools);
+        }
+      );
       const common = {
         factory,
         keepAliveMs: config.server.keepAliveMs,

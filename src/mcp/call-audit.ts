@@ -4,7 +4,7 @@ import type { AuditEventName } from '../audit/record.ts';
 import type { Caller } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
 import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
-import { requestOrigin } from '../observability/request-context.ts';
+import { requestOrigin, type RequestOrigin } from '../observability/request-context.ts';
 import { identityOf } from './identity.ts';
 
 /**
@@ -18,11 +18,14 @@ export function callerOf(extra: ServerContext, tool: string): Caller {
 }
 
 /** The same, from the verified token itself (where the SDK passes no request context). */
-export function callerWith(authInfo: AuthInfo | undefined, tool: string): Caller {
+export function callerWith(
+  authInfo: AuthInfo | undefined,
+  tool: string,
+  origin: RequestOrigin | undefined = requestOrigin()
+): Caller {
   const caller: Caller = { tool };
   const identity = identityOf(authInfo);
   if (identity !== undefined) caller.identity = identity;
-  const origin = requestOrigin();
   if (origin !== undefined) {
     caller.requestId = origin.requestId;
     caller.remoteAddress = origin.remoteAddress;
@@ -55,12 +58,13 @@ const MAX_TOOL_NAME = 128;
 
 /**
  * A `tools/call` refused before any tool ran: a tool the caller is not offered (`tool_not_found`),
- * or a token without the scopes the tool needs (`access_denied`, answered 403 at the HTTP layer).
+ * a token without the scopes the tool needs (`access_denied`, answered 403 at the HTTP layer), or a
+ * request over a tool-call rate limit (`rate_limited`, answered 429 at the HTTP layer).
  */
 export function recordRefusedCall(
   environment: Environment,
   caller: Caller,
-  errorClass: 'tool_not_found' | 'access_denied'
+  errorClass: 'tool_not_found' | 'access_denied' | 'rate_limited'
 ): void {
   const tool = caller.tool;
   const clipped = tool === undefined ? caller : { ...caller, tool: clipName(tool) };
@@ -118,4 +122,17 @@ function errorClassOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'ResourceNotFoundError'
     ? 'table_not_found'
     : undefined;
+}
+
+/**
+ * The tool calls of an HTTP request the tool-call rate limits refused (429) before the MCP layer saw
+ * it: one record each, with the request's verified token, id and address.
+ */
+export function recordRateLimitedCalls(
+  environment: Environment,
+  request: { auth?: AuthInfo | undefined; id: string; ip: string },
+  tools: readonly string[]
+): void {
+  const origin = { requestId: request.id, remoteAddress: request.ip };
+  for (const tool of tools) recordRefusedCall(environment, callerWith(request.auth, tool, origin), 'rate_limited');
 }

@@ -5,6 +5,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { createPostgresDatabase, pgAdmin, postgresDatabaseYaml } from '../dialects/engines/postgres.ts';
+import type { AuditRecord } from '../../src/audit/record.ts';
+import { auditFileIn, untilAuditFile } from '../helpers/audit-file.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { authorizationUrl, pkce, redeemCode, registerClient, type OAuthClient } from '../helpers/oauth-client.ts';
 import { signIn, type Credentials } from '../helpers/oauth-login.ts';
@@ -29,6 +31,7 @@ const SETUP_SIGN_INS = 7;
 const AUTH_LIMIT = SETUP_SIGN_INS + 2;
 
 let server: RunningServer;
+let dataDir: string;
 let dropDatabase: () => Promise<void> = async () => undefined;
 const tokens: Record<string, string> = {};
 
@@ -46,6 +49,7 @@ beforeAll(async () => {
   const pg = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
   dropDatabase = pg.drop;
   const dir = emptyDir('rate-limits-');
+  dataDir = dir;
   const sqlite = (name: string): string => {
     const path = join(dir, `${name}.db`);
     const db = new DatabaseSync(path);
@@ -189,6 +193,23 @@ describe('tool calls per user', () => {
     const errors = JSON.parse(answer.text) as { id: string; error: { message: string } }[];
     expect(errors.map(error => error.id)).toEqual(['b1', 'b2', 'b3', 'b4']);
     for (const error of errors) expect(error.error.message).toMatch(/^Rate limit reached: at most 3 tool calls/);
+  });
+
+  it('records every refused call in the audit trail as rejected rate_limited, with its user, request and address', async () => {
+    const refused = (records: AuditRecord[]) => records.filter(record => record.errorClass === 'rate_limited');
+    const records = refused(await untilAuditFile(auditFileIn(dataDir), all => refused(all).length >= 5));
+    expect(records.map(record => [record.event, record.outcome, record.environment, record.user, record.tool])).toEqual(
+      [
+        ['tool.called', 'rejected', 'users', 'alice', 'execute_sql'],
+        ...Array.from({ length: 4 }, () => ['tool.called', 'rejected', 'users', 'bob', 'execute_sql'])
+      ]
+    );
+    for (const record of records) {
+      expect(record.requestId).toEqual(expect.any(String));
+      expect(record.remoteAddress).toBe('127.0.0.1');
+    }
+    // The four calls of one batch came in one request.
+    expect(new Set(records.slice(1).map(record => record.requestId)).size).toBe(1);
   });
 });
 

@@ -21,10 +21,14 @@ interface Counted {
   limit: WindowLimit;
 }
 
+/** Hears the tool calls (the names they ask for) of each request the limits refuse. */
+export type RefusedCallsListener = (request: FastifyRequest, tools: readonly string[]) => void;
+
 export function toolCallLimits(
   environment: string,
   config: EnvironmentRateLimits,
-  store: CounterStore
+  store: CounterStore,
+  onRefused?: RefusedCallsListener
 ): RequestHook | undefined {
   const counted: Counted[] = [];
   const { perUser, perClient, perAddress } = config.toolCalls;
@@ -37,7 +41,8 @@ export function toolCallLimits(
 
   return async function limitToolCalls(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.method !== 'POST') return;
-    const calls = toolCallsIn(request.body);
+    const tools = toolCallsIn(request.body);
+    const calls = tools.length;
     if (calls === 0) return;
     let refused: { kind: LimitKeyKind; limit: WindowLimit; waitMs: number } | undefined;
     for (const { kind, limit } of counted) {
@@ -60,6 +65,7 @@ export function toolCallLimits(
       { rule: `tool calls per ${refused.kind}`, keyKind: refused.kind, environment, retryAfterSeconds: seconds },
       request.server.rateLimitObserver
     );
+    onRefused?.(request, tools);
     const { limit, windowSeconds } = refused.limit;
     const message = `Rate limit reached: at most ${String(limit)} tool calls per ${String(windowSeconds)} s per ${refused.kind} in environment "${environment}"; retry in ${String(seconds)} s`;
     const data = {
@@ -79,20 +85,24 @@ export function toolCallLimits(
 }
 
 /**
- * The tools/call requests in a posted JSON-RPC message or batch that could run: JSON-RPC 2.0, with an
- * id (a notification is never answered, and runs nothing) and parameters. Stubs that name the method
- * and nothing else are refused by the SDK, and count against nobody.
+ * The tools/call requests in a posted JSON-RPC message or batch that could run, by the tool each
+ * names: JSON-RPC 2.0, with an id (a notification is never answered, and runs nothing) and
+ * parameters. Stubs that name the method and nothing else are refused by the SDK, and count against
+ * nobody.
  */
-function toolCallsIn(body: unknown): number {
+function toolCallsIn(body: unknown): string[] {
   const messages = Array.isArray(body) ? (body as unknown[]) : [body];
-  let calls = 0;
+  const tools: string[] = [];
   for (const message of messages) {
     if (typeof message !== 'object' || message === null) continue;
     const { jsonrpc, method, id, params } = message as Record<string, unknown>;
     if (jsonrpc !== '2.0' || method !== 'tools/call') continue;
-    if ((typeof id === 'string' || typeof id === 'number') && typeof params === 'object' && params !== null) calls++;
+    if ((typeof id === 'string' || typeof id === 'number') && typeof params === 'object' && params !== null) {
+      const name = (params as { name?: unknown }).name;
+      tools.push(typeof name === 'string' ? name : '');
+    }
   }
-  return calls;
+  return tools;
 }
 
 /** The key a request counts against for one kind of limit; undefined when it has none (no client without OAuth). */
