@@ -76,13 +76,16 @@ async function signedInOverSse(environment: string, who: Credentials): Promise<C
 }
 
 /** A client that sends `token` as a plain bearer, so that a 403 is seen rather than stepped up. */
-async function withPlainBearer(environment: string, token: string): Promise<Client> {
+async function withPlainBearer(environment: string, token: string, pin?: '2026-07-28'): Promise<Client> {
   const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const response = await fetch(input, init);
     statuses.push(response.status);
     return response;
   };
-  const client = new Client({ name: 'refused-e2e', version: '1' });
+  const client = new Client(
+    { name: 'refused-e2e', version: '1' },
+    pin === undefined ? {} : { versionNegotiation: { mode: { pin } } }
+  );
   await client.connect(
     new StreamableHTTPClientTransport(mcpUrl(server.baseUrl, environment), {
       fetch: recording,
@@ -168,6 +171,8 @@ beforeAll(async () => {
   const token = await benToken();
   const plain = await withPlainBearer('rw', token);
   await attempt('no scope, Streamable HTTP', plain, 'execute_write_sql', { query: 'DELETE FROM t' });
+  const modern = await withPlainBearer('rw', token, '2026-07-28');
+  await attempt('no scope, 2026-07-28', modern, 'execute_write_sql', { query: 'DELETE FROM t' });
   const overSse = await signedInOverSse('rw', BEN);
   await attempt('no scope, legacy SSE', overSse, 'execute_write_sql', { query: 'DELETE FROM t' });
 
@@ -239,11 +244,11 @@ describe('arguments that fail the input schema', () => {
 });
 
 describe('a token without the scope a tool needs', () => {
-  it('is answered 403 over Streamable HTTP', () => {
-    expect(statuses).toContain(403);
-    expect(answers.get('no scope, Streamable HTTP')).toEqual({
-      thrown: expect.stringMatching(/InsufficientScopeError.*sql:write/)
-    });
+  it('is answered 403 over Streamable HTTP, in a 2025-era session and to a 2026-07-28 request', () => {
+    expect(statuses.filter(status => status === 403)).toHaveLength(2);
+    for (const label of ['no scope, Streamable HTTP', 'no scope, 2026-07-28']) {
+      expect(answers.get(label)).toEqual({ thrown: expect.stringMatching(/InsufficientScopeError.*sql:write/) });
+    }
   });
 
   it('is refused over legacy HTTP+SSE too, and nothing is written', () => {
@@ -257,12 +262,13 @@ describe('a token without the scope a tool needs', () => {
   it('is recorded once per call as rejected access_denied, whichever transport refused it', () => {
     expect(refusals().filter(line => line.endsWith('access_denied'))).toEqual([
       'rw | ben | execute_write_sql | access_denied',
+      'rw | ben | execute_write_sql | access_denied',
       'rw | ben | execute_write_sql | access_denied'
     ]);
   });
 });
 
 it('records no other refusal and no call that ran', () => {
-  expect(refusals()).toHaveLength(9);
+  expect(refusals()).toHaveLength(10);
   expect(records.filter(record => record.event === 'tool.called' && record.outcome !== 'rejected')).toEqual([]);
 });
