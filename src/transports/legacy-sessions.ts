@@ -55,6 +55,8 @@ interface Session {
   lastUsed: number;
   /** When the cluster's directory last heard of it from this replica. */
   registeredAt: number;
+  /** Ends its GET stream when the token that opened the stream expires. */
+  streamExpiry?: NodeJS.Timeout;
 }
 
 const notFound = (): Response => Response.json(jsonRpcError(-32001, 'Session not found'), { status: 404 });
@@ -71,7 +73,7 @@ export class LegacySessions {
     options.cluster.on('session.closed', message => {
       const session = this.sessions.get(message.sessionId);
       if (session?.owner !== message.owner) return;
-      this.sessions.delete(message.sessionId);
+      this.forget(message.sessionId);
       void session.transport.close().catch(() => undefined);
     });
   }
@@ -88,7 +90,9 @@ export class LegacySessions {
       if (session === undefined) return this.elsewhere(id, request, owner, handling);
       if (session.owner !== owner) return notFound();
       this.touch(id, session);
-      return session.transport.handleRequest(request, handling);
+      const response = await session.transport.handleRequest(request, handling);
+      if (request.method === 'GET' && response.ok) endStreamAtExpiry(session, handling.authInfo);
+      return response;
     }
     if (request.method === 'POST' && isInitializeRequest(handling.parsedBody))
       return this.open(request, owner, holderOf(handling.authInfo), handling);
@@ -104,6 +108,7 @@ export class LegacySessions {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     const sessions = [...this.sessions.values()];
+    for (const session of sessions) clearTimeout(session.streamExpiry);
     this.sessions.clear();
     await Promise.allSettled(sessions.map(session => session.transport.close()));
   }
@@ -123,7 +128,7 @@ export class LegacySessions {
         await this.register(id, owner);
       },
       onsessionclosed: async id => {
-        this.sessions.delete(id);
+        this.forget(id);
         await this.unregister(id);
       }
     });
@@ -189,10 +194,18 @@ export class LegacySessions {
     const cutoff = Date.now() - this.options.idleTimeoutMs;
     for (const [id, session] of this.sessions) {
       if (session.lastUsed < cutoff) {
-        this.sessions.delete(id);
+        this.forget(id);
         await session.transport.close().catch(() => undefined);
       }
     }
+  }
+
+  /** Drops a session from this replica's table (its transport is closed by the caller). */
+  private forget(id: string): void {
+    const session = this.sessions.get(id);
+    if (session === undefined) return;
+    clearTimeout(session.streamExpiry);
+    this.sessions.delete(id);
   }
 
   private held(holder: string): number {
@@ -209,10 +222,29 @@ export class LegacySessions {
       if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
     }
     if (oldest === undefined) return;
-    this.sessions.delete(oldest[0]);
+    this.forget(oldest[0]);
     await this.unregister(oldest[0]);
     await oldest[1].transport.close().catch(() => undefined);
   }
+}
+
+/**
+ * A session's GET stream (what the server sends outside a request) ends when the token it was
+ * opened with expires, as a legacy SSE stream does: every request is checked, but a stream once
+ * open would otherwise stay open for as long as the session lives. The client opens it again with
+ * its refreshed token. A session holds one such stream at a time.
+ */
+function endStreamAtExpiry(session: Session, authInfo: AuthInfo | undefined): void {
+  clearTimeout(session.streamExpiry);
+  const expiresAt = authInfo?.expiresAt;
+  if (expiresAt === undefined) return;
+  session.streamExpiry = setTimeout(
+    () => {
+      session.transport.closeStandaloneSSEStream();
+    },
+    Math.max(0, expiresAt * 1000 - Date.now())
+  );
+  session.streamExpiry.unref();
 }
 
 /**

@@ -236,4 +236,37 @@ describe('tokens and sessions', () => {
       await long.stream.close();
     }
   });
+  it("ends a 2025-era session's GET stream when the token that opened it expires, and the session lives on", async () => {
+    const stored = JSON.parse(readFileSync(join(dir, 'auth', 'pg.keys.json'), 'utf8')) as { signing: JWK[] };
+    const key = stored.signing[0] ?? {};
+    const expiresAt = Math.floor(Date.now() / 1000) + 4;
+    const shortLived = await new SignJWT({ ...(jwtClaims(aliceMcp.access_token) as JWTPayload), exp: expiresAt })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: String(key.kid) })
+      .sign(await importJWK(key, 'ES256'));
+    const headers = { ...bearer(aliceMcp), accept: 'application/json, text/event-stream' };
+    const opened = await postMessage('/pg/mcp', headers, {
+      jsonrpc: '2.0',
+      id: 'init',
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'expiry', version: '1' } }
+    });
+    expect(opened.status).toBe(200);
+    const sessionId = opened.headers.get('mcp-session-id') ?? '';
+    const inSession = { ...headers, 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-11-25' };
+    expect(
+      (await postMessage('/pg/mcp', inSession, { jsonrpc: '2.0', method: 'notifications/initialized' })).status
+    ).toBe(202);
+    const { stream } = await openEventStream(at('/pg/mcp'), { ...inSession, authorization: `Bearer ${shortLived}` });
+    try {
+      await stream.ended(15_000);
+      const endedAt = Date.now();
+      expect(endedAt).toBeGreaterThanOrEqual(expiresAt * 1000 - 250);
+      expect(endedAt).toBeLessThan(expiresAt * 1000 + 3000);
+      // The session is not the stream: it answers the long-lived token still.
+      const ping = await postMessage('/pg/mcp', inSession, { jsonrpc: '2.0', id: 'after', method: 'ping' });
+      expect(ping.status).toBe(200);
+    } finally {
+      await stream.close();
+    }
+  });
 });
