@@ -18,7 +18,7 @@ import type { RateLimitObserver } from './limits/rejections.ts';
 import { requestLimits, type RequestLimitRule } from './request-limits.ts';
 import { logRequest, recordPath } from './request-log.ts';
 import { securityHeaders } from './security-headers.ts';
-import { forwardedPrefixRewrite, proxyTrust } from './trusted-proxies.ts';
+import { forwardedPrefixRewrite, proxyTrust, refuseForgedClientAddress } from './trusted-proxies.ts';
 
 /** Fastify with sqlbridge's logger. */
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>;
@@ -91,6 +91,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.setNotFoundHandler(notFound);
   app.decorateRequest('loggedPath', '');
   app.addHook('onRequest', recordPath);
+  if (trust !== undefined) app.addHook('onRequest', refuseForgedClientAddress);
   app.addHook('onRequest', refuseWhileDraining(options.inFlight));
   app.addHook(
     'onRequest',

@@ -1,5 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { JSON_RPC, jsonRpcError } from './json-rpc-errors.ts';
 
 /**
  * Which peers are reverse proxies whose forwarded headers count (`server.trustProxy`). The same
@@ -33,4 +36,21 @@ export function forwardedPrefixRewrite(trust: ProxyTrust | undefined): (req: Inc
     if (address === undefined || !trust(address, 0)) return url;
     return `${header}${url}`;
   };
+}
+
+/**
+ * A client address a trusted proxy forwarded (X-Forwarded-For) that is not an IP address: the proxy
+ * passed on what its client wrote, which then became the address logged, audited and rate-limited.
+ * Refused with 400 naming the header; a proxy that appends the address it saw never sends one.
+ */
+export async function refuseForgedClientAddress(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (isIP(request.ip) !== 0) return;
+  await reply
+    .code(400)
+    .send(
+      jsonRpcError(
+        JSON_RPC.invalidRequest,
+        'Bad Request: X-Forwarded-For from a trusted proxy names a client address that is not an IP address'
+      )
+    );
 }

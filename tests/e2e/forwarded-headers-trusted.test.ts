@@ -169,6 +169,21 @@ describe('X-Forwarded-Host and X-Forwarded-For from a trusted proxy', () => {
     expect(await loggedAddress(server, {})).toBe('127.0.0.1');
   });
 
+  it('refuses with 400 a forwarded client address that is not an IP address, which would be logged and audited', async () => {
+    for (const forwarded of ['evil<script>', '203.0.113.7, not-an-address', 'ana@example.com']) {
+      const refused = await rawRequest(server.baseUrl, '/healthz', { headers: { 'x-forwarded-for': forwarded } });
+      expect(refused.status, forwarded).toBe(400);
+      expect(refused.body).toContain('X-Forwarded-For from a trusted proxy names a client address that is not an IP');
+    }
+    // A proxy that appends the address it saw: the client's own text stays behind that address.
+    const appended = await rawRequest(server.baseUrl, '/healthz', {
+      headers: { 'x-forwarded-for': 'evil, 203.0.113.9' }
+    });
+    expect(appended.status).toBe(200);
+    const ipv6 = await rawRequest(server.baseUrl, '/healthz', { headers: { 'x-forwarded-for': '2001:db8::7' } });
+    expect(ipv6.status).toBe(200);
+  });
+
   it('refuses a foreign Origin on the MCP endpoint with 403 whatever the forwarded headers say', async () => {
     const requests: { path: string; forwarded: HeaderSet }[] = [
       { path: '/demo/mcp', forwarded: { 'x-forwarded-host': 'data.example.test', 'x-forwarded-proto': 'https' } },
