@@ -35,8 +35,16 @@ export function withFlash(path: string, code: FlashCode, target = ''): string {
   return `${path}?${query.toString()}`;
 }
 
-/** The message a page shows for its query, if it names one. */
+/**
+ * What can be a target: a grant or client id, a user name, an environment; none holds a space or an
+ * invisible character. A link crafted elsewhere could otherwise finish one of the messages with a
+ * sentence of its own (`There is no user x. Your session expired: sign in at …`).
+ */
+const TARGET = /^[^\s\p{C}\p{Z}]{1,200}$/u;
+
+/** The message a page shows for its query, if it names one (and a target that can be one). */
 export function flashOf(code: string | undefined, target: string | undefined): Flash | undefined {
-  const message = code === undefined ? undefined : MESSAGES[code];
-  return message === undefined ? undefined : { ok: message.ok, text: message.text(target ?? '') };
+  const message = code === undefined || !Object.hasOwn(MESSAGES, code) ? undefined : MESSAGES[code];
+  if (message === undefined || (target !== undefined && !TARGET.test(target))) return undefined;
+  return { ok: message.ok, text: message.text(target ?? '') };
 }
