@@ -80,6 +80,12 @@ export class AuthorizationServers {
       });
     });
     store.cluster.on('grants.revoked', message => this.forgetGrants(message.environment, message.grantIds));
+    // Keys rotated while this replica was not listening (revoked grants are checked again within grantCheckMs).
+    store.cluster.onResync(() => {
+      this.reloadKeys().catch((error: unknown) => {
+        this.logger.error({ err: error }, 'the signing keys could not be read again');
+      });
+    });
     this.users = UserDirectory.fromConfig(options.config, this.extraUsers);
     this.records = new UserRecords(store, store.cluster, this.users, this.logger);
     this.federation = new FederatedSignIn({

@@ -67,6 +67,13 @@ export interface Cluster {
   broadcast(message: ClusterMessage): Promise<void>;
   /** Handles what other replicas send of one type. */
   on<T extends ClusterMessage['type']>(type: T, handler: (message: ClusterMessageOf<T>) => void): void;
+  /**
+   * Handles the moments this replica may have missed messages: it stopped hearing the others (its
+   * connection to them broke) and hears them again. Messages are not kept for a replica that is not
+   * listening, so whoever acts on a broadcast reads again what it would have said: users, signing
+   * keys, the configuration.
+   */
+  onResync(handler: () => void): void;
   close(): Promise<void>;
 }
 
@@ -81,6 +88,7 @@ export function standaloneCluster(): Cluster {
     send: async () => false,
     broadcast: async () => undefined,
     on: () => undefined,
+    onResync: () => undefined,
     close: async () => undefined
   };
 }

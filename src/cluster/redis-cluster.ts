@@ -9,7 +9,8 @@ import type { Cluster, ClusterMessage, ClusterMessageOf, SessionEntry } from './
  * and messages travel by pub/sub, on `<prefix>:cluster:replica:<replica id>` to one replica and on
  * `<prefix>:cluster:all` to all. Pub/sub delivers to whoever listens now and keeps nothing, which
  * is what these messages need: one for a replica that is gone has no one to act on it, and the
- * sender learns so (PUBLISH answers how many received it).
+ * sender learns so (PUBLISH answers how many received it). A replica whose subscriber connection
+ * broke is told to read again what it may have missed (`onResync`) once it listens again.
  */
 
 export class RedisCluster implements Cluster {
@@ -20,6 +21,9 @@ export class RedisCluster implements Cluster {
   private readonly prefix: string;
   private readonly logger: Logger;
   private readonly handlers = new Map<string, ((message: never) => void)[]>();
+  private readonly resyncHandlers: (() => void)[] = [];
+  /** Set once the first subscription is made: each `ready` after that is a reconnection. */
+  private listening = false;
 
   private constructor(client: Redis, subscriber: Redis, prefix: string, logger: Logger) {
     this.client = client;
@@ -39,13 +43,17 @@ export class RedisCluster implements Cluster {
     subscriber.on('message', (channel: string, text: string) => {
       cluster.receive(channel, text);
     });
+    subscriber.on('ready', () => {
+      if (cluster.listening) void cluster.resync();
+    });
     try {
       if (subscriber.status === 'wait') await subscriber.connect();
-      await subscriber.subscribe(cluster.channel(cluster.replicaId), cluster.channel('all'));
+      await cluster.subscribe();
     } catch (error) {
       subscriber.disconnect();
       throw error;
     }
+    cluster.listening = true;
     return cluster;
   }
 
@@ -92,12 +100,46 @@ export class RedisCluster implements Cluster {
     this.handlers.set(type, list);
   }
 
+  onResync(handler: () => void): void {
+    this.resyncHandlers.push(handler);
+  }
+
   async close(): Promise<void> {
+    this.listening = false;
     if (this.subscriber.status === 'end') return;
     try {
       await this.subscriber.quit();
     } catch {
       this.subscriber.disconnect();
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    await this.subscriber.subscribe(this.channel(this.replicaId), this.channel('all'));
+  }
+
+  /**
+   * After a reconnection: once subscribed again (ioredis resubscribes by itself; subscribing here
+   * too waits until that is done, so that nothing sent from now on is missed), the handlers read again
+   * what the messages sent meanwhile would have told them.
+   */
+  private async resync(): Promise<void> {
+    try {
+      await this.subscribe();
+    } catch (error) {
+      // The connection broke again: its next `ready` tries again.
+      this.logger.debug({ err: error }, 'Redis subscriber could not subscribe again');
+      return;
+    }
+    this.logger.warn(
+      'the connection to the other replicas was interrupted: reading users, signing keys and the configuration again'
+    );
+    for (const handler of this.resyncHandlers) {
+      try {
+        handler();
+      } catch (error) {
+        this.logger.error({ err: error }, 'a resynchronisation could not be handled');
+      }
     }
   }
 

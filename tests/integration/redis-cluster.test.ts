@@ -1,9 +1,10 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ClusterMessage } from '../../src/cluster/cluster.ts';
 import { RedisCluster } from '../../src/cluster/redis-cluster.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { deletePrefix, keysUnder, rawRedis, uniquePrefix } from '../helpers/redis.ts';
+import { deletePrefix, keysUnder, rawRedis, REDIS_URL, uniquePrefix } from '../helpers/redis.ts';
+import { tcpRelay } from '../helpers/tcp-relay.ts';
 
 /**
  * The replicas' directory and messages on the real Redis at 127.0.0.1:6379 (which must be running):
@@ -105,4 +106,48 @@ it('stops receiving once closed', async () => {
   const id = closing.replicaId;
   await closing.close();
   expect(await a.send(id, { type: 'config.reloaded' })).toBe(false);
+});
+
+it('tells a replica whose connection broke to read again what it missed, once it listens again, and only then', async () => {
+  const target = new URL(REDIS_URL);
+  const relay = await tcpRelay(target.hostname, target.port === '' ? 6379 : Number(target.port));
+  // Reconnecting as the store's client does once started (redis-store.ts).
+  const viaRelay = new Redis({
+    host: '127.0.0.1',
+    port: relay.port,
+    db: Number(target.pathname.slice(1) || '0'),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => 100
+  });
+  viaRelay.on('error', () => undefined);
+  await viaRelay.connect();
+  const d = await RedisCluster.start(viaRelay, prefix, logger);
+  try {
+    let resyncs = 0;
+    d.onResync(() => resyncs++);
+    const got = inbox(d, 'users.changed');
+    await a.broadcast({ type: 'users.changed' });
+    await until(() => got.length === 1);
+    expect(resyncs).toBe(0);
+
+    relay.cut();
+    await a.broadcast({ type: 'users.changed' });
+    await new Promise(resolve => setTimeout(resolve, 400));
+    // Missed, and nothing said so yet: the replica is not listening.
+    expect(got).toHaveLength(1);
+    expect(resyncs).toBe(0);
+
+    relay.restore();
+    await until(() => resyncs === 1, 5000);
+    // Listening again by the time it is told: what is sent now arrives.
+    await a.broadcast({ type: 'users.changed' });
+    await until(() => got.length === 2);
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(resyncs).toBe(1);
+  } finally {
+    await d.close();
+    viaRelay.disconnect();
+    relay.close();
+  }
 });

@@ -51,9 +51,11 @@ export class UserRecords {
     this.cluster = cluster;
     this.directory = directory;
     this.logger = logger;
-    cluster.on('users.changed', () => {
+    const reread = (): void => {
       this.load().catch((error: unknown) => this.logger.error({ err: error }, 'the users could not be read again'));
-    });
+    };
+    cluster.on('users.changed', reread);
+    cluster.onResync(reread);
   }
 
   /** Reads every row into the directory. */

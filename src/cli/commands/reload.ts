@@ -18,7 +18,8 @@ import { isPlainObject } from '../../plain-object.ts';
  * carries on as it was.
  */
 
-export type ReloadTrigger = 'SIGHUP' | 'replica';
+/** What made a server reload: a signal to it, another replica's reload, or messages it may have missed (`resync`). */
+export type ReloadTrigger = 'SIGHUP' | 'replica' | 'resync';
 
 export interface ReloadOptions {
   load: () => LoadedConfig;
@@ -38,6 +39,9 @@ export function reloadOnSignal(options: ReloadOptions): () => void {
   let stopped = false;
   options.cluster.on('config.reloaded', () => {
     if (!stopped) reload(options, 'replica');
+  });
+  options.cluster.onResync(() => {
+    if (!stopped) reload(options, 'resync');
   });
   return () => {
     stopped = true;
