@@ -48,12 +48,10 @@ describe('SHOW GRANTS lines (MySQL and MariaDB)', () => {
 
   it('counts every privilege beyond reading, and GRANT OPTION', () => {
     expect(
-      writingGrants([
-        'GRANT USAGE ON *.* TO `reader`@`%`',
-        'GRANT SELECT, SHOW VIEW ON `analytics`.* TO `reader`@`%`',
-        'GRANT PROCESS ON *.* TO `reader`@`%`'
-      ])
+      writingGrants(['GRANT USAGE ON *.* TO `reader`@`%`', 'GRANT SELECT, SHOW VIEW ON `analytics`.* TO `reader`@`%`'])
     ).toEqual({ writes: [], roles: [] });
+    // PROCESS reads every session's running statement, other callers' literals included.
+    expect(writingGrants(['GRANT PROCESS ON *.* TO `reader`@`%`'])).toEqual({ writes: ['PROCESS on *.*'], roles: [] });
     expect(
       writingGrants([
         'GRANT SELECT, INSERT ON `analytics`.* TO `app`@`%`',

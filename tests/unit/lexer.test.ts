@@ -583,13 +583,30 @@ function outcome(read: (sql: string, rules: LexerRules) => Token[], sql: string,
 
 /** The rules objects the guards lex with, and the curated tools' reading of SQLite (named parameters allowed). */
 /**
- * The reference predates `letterNames` (SQL Server's names, past ASCII letters only): SQL Server's rules
- * are held to it without that option, and 'lexer: SQL Server names past ASCII' below holds the option.
+ * The reference predates `letterNames` (SQL Server's names, past ASCII letters only) and `foldNames`
+ * (names compared folded, MySQL): the rules are held to it without those options, and 'lexer: SQL Server
+ * names past ASCII' and 'lexer: names folded' below hold them.
  */
 const DIFFERENTIAL_RULES: [string, LexerRules][] = [
-  ...ALL.map((dialect): [string, LexerRules] => [dialect, { ...RULES[dialect], letterNames: false }]),
+  ...ALL.map((dialect): [string, LexerRules] => [dialect, { ...RULES[dialect], letterNames: false, foldNames: false }]),
   ['sqlite (curated placeholders)', { ...RULES.sqlite, sqliteParameters: false }]
 ];
+
+describe('lexer: names folded (MySQL and MariaDB)', () => {
+  it('compares names as an accent- and width-insensitive collation does, reading them as before', () => {
+    const plain = lex('SELECT * FROM information_schema.PROCESSL\u0130ST', { ...RULES.mysql, foldNames: false });
+    const folded = lex('SELECT * FROM information_schema.PROCESSL\u0130ST', RULES.mysql);
+    expect(folded.map(token => token.text)).toEqual(plain.map(token => token.text));
+    expect(plain.at(-1)?.upper).toBe('PROCESSL\u0130ST');
+    expect(folded.at(-1)?.upper).toBe('PROCESSLIST');
+    expect(lex('SELECT \uff30ROCESSLIST, caf\u00e9', RULES.mysql).map(token => token.upper)).toEqual([
+      'SELECT',
+      'PROCESSLIST',
+      ',',
+      'CAFE'
+    ]);
+  });
+});
 
 describe('lexer: SQL Server names past ASCII', () => {
   const CURRENCY = [

@@ -58,6 +58,11 @@ export interface LexerRules {
    * compared folded (see foldName), as a width- and accent-insensitive collation resolves them.
    */
   letterNames?: boolean;
+  /**
+   * Names compared folded (see foldName), without `letterNames`' reading of names (MySQL and MariaDB,
+   * whose utf8 collations resolve `İ` as `I`: `information_schema.PROCESSLİST` is the process list).
+   */
+  foldNames?: boolean;
 }
 
 export class LexError extends Error {
@@ -196,11 +201,12 @@ export function lex(sql: string, rules: LexerRules): Token[] {
   let depth = 0;
   let i = 0;
   const letters = rules.letterNames === true;
+  const fold = letters || rules.foldNames === true;
   const wordStart = letters ? isLetterStart : isWordStart;
   const wordPart = letters ? isLetterPart : isWordPart;
   const push = (kind: TokenKind, start: number, end: number): void => {
     const text = sql.slice(start, end);
-    const upper = kind !== 'word' ? text : letters ? foldName(text) : text.toUpperCase();
+    const upper = kind !== 'word' ? text : fold ? foldName(text) : text.toUpperCase();
     tokens.push({ kind, text, upper, start, depth });
   };
 

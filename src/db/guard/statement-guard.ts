@@ -301,7 +301,7 @@ export class StatementGuard {
       const name =
         token.kind === 'word'
           ? token.upper
-          : this.rules.lexer.letterNames === true
+          : this.rules.lexer.letterNames === true || this.rules.lexer.foldNames === true
             ? foldName(unquote(token))
             : unquote(token).toUpperCase();
       const next = statement[i + 1];

@@ -1,6 +1,6 @@
 import { DATA_CHANGE_WORDS, OTHER_CALLERS, SESSION_REASON, transactionStatements } from '../../guard/common-rules.ts';
 import type { GuardRules } from '../../guard/statement-guard.ts';
-import type { Token } from '../../guard/lexer.ts';
+import { foldName, type Token } from '../../guard/lexer.ts';
 
 /**
  * What the statement guard allows on MySQL and MariaDB
@@ -11,14 +11,16 @@ import type { Token } from '../../guard/lexer.ts';
  */
 
 const LOCKS = 'locks the rows it reads';
+const LOCKED_ROWS =
+  'show the key values of the rows other sessions lock: other callers’ data, since every caller shares the environment’s login';
 /** Allowed unless named in `schema` (`performance_schema.threads`): elsewhere the name is a user's table. */
 function notIn(schema: string): (statement: readonly Token[], index: number) => boolean {
   return (statement, index) => {
     const dot = statement[index - 1];
     const owner = statement[index - 2];
     if (dot?.kind !== 'symbol' || dot.text !== '.' || owner === undefined) return true;
-    const name = owner.kind === 'quoted' ? owner.text.slice(1, -1) : owner.text;
-    return name.toUpperCase() !== schema;
+    const name = owner.kind === 'quoted' ? foldName(owner.text.slice(1, -1)) : owner.upper;
+    return name !== schema;
   };
 }
 
@@ -56,6 +58,7 @@ export const mysqlGuardRules: GuardRules = {
   lexer: {
     dashCommentNeedsSpace: true,
     hashComments: true,
+    foldNames: true,
     nestedBlockComments: false,
     executableComments: true,
     identifierQuotes: { '`': '`' },
@@ -126,6 +129,15 @@ export const mysqlGuardRules: GuardRules = {
     // SHOW PROCESSLIST, information_schema.PROCESSLIST, performance_schema.processlist, sys.processlist.
     { name: 'PROCESSLIST', reason: `the process list ${OTHER_CALLERS}`, alsoInWrites: true },
     { name: 'X$PROCESSLIST', reason: `the process list ${OTHER_CALLERS}`, alsoInWrites: true },
+    // information_schema.INNODB_TRX: every transaction's running statement; the lock tables: the key values other sessions lock.
+    { name: 'INNODB_TRX', reason: `information_schema.INNODB_TRX ${OTHER_CALLERS}`, alsoInWrites: true },
+    { name: 'INNODB_LOCK*', reason: `InnoDB's lock tables ${LOCKED_ROWS}`, alsoInWrites: true },
+    {
+      name: 'DATA_LOCK*',
+      reason: `performance_schema's lock tables ${LOCKED_ROWS}`,
+      alsoInWrites: true,
+      allowIf: notIn('PERFORMANCE_SCHEMA')
+    },
     { name: 'SESSION', reason: `sys.session ${OTHER_CALLERS}`, alsoInWrites: true, allowIf: notIn('SYS') },
     { name: 'X$SESSION', reason: `sys.x$session ${OTHER_CALLERS}`, alsoInWrites: true },
     {

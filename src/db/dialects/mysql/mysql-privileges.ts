@@ -4,7 +4,8 @@ import { summarize, type PrivilegeProbe, type PrivilegeReport } from '../../priv
 
 /**
  * What the MySQL/MariaDB login may change, read from SHOW GRANTS (and the grants of the roles it
- * holds). Every privilege outside a short list of reading ones counts.
+ * holds). Every privilege outside a short list of reading ones counts: PROCESS too, which shows every
+ * session's running statement (other callers', literals included).
  * https://dev.mysql.com/doc/refman/8.4/en/privileges-provided.html, https://mariadb.com/kb/en/grant/
  */
 
@@ -13,7 +14,6 @@ const READING = new Set([
   'SHOW VIEW',
   'USAGE',
   'SHOW DATABASES',
-  'PROCESS',
   'REPLICATION CLIENT',
   'BINLOG MONITOR',
   'SLAVE MONITOR',
