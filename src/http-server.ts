@@ -119,8 +119,8 @@ export async function createHttpServer(
         environment.name,
         environment.config.rateLimits,
         counters,
-        (request, tools) => {
-          recordRateLimitedCalls(environment, request, tools);
+        (request, tools, limit) => {
+          recordRateLimitedCalls(environment, request, tools, limit);
         }
       );
       const common = {

@@ -1,6 +1,6 @@
 import type { AuthInfo, ServerContext } from '@modelcontextprotocol/server';
 import { callerFields } from '../audit/query-records.ts';
-import type { AuditEventName } from '../audit/record.ts';
+import type { AuditEventName, AuditRecord } from '../audit/record.ts';
 import type { Caller } from '../db/runtime.ts';
 import type { Environment } from '../environment.ts';
 import { isSqlbridgeError, SqlbridgeError } from '../errors/sqlbridge-error.ts';
@@ -64,7 +64,8 @@ const MAX_TOOL_NAME = 128;
 export function recordRefusedCall(
   environment: Environment,
   caller: Caller,
-  errorClass: 'tool_not_found' | 'access_denied' | 'rate_limited'
+  errorClass: 'tool_not_found' | 'access_denied' | 'rate_limited',
+  detail?: AuditRecord['detail']
 ): void {
   const tool = caller.tool;
   const clipped = tool === undefined ? caller : { ...caller, tool: clipName(tool) };
@@ -74,7 +75,8 @@ export function recordRefusedCall(
     environment: environment.name,
     ...callerFields(clipped),
     durationMs: 0,
-    errorClass
+    errorClass,
+    ...(detail === undefined ? {} : { detail })
   });
 }
 
@@ -126,13 +128,17 @@ function errorClassOf(error: unknown): string | undefined {
 
 /**
  * The tool calls of an HTTP request the tool-call rate limits refused (429) before the MCP layer saw
- * it: one record each, with the request's verified token, id and address.
+ * it: one record each, with the request's verified token, id and address, and the limit reached
+ * (`detail.limit`: `user`, `client` or `address`; a call refused for running queries has none).
  */
 export function recordRateLimitedCalls(
   environment: Environment,
   request: { auth?: AuthInfo | undefined; id: string; ip: string },
-  tools: readonly string[]
+  tools: readonly string[],
+  limit: string
 ): void {
   const origin = { requestId: request.id, remoteAddress: request.ip };
-  for (const tool of tools) recordRefusedCall(environment, callerWith(request.auth, tool, origin), 'rate_limited');
+  for (const tool of tools) {
+    recordRefusedCall(environment, callerWith(request.auth, tool, origin), 'rate_limited', { limit });
+  }
 }

@@ -218,8 +218,11 @@ export class Metrics implements RateLimitMetrics {
         if (record.durationMs !== undefined) this.toolDuration.observe({ environment, tool }, record.durationMs / 1000);
         if (record.errorClass === 'connection_failed') this.connectionErrors.inc({ environment });
         // A call refused because its user already runs as many queries as allowed: refused in the
-        // tool, not at the HTTP layer, so it is counted from its record.
-        if (record.errorClass === 'rate_limited') this.rateLimitRejected({ environment, limit: 'concurrent_queries' });
+        // tool, not at the HTTP layer, so it is counted from its record. One the tool-call limits
+        // refused at the HTTP layer (its record names the limit) was counted there.
+        if (record.errorClass === 'rate_limited' && record.detail?.['limit'] === undefined) {
+          this.rateLimitRejected({ environment, limit: 'concurrent_queries' });
+        }
         return;
       }
       case 'query.executed':

@@ -95,16 +95,16 @@ describe('metrics of a session, on their own listener', () => {
     samples = parsePrometheusText(await response.text());
   }, 60_000);
 
-  it('counts exactly the calls made, by environment, tool and outcome', () => {
+  it('counts exactly the calls made, by environment, tool and outcome, the one refused at the HTTP layer included', () => {
     const expected: Record<string, number> = {};
-    for (const call of CALLS) {
+    for (const call of [...CALLS, { tool: 'list_tables', outcome: 'rejected' }]) {
       const key = `environment=production,outcome=${call.outcome},tool=${call.tool}`;
       expected[key] = (expected[key] ?? 0) + 1;
     }
     expect(series(samples, 'sqlbridge_tool_calls_total')).toEqual(expected);
     // One latency observation per call.
     expect(series(samples, 'sqlbridge_tool_call_duration_seconds_count')).toEqual({
-      'environment=production,tool=list_tables': CALLS.filter(call => call.tool === 'list_tables').length,
+      'environment=production,tool=list_tables': CALLS.filter(call => call.tool === 'list_tables').length + 1,
       'environment=production,tool=execute_sql': CALLS.filter(call => call.tool === 'execute_sql').length
     });
   });

@@ -207,6 +207,7 @@ describe('tool calls per user', () => {
     for (const record of records) {
       expect(record.requestId).toEqual(expect.any(String));
       expect(record.remoteAddress).toBe('127.0.0.1');
+      expect(record.detail).toEqual({ limit: 'user' });
     }
     // The four calls of one batch came in one request.
     expect(new Set(records.slice(1).map(record => record.requestId)).size).toBe(1);

@@ -21,8 +21,8 @@ interface Counted {
   limit: WindowLimit;
 }
 
-/** Hears the tool calls (the names they ask for) of each request the limits refuse. */
-export type RefusedCallsListener = (request: FastifyRequest, tools: readonly string[]) => void;
+/** Hears the tool calls (the names they ask for) of each request the limits refuse, and the limit reached. */
+export type RefusedCallsListener = (request: FastifyRequest, tools: readonly string[], limit: LimitKeyKind) => void;
 
 export function toolCallLimits(
   environment: string,
@@ -65,7 +65,7 @@ export function toolCallLimits(
       { rule: `tool calls per ${refused.kind}`, keyKind: refused.kind, environment, retryAfterSeconds: seconds },
       request.server.rateLimitObserver
     );
-    onRefused?.(request, tools);
+    onRefused?.(request, tools, refused.kind);
     const { limit, windowSeconds } = refused.limit;
     const message = `Rate limit reached: at most ${String(limit)} tool calls per ${String(windowSeconds)} s per ${refused.kind} in environment "${environment}"; retry in ${String(seconds)} s`;
     const data = {
