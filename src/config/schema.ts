@@ -368,7 +368,7 @@ const environmentRateLimitsSchema = z
       .nullable()
       .default(8)
       .describe(
-        'Tool calls (integer) one user may have running at once in this environment, counted per server process; one more is answered with an error result naming the limit. Set it below `database.pool.max` to keep connections for others. `null` turns it off.'
+        'Tool calls and catalog reads (integer) one user may have running at once in this environment, counted per server process; one more is answered with an error naming the limit. Set it below `database.pool.max` to keep connections for others. `null` turns it off.'
       )
   })
   .strict();

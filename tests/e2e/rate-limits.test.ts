@@ -272,6 +272,49 @@ describe('concurrent queries per user', () => {
     for (const answer of next) expect(toolResult(answer.message).isError).toBe(false);
   });
 
+  it("holds a place for each catalog read too: a user's resources/list is refused while their queries fill their places, another user's is answered", async () => {
+    const list = async (who: string, id: string): Promise<Record<string, unknown>> => {
+      const answer = await postJson(
+        `${server.baseUrl}/pg/mcp`,
+        {
+          jsonrpc: '2.0',
+          id,
+          method: 'resources/list',
+          params: {
+            _meta: {
+              'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+              'io.modelcontextprotocol/clientInfo': { name: 'rate-limit-tests', version: '1' },
+              'io.modelcontextprotocol/clientCapabilities': {}
+            }
+          }
+        },
+        { token: token(`pg/${who}`), headers: { 'mcp-method': 'resources/list' } }
+      );
+      const data = answer.text.trimStart().startsWith('{')
+        ? answer.text
+        : (answer.text
+            .split('\n')
+            .find(line => line.startsWith('data: '))
+            ?.slice(6) ?? '{}');
+      return JSON.parse(data) as Record<string, unknown>;
+    };
+    const marker = `rate-limit-${randomUUID()}`;
+    const slow = Promise.all([1, 2].map(i => query('alice', `${busyFor(3)} /* ${marker} */`, `catalog-${i}`)));
+    const deadline = Date.now() + 10_000;
+    while ((await running(marker)) < 2) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise(resolve => setTimeout(resolve, 50));
+    }
+    const refused = await list('alice', 'alice-list');
+    expect(refused['error']).toMatchObject({
+      message: expect.stringContaining('at most 2 queries may run at once per user')
+    });
+    const bob = await list('bob', 'bob-list');
+    expect(bob['result']).toMatchObject({ resources: expect.any(Array) });
+    for (const answer of await slow) expect(toolResult(answer.message).isError).toBe(false);
+    expect((await list('alice', 'alice-after'))['result']).toMatchObject({ resources: expect.any(Array) });
+  });
+
   it('gives the slot back when a query fails', async () => {
     const failed = await Promise.all([1, 2].map(i => query('alice', failsAfter(0.5), i)));
     for (const answer of failed) expect(toolResult(answer.message).isError).toBe(true);

@@ -9,6 +9,7 @@ import type { TableDescription, TableRef, TableSummary } from '../../db/introspe
 import type { Caller, QueryOptions } from '../../db/runtime.ts';
 import type { Environment } from '../../environment.ts';
 import { isSqlbridgeError } from '../../errors/sqlbridge-error.ts';
+import { takeQuerySlot, type QuerySlot } from '../../http/limits/concurrent-queries.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { callerOf, recordCall, refuseWhileAuditFails } from '../call-audit.ts';
 import { callerMessage } from '../tool-error.ts';
@@ -50,13 +51,18 @@ export class CallerCatalog {
 
   /**
    * Runs one request's catalog reads as a tool call runs: refused while the environment's audit trail
-   * must block and cannot write, and recorded (`catalog.read`) with the caller, how it ended and why.
+   * must block and cannot write, holding one of the caller's running-query places
+   * (`rateLimits.maxConcurrentQueriesPerUser`: catalog reads take connections from the same pool, and
+   * a batch of them would otherwise hold it all), and recorded (`catalog.read`) with the caller, how it
+   * ended and why.
    */
   private async audited<T>(ctx: ServerContext, purpose: string, work: (caller: Caller) => Promise<T>): Promise<T> {
     const caller = callerOf(ctx, purpose);
     const started = performance.now();
+    let slot: QuerySlot | undefined;
     try {
       refuseWhileAuditFails(this.environment);
+      slot = takeQuerySlot(this.environment, caller, this.logger);
       const result = await work(caller);
       recordCall(this.environment, 'catalog.read', caller, started);
       return result;
@@ -64,6 +70,8 @@ export class CallerCatalog {
       recordCall(this.environment, 'catalog.read', caller, started, error);
       if (error instanceof ResourceNotFoundError) throw error;
       throw this.protocolError(error, purpose);
+    } finally {
+      slot?.release();
     }
   }
 
