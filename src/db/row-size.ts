@@ -26,6 +26,10 @@ function mebibytes(bytes: number): string {
   return `${(bytes / MIB).toFixed(bytes % MIB === 0 ? 0 : 1)} MiB`;
 }
 
+function kibibytes(bytes: number): string {
+  return `${Math.floor(bytes / 1024).toLocaleString('en-US')} KiB`;
+}
+
 /**
  * What a call answers when the database sends a row (or any one message) larger than `limit` bytes:
  * `bytes` is its size where known, or how much of it was seen (`atLeast`).
@@ -43,12 +47,17 @@ export function rowTooLarge(limit: number, bytes: number, atLeast = false): Sqlb
 
 /**
  * What a call answers when the engine refused to make a value longer than `limit` bytes (SQLite's length
- * limit, which the worker sets to limits.maxRowBytes), in the result or on the way to it.
+ * limit, which the worker sets to limits.maxRowBytes), in the result or on the way to it; `share`, when
+ * smaller, is what a value of a wide result may take (sqlite-worker.ts, limitValues).
  */
-export function valueTooLong(limit: number, cause: unknown): SqlbridgeError {
+export function valueTooLong(limit: number, cause: unknown, share = limit): SqlbridgeError {
+  const longest =
+    share < limit
+      ? `the ${kibibytes(share)} each value of a result this wide may take (its share of the ${mebibytes(limit)} one row may take, limits.maxRowBytes)`
+      : `the ${mebibytes(limit)} one row may take (limits.maxRowBytes)`;
   return new SqlbridgeError(
     'row_too_large',
-    `a value the statement reads or computes is longer than the ${mebibytes(limit)} one row may take (limits.maxRowBytes); SQLite stopped the statement`,
+    `a value the statement reads or computes is longer than ${longest}; SQLite stopped the statement`,
     {
       expose: true,
       hint: 'select fewer or narrower columns, or shorten long values in the query (substr(), length())',

@@ -28,8 +28,8 @@ describe('SQLite: values longer than a row may be', () => {
     await driver.destroy();
   });
 
-  const run = async (sql: string): Promise<unknown> => {
-    const sink = new ResultCollector({ maxRows: 10, maxChars: 100_000 }, value => value as string);
+  const run = async (sql: string, maxChars = 100_000): Promise<unknown> => {
+    const sink = new ResultCollector({ maxRows: 10, maxChars }, value => value as string);
     return driver.stream({ sql, readOnly: true }, sink, AbortSignal.timeout(60_000)).then(
       () => sink.result().rows,
       (failure: unknown) => failure
@@ -60,5 +60,20 @@ describe('SQLite: values longer than a row may be', () => {
     // Three values of a gigabyte each were asked for: the worker never held one.
     expect(workerPeak()).toBeLessThan(256 * 1024 * 1024);
     expect(await run('SELECT length(randomblob(1000000)) AS n')).toEqual([[1000000]]);
+  }, 60_000);
+  it('bounds a wide row on its way to being weighed: many long values share what one row may take', async () => {
+    const columns = (count: number, bytes: number): string =>
+      Array.from({ length: count }, (_, i) => `hex(zeroblob(${String(bytes / 2)})) AS c${String(i)}`).join(', ');
+    // Twenty values of 16 MiB each (320 MiB a row), each within the limit one value had before.
+    const error = await run(`SELECT ${columns(20, 16_000_000)}`);
+    expect(error).toBeInstanceOf(SqlbridgeError);
+    expect((error as SqlbridgeError).code).toBe('row_too_large');
+    expect((error as SqlbridgeError).message).toContain(
+      'longer than the 3,276 KiB each value of a result this wide may take (its share of the 16 MiB one row may take, limits.maxRowBytes)'
+    );
+    expect(workerPeak()).toBeLessThan(256 * 1024 * 1024);
+    // Twenty values of half a megabyte: 10 MB, within the row's 16 MiB, read whole.
+    const rows = (await run(`SELECT ${columns(20, 500_000)}`, 20_000_000)) as string[][];
+    expect(rows[0]?.map(value => value.length)).toEqual(Array.from({ length: 20 }, () => 500_000));
   }, 60_000);
 });

@@ -131,8 +131,11 @@ export class SqliteDriver implements Driver {
     if (!(error instanceof SqliteFailure)) return error;
     const maxRowBytes = this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
     if (error.rowBytes !== undefined) return rowTooLarge(maxRowBytes, error.rowBytes, error.rowBytesAtLeast);
-    // The worker's length limit is maxRowBytes: a value, in the result or on the way to it, was longer.
-    if (error.errcode === SQLITE_TOOBIG && error.phase !== 'open') return valueTooLong(maxRowBytes, error);
+    // A value, in the result or on the way to it, was longer than the worker's length limit: maxRowBytes,
+    // or the statement's share of it (sqlite-worker.ts, limitValues).
+    if (error.errcode === SQLITE_TOOBIG && error.phase !== 'open') {
+      return valueTooLong(maxRowBytes, error, error.valueBytes);
+    }
     if (error.phase === 'open') {
       const detail = `${this.options.path}: ${error.message}`;
       if (error.errcode === SQLITE_NOTADB) {

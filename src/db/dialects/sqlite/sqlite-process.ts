@@ -28,6 +28,8 @@ export class SqliteFailure extends Error {
   /** A row beyond the limit stopped the statement: its weight, or at least that (`rowBytesAtLeast`). */
   readonly rowBytes: number | undefined;
   readonly rowBytesAtLeast: boolean;
+  /** A value longer than this stopped the statement (SQLITE_TOOBIG): the statement's share of the row limit. */
+  readonly valueBytes: number | undefined;
 
   constructor(error: WorkerError, phase: 'open' | 'query' | 'process') {
     super(error.message);
@@ -36,6 +38,7 @@ export class SqliteFailure extends Error {
     this.phase = phase;
     this.rowBytes = error.rowBytes;
     this.rowBytesAtLeast = error.rowBytesAtLeast === true;
+    this.valueBytes = error.valueBytes;
   }
 }
 

@@ -46,6 +46,8 @@ export interface WorkerError {
   rowBytes?: number;
   /** Whether `rowBytes` is only a lower bound (a value too long to read at all). */
   rowBytesAtLeast?: boolean;
+  /** With SQLITE_TOOBIG: how long a value of the statement could be (its share of maxRowBytes). */
+  valueBytes?: number;
 }
 
 /**

@@ -79,6 +79,26 @@ class RowTooLarge extends Error {
   }
 }
 
+/**
+ * How long one value may be, for a statement of `columns` columns. SQLite's length limit bounds each
+ * value, and node:sqlite makes the whole row before the worker can weigh it: with maxRowBytes a value,
+ * a row of 2,000 columns could take 2,000 times that (gigabytes) before being refused. The values of a
+ * statement share ROW_SHARES rows' worth of maxRowBytes instead, and each may still be maxRowBytes
+ * long when there are few columns, and at least MIN_VALUE_BYTES when there are many: a row takes at
+ * most max(4 × maxRowBytes, 2,000 × 64 KiB) on its way to being weighed.
+ */
+const ROW_SHARES = 4;
+/** SQLite's primary result code for a string or blob beyond the length limit. */
+const SQLITE_TOOBIG = 18;
+const MIN_VALUE_BYTES = 65_536;
+let valueBytes = Infinity;
+
+function limitValues(columns: number): void {
+  if (db === undefined || !Number.isFinite(maxRowBytes)) return;
+  valueBytes = Math.min(maxRowBytes, Math.max(MIN_VALUE_BYTES, Math.floor((ROW_SHARES * maxRowBytes) / columns)));
+  db.limits.length = valueBytes;
+}
+
 /** V8's longest string (2^29 − 24 characters): node:sqlite gives back no row at all for a longer value. */
 const LONGEST_STRING = 0x1fffffe8;
 
@@ -87,7 +107,10 @@ function toWorkerError(error: unknown): WorkerError {
   return {
     message: error instanceof Error ? error.message : String(error),
     errcode: typeof errcode === 'number' ? errcode & 0xff : null,
-    ...(error instanceof RowTooLarge ? { rowBytes: error.rowBytes, rowBytesAtLeast: error.atLeast } : {})
+    ...(error instanceof RowTooLarge ? { rowBytes: error.rowBytes, rowBytesAtLeast: error.atLeast } : {}),
+    ...(typeof errcode === 'number' && (errcode & 0xff) === SQLITE_TOOBIG && Number.isFinite(valueBytes)
+      ? { valueBytes }
+      : {})
   };
 }
 
@@ -102,7 +125,7 @@ function open(path: string, attach: Readonly<Record<string, string>>, readOnly: 
     });
     // No string or blob longer than a row may be, in the result or on the way to it: SQLite refuses to
     // make one (SQLITE_TOOBIG), so `randomblob(999000000)` costs no gigabyte (its own limit is 1 GB).
-    db.limits.length = Math.min(db.limits.length, Number.isFinite(maxRowBytes) ? maxRowBytes : Infinity);
+    limitValues(1);
     // Attached files share the connection's read-only flag.
     for (const [schema, file] of Object.entries(attach)) {
       db.prepare(`ATTACH DATABASE ? AS "${schema.replaceAll('"', '""')}"`).run(file);
@@ -178,6 +201,7 @@ function startQuery(
   try {
     // Statements compile under the role's authorizer: it decides while SQLite prepares them.
     useTables(db, tables);
+    limitValues(1);
     if (writable) {
       db.exec('BEGIN IMMEDIATE');
       changesAtStart = totalChanges(db);
@@ -190,6 +214,7 @@ function startQuery(
     statement.setReadBigInts(true);
     statement.setReturnArrays(true);
     const columns = statement.columns().map(c => ({ name: c.name, type: c.type }));
+    limitValues(Math.max(1, columns.length));
     if (columns.length === 0) {
       const result = statement.run(...(params as never[]));
       send({ t: 'columns', columns });
