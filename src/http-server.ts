@@ -13,6 +13,7 @@ import { mountLegacySse } from './transports/legacy-sse.ts';
 import { readJsonBodies } from './transports/json-body.ts';
 import { LegacySseSessions } from './transports/legacy-sse-sessions.ts';
 import { mountStreamableHttp, type McpEndpoint } from './transports/streamable-http.ts';
+import { capConnections, connectionCap, softOpenFileLimit } from './http/connection-cap.ts';
 import { createHttpApp, type HttpApp } from './http/http-app.ts';
 import { InFlightCalls, type DrainOutcome } from './http/in-flight.ts';
 import { mountReadiness } from './http/readiness.ts';
@@ -71,6 +72,15 @@ export async function createHttpServer(
     ...(observers.rateLimitObserver === undefined ? {} : { rateLimitObserver: observers.rateLimitObserver })
   });
   decorateRequestAuth(app);
+  const maxConnections = connectionCap(config.server.maxConnections, softOpenFileLimit());
+  // Worth a warning when the open-file limit leaves few connections (a default soft limit of 1024).
+  if (maxConnections < Math.min(config.server.maxConnections, 4096)) {
+    logger.warn(
+      { configured: config.server.maxConnections, maxConnections, openFileLimit: softOpenFileLimit() },
+      'server.maxConnections lowered to leave open files for databases, files and workers; raise the open-file limit (ulimit -n) to hold more'
+    );
+  }
+  capConnections(app.server, maxConnections, logger);
 
   // Liveness: the process serves. The audit trail's state is shown (without its error text, which may
   // name paths); an environment that blocks on audit failures refuses its calls meanwhile.

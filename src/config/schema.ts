@@ -503,6 +503,15 @@ const serverSchema = z
       .max(16 * 1024 * 1024)
       .default(1024 * 1024)
       .describe('Largest request body accepted.'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_000_000)
+      .default(20_000)
+      .describe(
+        'Open HTTP connections at most, every client together; one more is closed at once. Lowered at start to leave 512 of the process’s open-file limit to database connections, files and SQLite workers, which a flood of idle connections would otherwise starve.'
+      ),
     maxSessions: z
       .number()
       .int()
