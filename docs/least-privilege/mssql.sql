@@ -32,6 +32,8 @@ DENY INSERT, UPDATE, DELETE, EXECUTE, ALTER, TAKE OWNERSHIP TO sqlbridge_reader;
 DENY CREATE TABLE, CREATE VIEW, CREATE PROCEDURE, CREATE FUNCTION, CREATE SCHEMA, CREATE TYPE, CREATE SYNONYM,
   CREATE DEFAULT, CREATE RULE TO sqlbridge_reader;
 DENY BACKUP DATABASE, BACKUP LOG, CHECKPOINT TO sqlbridge_reader;
+-- Every caller shares this login: the state views would show each one what the others run.
+DENY VIEW DATABASE STATE TO sqlbridge_reader;
 -- Scalar functions used in queries need EXECUTE. If analysts need some, drop EXECUTE from the DENY
 -- above and GRANT EXECUTE ON each function (or its schema) instead.
 GO

@@ -100,6 +100,8 @@ describe('docs/least-privilege/mssql.sql (SQL Server cannot run here; checked as
     expect(body).toMatch(/DENY INSERT, UPDATE, DELETE, EXECUTE, ALTER, TAKE OWNERSHIP TO sqlbridge_reader;/);
     expect(body).toMatch(/DENY CREATE TABLE, CREATE VIEW, CREATE PROCEDURE, CREATE FUNCTION, CREATE SCHEMA/);
     expect(body).not.toMatch(/DENY[^;]*\bCONTROL\b/);
+    // The state views show what every session runs: other callers' statements.
+    expect(body).toContain('DENY VIEW DATABASE STATE TO sqlbridge_reader;');
     expect(body).not.toMatch(/ON SCHEMA::dbo TO/);
   });
 });

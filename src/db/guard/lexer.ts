@@ -231,7 +231,7 @@ export function lex(sql: string, rules: LexerRules): Token[] {
       next === '-' &&
       (!rules.dashCommentNeedsSpace || i + 2 >= sql.length || isSpaceOrControl(sql.charCodeAt(i + 2)))
     ) {
-      i = lineEnd(sql, i + 2, rules.carriageReturnEndsComment);
+      i = lineEnd(sql, i + 2, rules.carriageReturnEndsComment, letters);
       continue;
     }
     if (c === '#' && rules.hashComments) {
@@ -406,13 +406,23 @@ function isSpaceOrControl(code: number): boolean {
   return code <= 0x20 || code === 0x7f;
 }
 
+/** Line breaks other than LF and CR: VT, FF, NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR. */
+const OTHER_LINE_BREAKS: ReadonlySet<number> = new Set([0x0b, 0x0c, 0x85, 0x2028, 0x2029]);
+
 /**
  * Where a line comment ends: at LF, and at a bare CR where the engine says so (PostgreSQL). Elsewhere
- * a bare CR inside a comment is refused, since engines disagree on it.
+ * a bare CR inside a comment is refused, since engines disagree on it; so are the other line breaks
+ * where the engine does not document where its comments end (`otherBreaksUnknown`, SQL Server).
  */
-function lineEnd(sql: string, from: number, carriageReturnEnds: boolean): number {
+function lineEnd(sql: string, from: number, carriageReturnEnds: boolean, otherBreaksUnknown = false): number {
   let i = from;
   while (i < sql.length && sql[i] !== '\n') {
+    if (otherBreaksUnknown && OTHER_LINE_BREAKS.has(sql.charCodeAt(i))) {
+      throw new LexError(
+        `U+${sql.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')} inside a -- comment may end it in this database; use a /* */ comment`,
+        i
+      );
+    }
     if (sql[i] === '\r') {
       if (carriageReturnEnds) return i;
       if (sql[i + 1] !== '\n')

@@ -1,4 +1,4 @@
-import { DATA_CHANGE_WORDS, SESSION_REASON, transactionWords } from '../../guard/common-rules.ts';
+import { DATA_CHANGE_WORDS, OTHER_CALLERS, SESSION_REASON, transactionWords } from '../../guard/common-rules.ts';
 import { foldName, type Token } from '../../guard/lexer.ts';
 import { unquote, type GuardRules, type PhraseRule, type WordRule } from '../../guard/statement-guard.ts';
 
@@ -359,10 +359,16 @@ export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly
     { name: 'FN_XE_FILE_TARGET_READ_FILE', reason: 'this function reads files on the database server', ...NEVER },
     { name: 'FN_DUMP_DBLOG', reason: 'fn_dump_dblog() reads backup files', ...NEVER },
     {
-      name: 'FN_DBLOG',
+      name: 'FN_DBLOG*',
       reason: 'fn_dblog() reads row images from the transaction log, past row-level security and column permissions',
       ...NEVER
     },
+    {
+      name: 'FN_FULL_DBLOG',
+      reason: 'fn_full_dblog() reads row images from transaction logs and their backups, past row-level security',
+      ...NEVER
+    },
+    { name: 'FN_GET_SQL', reason: `fn_get_sql() ${OTHER_CALLERS}`, ...NEVER },
     {
       name: 'FN_XE_TELEMETRY_BLOB_TARGET_READ_FILE',
       reason: 'this function reads files on the database server',
@@ -370,6 +376,19 @@ export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly
     },
     { name: 'DM_OS_FILE_EXISTS', reason: 'this function probes files on the database server', ...NEVER },
     { name: 'DM_OS_ENUMERATE_FILESYSTEM', reason: 'this function lists files on the database server', ...NEVER }
+  ],
+  // What other sessions run, to a login with VIEW SERVER STATE or VIEW DATABASE STATE (monitoring logins often have it).
+  names: [
+    { name: 'DM_EXEC_*', reason: `the sys.dm_exec_* views and functions ${OTHER_CALLERS}`, ...NEVER },
+    { name: 'SYSPROCESSES', reason: `sys.sysprocesses ${OTHER_CALLERS}`, ...NEVER },
+    { name: 'QUERY_STORE_*', reason: `the Query Store ${OTHER_CALLERS}`, ...NEVER },
+    { name: 'DM_XE_*', reason: `extended event sessions ${OTHER_CALLERS}`, ...NEVER },
+    {
+      name: 'DM_TRAN_LOCKS',
+      reason:
+        'sys.dm_tran_locks shows what other sessions lock: other callers, since every caller shares the environment’s login',
+      ...NEVER
+    }
   ],
   maxNameParts: 3,
   identityChange: mssqlIdentityChange,

@@ -25,12 +25,17 @@ SELECT N'database role ' + r.name
                (N'db_backupoperator')) AS r(name)
  WHERE IS_ROLEMEMBER(r.name) = 1`;
 
-/** Database permissions that change something (reading ones such as SELECT, CONNECT, VIEW … and SHOWPLAN are left out). */
+/**
+ * Database permissions that change something (reading ones such as SELECT, CONNECT, VIEW DEFINITION and
+ * SHOWPLAN are left out), and VIEW DATABASE STATE, which shows every session's running statement:
+ * other callers', since all share the login. VIEW SERVER STATE does the same at server scope.
+ */
 const DATABASE_PERMISSIONS = `
 SELECT permission_name AS permission
   FROM sys.fn_my_permissions(NULL, N'DATABASE')
  WHERE permission_name IN (N'INSERT', N'UPDATE', N'DELETE', N'EXECUTE', N'CONTROL', N'TAKE OWNERSHIP', N'IMPERSONATE',
-                           N'BACKUP DATABASE', N'BACKUP LOG', N'CHECKPOINT')
+                           N'BACKUP DATABASE', N'BACKUP LOG', N'CHECKPOINT', N'VIEW DATABASE STATE',
+                           N'VIEW DATABASE PERFORMANCE STATE')
     OR permission_name LIKE N'CREATE %' OR permission_name LIKE N'ALTER%' OR permission_name LIKE N'ADMINISTER%'
  ORDER BY permission_name`;
 
@@ -38,7 +43,8 @@ const SERVER_PERMISSIONS = `
 SELECT permission_name AS permission
   FROM sys.fn_my_permissions(NULL, N'SERVER')
  WHERE permission_name IN (N'CONTROL SERVER', N'SHUTDOWN', N'EXTERNAL ACCESS ASSEMBLY', N'UNSAFE ASSEMBLY',
-                           N'IMPERSONATE ANY LOGIN', N'AUTHENTICATE SERVER', N'CREATE ANY DATABASE')
+                           N'IMPERSONATE ANY LOGIN', N'AUTHENTICATE SERVER', N'CREATE ANY DATABASE',
+                           N'VIEW SERVER STATE', N'VIEW SERVER PERFORMANCE STATE')
     OR permission_name LIKE N'ALTER %' OR permission_name LIKE N'ADMINISTER%'
  ORDER BY permission_name`;
 
