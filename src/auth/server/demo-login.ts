@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { writePrivateFile } from '../../private-file.ts';
 import { join } from 'node:path';
 import { hashPassword, isPasswordHash } from './passwords.ts';
 import type { User } from './users.ts';
@@ -44,7 +45,7 @@ export async function ensureDemoLogin(dataDir: string, environments: readonly st
   const passwordHash = await hashPassword(password);
   mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ username: DEMO_USERNAME, passwordHash }, null, 2)}\n`, { mode: 0o600 });
+  writePrivateFile(temporary, `${JSON.stringify({ username: DEMO_USERNAME, passwordHash }, null, 2)}\n`);
   renameSync(temporary, path);
   return { user: user(passwordHash), newPassword: password, path };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { writePrivateFile } from '../../private-file.ts';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { SharedValues } from '../storage/shared-values.ts';
@@ -45,7 +46,7 @@ export async function loadOrCreateKeys(
   mkdirSync(join(dataDir, 'auth'), { recursive: true, mode: 0o700 });
   // Written to a temporary file first, so a crash never leaves half a key file.
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  writePrivateFile(temporary, `${JSON.stringify(keys, null, 2)}\n`);
   renameSync(temporary, path);
   return keys;
 }
@@ -87,7 +88,7 @@ export async function rotateSigningKey(
   }
   const path = keysPath(dataDir, environment);
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600 });
+  writePrivateFile(temporary, `${JSON.stringify(keys, null, 2)}\n`);
   renameSync(temporary, path);
   return fresh;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { writePrivateFile } from '../../private-file.ts';
 import { join } from 'node:path';
 
 /**
@@ -26,7 +27,7 @@ export function loadOrCreateStoreKey(dataDir: string): Buffer {
   // Written to a temporary file, then linked into place: a crash never leaves half a key, and of two
   // processes starting together the first link wins and both use its key.
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, randomBytes(STORE_KEY_BYTES), { mode: 0o600 });
+  writePrivateFile(temporary, randomBytes(STORE_KEY_BYTES));
   try {
     linkSync(temporary, path);
   } catch (error) {

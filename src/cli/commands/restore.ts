@@ -1,4 +1,5 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { assertPrivateDataDir } from '../../config/data-dir-policy.ts';
 import { dirname, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createLogger } from '../../observability/logger.ts';
@@ -35,6 +36,7 @@ export async function restoreCommand(
   }
   const from = resolve(cwd, flags.from);
   const dataDir = loaded.config.dataDir;
+  assertPrivateDataDir(dataDir);
   let manifest;
   try {
     manifest = verifyBackup(from);
@@ -55,7 +57,9 @@ export async function restoreCommand(
     const staged = `${target}.restore.tmp`;
     try {
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-      copyFileSync(join(from, FILES_DIR, entry.path), staged);
+      // Made anew (never through a link someone left at the staging name), then renamed into place.
+      rmSync(staged, { force: true });
+      copyFileSync(join(from, FILES_DIR, entry.path), staged, constants.COPYFILE_EXCL);
       chmodSync(staged, 0o600);
       if (entry.kind === 'sqlite') {
         for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${target}${suffix}`, { force: true });

@@ -1,3 +1,4 @@
+import { assertPrivateDataDir } from '../../config/data-dir-policy.ts';
 import { createApp, type App } from '../../app.ts';
 import type { AuthorizationServers } from '../../auth/authorization-servers.ts';
 import { DEMO_USERNAME, ensureDemoLogin } from '../../auth/server/demo-login.ts';
@@ -25,6 +26,7 @@ import { untilSignal } from './signals.ts';
 export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => LoadedConfig): Promise<number> {
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
+  assertPrivateDataDir(config.dataDir);
   // A line per request: batched (logger.ts); the lines a supervisor waits for are written at once.
   const logger = createLogger(config.logLevel, 2, { batched: true });
   logProcessWarnings(logger);

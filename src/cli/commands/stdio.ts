@@ -1,3 +1,4 @@
+import { assertPrivateDataDir } from '../../config/data-dir-policy.ts';
 import { createApp } from '../../app.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { createServerFactory } from '../../mcp/server.ts';
@@ -14,6 +15,7 @@ import { untilSignal } from './signals.ts';
 /** `sqlbridge stdio`: one environment over stdin/stdout until the client closes stdin. */
 export async function stdioCommand(loaded: LoadedConfig, environmentName: string | undefined): Promise<number> {
   const config = selectEnvironment(requireEnvironments(loaded), environmentName);
+  assertPrivateDataDir(config.dataDir);
   const logger = createLogger(config.logLevel);
   logProcessWarnings(logger);
   // From here on, no configured password, secret or token reaches a log line, whatever carries it.
