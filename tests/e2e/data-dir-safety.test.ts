@@ -63,4 +63,24 @@ describe('secrets written through a planted link', () => {
     expect(readFileSync(join(target, 'auth', 'store.key'))).toEqual(key);
     expect(lstatSync(join(target, 'auth', 'store.key')).isSymbolicLink()).toBe(false);
   });
+  it('backup follows a file the data directory links to (a key mounted from a secret) instead of leaving it out', async () => {
+    const source = emptyDir('backup-link-source-');
+    mkdirSync(join(source, 'auth'), { mode: 0o700 });
+    const mounted = join(emptyDir('backup-link-secret-'), 'store.key');
+    const key = randomBytes(32);
+    writeFileSync(mounted, key, { mode: 0o600 });
+    symlinkSync(mounted, join(source, 'auth', 'store.key'));
+    // A link to an ancestor is followed once, not for ever.
+    symlinkSync(source, join(source, 'auth', 'loop'));
+    const out = join(emptyDir('backup-link-out-'), 'backup');
+    const backup = await runCli(['backup', '--out', out], { env: { SQLBRIDGE_DATA_DIR: source } });
+    expect(backup.code, backup.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: { path: string }[] };
+    expect(manifest.files.map(file => file.path)).toEqual(['auth/store.key']);
+    const target = join(emptyDir('backup-link-target-'), 'data');
+    const restored = await runCli(['restore', '--from', out], { env: { SQLBRIDGE_DATA_DIR: target } });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(readFileSync(join(target, 'auth', 'store.key'))).toEqual(key);
+    expect(lstatSync(join(target, 'auth', 'store.key')).isSymbolicLink()).toBe(false);
+  });
 });

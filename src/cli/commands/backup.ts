@@ -1,4 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { backup, DatabaseSync } from 'node:sqlite';
 import { auditFilePath } from '../../audit/trail-files.ts';
@@ -11,7 +20,6 @@ import {
   BACKUP_FORMAT,
   BACKUP_VERSION,
   FILES_DIR,
-  filesUnder,
   isSqliteFile,
   MANIFEST_FILE,
   sha256File,
@@ -101,7 +109,37 @@ export async function backupCommand(loaded: LoadedConfig, flags: BackupFlags, cw
 }
 
 function filesToCopy(dataDir: string, includeDemo: boolean): string[] {
-  return filesUnder(dataDir).filter(path => !TRANSIENT.test(path) && (includeDemo || path !== DEMO_FILE));
+  return sourceFiles(dataDir).filter(path => !TRANSIENT.test(path) && (includeDemo || path !== DEMO_FILE));
+}
+
+/**
+ * Every file under the data directory as the server reads it: a symbolic link (a key file mounted
+ * from a Kubernetes Secret, say) is followed, and what it points to is backed up as a file of its
+ * own, rather than left out of the backup unsaid. A directory reached twice (a link to an ancestor)
+ * is listed once.
+ */
+function sourceFiles(dir: string, prefix = '', seen = new Set<string>([realpathSync(dir)])): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const relativePath = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    const full = join(dir, relativePath);
+    let kind: 'file' | 'directory' | undefined;
+    if (entry.isFile()) kind = 'file';
+    else if (entry.isDirectory()) kind = 'directory';
+    else if (entry.isSymbolicLink()) {
+      // A link to nothing (or to something that is neither) has nothing to back up.
+      const target = statSync(full, { throwIfNoEntry: false });
+      kind = target?.isFile() === true ? 'file' : target?.isDirectory() === true ? 'directory' : undefined;
+    }
+    if (kind === 'file') found.push(relativePath);
+    if (kind === 'directory') {
+      const real = realpathSync(full);
+      if (seen.has(real)) continue;
+      seen.add(real);
+      found.push(...sourceFiles(dir, relativePath, seen));
+    }
+  }
+  return found.sort();
 }
 
 /** `path` is `dir` or somewhere below it. */
