@@ -98,12 +98,25 @@ function statement(record: AuditRecord): string | undefined {
   return record.statementHash === undefined ? undefined : `sha256:${record.statementHash.slice(0, 16)}`;
 }
 
-/** Runs of white space as one space; control characters and bidi controls as "?". */
+/** Runs of white space as one space; control and format characters (bidi controls, zero-width spaces) as "?". */
 export function printable(text: string): string {
   return text
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[\p{Cc}\p{Bidi_C}]/gu, '?');
+    .replace(/[\p{Cc}\p{Cf}\p{Bidi_C}]/gu, '?');
+}
+
+/**
+ * A stored JSON line as a terminal may show it: JSON already escapes the C0 controls, but C1 controls
+ * (U+0080 to U+009F, which some terminals obey), format characters and line separators pass as they
+ * are. They are written as `\uXXXX` escapes, which JSON reads back as the same text.
+ */
+export function terminalSafeJson(line: string): string {
+  return line.replace(
+    /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu,
+    // Each UTF-16 unit of the character, as JSON writes one beyond the Basic Multilingual Plane.
+    c => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')
+  );
 }
 
 /** Widths count characters (code points), not UTF-16 units. */

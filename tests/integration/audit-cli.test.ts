@@ -109,6 +109,23 @@ describe('sqlbridge audit', () => {
     expect(lines(result.out)).toEqual(expected.map(r => JSON.stringify(r)));
   });
 
+  it('--json escapes what a terminal would act on (C1 controls, bidi and zero-width characters), same record', async () => {
+    const dir = emptyDir('audit-cli-hostile-');
+    const sink = new FileAuditSink({ path: join(dir, 'audit', 'audit.jsonl'), maxBytes: 1_000_000, maxFiles: 2 });
+    const hostile: AuditRecord = {
+      id: 'hostile-1',
+      time: new Date(now).toISOString(),
+      event: 'tool.called',
+      outcome: 'rejected',
+      tool: 'x\u009b2J\u202eevil\u200b'
+    };
+    await sink.write([hostile]);
+    const result = await audit(['--json'], dir);
+    expect(result.code).toBe(0);
+    expect(result.out).not.toMatch(/[\u0080-\u009f\u200b\u202e]/u);
+    expect(JSON.parse(lines(result.out)[0] ?? '')).toEqual(hostile);
+  });
+
   it('does the same as a real process', async () => {
     const expected = select(r => r.user?.toLowerCase() === 'ana' && r.environment === 'production');
     const result = await runCli(['audit', '--data-dir', dataDir, '--user', 'ANA', '--env', 'production', '--json']);

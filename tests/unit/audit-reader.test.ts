@@ -6,7 +6,7 @@ import { FileAuditSink } from '../../src/audit/file-sink.ts';
 import { matchesFilter, parseEventFilter, parseTimeBound, type AuditFilter } from '../../src/audit/filter.ts';
 import { TrailReader } from '../../src/audit/reader.ts';
 import { AUDIT_EVENTS, type AuditRecord } from '../../src/audit/record.ts';
-import { printable, RecordTable } from '../../src/audit/record-table.ts';
+import { printable, RecordTable, terminalSafeJson } from '../../src/audit/record-table.ts';
 import { rotatedFiles } from '../../src/audit/trail-files.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 
@@ -267,6 +267,21 @@ describe('audit table', () => {
     expect(printable(hostile)).toBe('SELECT 1 ?[2J?]0;pwned? ?evil? ?31m');
     const row = RecordTable.fitting([]).row(record({ statement: hostile, user: 'ana\u001b[8m' }));
     expect(row).not.toMatch(/[\p{Cc}\p{Bidi_C}]/u);
+  });
+
+  it('shows a zero-width space as "?" too, so that one before "admin" cannot pass for admin', () => {
+    expect(printable('\u200badmin\u2060')).toBe('?admin?');
+  });
+
+  it('writes a JSON line (--json) with what a terminal would act on escaped, reading back as the same record', () => {
+    const stored = JSON.stringify(
+      record({ user: 'ana\u009b2J\u202eevil\u200b\u2028x\u{E0041}', statement: "SELECT 'é'" })
+    );
+    const safe = terminalSafeJson(stored);
+    expect(safe).not.toMatch(/[\u007f-\u009f\p{Cf}\u2028\u2029]/u);
+    expect(safe).toContain('ana\\u009b2J\\u202eevil\\u200b\\u2028x\\udb40\\udc41');
+    expect(JSON.parse(safe)).toEqual(JSON.parse(stored));
+    expect(terminalSafeJson('{"statement":"SELECT \'é\'"}')).toBe('{"statement":"SELECT \'é\'"}');
   });
 
   it('cuts long values with an ellipsis', () => {

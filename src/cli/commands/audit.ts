@@ -8,7 +8,7 @@ import {
 } from '../../audit/filter.ts';
 import { TrailReader, type StoredRecord } from '../../audit/reader.ts';
 import { AUDIT_OUTCOMES } from '../../audit/record.ts';
-import { RecordTable } from '../../audit/record-table.ts';
+import { RecordTable, terminalSafeJson } from '../../audit/record-table.ts';
 import { auditFilePath } from '../../audit/trail-files.ts';
 import type { LoadedConfig } from '../../config/load.ts';
 import { UsageError, type AuditFlags } from '../args.ts';
@@ -46,7 +46,7 @@ export async function auditCommand(
   const stop = new AbortController();
   if (flags.follow) void untilSignal().then(() => stop.abort());
   const format = (stored: StoredRecord, table: RecordTable | undefined): string =>
-    table === undefined ? stored.line : table.row(stored.record);
+    table === undefined ? terminalSafeJson(stored.line) : table.row(stored.record);
   try {
     // Without a limit, JSON lines go out as they are read; a table waits to know its column widths.
     const streaming = flags.json && limit === undefined;
@@ -57,7 +57,7 @@ export async function auditCommand(
       if (!matchesFilter(stored.record, filter)) continue;
       matched++;
       if (streaming) {
-        pending.push(stored.line);
+        pending.push(terminalSafeJson(stored.line));
         if (pending.length >= PRINT_BATCH) {
           io.out(pending.join('\n'));
           pending = [];
