@@ -72,11 +72,12 @@ export async function createHttpServer(
     ...(observers.rateLimitObserver === undefined ? {} : { rateLimitObserver: observers.rateLimitObserver })
   });
   decorateRequestAuth(app);
-  const maxConnections = connectionCap(config.server.maxConnections, softOpenFileLimit());
+  const openFileLimit = softOpenFileLimit();
+  const maxConnections = connectionCap(config.server.maxConnections, openFileLimit);
   // Worth a warning when the open-file limit leaves few connections (a default soft limit of 1024).
   if (maxConnections < Math.min(config.server.maxConnections, 4096)) {
     logger.warn(
-      { configured: config.server.maxConnections, maxConnections, openFileLimit: softOpenFileLimit() },
+      { configured: config.server.maxConnections, maxConnections, openFileLimit },
       'server.maxConnections lowered to leave open files for databases, files and workers; raise the open-file limit (ulimit -n) to hold more'
     );
   }

@@ -123,17 +123,15 @@ function checkOriginalGuideVariables(env: Environment, notices: string[]): void 
  * likely a typo (`SQLBRIDGE_MAX_ROW`) that would otherwise be silently ignored.
  */
 function checkUnknownVariables(env: Environment, referenced: ReadonlySet<string> | undefined, notices: string[]): void {
-  const known = [...ENV_VARS.map(spec => spec.name), CONFIG_FILE_VARIABLE, ENVIRONMENT_NAME_VARIABLE];
+  const prefix = 'SQLBRIDGE_';
+  const known = new Set([...ENV_VARS.map(spec => spec.name), CONFIG_FILE_VARIABLE, ENVIRONMENT_NAME_VARIABLE]);
+  // Compared without the prefix they share, which would make any two names look alike.
+  const knownSuffixes = [...known].filter(other => other.startsWith(prefix)).map(other => other.slice(prefix.length));
   for (const name of Object.keys(env).sort()) {
-    if (!name.startsWith('SQLBRIDGE_')) continue;
+    if (!name.startsWith(prefix)) continue;
     const variable = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
-    if (known.includes(variable) || referenced?.has(variable) === true || referenced?.has(name) === true) continue;
-    // Compared without the prefix they share, which would make any two names look alike.
-    const prefix = 'SQLBRIDGE_';
-    const near = closest(
-      variable.slice(prefix.length),
-      known.filter(other => other.startsWith(prefix)).map(other => other.slice(prefix.length))
-    );
+    if (known.has(variable) || referenced?.has(variable) === true || referenced?.has(name) === true) continue;
+    const near = closest(variable.slice(prefix.length), knownSuffixes);
     const suggestion = near === undefined ? undefined : `${prefix}${near}`;
     notices.push(
       `${name} is set but is not a variable sqlbridge reads${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`

@@ -7,10 +7,10 @@ import type { AuditRecord } from '../../src/audit/record.ts';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { auditFileIn, readAuditFile } from '../helpers/audit-file.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
-import { mcpUrl } from '../helpers/mcp-connect.ts';
+import { connectWithOAuth, mcpUrl } from '../helpers/mcp-connect.ts';
 import { signIn, TestOAuthProvider, type Credentials } from '../helpers/oauth-login.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
-import { legacySseTransport } from '../helpers/sse.ts';
+import { legacySseTransport, tokensFor } from '../helpers/sse.ts';
 
 /**
  * Tool calls refused before any tool ran, audited like every other call: a tool the caller is not
@@ -48,14 +48,7 @@ function sqliteFile(name: string, sql: string): string {
 async function signedIn(environment: string, who: Credentials, pin?: '2026-07-28'): Promise<Client> {
   const provider = new TestOAuthProvider(url => signIn(url, who));
   const options = pin === undefined ? {} : { versionNegotiation: { mode: { pin } } };
-  const url = mcpUrl(server.baseUrl, environment);
-  const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
-  await new Client({ name: 'refused-e2e', version: '1' }).connect(first).catch(() => undefined);
-  const callback = provider.callback;
-  if (callback === undefined) throw new Error('the client was never sent to sign in');
-  await first.finishAuth(callback.searchParams);
-  const client = new Client({ name: 'refused-e2e', version: '1' }, options);
-  await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+  const client = await connectWithOAuth(server.baseUrl, environment, provider, options);
   clients.push(client);
   return client;
 }
@@ -104,19 +97,6 @@ async function attempt(label: string, client: Client, name: string, args: Record
   } catch (error) {
     answers.set(label, { thrown: String(error) });
   }
-}
-
-/** Ben's sql:read-only token for the read-write environment, through a real sign-in. */
-async function benToken(): Promise<string> {
-  const provider = new TestOAuthProvider(url => signIn(url, BEN));
-  const first = new StreamableHTTPClientTransport(mcpUrl(server.baseUrl, 'rw'), { authProvider: provider });
-  await new Client({ name: 'refused-e2e', version: '1' }).connect(first).catch(() => undefined);
-  const callback = provider.callback;
-  if (callback === undefined) throw new Error('the client was never sent to sign in');
-  await first.finishAuth(callback.searchParams);
-  const token = provider.tokens()?.access_token;
-  if (token === undefined) throw new Error('no token');
-  return token;
 }
 
 const rowsInRw = (): number => {
@@ -168,7 +148,8 @@ beforeAll(async () => {
   await attempt('missing', ana, 'describe_table', {});
 
   // Ben may only grant sql:read, also in the read-write environment.
-  const token = await benToken();
+  // Ben's sql:read-only token for the read-write environment, through a real sign-in.
+  const token = (await tokensFor(mcpUrl(server.baseUrl, 'rw').href, BEN)).access_token;
   const plain = await withPlainBearer('rw', token);
   await attempt('no scope, Streamable HTTP', plain, 'execute_write_sql', { query: 'DELETE FROM t' });
   const modern = await withPlainBearer('rw', token, '2026-07-28');

@@ -1,4 +1,9 @@
-import { Client, StreamableHTTPClientTransport, UnauthorizedError } from '@modelcontextprotocol/client';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+  type ClientOptions
+} from '@modelcontextprotocol/client';
 import type { TestOAuthProvider } from './oauth-login.ts';
 
 /**
@@ -30,7 +35,12 @@ export async function initializeStatus(baseUrl: string, environment: string, tok
 }
 
 /** Connects as the SDK does: the first attempt is refused, the provider signs in, the second connects. */
-export async function connectWithOAuth(baseUrl: string, environment: string, provider: TestOAuthProvider) {
+export async function connectWithOAuth(
+  baseUrl: string,
+  environment: string,
+  provider: TestOAuthProvider,
+  options: ClientOptions = {}
+) {
   const first = new StreamableHTTPClientTransport(mcpUrl(baseUrl, environment), { authProvider: provider });
   const refused = await new Client({ name: 'audit-e2e', version: '1' }).connect(first).then(
     () => undefined,
@@ -40,7 +50,7 @@ export async function connectWithOAuth(baseUrl: string, environment: string, pro
   const callback = provider.callback;
   if (callback === undefined) throw new Error('the client was never sent to sign in');
   await first.finishAuth(callback.searchParams);
-  const client = new Client({ name: 'audit-e2e', version: '1' });
+  const client = new Client({ name: 'audit-e2e', version: '1' }, options);
   await client.connect(new StreamableHTTPClientTransport(mcpUrl(baseUrl, environment), { authProvider: provider }));
   return client;
 }
