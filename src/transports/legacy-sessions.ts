@@ -1,4 +1,6 @@
 import {
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
   WebStandardStreamableHTTPServerTransport,
   isInitializeRequest,
   type AuthInfo,
@@ -57,9 +59,34 @@ interface Session {
   registeredAt: number;
   /** Ends its GET stream when the token that opened the stream expires. */
   streamExpiry?: NodeJS.Timeout;
+  /** The protocol revision the client asked for in its initialize (the SDK answers with it when it knows it). */
+  protocolVersion: string;
 }
 
 const notFound = (): Response => Response.json(jsonRpcError(-32001, 'Session not found'), { status: 404 });
+
+/** What a 2025-era request without the MCP-Protocol-Version header is taken to speak (MCP 2025-06-18). */
+const UNDECLARED_VERSION = '2025-03-26';
+
+/**
+ * MCP 2025-06-18 removed JSON-RPC batching: a batch posted under that revision or a later one is
+ * refused (one error per call, see answerEveryCall), where 2025-03-26 and earlier serve it. A
+ * session's revision is the one it negotiated; a request without one, the one it declares.
+ */
+function batchRefusal(body: unknown, protocolVersion: string): Response | undefined {
+  if (!Array.isArray(body) || protocolVersion < '2025-06-18') return undefined;
+  return Response.json(
+    jsonRpcError(
+      JSON_RPC.invalidRequest,
+      `Invalid Request: JSON-RPC batches are not part of MCP ${protocolVersion}; send each message in a request of its own`
+    ),
+    { status: 400 }
+  );
+}
+
+function declaredVersion(request: Request): string {
+  return request.headers.get('mcp-protocol-version') ?? UNDECLARED_VERSION;
+}
 
 export class LegacySessions {
   private readonly options: LegacySessionOptions;
@@ -89,6 +116,8 @@ export class LegacySessions {
       const session = this.sessions.get(id);
       if (session === undefined) return this.elsewhere(id, request, owner, handling);
       if (session.owner !== owner) return notFound();
+      const refusal = batchRefusal(handling.parsedBody, session.protocolVersion);
+      if (refusal !== undefined) return refusal;
       this.touch(id, session);
       const response = await session.transport.handleRequest(request, handling);
       if (request.method === 'GET' && response.ok) endStreamAtExpiry(session, handling.authInfo);
@@ -102,7 +131,7 @@ export class LegacySessions {
         { status: 405, headers: { allow: 'POST' } }
       );
     }
-    return this.options.stateless(request, handling);
+    return batchRefusal(handling.parsedBody, declaredVersion(request)) ?? this.options.stateless(request, handling);
   }
 
   async close(): Promise<void> {
@@ -118,12 +147,13 @@ export class LegacySessions {
     const perUser = holder === ANONYMOUS ? undefined : this.options.maxSessionsPerUser;
     if (perUser !== undefined && this.held(holder) >= perUser) await this.evictOldest(holder);
     else if (this.sessions.size >= this.options.maxSessions) await this.evictOldest();
+    const protocolVersion = requestedVersion(handling.parsedBody);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: randomId,
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: async id => {
         const now = Date.now();
-        this.sessions.set(id, { transport, owner, holder, lastUsed: now, registeredAt: now });
+        this.sessions.set(id, { transport, owner, holder, lastUsed: now, registeredAt: now, protocolVersion });
         // Before the client has its id, so that its next request finds the session on any replica.
         await this.register(id, owner);
       },
@@ -163,7 +193,7 @@ export class LegacySessions {
         { status: 405, headers: { allow: 'POST, DELETE' } }
       );
     }
-    return this.options.stateless(request, handling);
+    return batchRefusal(handling.parsedBody, declaredVersion(request)) ?? this.options.stateless(request, handling);
   }
 
   /** A local session used: its idle clock restarts, here and (now and then) in the directory. */
@@ -226,6 +256,12 @@ export class LegacySessions {
     await this.unregister(oldest[0]);
     await oldest[1].transport.close().catch(() => undefined);
   }
+}
+
+/** The revision an initialize asks for; one the SDK does not know is answered with its latest 2025 one. */
+function requestedVersion(initialize: unknown): string {
+  const asked = (initialize as { params?: { protocolVersion?: unknown } }).params?.protocolVersion;
+  return typeof asked === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
 }
 
 /**

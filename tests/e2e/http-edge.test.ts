@@ -124,6 +124,66 @@ describe('JSON-RPC batches and refusals', () => {
     expect(server.logs.slice(from).filter(entry => entry['level'] === 'error')).toEqual([]);
   });
 
+  it.each([
+    ['in a 2025-06-18 session', '2025-06-18', true, {}],
+    ['in a 2025-11-25 session', '2025-11-25', true, {}],
+    ['in a 2025-11-25 session declaring 2025-03-26', '2025-11-25', true, { 'mcp-protocol-version': '2025-03-26' }],
+    ['from a 2025-06-18 client without a session', '2025-06-18', false, {}]
+  ])(
+    'refuses a JSON-RPC batch %s (MCP 2025-06-18 removed batching): 400, one -32600 per call, nothing run',
+    async (_name, version, inSession, override) => {
+      const headers = {
+        ...(inSession ? await openSession(version) : { 'mcp-protocol-version': version }),
+        ...override
+      };
+      const from = server.logs.length;
+      const response = await post(
+        [
+          { jsonrpc: '2.0', id: 'a', method: 'ping' },
+          {
+            jsonrpc: '2.0',
+            id: 'b',
+            method: 'tools/call',
+            params: { name: 'execute_sql', arguments: { query: 'SELECT 1 AS batched' } }
+          }
+        ],
+        headers
+      );
+      expect(response.status).toBe(400);
+      const answers = (await response.json()) as ErrorAnswer[];
+      expect(answers.map(answer => answer.id)).toEqual(['a', 'b']);
+      for (const answer of answers) {
+        expect(answer).toMatchObject({ jsonrpc: '2.0', error: { code: -32600 } });
+        expect(answer.error.message).toContain(`JSON-RPC batches are not part of MCP ${version}`);
+      }
+      await logged('/demo/mcp', 400, from);
+      expect(server.logs.slice(from).filter(entry => entry['tool'] === 'execute_sql')).toEqual([]);
+    }
+  );
+
+  it.each([
+    ['in a 2025-03-26 session', true],
+    ['from a 2025-03-26 client without a session', false]
+  ])('serves a JSON-RPC batch %s, each call answered under its id', async (_name, inSession) => {
+    const headers = inSession ? await openSession('2025-03-26') : { 'mcp-protocol-version': '2025-03-26' };
+    const response = await post(
+      [
+        { jsonrpc: '2.0', id: 'a', method: 'ping' },
+        { jsonrpc: '2.0', id: 'b', method: 'tools/list' }
+      ],
+      { ...headers, accept: 'application/json, text/event-stream' }
+    );
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const messages = text.trimStart().startsWith('[')
+      ? (JSON.parse(text) as Record<string, unknown>[])
+      : [...text.matchAll(/^data: (.*)$/gm)].flatMap((match): unknown => JSON.parse(match[1] ?? 'null'));
+    // One event per answer, or one event holding the array of answers.
+    const answers = messages as Record<string, unknown>[];
+    expect(answers.map(message => message['id']).sort()).toEqual(['a', 'b']);
+    for (const message of answers) expect(message).toHaveProperty('result');
+  });
+
   it('answers single requests the SDK refuses, with the request id when there is one', async () => {
     const noSession = await fetch(at('/demo/mcp'), {
       headers: { accept: 'text/event-stream', 'mcp-protocol-version': '2025-11-25' }
