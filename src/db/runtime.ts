@@ -10,7 +10,8 @@ import {
   type SqlParam,
   type ServerInfo,
   type SessionIdentity,
-  type SessionValues
+  type SessionValues,
+  type StreamStats
 } from './driver.ts';
 import { StatementGuard, type GuardMode } from './guard/statement-guard.ts';
 import type { CatalogReader, Introspector, TableDescription, TableSummary } from './introspector.ts';
@@ -147,6 +148,10 @@ export class DatabaseRuntime {
   private server: ServerInfo | undefined;
   /** The catalog listing per role (key '' for the login): a role never sees another role's listing. */
   private readonly tables = new Map<string, { at: number; value: Promise<TableSummary[]> }>();
+  /** Statements of callers and catalog reads holding (or waiting for) a connection now. */
+  private statementsRunning = 0;
+  /** When the database last answered a statement (rows or an SQL error), on `performance.now()`'s clock. */
+  private answeredAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RuntimeOptions) {
     this.environment = options.environment;
@@ -324,8 +329,35 @@ export class DatabaseRuntime {
     await this.driver.stream({ sql: 'SELECT 1', readOnly: true }, sink, signal);
   }
 
+  /**
+   * Whether the database is busy rather than gone, for a readiness check that timed out waiting: the
+   * environment's own statements are running (holding the pool's connections, so the ping waits
+   * behind them), and the database answered one within the last query timeout. A database that
+   * stops answering shows as not ready once its last answer is older than that, whatever still runs.
+   */
+  busy(): boolean {
+    return this.statementsRunning > 0 && performance.now() - this.answeredAt <= this.limits.queryTimeoutMs;
+  }
+
   async close(): Promise<void> {
     await this.driver.destroy();
+  }
+
+  /** The driver's `stream`, counted for `busy()`: rows or an SQL error are the database answering. */
+  private async stream(spec: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    this.statementsRunning++;
+    try {
+      const stats = await this.driver.stream(spec, sink, signal);
+      this.answeredAt = performance.now();
+      return stats;
+    } catch (error) {
+      if (isSqlbridgeError(error) && (error.code === 'query_failed' || error.code === 'row_too_large')) {
+        this.answeredAt = performance.now();
+      }
+      throw error;
+    } finally {
+      this.statementsRunning--;
+    }
   }
 
   private introspectorFor(role: string | undefined): Introspector {
@@ -393,7 +425,7 @@ export class DatabaseRuntime {
     try {
       const spec: QuerySpec = { sql, params, readOnly: true };
       if (role !== undefined) spec.role = role;
-      const stats = await this.driver.stream(spec, sink, deadline.signal);
+      const stats = await this.stream(spec, sink, deadline.signal);
       this.emit({
         kind: 'catalog',
         sql,
@@ -462,7 +494,7 @@ export class DatabaseRuntime {
         ? undefined
         : watchProgress(options.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
     try {
-      const stats = await this.driver.stream(spec, collector, deadline.signal);
+      const stats = await this.stream(spec, collector, deadline.signal);
       const collected = collector.result();
       const elapsedMs = Math.round(performance.now() - started);
       this.emit({

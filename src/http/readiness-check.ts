@@ -13,9 +13,16 @@ import type { Logger } from '../observability/logger.ts';
  * ports, user names and file paths, and `/readyz` answers anyone who reaches the port.
  */
 
-/** How a check ended: `ok`, a ConnectionError's class (`authentication` shown as `auth_failed`), `timeout`, or `error`. */
+/**
+ * How a check ended: `ok`, `busy` (a database check that timed out behind the environment's own
+ * running statements while the database keeps answering them: ready), a ConnectionError's class
+ * (`authentication` shown as `auth_failed`), `timeout`, or `error`.
+ */
 export type CheckOutcome =
-  'ok' | 'unreachable' | 'timeout' | 'auth_failed' | 'tls' | 'database_not_found' | 'unavailable' | 'error';
+  'ok' | 'busy' | 'unreachable' | 'timeout' | 'auth_failed' | 'tls' | 'database_not_found' | 'unavailable' | 'error';
+
+/** The outcomes a ready server's checks may have. */
+const READY: ReadonlySet<CheckOutcome> = new Set(['ok', 'busy']);
 
 export interface CheckResult {
   outcome: CheckOutcome;
@@ -32,8 +39,14 @@ export interface ReadinessReport {
 }
 
 export interface ReadinessSources {
-  /** Each environment's database: `ping` rejects when it does not answer, with `signal.reason` once the signal aborts. */
-  databases: readonly { name: string; ping(signal: AbortSignal): Promise<void> }[];
+  /**
+   * Each environment's database: `ping` rejects when it does not answer, with `signal.reason` once the
+   * signal aborts; `busy` says, once a ping has timed out, whether that is the pool being full of the
+   * environment's own statements on a database that answers them (a pool of 4 running four long
+   * queries is loaded, not down: taking the replica out of rotation would move the load, or, with
+   * every replica loaded, stop all service).
+   */
+  databases: readonly { name: string; ping(signal: AbortSignal): Promise<void>; busy?(): boolean }[];
   /** The authorization servers' storage, when OAuth is on. */
   storage?: { ping(): Promise<void> } | undefined;
   /** The audit trail's state (absent: no trail, nothing to report). */
@@ -85,7 +98,14 @@ export class ReadinessCheck {
   private async run(): Promise<ReadinessReport> {
     const { databases, storage, audit, timeoutMs } = this.sources;
     const [results, storageResult] = await Promise.all([
-      Promise.all(databases.map(database => withDeadline(signal => database.ping(signal), timeoutMs))),
+      Promise.all(
+        databases.map(async database => {
+          const result = await withDeadline(signal => database.ping(signal), timeoutMs);
+          return result.outcome === 'timeout' && database.busy?.() === true
+            ? { ...result, outcome: 'busy' as const }
+            : result;
+        })
+      ),
       storage === undefined ? undefined : withDeadline(() => storage.ping(), timeoutMs)
     ]);
     const health = audit?.health() ?? { healthy: true, sinks: [] };
@@ -95,7 +115,7 @@ export class ReadinessCheck {
       environments[name] = { database: result.outcome, ms: result.ms };
     });
     const ready =
-      results.every(result => result.outcome === 'ok') &&
+      results.every(result => READY.has(result.outcome)) &&
       (storageResult === undefined || storageResult.outcome === 'ok') &&
       health.healthy;
     const report: ReadinessReport = {
@@ -123,7 +143,7 @@ export class ReadinessCheck {
       return;
     }
     const failing = Object.entries(report.environments)
-      .filter(([, { database }]) => database !== 'ok')
+      .filter(([, { database }]) => !READY.has(database))
       .map(([environment, { database }]) => ({ environment, database }));
     logger.warn(
       { databases: failing, authStorage: report.auth?.storage, auditHealthy: report.audit.healthy },

@@ -25,7 +25,8 @@ export function mountReadiness(app: HttpApp, options: ReadinessOptions): Readine
   const readiness = new ReadinessCheck({
     databases: options.environments.map(environment => ({
       name: environment.name,
-      ping: signal => environment.db.ping(signal)
+      ping: signal => environment.db.ping(signal),
+      busy: () => environment.db.busy()
     })),
     storage: options.store,
     audit: options.audit,

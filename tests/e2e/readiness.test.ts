@@ -11,6 +11,7 @@ import { emptyDir } from '../helpers/data-dir.ts';
 import { callTool, connectWithoutAuth, disconnect } from '../helpers/mcp-connect.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
 import { killIfRunning, until } from '../helpers/shutdown.ts';
+import { busyFor } from '../helpers/slow-postgres.ts';
 import { createSqliteFixture } from '../helpers/sqlite-fixture.ts';
 
 /**
@@ -268,5 +269,81 @@ describe('/readyz while the audit trail cannot be written', () => {
     expect(failing.text).not.toMatch(/ENOTDIR|audit\.jsonl/);
     expect(await until(async () => (await readyz(server)).status === 200, 10_000)).toBe(true);
     expect(readAuditFile(file).some(record => record.statement === 'SELECT 1 AS one')).toBe(true);
+  });
+});
+
+describe('/readyz of a server whose pool is full of its own running statements', () => {
+  const QUERY_TIMEOUT_MS = 2000;
+  let server: RunningServer;
+  let proxy: CountingProxy;
+
+  beforeAll(async () => {
+    const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
+    cleanups.push(database.drop);
+    proxy = await startCountingProxy(POSTGRES, PING);
+    cleanups.push(() => proxy.close());
+    const dir = emptyDir('readiness-busy-');
+    server = await serve(
+      [
+        `dataDir: ${dir}`,
+        `server: { readinessTimeoutMs: ${TIMEOUT_MS} }`,
+        'environments:',
+        '  warehouse:',
+        `    database: { engine: postgres, host: 127.0.0.1, port: ${proxy.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable, pool: { max: 1 } }`,
+        `    limits: { queryTimeoutMs: ${QUERY_TIMEOUT_MS} }`
+      ],
+      true
+    );
+  }, 60_000);
+
+  /** Starts a call that holds the pool's one connection for `seconds`, and gives it time to reach the database. */
+  async function holdThePool(seconds: number): Promise<{ call: Promise<unknown> }> {
+    const client = await connectWithoutAuth(server.baseUrl, 'warehouse');
+    const call = callTool(client, 'execute_sql', { query: busyFor(seconds) }).finally(() => disconnect(client));
+    await pause(300);
+    // Wrapped: an async function returning the promise itself would wait for the call to end.
+    return { call };
+  }
+
+  it('is ready, the database "busy", while a statement the database answers lately holds every connection', async () => {
+    const client = await connectWithoutAuth(server.baseUrl, 'warehouse');
+    try {
+      expect((await callTool(client, 'execute_sql', { query: 'SELECT 1 AS answered' })).isError).toBe(false);
+    } finally {
+      await disconnect(client);
+    }
+    await pause(PAST_REUSE_MS);
+    const running = await holdThePool(1.5);
+    const loaded = await readyz(server);
+    expect(loaded.status).toBe(200);
+    expect(loaded.body.status).toBe('ready');
+    expect(loaded.body.environments['warehouse']?.database).toBe('busy');
+    expect(loaded.body.environments['warehouse']?.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(await running.call).toMatchObject({ isError: false });
+    await pause(PAST_REUSE_MS);
+    const idle = await readyz(server);
+    expect(idle.status).toBe(200);
+    expect(idle.body.environments['warehouse']?.database).toBe('ok');
+  });
+
+  it('is not ready when the database hangs under a running statement and last answered longer ago than the query timeout', async () => {
+    await pause(QUERY_TIMEOUT_MS + 100);
+    const client = await connectWithoutAuth(server.baseUrl, 'warehouse');
+    proxy.stall();
+    let hung;
+    try {
+      // Holds the pool's connection until its own deadline, the database answering nothing meanwhile.
+      const running = callTool(client, 'execute_sql', { query: 'SELECT 2 AS never_answered' });
+      await pause(100);
+      hung = await readyz(server);
+      // Its deadline passes, then its cancellation's grace: the call fails, the database silent.
+      expect((await running).isError).toBe(true);
+    } finally {
+      proxy.resume();
+      await disconnect(client);
+    }
+    expect(hung.status).toBe(503);
+    expect(hung.body.environments['warehouse']?.database).toBe('timeout');
+    expect(await until(async () => (await readyz(server)).status === 200, 10_000)).toBe(true);
   });
 });
