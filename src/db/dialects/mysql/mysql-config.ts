@@ -62,13 +62,32 @@ function tlsOptions(db: MysqlDatabaseConfig): PoolOptions['ssl'] {
   }
 }
 
+const ASCII_DIGITS = /^[0-9]+$/;
+
+/**
+ * The number a BIT value holds. A column's value (of a table, a derived table or a UNION) comes as
+ * its bits, big-endian; but MariaDB sends the value of a BIT-typed expression (`MAX(b)`,
+ * `COALESCE(b, …)`, `IF`, `CASE`, a scalar subquery) as decimal digits under the same type: `MAX`
+ * of a BIT(8) holding 129 arrives as the three bytes "129". Such an expression belongs to no table
+ * (`table` empty), as a UNION's column does too; bytes that are all ASCII digits there are read as
+ * decimal. A UNION of BIT columns whose bits happen to spell ASCII digits (BIT(6) to BIT(8) values
+ * 48 to 57, or wider values made of such bytes) is read so as well: `b + 0` in the query settles it.
+ */
+function bitValue(bytes: Buffer, table: string): bigint {
+  if (table === '' && bytes.length > 0) {
+    const text = bytes.toString('latin1');
+    if (ASCII_DIGITS.test(text)) return BigInt(text);
+  }
+  return BigInt(`0x${bytes.toString('hex') || '0'}`);
+}
+
 function typeCast(field: TypeCastField, next: TypeCastNext): unknown {
   switch (field.type) {
     case 'BIT': {
       const bytes = field.buffer();
       if (bytes === null) return null;
-      if (field.length === 1) return bytes[0] === 1;
-      return bigintToWire(BigInt(`0x${bytes.toString('hex') || '0'}`));
+      const value = bitValue(bytes, field.table);
+      return field.length === 1 ? value === 1n : bigintToWire(value);
     }
     case 'TINY': {
       if (field.length !== 1) return next();
