@@ -1052,6 +1052,15 @@ describe('findings of the second review (each once got past the guard)', () => {
     ['postgres', 'write', 'ALTER AGGREGATE agg(int) SET SCHEMA s', 'ALTER AGGREGATE changes how code'],
     ['postgres', 'write', 'SELECT pid, query FROM pg_stat_activity', 'pg_stat_activity shows the statements'],
     ['postgres', 'read', 'SELECT * FROM pg_stat_statements', 'pg_stat_statements shows the statements'],
+    ['postgres', 'read', 'SELECT umoptions FROM pg_user_mappings', 'user mappings hold the passwords'],
+    ['postgres', 'read', 'SELECT umoptions FROM pg_catalog.pg_user_mapping', 'user mappings hold the passwords'],
+    [
+      'postgres',
+      'read',
+      'SELECT option_value FROM information_schema.user_mapping_options',
+      'user mappings hold the passwords'
+    ],
+    ['postgres', 'write', 'SELECT "umoptions" FROM "pg_user_mappings"', 'user mappings hold the passwords'],
     ['postgres', 'read', 'SELECT pg_stat_get_activity(NULL)', 'pg_stat_get_activity() shows'],
     ['mysql', 'read', 'SHOW PROCESSLIST', 'the process list shows'],
     ['mysql', 'write', 'SELECT * FROM information_schema.processlist', 'the process list shows'],

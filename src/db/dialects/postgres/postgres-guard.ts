@@ -15,6 +15,7 @@ import {
  */
 
 const FILES = 'reads or writes files on the database server';
+const FOREIGN_PASSWORDS = 'user mappings hold the passwords of logins on foreign servers';
 const TEMPORARY = 'temporary objects outlive the call on a shared connection and can hide tables';
 
 /** TEMP makes a temporary object after CREATE [OR REPLACE] [GLOBAL|LOCAL] and SELECT … INTO; elsewhere it is a name. */
@@ -347,6 +348,10 @@ export const postgresGuardRules: GuardRules = {
   names: [
     { name: 'PG_STAT_ACTIVITY', reason: `pg_stat_activity ${OTHER_CALLERS}`, alsoInWrites: true },
     { name: 'PG_STAT_STATEMENTS', reason: `pg_stat_statements ${OTHER_CALLERS}`, alsoInWrites: true },
+    // A user mapping's options hold the login and password used on a foreign server (postgres_fdw,
+    // dblink_fdw), shown to the mapping's user and to the server's owner.
+    { name: 'PG_USER_MAPPING*', reason: FOREIGN_PASSWORDS, alsoInWrites: true },
+    { name: 'USER_MAPPING_OPTIONS', reason: FOREIGN_PASSWORDS, alsoInWrites: true },
     { name: 'PG_SETTINGS', reason: 'writing pg_settings changes the session’s settings', writesOnly: true },
     { name: 'PG_TEMP*', reason: TEMPORARY, writesOnly: true },
     {
