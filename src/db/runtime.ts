@@ -1,3 +1,4 @@
+import { ConnectionError } from '../errors/connection-error.ts';
 import { SqlbridgeError, isSqlbridgeError } from '../errors/sqlbridge-error.ts';
 import { NO_ROLE, requireRole, type AccessPolicy } from './access.ts';
 import type { Dialect, DialectAdapter, EngineName } from './dialect.ts';
@@ -125,6 +126,8 @@ export interface RuntimeOptions {
 }
 
 const CATALOG_ROW_LIMIT = 100_000;
+/** How long closing waits for the driver to end its connections. */
+const CLOSE_GRACE_MS = 3000;
 
 export class DatabaseRuntime {
   readonly environment: string;
@@ -339,12 +342,42 @@ export class DatabaseRuntime {
     return this.statementsRunning > 0 && performance.now() - this.answeredAt <= this.limits.queryTimeoutMs;
   }
 
+  /**
+   * Ends the pool. Bounded: a database that stopped answering must not hold the process at shutdown
+   * (a driver ending its connections politely waits for the server's goodbye); what is left after
+   * CLOSE_GRACE_MS goes with the process.
+   */
   async close(): Promise<void> {
-    await this.driver.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>(resolve => {
+      // Not unref'd: a pool that never closes may hold nothing else that keeps the process running.
+      timer = setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    try {
+      await Promise.race([this.driver.destroy(), grace]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  /** The driver's `stream`, counted for `busy()`: rows or an SQL error are the database answering. */
+  /**
+   * The driver's `stream`, counted for `busy()`: rows or an SQL error are the database answering.
+   * Connects first if the pool never has, within the statement's deadline: a database that takes
+   * the login but answers nothing fails the call at its time limit, as a connection that timed out.
+   */
   private async stream(spec: QuerySpec, sink: RowSink, signal: AbortSignal): Promise<StreamStats> {
+    try {
+      await untilAborted(this.init(), signal);
+    } catch (error) {
+      if (!signal.aborted || (signal.reason as Error | undefined)?.name !== 'TimeoutError') throw error;
+      throw new ConnectionError(
+        'timeout',
+        `${this.environment}: connecting did not finish within the query's time limit`,
+        {
+          cause: error
+        }
+      );
+    }
     this.statementsRunning++;
     try {
       const stats = await this.driver.stream(spec, sink, signal);
@@ -404,7 +437,6 @@ export class DatabaseRuntime {
     params: readonly (string | number)[],
     role: string | undefined
   ): Promise<Record<string, unknown>[]> {
-    await this.init();
     const rows: Record<string, unknown>[] = [];
     let names: string[] = [];
     const sink: RowSink = {
@@ -481,7 +513,6 @@ export class DatabaseRuntime {
     options: QueryOptions,
     sent: string = spec.sql
   ): Promise<QueryOutcome> {
-    await this.init();
     const wire = { binaryPreviewBytes: this.limits.binaryPreviewBytes };
     const collector = new ResultCollector({ maxRows, maxChars: this.limits.maxResultChars }, (value, column) =>
       this.adapter.toWireValue(value, column, wire)
@@ -545,7 +576,8 @@ export class DatabaseRuntime {
     let failure: SqlbridgeError;
     // Only a database that confirmed the stop is said to have cancelled the statement.
     const unconfirmed = error instanceof UnconfirmedCancellation;
-    if (timedOut) {
+    // A connection that could not be made in time is said so, not as a statement cancelled.
+    if (timedOut && !(error instanceof ConnectionError)) {
       const outcome = unconfirmed
         ? 'sqlbridge stopped waiting; the database did not confirm the cancellation, so the statement may still run'
         : 'was cancelled on the database';

@@ -22,6 +22,12 @@ export interface CountingProxy {
   stall(): void;
   /** Connections opened from now on reach the server only at `resume()`; open ones go on. */
   stallNewConnections(): void;
+  /**
+   * From now on, a connection on which a client sends `needle` hangs from that message on (it and
+   * what follows are held in both directions until `resume()`): a server that takes the login and
+   * the first statements, then answers nothing.
+   */
+  stallAtNeedle(): void;
   /** On connections opened from now on, `from` is replaced by `to` (of the same length) in what clients send. */
   rewriteNewConnections(from: string, to: string): void;
   resume(): void;
@@ -37,12 +43,24 @@ export async function startCountingProxy(
   const held: (() => void)[] = [];
   let stalled = false;
   let stallNew = false;
+  let stallAtNeedle = false;
   let rewrite: { from: Buffer; to: Buffer } | undefined;
   let seen = 0;
   let opened = 0;
   let toClients = 0;
 
-  const relay = (from: Socket, to: Socket, inspect: boolean, replace?: { from: Buffer; to: Buffer }): void => {
+  /** One connection's state: whether it hangs (stallAtNeedle). */
+  interface Link {
+    hung: boolean;
+  }
+  const links = new Set<Link>();
+  const relay = (
+    from: Socket,
+    to: Socket,
+    inspect: boolean,
+    link: Link,
+    replace?: { from: Buffer; to: Buffer }
+  ): void => {
     // The end of the previous chunk, so that a needle split across two chunks is found once.
     let tail = Buffer.alloc(0);
     from.on('data', (received: Buffer) => {
@@ -50,7 +68,10 @@ export async function startCountingProxy(
       if (inspect) {
         const window = Buffer.concat([tail, chunk]);
         // The tail is shorter than the needle, so every match found takes at least one new byte.
-        for (let at = window.indexOf(pattern); at !== -1; at = window.indexOf(pattern, at + pattern.length)) seen++;
+        for (let at = window.indexOf(pattern); at !== -1; at = window.indexOf(pattern, at + pattern.length)) {
+          seen++;
+          if (stallAtNeedle) link.hung = true;
+        }
         tail = window.subarray(Math.max(0, window.length - (pattern.length - 1)));
       }
       const forward = (): void => {
@@ -58,7 +79,7 @@ export async function startCountingProxy(
         if (!inspect) toClients += chunk.length;
         to.write(chunk);
       };
-      if (stalled) held.push(forward);
+      if (stalled || link.hung) held.push(forward);
       else forward();
     });
     from.on('close', () => to.destroy());
@@ -75,8 +96,11 @@ export async function startCountingProxy(
       const upstream = connect(target.port, target.host);
       sockets.add(upstream);
       upstream.on('close', () => sockets.delete(upstream));
-      relay(client, upstream, true, opening);
-      relay(upstream, client, false);
+      const link: Link = { hung: false };
+      links.add(link);
+      client.on('close', () => links.delete(link));
+      relay(client, upstream, true, link, opening);
+      relay(upstream, client, false, link);
     };
     // Until it is relayed, what the client sends waits in its socket.
     if (stallNew) held.push(open);
@@ -95,6 +119,9 @@ export async function startCountingProxy(
     stallNewConnections() {
       stallNew = true;
     },
+    stallAtNeedle() {
+      stallAtNeedle = true;
+    },
     rewriteNewConnections(from: string, to: string) {
       if (Buffer.byteLength(from) !== Buffer.byteLength(to)) throw new Error('a rewrite keeps the length');
       rewrite = { from: Buffer.from(from), to: Buffer.from(to) };
@@ -102,6 +129,8 @@ export async function startCountingProxy(
     resume() {
       stalled = false;
       stallNew = false;
+      stallAtNeedle = false;
+      for (const link of links) link.hung = false;
       for (const forward of held.splice(0)) forward();
     },
     async close() {

@@ -90,18 +90,44 @@ export class MysqlDriver implements Driver {
     });
   }
 
+  /**
+   * The first connection, and what the server is. Bounded as a whole (twice the connect timeout): a
+   * server that takes the login and then answers nothing has the connection ended, not held.
+   */
   async init(): Promise<ServerInfo> {
-    const connection = await this.connect(AbortSignal.timeout(60_000));
+    const limitMs = 2 * (this.options.connectTimeout ?? 10_000);
+    const signal = AbortSignal.timeout(limitMs);
+    const tooLong = (cause: unknown): ConnectionError =>
+      new ConnectionError('timeout', `mysql ${this.target.host}:${this.target.port}: no answer within ${limitMs} ms`, {
+        cause
+      });
+    let connection: PoolConnection;
     try {
-      const [row] = await run<{ version: string }[]>(connection, 'SELECT VERSION() AS version');
+      connection = await this.connect(signal);
+    } catch (error) {
+      throw signal.aborted ? tooLong(error) : error;
+    }
+    const state = { ended: false };
+    const answer = async <T>(sql: string): Promise<T> => {
+      try {
+        return await whileNotAborted(run<T>(connection, sql), signal);
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        state.ended = true;
+        drop(connection);
+        throw tooLong(error);
+      }
+    };
+    try {
+      const [row] = await answer<{ version: string }[]>('SELECT VERSION() AS version');
       const version = row?.version ?? 'unknown';
       this.flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-      await run(connection, this.sessionSetup());
+      await answer(this.sessionSetup());
       return { product: this.flavor === 'mariadb' ? 'MariaDB' : 'MySQL', version: version.split('-')[0] ?? version };
     } catch (error) {
       throw translateMysqlError(error, this.target);
     } finally {
-      connection.release();
+      if (!state.ended) connection.release();
     }
   }
 
@@ -409,6 +435,21 @@ interface Queryable {
  * result the server goes on sending would still be read and parsed. Closed outright, the server
  * stops at its next write.
  */
+/** `work`, or `signal.reason` once the signal aborts. */
+async function whileNotAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+  }
+}
+
 function drop(connection: PoolConnection): void {
   // Dropped, the connection may still report its socket's failure: nothing is left to tell.
   connection.on('error', ignore);
