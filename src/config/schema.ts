@@ -124,7 +124,12 @@ const demoDatabaseSchema = z
 const sqliteDatabaseSchema = z
   .object({
     engine: z.literal('sqlite'),
-    path: z.string().min(1).describe('Path of the SQLite database file, relative to the configuration file.'),
+    path: z
+      .string()
+      .min(1)
+      .describe(
+        'Path of the SQLite database file, relative to the configuration file. A new copy moved into place is read from the next statement on; while the file is missing, statements fail (none creates it).'
+      ),
     attach: z
       .record(
         z

@@ -20,6 +20,7 @@ export interface SqliteDriverOptions {
 }
 
 /** SQLite primary result codes the driver explains (https://sqlite.org/rescode.html). */
+const SQLITE_BUSY = 5;
 const SQLITE_READONLY = 8;
 const SQLITE_CANTOPEN = 14;
 const SQLITE_AUTH = 23;
@@ -78,7 +79,7 @@ export class SqliteDriver implements Driver {
         tables
       );
     } catch (error) {
-      throw this.translate(error, query.role);
+      throw this.translate(error, query.role, query.readOnly);
     } finally {
       pool.release(process);
     }
@@ -127,8 +128,17 @@ export class SqliteDriver implements Driver {
     });
   }
 
-  private translate(error: unknown, role?: string): unknown {
+  private translate(error: unknown, role?: string, read = true): unknown {
     if (!(error instanceof SqliteFailure)) return error;
+    // Extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_READONLY_DBMOVED…) keep the primary one in their low byte.
+    const primary = error.errcode === null ? null : error.errcode & 0xff;
+    if (primary === SQLITE_BUSY) {
+      return new SqlbridgeError('database_busy', 'another program holds a lock on the SQLite database file', {
+        expose: true,
+        hint: 'try again in a moment: a write by another program holds the file until it ends',
+        cause: error
+      });
+    }
     const maxRowBytes = this.options.maxRowBytes ?? DEFAULT_MAX_ROW_BYTES;
     if (error.rowBytes !== undefined) return rowTooLarge(maxRowBytes, error.rowBytes, error.rowBytesAtLeast);
     // A value, in the result or on the way to it, was longer than the worker's length limit: maxRowBytes,
@@ -164,6 +174,13 @@ export class SqliteDriver implements Driver {
         `SQLite refused the statement: it reads a table the role ${JSON.stringify(role)} may not read (access.tables), or does what this environment does not allow (${error.message})`,
         { expose: true, cause: error }
       );
+    }
+    if (primary === SQLITE_READONLY && !read) {
+      return new SqlbridgeError('query_failed', `SQLite could not write to the database file (${error.message})`, {
+        expose: true,
+        hint: 'the file or its directory may be read-only to sqlbridge, or the file was moved while open',
+        cause: error
+      });
     }
     if (error.errcode === SQLITE_AUTH || error.errcode === SQLITE_READONLY) {
       return new SqlbridgeError(

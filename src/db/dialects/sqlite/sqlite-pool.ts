@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { ConnectionError } from '../../../errors/connection-error.ts';
 import type { PoolStats } from '../../driver.ts';
 import { SqliteProcess, type OpenOptions } from './sqlite-process.ts';
 
@@ -6,6 +8,12 @@ import { SqliteProcess, type OpenOptions } from './sqlite-process.ts';
  * `idleTimeoutMs`. A process killed to cancel a statement is replaced for a caller already waiting,
  * or at once when it was the pool's last one: the next statement finds a process ready instead of
  * spending its own time limit on starting one.
+ *
+ * A process keeps its files open: one whose database file has since been replaced (a new copy moved
+ * into place, as deployments and restores do) or deleted would go on reading the old file. Before a
+ * process is lent again, the files' identities (device and inode) are compared with those it opened;
+ * a process of files replaced is closed and a new one opens them; a missing file fails the statement
+ * (opening it would create an empty database).
  */
 
 export interface PoolOptions extends OpenOptions {
@@ -25,6 +33,8 @@ export class SqlitePool {
   private readonly idle: { process: SqliteProcess; timer: NodeJS.Timeout | undefined }[] = [];
   private readonly waiters: Waiter[] = [];
   private readonly all = new Set<SqliteProcess>();
+  /** The identity of the files each process opened (see fileIdentity). */
+  private readonly opened = new WeakMap<SqliteProcess, string>();
   private size = 0;
   private closed = false;
 
@@ -45,18 +55,19 @@ export class SqlitePool {
   async acquire(signal: AbortSignal): Promise<SqliteProcess> {
     if (this.closed) throw new Error('the SQLite pool is closed');
     signal.throwIfAborted();
+    const files = this.fileIdentity();
     for (;;) {
       const entry = this.idle.pop();
       if (entry === undefined) break;
       clearTimeout(entry.timer);
-      if (entry.process.alive) return entry.process;
+      if (entry.process.alive && this.opened.get(entry.process) === files) return entry.process;
       this.size--;
       this.all.delete(entry.process);
+      if (entry.process.alive) void entry.process.close();
     }
     if (this.size < this.options.max) {
       this.size++;
-      const process = new SqliteProcess(this.options);
-      this.all.add(process);
+      const process = this.start(files);
       try {
         await process.ready;
       } catch (error) {
@@ -137,9 +148,15 @@ export class SqlitePool {
    */
   private replaceLast(): void {
     if (this.closed) return;
+    let files: string;
+    try {
+      files = this.fileIdentity();
+    } catch {
+      // The next caller's own attempt reports the missing file.
+      return;
+    }
     this.size++;
-    const process = new SqliteProcess(this.options);
-    this.all.add(process);
+    const process = this.start(files);
     process.ready.then(
       () => {
         this.release(process);
@@ -149,6 +166,33 @@ export class SqlitePool {
         this.all.delete(process);
       }
     );
+  }
+
+  private start(files: string): SqliteProcess {
+    const process = new SqliteProcess(this.options);
+    this.all.add(process);
+    this.opened.set(process, files);
+    return process;
+  }
+
+  /**
+   * The device and inode of the database file and each attached one, as one string; a missing file
+   * throws, as the driver's start does (a ConnectionError the caller is shown).
+   */
+  private fileIdentity(): string {
+    const files = [this.options.path, ...Object.values(this.options.attach)];
+    return files
+      .map(file => {
+        const stats = statSync(file, { throwIfNoEntry: false });
+        if (stats === undefined) {
+          throw new ConnectionError('database_not_found', file, {
+            message: 'the SQLite database file does not exist',
+            hint: 'check the path in the configuration, and that nothing moved or deleted the file'
+          });
+        }
+        return `${stats.dev}:${stats.ino}`;
+      })
+      .join(',');
   }
 
   /** A process died while a caller waited: start a fresh one for the first waiter. */
