@@ -239,6 +239,32 @@ export class AdminService implements Administration {
     return true;
   }
 
+  /**
+   * Ends the grants of accounts that are no longer users (removed from `auth.users`), with every
+   * token issued under them: a user configured later under the same name must not inherit them.
+   * `usernames` limits it to those names (the users a reload removed); without it, every grant whose
+   * account no user has is ended. The grants ended.
+   */
+  async endGrantsOfRemovedUsers(usernames?: readonly string[]): Promise<GrantSummary[]> {
+    const names = usernames === undefined ? undefined : new Set(usernames.map(name => name.toLowerCase()));
+    const ended: GrantSummary[] = [];
+    for (const grant of await this.grants()) {
+      if (names !== undefined && !names.has(grant.user.toLowerCase())) continue;
+      if (this.directory.find(grant.user) !== undefined) continue;
+      await this.removeGrants(grant.environment, [grant.grantId]);
+      this.trail.record({
+        event: 'grant.revoked',
+        outcome: 'ok',
+        environment: grant.environment,
+        user: grant.user,
+        clientId: grant.clientId,
+        detail: { grantId: grant.grantId, reason: 'user_removed' }
+      });
+      ended.push(grant);
+    }
+    return ended;
+  }
+
   async rotateKeys(environments: readonly string[] | undefined, actor: AdminActor): Promise<string[]> {
     const names = environments === undefined || environments.length === 0 ? this.environmentNames() : [];
     for (const name of environments ?? []) names.push(...this.environmentNames(name));

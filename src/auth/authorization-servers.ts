@@ -161,11 +161,14 @@ export class AuthorizationServers {
 
   /**
    * The users of a reloaded configuration (`auth.users`; the demo login stays): sign-ins, refreshes
-   * and every token check use them from now on. The number of users now.
+   * and every token check use them from now on. The number of users now, and the names of those
+   * the configuration no longer has.
    */
-  reloadUsers(config: Config): number {
+  reloadUsers(config: Config): { users: number; removed: string[] } {
+    const before = this.users.all().filter(user => user.origin !== 'federated');
     this.users.replace([...config.auth.users, ...this.extraUsers], config.auth.groups);
-    return this.users.size;
+    const removed = before.filter(user => this.users.find(user.username) === undefined).map(user => user.username);
+    return { users: this.users.size, removed };
   }
 
   /**

@@ -161,3 +161,47 @@ it('signs with keys rotated in the data directory once told with SIGHUP, and sti
   expect(await pingStatus(after)).toBe(200);
   expect(await pingStatus(before)).toBe(200);
 }, 60_000);
+
+const reloads = (): number => server.logs.filter(entry => entry['msg'] === 'configuration reloaded').length;
+const endedLine = (entry: Record<string, unknown>): boolean =>
+  entry['msg'] === 'the grants of users no longer configured ended';
+const userRemoved = (user: string) => (record: AuditRecord) =>
+  record.event === 'grant.revoked' && record.user === user && record.detail?.['reason'] === 'user_removed';
+
+it('ends the grants of a user removed from the file: configured again under that name, the old tokens stay refused', async () => {
+  const current = readFileSync(configPath, 'utf8');
+  const old = await tokensFor(`${server.baseUrl}/pg/mcp`, CAROL);
+  expect(await pingStatus(old)).toBe(200);
+  const from = server.logs.length;
+  writeFileSync(configPath, current.replace(/^ {4}- \{ username: carol, .*\n/m, ''));
+  await hangUp('configuration reloaded', reloads() + 1);
+  expect(await pingStatus(old)).toBe(401);
+  const ended = await server.logLine(endedLine, { from, timeoutMs: 10_000 });
+  expect(ended['grants']).toBeGreaterThanOrEqual(1);
+  const records = await untilAuditFile(auditFileIn(dir), all => all.some(userRemoved('carol')));
+  expect(records.filter(userRemoved('carol')).every(record => record.environment === 'pg')).toBe(true);
+
+  // Someone else given the name later does not inherit what was issued to the one removed.
+  writeFileSync(configPath, current);
+  await hangUp('configuration reloaded', reloads() + 1);
+  expect(await pingStatus(old)).toBe(401);
+  const fresh = await tokensFor(`${server.baseUrl}/pg/mcp`, CAROL);
+  expect(await pingStatus(fresh)).toBe(200);
+  // Users still configured keep theirs.
+  const bob = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
+  expect(await pingStatus(bob)).toBe(200);
+}, 60_000);
+
+it('ends, at its next start, the grants of a user removed from the file while it was stopped', async () => {
+  const current = readFileSync(configPath, 'utf8');
+  const old = await tokensFor(`${server.baseUrl}/pg/mcp`, CAROL);
+  expect(await pingStatus(old)).toBe(200);
+  expect(await server.stop()).toBe(0);
+  writeFileSync(configPath, current.replace(/^ {4}- \{ username: carol, .*\n/m, ''));
+  server = await startServer({ args: ['serve', '--config', configPath, '--data-dir', dir] });
+  await server.logLine(endedLine, { timeoutMs: 10_000 });
+  writeFileSync(configPath, current);
+  await hangUp('configuration reloaded', reloads() + 1);
+  expect(await pingStatus(old)).toBe(401);
+  expect(await pingStatus(await tokensFor(`${server.baseUrl}/pg/mcp`, BOB))).toBe(200);
+}, 60_000);

@@ -63,13 +63,16 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
     audit.record({ event: 'config.loaded', outcome: 'failed', errorClass: 'config_invalid', detail: { trigger } });
     return;
   }
-  const users = options.auth?.reloadUsers(loaded.config);
+  const reloaded = options.auth?.reloadUsers(loaded.config);
+  if (options.auth !== undefined && reloaded !== undefined && reloaded.removed.length > 0) {
+    endGrantsOfRemovedUsers(options.auth, audit, logger, reloaded.removed);
+  }
   // Keys rotated with `sqlbridge rotate-keys` in the data directory are signed with from now on.
   options.auth?.reloadKeys().catch((error: unknown) => {
     logger.error({ err: error }, 'the signing keys could not be read again');
   });
   const needsRestart = changedSettings(withoutUsers(options.running), withoutUsers(loaded.config));
-  logger.info({ trigger, ...(users === undefined ? {} : { users }) }, 'configuration reloaded');
+  logger.info({ trigger, ...(reloaded === undefined ? {} : { users: reloaded.users }) }, 'configuration reloaded');
   if (needsRestart.length > 0) {
     logger.warn(
       { settings: needsRestart },
@@ -85,6 +88,31 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
       logger.error({ err: error }, 'the other replicas could not be told of the reload');
     });
   }
+}
+
+/**
+ * Ends the grants of users the configuration no longer has (or, without `usernames`, of every
+ * account no user has), in the background: a user configured again later under the same name
+ * signs in afresh instead of finding the old tokens valid again. Every replica that reloads does
+ * it; the first ends them, the others find nothing left.
+ */
+export function endGrantsOfRemovedUsers(
+  auth: AuthorizationServers,
+  audit: AuditTrail,
+  logger: Logger,
+  usernames?: readonly string[]
+): void {
+  // Loaded only with OAuth on, as the authorization servers are (its key handling imports jose).
+  import('../../admin/admin-service.ts')
+    .then(async ({ AdminService }) => AdminService.forServers(auth, audit).endGrantsOfRemovedUsers(usernames))
+    .then(
+      ended => {
+        if (ended.length > 0) logger.info({ grants: ended.length }, 'the grants of users no longer configured ended');
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'the grants of users no longer configured could not be ended');
+      }
+    );
 }
 
 function withoutUsers(config: Config): unknown {

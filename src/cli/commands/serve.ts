@@ -16,7 +16,7 @@ import { VERSION } from '../../version.ts';
 import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
 import { connectAndVerify } from './least-privilege.ts';
-import { reloadOnSignal } from './reload.ts';
+import { endGrantsOfRemovedUsers, reloadOnSignal } from './reload.ts';
 import { untilSignal } from './signals.ts';
 
 /**
@@ -48,6 +48,10 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   let http: HttpServer;
   try {
     auth = config.auth.enabled ? await createAuth(config, app, logger, io) : undefined;
+    // With a store of its own (SQLite), this server knows every user there is: the grants of a user
+    // removed while it was stopped end now. Replicas sharing Redis may run another configuration
+    // for a while (a rolling update) and leave that to the reload that removes a user.
+    if (auth !== undefined && !auth.store.shared) endGrantsOfRemovedUsers(auth, app.audit, logger);
     http = await createHttpServer(config, app.environments, logger, VERSION, auth, {
       ...(metrics === undefined
         ? {}
@@ -117,6 +121,15 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
     logger.info({ metricsUrl: metricsListener.url, port: metricsListener.port }, 'metrics listening');
   }
   auth?.start(base);
+  // Before the lines that say it serves: a SIGHUP from then on reloads instead of ending the process.
+  const stopReloading = reloadOnSignal({
+    load,
+    running: config,
+    auth,
+    cluster: auth?.store.cluster ?? standaloneCluster(),
+    audit: app.audit,
+    logger
+  });
   app.audit.record({
     event: 'server.started',
     outcome: 'ok',
@@ -138,14 +151,6 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
     );
   }
   logger.flush();
-  const stopReloading = reloadOnSignal({
-    load,
-    running: config,
-    auth,
-    cluster: auth?.store.cluster ?? standaloneCluster(),
-    audit: app.audit,
-    logger
-  });
   const signal = await stopping;
   stopReloading();
   const deadlineMs = config.server.shutdownTimeoutMs;
