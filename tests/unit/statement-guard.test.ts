@@ -913,7 +913,10 @@ describe('disagreements with the real engines (each once got past the guard)', (
     ['mysql', 'read', 'EXPLAIN orders'],
     ['mysql', 'read', 'SELECT 0b101, 0x1F'],
     ['postgres', 'read', 'SELECT name, setting FROM pg_settings'],
-    ['postgres', 'read', 'SELECT prolang FROM pg_catalog.pg_proc LIMIT 1']
+    ['postgres', 'read', 'SELECT prolang FROM pg_catalog.pg_proc LIMIT 1'],
+    ['sqlite', 'write', "INSERT INTO notes (temp, body) VALUES (21.5, 'temp')"],
+    ['sqlite', 'write', "UPDATE readings SET temp = 'temp' || '.' WHERE temp > 30"],
+    ['sqlite', 'read', 'SELECT * FROM temp.sqlite_master']
   ] as [Dialect, GuardMode, string][])('%s %s allows %j', (dialect, mode, sql) => {
     expect(rejection(dialect, mode, sql)).toBeUndefined();
   });
@@ -1081,6 +1084,14 @@ describe('findings of the second review (each once got past the guard)', () => {
     ],
     ['sqlite', 'write', 'CREATE TEMP TABLE orders AS SELECT * FROM main.orders', 'temporary objects'],
     ['sqlite', 'write', 'CREATE TEMP VIEW orders AS SELECT 99 AS id', 'temporary objects'],
+    ['sqlite', 'write', 'CREATE TABLE temp.orders (id int)', 'temporary objects'],
+    ['sqlite', 'write', 'CREATE TABLE "temp".orders (id int)', 'temporary objects'],
+    ['sqlite', 'write', 'CREATE TABLE `TEMP`.orders (id int)', 'temporary objects'],
+    ['sqlite', 'write', 'CREATE TABLE [temp].orders (id int)', 'temporary objects'],
+    ['sqlite', 'write', "CREATE TABLE 'temp'.orders (id int)", 'temporary objects'],
+    ['sqlite', 'write', 'CREATE VIEW "TEMP".v AS SELECT 1', 'temporary objects'],
+    ['sqlite', 'write', 'CREATE INDEX temp.ix ON orders (id)', 'temporary objects'],
+    ['sqlite', 'write', "INSERT INTO 'temp' . canary VALUES (1)", 'temporary objects'],
     ['mssql', 'write', 'CREATE PROCEDURE dbo.p AS DELETE FROM dbo.t', 'CREATE PROCEDURE defines code'],
     ['mssql', 'write', 'ALTER PROCEDURE dbo.nightly AS DELETE FROM dbo.audit', 'ALTER PROCEDURE changes code'],
     [

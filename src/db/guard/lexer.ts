@@ -47,6 +47,8 @@ export interface LexerRules {
   sqliteParameters?: boolean;
   /** `#name` is a temporary table name, not a comment (SQL Server). */
   hashIdentifiers: boolean;
+  /** A '…' string before a `.` is the name of a schema (SQLite takes a string where it expects a name: `'temp'.t`). */
+  stringSchemaNames?: boolean;
   /** `U&"…"` identifiers with Unicode escapes (PostgreSQL): refused, since the name they spell is hidden. */
   unicodeIdentifiers?: boolean;
   /** Optimizer hint comments (slash-star-plus), which can set server variables for the statement (MySQL): refused. */

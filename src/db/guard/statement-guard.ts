@@ -297,6 +297,14 @@ export class StatementGuard {
         if (reason !== undefined) return refuse({ reason });
         continue;
       }
+      const next = statement[i + 1];
+      if (token.kind === 'string' && this.rules.lexer.stringSchemaNames === true && isSymbol(next, '.')) {
+        const schemaRule = firstMatch(this.rules.names ?? [], this.namePatterns, stringValue(token).toUpperCase());
+        if (schemaRule !== undefined && applies(schemaRule) && !excepted(schemaRule, statement, i)) {
+          return refuse(schemaRule);
+        }
+        continue;
+      }
       if (token.kind !== 'word' && token.kind !== 'quoted') continue;
       const name =
         token.kind === 'word'
@@ -304,7 +312,6 @@ export class StatementGuard {
           : this.rules.lexer.letterNames === true || this.rules.lexer.foldNames === true
             ? foldName(unquote(token))
             : unquote(token).toUpperCase();
-      const next = statement[i + 1];
       if (next?.kind === 'symbol' && next.text === '(') {
         const fn = firstMatch(this.rules.functions, this.functionPatterns, name);
         if (fn !== undefined && applies(fn)) return refuse(fn);
@@ -395,6 +402,15 @@ function isDot(token: Token | undefined): boolean {
 }
 
 /** The name inside a quoted identifier (`"a""b"` → `a"b`), or a word as written. */
+/** The text of a '…' string token (quotes doubled inside it stand for one). */
+function stringValue(token: Token): string {
+  return token.text.slice(1, -1).replaceAll("''", "'");
+}
+
+function isSymbol(token: Token | undefined, text: string): boolean {
+  return token?.kind === 'symbol' && token.text === text;
+}
+
 export function unquote(token: Token): string {
   if (token.kind !== 'quoted') return token.text;
   const close = token.text.at(-1) ?? '';

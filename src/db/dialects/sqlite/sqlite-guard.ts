@@ -15,6 +15,12 @@ function notCreating(statement: readonly Token[], index: number): boolean {
   return statement[index - 1]?.upper !== 'CREATE';
 }
 
+/** A name that is not a schema before a `.` (`temp.t`, "temp".t, [temp].t, 'temp'.t name the temp schema). */
+function notSchema(statement: readonly Token[], index: number): boolean {
+  const next = statement[index + 1];
+  return !(next?.kind === 'symbol' && next.text === '.');
+}
+
 export const sqliteGuardRules: GuardRules = {
   lexer: {
     dashCommentNeedsSpace: false,
@@ -30,7 +36,8 @@ export const sqliteGuardRules: GuardRules = {
     carriageReturnEndsComment: false,
     bracketEscapes: false,
     sqliteParameters: true,
-    hashIdentifiers: false
+    hashIdentifiers: false,
+    stringSchemaNames: true
   },
   readStatements: new Set(['SELECT', 'WITH', 'VALUES', 'EXPLAIN', 'PRAGMA']),
   writeStatements: new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'ALTER', 'DROP']),
@@ -49,6 +56,8 @@ export const sqliteGuardRules: GuardRules = {
     TEMP: { reason: TEMPORARY, writesOnly: true, allowIf: notCreating },
     TEMPORARY: { reason: TEMPORARY, writesOnly: true, allowIf: notCreating }
   },
+  // Objects made in the temp schema by name (CREATE TABLE temp.t) are temporary ones too.
+  names: [{ name: 'TEMP', reason: TEMPORARY, writesOnly: true, allowIf: notSchema }],
   phrases: [],
   functions: [
     { name: 'LOAD_EXTENSION', reason: 'load_extension() loads native code into the server', alsoInWrites: true },
