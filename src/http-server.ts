@@ -63,7 +63,11 @@ export async function createHttpServer(
     bodyLimit: config.server.maxRequestBodyBytes,
     trustProxy: config.server.trustProxy,
     allowedHosts: [...LOOPBACK_HOSTS, config.server.host, ...publicHost, ...config.server.allowedHosts],
-    allowedOrigins: config.server.allowedOrigins,
+    // The public URL's origin is this server's own, as browsers reach it through the proxy.
+    allowedOrigins: [
+      ...config.server.allowedOrigins,
+      ...(config.server.publicUrl === undefined ? [] : [new URL(config.server.publicUrl).origin])
+    ],
     limits:
       auth === undefined
         ? []

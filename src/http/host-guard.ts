@@ -36,21 +36,43 @@ export function createHostGuard(options: HostGuardOptions) {
     }
     const origin = request.headers.origin;
     if (origin === undefined || pathKind(request.url) === 'public-oauth') return;
-    if (!originAllowed(origin, hosts, origins)) {
+    if (!originAllowed(origin, ownOrigin(request), origins)) {
       await forbid(reply, 'requests from this Origin are not allowed');
     }
   };
 }
 
-/** Whether a browser Origin may call the MCP endpoints and the sign-in pages. */
-export function originAllowed(origin: string, hosts: ReadonlySet<string>, origins: ReadonlySet<string>): boolean {
+/** Names of this machine, on which a local tool's page (the MCP Inspector's, say) may run on any port. */
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Whether a browser Origin may call the MCP endpoints and the sign-in pages: one listed (an origin,
+ * or a host name for any of its origins), this server's own (scheme, host and port, as the request
+ * reached it), or a page on a loopback name. A page on another port or scheme of an allowed host is
+ * another site: it may not drive this one through its visitors' browsers.
+ */
+export function originAllowed(origin: string, own: string | undefined, origins: ReadonlySet<string>): boolean {
   const lower = origin.toLowerCase();
   if (origins.has(lower)) return true;
   try {
     const url = new URL(lower);
-    return origins.has(url.origin) || origins.has(url.hostname) || hosts.has(hostnameOf(url.host));
+    return (
+      origins.has(url.origin) ||
+      origins.has(url.hostname) ||
+      url.origin === own ||
+      LOOPBACK_NAMES.has(hostnameOf(url.host))
+    );
   } catch {
     return false;
+  }
+}
+
+/** The origin the request was sent to (X-Forwarded-Proto and -Host only from a trusted proxy). */
+function ownOrigin(request: FastifyRequest): string | undefined {
+  try {
+    return new URL(`${request.protocol}://${request.host}`).origin;
+  } catch {
+    return undefined;
   }
 }
 

@@ -61,7 +61,7 @@ describe('HTTP server', () => {
     app = createApp(config, logger);
     await app.connect();
     http = await createHttpServer(
-      { ...config, server: { ...config.server, maxRequestBodyBytes: 4096 } },
+      { ...config, server: { ...config.server, maxRequestBodyBytes: 4096, allowedHosts: ['db.internal'] } },
       app.environments,
       logger,
       '0.0.0-test'
@@ -137,6 +137,42 @@ describe('HTTP server', () => {
       payload: modernRequest('tools/list')
     });
     expect(local.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['another port of this host', 'db.internal:8008', 'http://db.internal:9999'],
+    ['another scheme of this host', 'db.internal:8008', 'https://db.internal:8008'],
+    ['the default port of this host', 'db.internal:8008', 'http://db.internal']
+  ])('refuses an Origin on %s with 403, preflight included', async (_name, host, origin) => {
+    const post = await inject({
+      method: 'POST',
+      url: '/demo/mcp',
+      headers: { ...MODERN_HEADERS, host, origin, 'mcp-method': 'tools/list' },
+      payload: modernRequest('tools/list')
+    });
+    expect(post.statusCode).toBe(403);
+    const preflight = await inject({
+      method: 'OPTIONS',
+      url: '/demo/mcp',
+      headers: { host, origin, 'access-control-request-method': 'POST' }
+    });
+    expect(preflight.statusCode).toBe(403);
+    expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('lets its own Origin through, as the request reached it', async () => {
+    const own = await inject({
+      method: 'POST',
+      url: '/demo/mcp',
+      headers: {
+        ...MODERN_HEADERS,
+        host: 'db.internal:8008',
+        origin: 'http://db.internal:8008',
+        'mcp-method': 'tools/list'
+      },
+      payload: modernRequest('tools/list')
+    });
+    expect(own.statusCode).toBe(200);
   });
 
   it('serves a 2026-07-28 request statelessly, with security headers on the MCP response', async () => {
