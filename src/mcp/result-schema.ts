@@ -84,7 +84,8 @@ const ANY_ENGINE_PAGING = 'page through it';
 export function toResultSet(
   outcome: QueryOutcome,
   limits: { maxRows: number; maxResultChars: number },
-  paging?: string
+  paging?: string,
+  write = false
 ): ResultSet {
   const result: ResultSet = {
     columns: outcome.columns,
@@ -94,17 +95,31 @@ export function toResultSet(
     truncation: outcome.truncated,
     elapsedMs: outcome.elapsedMs
   };
-  if (outcome.statements > 1) {
-    result.note = `${outcome.statements} statements ran; the rows are the last one's.`;
-  }
+  const notes: string[] = [];
+  if (outcome.statements > 1) notes.push(`${outcome.statements} statements ran; the rows are the last one's.`);
   const pageWith = paging ?? ANY_ENGINE_PAGING;
-  if (outcome.truncated === 'max_rows') {
-    result.note = `Only the first ${outcome.rowCount} rows are shown: the query matched more than the ${limits.maxRows}-row limit. Aggregate, filter, or ${pageWith} to see the rest.`;
+  const chars = limits.maxResultChars.toLocaleString('en-US');
+  if (write && outcome.truncated !== null) {
+    // Paging would run the change again: the statement ran in full, only its answer is cut.
+    notes.push(
+      outcome.truncated === 'max_rows'
+        ? `The statement ran in full; only the first ${outcome.rowCount} of the rows it returned are shown (the ${limits.maxRows}-row limit). Do not run it again to see the rest.`
+        : `The statement ran in full; only the first ${outcome.rowCount} of the rows it returned are shown (the ${chars}-character limit). Do not run it again to see the rest.`
+    );
+  } else if (outcome.truncated === 'max_rows') {
+    notes.push(
+      `Only the first ${outcome.rowCount} rows are shown: the query matched more than the ${limits.maxRows}-row limit. Aggregate, filter, or ${pageWith} to see the rest.`
+    );
   } else if (outcome.truncated === 'max_chars' && outcome.rowCount === 0) {
     // Paging cannot help: one row is already wider than the whole budget.
-    result.note = `No rows are shown: the first row alone is longer than the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer columns, or parts of the long values (a substring, a length).`;
+    notes.push(
+      `No rows are shown: the first row alone is longer than the ${chars}-character limit. Select fewer columns, or parts of the long values (a substring, a length).`
+    );
   } else if (outcome.truncated === 'max_chars') {
-    result.note = `Only the first ${outcome.rowCount} rows are shown: the result reached the ${limits.maxResultChars.toLocaleString('en-US')}-character limit. Select fewer or narrower columns, aggregate, or ${pageWith}.`;
+    notes.push(
+      `Only the first ${outcome.rowCount} rows are shown: the result reached the ${chars}-character limit. Select fewer or narrower columns, aggregate, or ${pageWith}.`
+    );
   }
+  if (notes.length > 0) result.note = notes.join(' ');
   return result;
 }

@@ -153,16 +153,52 @@ for (const target of TARGETS) {
       expect(await scalar(rw, 'SELECT value FROM canary WHERE id = 1')).toBe('untouched');
     });
 
-    it('completes a write whose returned rows exceed the row limit', async () => {
+    it('completes a write whose returned rows exceed the row limit, and says it need not run again', async () => {
       const rw = await connect('rw');
       const result = await rw.callTool({ name: 'execute_write_sql', arguments: { query: target.returningWrite } });
       expect(result.isError, text(result)).not.toBe(true);
       expect(result.structuredContent).toMatchObject({ rowCount: 2, truncated: true });
+      expect((result.structuredContent as { note?: string }).note).toContain(
+        'The statement ran in full; only the first 2 of the rows it returned are shown'
+      );
       const remaining =
         target.engine === 'mysql'
           ? await scalar(rw, 'SELECT COUNT(*) FROM order_items WHERE order_id < 110')
           : await scalar(rw, "SELECT COUNT(*) FROM orders WHERE id < 110 AND status <> 'archived'");
       expect(remaining).toBe(0);
+    });
+
+    // A SELECT is a write's last statement when a function it calls changes data.
+    it.skipIf(target.engine !== 'postgres')(
+      'runs a write whose last statement returns rows past the limit to its end before committing',
+      async () => {
+        const rw = await connect('rw');
+        const created = await rw.callTool({
+          name: 'execute_write_sql',
+          arguments: { query: 'CREATE SEQUENCE tickets' }
+        });
+        expect(created.isError, text(created)).not.toBe(true);
+        const drawn = await rw.callTool({
+          name: 'execute_write_sql',
+          arguments: { query: "SELECT nextval('tickets') FROM generate_series(1, 500)" }
+        });
+        expect(drawn.isError, text(drawn)).not.toBe(true);
+        expect(drawn.structuredContent).toMatchObject({ rowCount: 2, truncated: true, rowsAffected: null });
+        expect(await scalar(rw, 'SELECT last_value FROM tickets')).toBe(500);
+      }
+    );
+
+    it.skipIf(target.engine !== 'postgres')('counts the rows a write with RETURNING changed', async () => {
+      const rw = await connect('rw');
+      const before = Number(await scalar(rw, 'SELECT COUNT(*) FROM orders WHERE id < 120'));
+      expect(before).toBeGreaterThan(2);
+      const result = await rw.callTool({
+        name: 'execute_write_sql',
+        arguments: { query: "UPDATE orders SET status = 'reviewed' WHERE id < 120 RETURNING id" }
+      });
+      expect(result.isError, text(result)).not.toBe(true);
+      expect(result.structuredContent).toMatchObject({ rowsAffected: before, rowCount: 2 });
+      expect(text(result)).toMatch(new RegExp(`^Committed: ${before} rows changed\\.`));
     });
 
     it.each([

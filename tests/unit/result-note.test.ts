@@ -77,3 +77,21 @@ describe('the note of a capped result', () => {
     expect(note).not.toContain('LIMIT');
   });
 });
+
+describe('the note of a result of several statements, or of a write', () => {
+  it('keeps saying that several statements ran when the last one is capped', () => {
+    const note = toResultSet({ ...capped('max_rows'), statements: 2 }, LIMITS, pagingOf('postgres')).note ?? '';
+    expect(note).toContain("2 statements ran; the rows are the last one's.");
+    expect(note).toContain('Only the first 1000 rows are shown');
+  });
+
+  it.each(['max_rows', 'max_chars'] as const)(
+    'tells that a capped write ran in full and must not be run again to page (%s)',
+    truncated => {
+      const note = toResultSet(capped(truncated), LIMITS, pagingOf('postgres'), true).note ?? '';
+      expect(note).toContain('The statement ran in full; only the first 1000 of the rows it returned are shown');
+      expect(note).toContain('Do not run it again');
+      expect(note).not.toContain('LIMIT/OFFSET');
+    }
+  );
+});

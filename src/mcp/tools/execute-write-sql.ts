@@ -29,7 +29,7 @@ export const executeWriteSqlTool = defineTool({
     const { environment } = context;
     const outcome = await environment.db.write(query, queryOptions(context));
     const result = {
-      ...toResultSet(outcome, environment.db.limits, environment.db.paging),
+      ...toResultSet(outcome, environment.db.limits, environment.db.paging, true),
       rowsAffected: outcome.rowsAffected ?? null
     };
     const changed =

@@ -37,6 +37,9 @@ const CURSOR_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const DISCARD_BYTES = 1024 * 1024;
 
+/** Commands whose count is of rows changed, with or without RETURNING (a SELECT's is of rows returned). */
+const CHANGES_ROWS: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
 export interface PostgresDriverOptions {
   database: PostgresDatabaseConfig;
   /** Server-side statement timeout, a safety net behind sqlbridge's own cancellation. */
@@ -163,7 +166,7 @@ export class PostgresDriver implements Driver {
         // The extended protocol runs exactly one statement, whatever the text holds.
         const config: pg.QueryConfig & { queryMode: 'extended' } = { text: statement, queryMode: 'extended' };
         const result = await client.query(config);
-        if (result.fields.length === 0) affected += result.rowCount ?? 0;
+        if (result.fields.length === 0 || CHANGES_ROWS.has(result.command)) affected += result.rowCount ?? 0;
       }
       const stats = await this.readCursor(borrowed, query, sink);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
@@ -200,6 +203,11 @@ export class PostgresDriver implements Driver {
     return { inUse: totalCount - idleCount, idle: idleCount, waiting: waitingCount };
   }
 
+  /**
+   * A write's last statement, through a cursor: the rows it returns go to the sink up to the sink's
+   * limit, and the rest are read and dropped, since a statement stopped early would commit only part
+   * of what it does (a `SELECT` calling a function that writes, `nextval()` over a series).
+   */
   private async readCursor(borrowed: BorrowedClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {
     const cursor = borrowed.client.query(
       new Cursor(query.sql, query.params as unknown[] | undefined, { rowMode: 'array' })
@@ -209,9 +217,10 @@ export class PostgresDriver implements Driver {
     let weight = 0;
     let batch = FIRST_BATCH;
     let first = true;
+    let taking = true;
     try {
       for (;;) {
-        const want = Math.max(1, Math.min(batch, limit - rowsRead));
+        const want = taking ? Math.max(1, Math.min(batch, limit - rowsRead)) : batch;
         const { rows, result } = await read(cursor, want);
         if (first) {
           first = false;
@@ -221,15 +230,21 @@ export class PostgresDriver implements Driver {
         // Weighed before the sink converts the values where they are.
         for (const row of rows) weight += rowWeight(row);
         for (const row of rows) {
-          if (!sink.row(row)) return { rowsRead, stoppedEarly: true };
+          if (taking && !sink.row(row)) taking = false;
         }
         batch = Math.max(1, Math.min(BATCH, Math.floor((CURSOR_BATCH_BYTES * rowsRead) / Math.max(1, weight))));
         if (rows.length < want) {
-          const stats: StreamStats = { rowsRead, stoppedEarly: false };
-          if (result.rowCount !== null && result.fields.length === 0) stats.rowsAffected = result.rowCount;
+          const stats: StreamStats = { rowsRead, stoppedEarly: !taking };
+          // With RETURNING, each row returned is one changed, and all were read; the command tag of
+          // a cursor read in parts counts only its last part.
+          if (result.fields.length === 0) {
+            if (result.rowCount !== null) stats.rowsAffected = result.rowCount;
+          } else if (CHANGES_ROWS.has(result.command)) {
+            stats.rowsAffected = rowsRead;
+          }
           return stats;
         }
-        if (rowsRead >= limit) return { rowsRead, stoppedEarly: true };
+        if (rowsRead >= limit) taking = false;
       }
     } finally {
       // A cursor waits for the server to confirm it closed: a lost connection never will.
