@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSSQL_URL } from '../dialects/engines/mssql.ts';
+import { mysqlAdmin } from '../dialects/engines/mysql.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
 import { createShop, type Shop, type ShopEngine } from '../helpers/shop.ts';
@@ -185,6 +186,41 @@ for (const target of TARGETS) {
         expect(drawn.isError, text(drawn)).not.toBe(true);
         expect(drawn.structuredContent).toMatchObject({ rowCount: 2, truncated: true, rowsAffected: null });
         expect(await scalar(rw, 'SELECT last_value FROM tickets')).toBe(500);
+      }
+    );
+
+    // What a failed write set in its session (PostgreSQL's lastval(), MariaDB's LAST_INSERT_ID()) is gone for the next caller.
+    it.skipIf(target.engine !== 'postgres' && target.engine !== 'mysql')(
+      'leaves nothing of a failed write in the session the next call gets',
+      async () => {
+        const rw = await connect('rw');
+        if (target.engine === 'mysql') {
+          const database = /database: (\w+)/.exec(shop.databaseYaml)?.[1] ?? '';
+          await mysqlAdmin(connection =>
+            connection.query(`CREATE TABLE ${database}.tickets (id int AUTO_INCREMENT PRIMARY KEY, v int)`)
+          );
+        }
+        const [write, probe] =
+          target.engine === 'postgres'
+            ? ["SELECT nextval('tickets'); INSERT INTO canary (id, value) VALUES (1, 'duplicate')", 'SELECT lastval()']
+            : [
+                "INSERT INTO tickets (v) VALUES (1); INSERT INTO canary (id, value) VALUES (1, 'duplicate')",
+                'SELECT @@last_insert_id'
+              ];
+        const failed = await rw.callTool({ name: 'execute_write_sql', arguments: { query: write } });
+        expect(failed.isError).toBe(true);
+        // As many reads as the pool has connections (4), so whichever order it lends them in, one
+        // would get the failed write's connection if it were lent again.
+        for (let i = 0; i < 4; i++) {
+          const after = await rw.callTool({ name: 'execute_sql', arguments: { query: probe } });
+          if (target.engine === 'postgres') {
+            expect(after.isError).toBe(true);
+            expect(text(after)).toContain('lastval is not yet defined in this session');
+          } else {
+            expect(after.isError, text(after)).not.toBe(true);
+            expect((after.structuredContent as { rows: unknown[][] }).rows[0]?.[0]).toBe(0);
+          }
+        }
       }
     );
 

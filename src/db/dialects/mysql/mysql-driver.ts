@@ -205,6 +205,8 @@ export class MysqlDriver implements Driver {
           end();
         }
       }
+      // A write that failed is no cleaner than one that committed (LAST_INSERT_ID(), @variables).
+      if (!query.readOnly && !state.doomed) end();
       if (error instanceof UnconfirmedCancellation) throw error;
       if (signal.aborted) throw signal.reason;
       const watch = this.watches.get(connection);

@@ -177,6 +177,9 @@ export class PostgresDriver implements Driver {
     } catch (error) {
       try {
         await client.query('ROLLBACK');
+        // A failed write leaves what a committed one does (lastval(), advisory locks taken at
+        // session level, settings outside the transaction): the next caller gets a clean session.
+        await client.query('DISCARD ALL');
       } catch {
         borrowed.discard();
       }
