@@ -27,7 +27,8 @@ export function queryEntry(event: QueryEvent, audit: EnvironmentAuditConfig): Au
     ...callerFields(event.caller),
     ...statementFields(event.sql, audit.statements),
     durationMs: event.elapsedMs,
-    detail: { kind: event.kind }
+    detail:
+      event.rowsAffected === undefined ? { kind: event.kind } : { kind: event.kind, rowsAffected: event.rowsAffected }
   };
   if (event.status === 'ok') {
     entry.rows = event.rowCount;

@@ -81,6 +81,14 @@ function article(expected: string): string {
   return names[expected] ?? expected;
 }
 
+/**
+ * Text shown in no message: a user name and password before an `@`, a parameter (`password=…`), or
+ * a URL-like text naming a secret or broken by a space.
+ */
+function mayHoldPassword(text: string): boolean {
+  return /[@=]/.test(text) || (text.includes(':') && /\s|pass|secret|token|credential/i.test(text));
+}
+
 function describeValue(value: unknown, path: readonly string[]): string {
   if (value === undefined) return 'nothing';
   if (SECRET_KEY.test(path.at(-1) ?? '')) return 'a value (not shown: it may be secret)';
@@ -88,8 +96,8 @@ function describeValue(value: unknown, path: readonly string[]): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') {
-    // A mistyped URL (`redis//:pw@host`) may still hold a password: `…:…@`.
-    if (/:[^\s]*@/.test(value)) return 'a value (not shown: it may hold a password)';
+    // A mistyped URL may still hold a password (`redis//:pw@host`, `redis:/host?password=pw`).
+    if (mayHoldPassword(value)) return 'a value (not shown: it may hold a password)';
     const text = JSON.stringify(value);
     return `the text ${text.length > 60 ? `${text.slice(0, 57)}…` : text}`;
   }

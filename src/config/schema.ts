@@ -176,8 +176,23 @@ function databaseUrl(schemes: readonly string[]) {
         message:
           'the URL has an `@` after its host: a password holding `/`, `?` or `#` must be percent-encoded (`%2F`, `%3F`, `%23`)'
       });
+    } else if (![url.username, url.password, url.pathname].every(decodes)) {
+      context.addIssue({
+        code: 'custom',
+        message: "a `%` in the URL's user name, password or database starts no escape: write a `%` itself as `%25`"
+      });
     }
   });
+}
+
+/** Whether percent-escapes in `text` decode (a lone `%`, `%zz` or a broken UTF-8 sequence do not). */
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const postgresDatabaseSchema = z

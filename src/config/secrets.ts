@@ -34,6 +34,7 @@ export function configuredSecrets(config: Config): string[] {
     }
   }
   for (const client of config.auth.clients) add(client.clientSecret);
+  for (const provider of config.auth.federation.providers) add(provider.clientSecret);
   for (const user of config.auth.users) add(user.passwordHash);
   for (const value of urlPasswords(config.audit.database?.url)) add(value);
   add(config.auth.storagePassword);
@@ -42,7 +43,7 @@ export function configuredSecrets(config: Config): string[] {
   return [...found];
 }
 
-/** The password of a `scheme://user:password@host/…` URL, as written (percent-encoded) and decoded. */
+/** The password of a `scheme://user:password@host/…` URL, or of its `?password=` parameter, as written (percent-encoded) and decoded. */
 export function urlPasswords(url: string | undefined): string[] {
   if (url === undefined) return [];
   // Read by hand rather than with `new URL`: a URL it rejects (a socket path for a host, an
@@ -63,6 +64,19 @@ export function urlPasswords(url: string | undefined): string[] {
       found.push(decodeURIComponent(written));
     } catch {
       // not valid percent-encoding: the driver reads it as written
+    }
+  }
+  // node-postgres also takes a password from the query (`?password=…`), and so do other drivers.
+  const query = /\?([^#]*)/.exec(url)?.[1] ?? '';
+  for (const parameter of query.split('&')) {
+    const equals = parameter.indexOf('=');
+    if (equals < 0 || !/^(password|pass|pwd)$/i.test(parameter.slice(0, equals))) continue;
+    const written = parameter.slice(equals + 1);
+    found.push(written);
+    try {
+      found.push(decodeURIComponent(written.replaceAll('+', ' ')));
+    } catch {
+      // read as written
     }
   }
   return [...new Set(found.filter(value => value !== ''))];

@@ -79,6 +79,8 @@ export interface QueryEvent {
   rowCount: number;
   rowsRead: number;
   truncated: boolean;
+  /** Rows a write changed, when the database reports it. */
+  rowsAffected?: number;
   errorCode?: string;
 }
 
@@ -536,7 +538,8 @@ export class DatabaseRuntime {
         started,
         rowCount: collected.rows.length,
         rowsRead: stats.rowsRead,
-        truncated: collected.truncated !== null
+        truncated: collected.truncated !== null,
+        ...(stats.rowsAffected === undefined ? {} : { rowsAffected: stats.rowsAffected })
       });
       const outcome: QueryOutcome = {
         ...collected,

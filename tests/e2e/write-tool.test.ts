@@ -4,6 +4,8 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MSSQL_URL } from '../dialects/engines/mssql.ts';
 import { mysqlAdmin } from '../dialects/engines/mysql.ts';
+import type { AuditRecord } from '../../src/audit/record.ts';
+import { auditFileIn, untilAuditFile } from '../helpers/audit-file.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
 import { createShop, type Shop, type ShopEngine } from '../helpers/shop.ts';
@@ -71,6 +73,7 @@ for (const target of TARGETS) {
   describe.skipIf(target.engine === 'mssql' && MSSQL_URL === undefined)(`${target.name}: execute_write_sql`, () => {
     let shop: Shop;
     let server: RunningServer;
+    let dir: string;
     const clients: Client[] = [];
 
     async function connect(environment: string): Promise<Client> {
@@ -91,7 +94,7 @@ for (const target of TARGETS) {
 
     beforeAll(async () => {
       shop = await createShop(target.engine);
-      const dir = emptyDir('writes-');
+      dir = emptyDir('writes-');
       const config = join(dir, 'sqlbridge.yaml');
       writeFileSync(
         config,
@@ -137,6 +140,11 @@ for (const target of TARGETS) {
       expect(result.structuredContent).toMatchObject({ rowsAffected: 1 });
       expect(text(result)).toBe('Committed: 1 row changed.');
       expect(await scalar(rw, 'SELECT value FROM canary WHERE id = 10')).toBe('written');
+      const written = (record: AuditRecord): boolean =>
+        record.event === 'query.executed' &&
+        record.statement === "INSERT INTO canary (id, value) VALUES (10, 'written')";
+      const records = await untilAuditFile(auditFileIn(dir), all => all.some(written));
+      expect(records.find(written)?.detail).toEqual({ kind: 'write', rowsAffected: 1 });
     });
 
     it('commits nothing when a later statement fails', async () => {

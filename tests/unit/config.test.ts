@@ -63,6 +63,26 @@ const MISTAKES: Case[] = [
       'invalid configuration: auth.storage (from SQLBRIDGE_AUTH_STORAGE): a redis:// or rediss:// URL, or sqlite, or memory; got a value (not shown: it may hold a password)'
   },
   {
+    name: 'a mistyped Redis URL with its password as a parameter',
+    env: { SQLBRIDGE_AUTH_STORAGE: 'redis:/127.0.0.1:6379/0?password=ParamRedisPassw0rd' },
+    file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: auth.storage (from SQLBRIDGE_AUTH_STORAGE): a redis:// or rediss:// URL, or sqlite, or memory; got a value (not shown: it may hold a password)'
+  },
+  {
+    name: 'a mistyped Redis URL whose password holds a space',
+    env: { SQLBRIDGE_AUTH_STORAGE: 'rediss//:my SpacedPassw0rd@127.0.0.1' },
+    file: 'environments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
+    message:
+      'invalid configuration: auth.storage (from SQLBRIDGE_AUTH_STORAGE): a redis:// or rediss:// URL, or sqlite, or memory; got a value (not shown: it may hold a password)'
+  },
+  {
+    name: 'a MySQL URL whose password holds a % that starts no escape',
+    file: 'environments:\n  p:\n    database: { engine: mysql, url: "mysql://u:Sec%zzret@db/shop" }\n',
+    message:
+      "invalid configuration: environments.p.database.url (from FILE): a `%` in the URL's user name, password or database starts no escape: write a `%` itself as `%25`"
+  },
+  {
     name: 'an audit file that is the demo database',
     file: 'audit: { file: { path: demo.sqlite } }\nenvironments:\n  p:\n    database: { engine: sqlite, path: x.db }\n',
     message:

@@ -176,7 +176,18 @@ describe('the configuration’s secrets', () => {
           { clientId: 'app', clientSecret: 'c'.repeat(40), redirectUris: ['https://app.example/cb'] },
           { clientId: 'public', redirectUris: ['https://app.example/cb'] }
         ],
-        users: [{ username: 'ana', passwordHash, environments: ['*'] }]
+        users: [{ username: 'ana', passwordHash, environments: ['*'] }],
+        federation: {
+          providers: [
+            {
+              id: 'corp',
+              name: 'Corp',
+              issuer: 'https://login.example.com',
+              clientId: 'sqlbridge',
+              clientSecret: 'federation-client-secret-1'
+            }
+          ]
+        }
       },
       audit: { database: { engine: 'postgres', url: 'postgres://audit:audit-url-pass@db/audit' } }
     });
@@ -191,6 +202,7 @@ describe('the configuration’s secrets', () => {
         'entra-access-token-1',
         'discrete-ms-1',
         'c'.repeat(40),
+        'federation-client-secret-1',
         passwordHash,
         'audit-url-pass'
       ].sort()
@@ -205,6 +217,8 @@ describe('the configuration’s secrets', () => {
     expect(urlPasswords('postgres://u:%zz@h/db')).toEqual(['%zz']);
     // An unencoded `/` makes drivers read a port and a path, which their errors then show.
     expect(urlPasswords('postgres://app:4242/SlashTail@127.0.0.1:5432/test')).toEqual(['4242/SlashTail']);
+    expect(urlPasswords('postgres://u@h/db?sslmode=disable&password=p%26ram')).toEqual(['p%26ram', 'p&ram']);
+    expect(urlPasswords('redis://h:6379/0?PASSWORD=plain-param')).toEqual(['plain-param']);
     expect(connectionStringPasswords('Server=h;Password="quoted;value";')).toEqual(['quoted;value']);
     expect(connectionStringPasswords('Server=h;Integrated Security=true')).toEqual([]);
   });
