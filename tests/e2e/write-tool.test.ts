@@ -147,6 +147,17 @@ for (const target of TARGETS) {
       expect(records.find(written)?.detail).toEqual({ kind: 'write', rowsAffected: 1 });
     });
 
+    it.skipIf(target.engine !== 'mysql')('counts the rows a write changed, not those it matched', async () => {
+      const rw = await connect('rw');
+      const same = await rw.callTool({
+        name: 'execute_write_sql',
+        arguments: { query: 'UPDATE canary SET value = value' }
+      });
+      expect(same.isError, text(same)).not.toBe(true);
+      expect(same.structuredContent).toMatchObject({ rowsAffected: 0 });
+      expect(text(same)).toBe('Committed: 0 rows changed.');
+    });
+
     it('commits nothing when a later statement fails', async () => {
       const rw = await connect('rw');
       const result = await rw.callTool({

@@ -40,6 +40,8 @@ export function mysqlPoolOptions(db: MysqlDatabaseConfig): PoolOptions & { targe
     idleTimeout: db.pool.idleTimeoutMs,
     waitForConnections: true,
     multipleStatements: false,
+    // Rows changed, not rows matched: `UPDATE t SET v = v` changes none (mysql2 asks for matched by default).
+    flags: ['-FOUND_ROWS'],
     charset: 'utf8mb4',
     supportBigNumbers: true,
     bigNumberStrings: false,
