@@ -7,14 +7,27 @@ import { escapeBoundaries, frameUntrusted } from './untrusted-data.ts';
  * table of database content leaves here framed as untrusted data (see untrusted-data.ts).
  */
 
-/** Characters a table cell escapes: a backslash, the column separator, a line break (CommonMark's: LF, CRLF or a lone CR). */
-const CELL_SPECIAL = /[\\|\n\r]/;
+/**
+ * Characters a table cell escapes: a backslash, the column separator, line breaks (CommonMark's LF
+ * and CR, and Unicode's line and paragraph separators, which some renderers break at), and the other
+ * control characters (a terminal would act on an escape sequence; a NUL ends text in C).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CELL_SPECIAL = /[\\|\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/;
+const CELL_SPECIALS = new RegExp(CELL_SPECIAL.source, 'g');
+const CELL_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '|': '\\|', '\n': '\\n', '\r': '\\r' };
+
+/** A text that reads as SQL NULL, shown as `\NULL` so that it cannot be taken for one. */
+const NULL_LOOKALIKE = /^null$/i;
 
 export function cell(value: WireValue | undefined): string {
   if (typeof value === 'string') {
-    // Most values hold nothing to escape: one test instead of three replacements.
-    if (!CELL_SPECIAL.test(value)) return value;
-    return value.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '\\n').replace(/\r/g, '\\r');
+    // Most values hold nothing to escape: one test instead of a replacement.
+    if (!CELL_SPECIAL.test(value)) return value.length === 4 && NULL_LOOKALIKE.test(value) ? `\\${value}` : value;
+    return value.replace(
+      CELL_SPECIALS,
+      special => CELL_ESCAPES[special] ?? `\\u${special.charCodeAt(0).toString(16).padStart(4, '0')}`
+    );
   }
   if (value === null || value === undefined) return 'NULL';
   // Numbers and booleans hold nothing to escape.

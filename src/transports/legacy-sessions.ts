@@ -55,6 +55,8 @@ interface Session {
   /** Whom it counts against for `maxSessionsPerUser` (see holderOf). */
   holder: string;
   lastUsed: number;
+  /** The order of its last use among all sessions' (two uses may fall in the same millisecond). */
+  useOrder: number;
   /** When the cluster's directory last heard of it from this replica. */
   registeredAt: number;
   /** Ends its GET stream when the token that opened the stream expires. */
@@ -92,6 +94,7 @@ export class LegacySessions {
   private readonly options: LegacySessionOptions;
   private readonly sessions = new Map<string, Session>();
   private readonly sweeper: NodeJS.Timeout;
+  private uses = 0;
 
   constructor(options: LegacySessionOptions) {
     this.options = options;
@@ -153,7 +156,15 @@ export class LegacySessions {
       keepAliveMs: this.options.keepAliveMs,
       onsessioninitialized: async id => {
         const now = Date.now();
-        this.sessions.set(id, { transport, owner, holder, lastUsed: now, registeredAt: now, protocolVersion });
+        this.sessions.set(id, {
+          transport,
+          owner,
+          holder,
+          lastUsed: now,
+          useOrder: ++this.uses,
+          registeredAt: now,
+          protocolVersion
+        });
         // Before the client has its id, so that its next request finds the session on any replica.
         await this.register(id, owner);
       },
@@ -200,6 +211,7 @@ export class LegacySessions {
   private touch(id: string, session: Session): void {
     const now = Date.now();
     session.lastUsed = now;
+    session.useOrder = ++this.uses;
     if (now - session.registeredAt < this.options.idleTimeoutMs / 4) return;
     session.registeredAt = now;
     void this.register(id, session.owner);
@@ -249,7 +261,7 @@ export class LegacySessions {
     let oldest: [string, Session] | undefined;
     for (const entry of this.sessions) {
       if (holder !== undefined && entry[1].holder !== holder) continue;
-      if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry;
+      if (oldest === undefined || entry[1].useOrder < oldest[1].useOrder) oldest = entry;
     }
     if (oldest === undefined) return;
     this.forget(oldest[0]);

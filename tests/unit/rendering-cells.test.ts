@@ -7,10 +7,22 @@ describe('table cells', () => {
     ['a|b', 'a\\|b'],
     ['back\\slash', 'back\\\\slash'],
     ['two\nlines', 'two\\nlines'],
-    ['crlf\r\nline', 'crlf\\nline'],
+    // Both characters of a CRLF: a value's bytes are told apart from another value's.
+    ['crlf\r\nline', 'crlf\\r\\nline'],
     // A lone carriage return ends a line in Markdown too (CommonMark): it would end the row.
     ['lone\rreturn', 'lone\\rreturn'],
-    ['all \\ | \n', 'all \\\\ \\| \\n']
+    ['all \\ | \n', 'all \\\\ \\| \\n'],
+    // Control characters a terminal acts on, or that end text, as \u escapes; a tab stays.
+    ['esc\u001b[31mred', 'esc\\u001b[31mred'],
+    ['nul\u0000byte', 'nul\\u0000byte'],
+    ['del\u007f c1\u0085', 'del\\u007f c1\\u0085'],
+    ['line\u2028separator', 'line\\u2028separator'],
+    ['tab\there', 'tab\there'],
+    // Text that reads as SQL NULL is told apart from it.
+    ['NULL', '\\NULL'],
+    ['null', '\\null'],
+    ['NULL ', 'NULL '],
+    ['\\NULL', '\\\\NULL']
   ])('renders %j as %j', (value, expected) => {
     expect(cell(value)).toBe(expected);
   });
