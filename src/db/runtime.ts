@@ -20,6 +20,7 @@ import type { PrivilegeReport } from './privileges.ts';
 import { Deadline } from './deadline.ts';
 import { DEFAULT_PROGRESS_INTERVAL_MS, watchProgress, type ProgressListener } from './progress.ts';
 import { ResultCollector, type CollectedRows } from './result.ts';
+import { untilAborted } from './until-aborted.ts';
 import { resolveTableName } from './table-name.ts';
 
 /**
@@ -657,24 +658,6 @@ export function sessionValues(mapping: IdentityMapping, identity: SessionIdentit
     values[key] = value ?? null;
   }
   return values;
-}
-
-/**
- * `work`, or `signal.reason` as soon as the signal aborts. The work goes on (a connection attempt in
- * progress is shared by everyone who waits for it); only this wait ends.
- */
-async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 function isAbort(error: unknown): boolean {

@@ -72,13 +72,30 @@ describe('PostgreSQL: rows too wide to read', () => {
     expect((await relayed.query('SELECT 1 AS one')).rows).toEqual([[1]]);
   }, 60_000);
 
-  it('reads a write’s wide rows a few at a time: 200 rows of a megabyte cost sqlbridge about ten', async () => {
+  it('reads a change’s wide RETURNING rows a few at a time: 200 rows of a megabyte cost sqlbridge about ten', async () => {
     const before = proxy.relayedToClients();
-    const result = await written.write("SELECT g AS i, repeat('x', 1000000) AS v FROM generate_series(1, 200) AS g");
+    const result = await written.write(
+      "INSERT INTO t SELECT g FROM generate_series(1, 200) AS g RETURNING id, repeat('x', 1000000) AS v"
+    );
     expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
-    // The cursor's first batch is 10 rows: the 190 others are never sent.
+    // The cursor's first batch is 10 rows: the 190 others are never sent, and the insert is whole.
     expect(proxy.relayedToClients() - before).toBeLessThan(16 * MIB);
-    expect((await written.query('SELECT 1 AS one')).rows).toEqual([[1]]);
+    expect((await written.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([[200]]);
+  }, 60_000);
+
+  it('counts the narrow RETURNING rows of a change past the row cap', async () => {
+    const result = await written.write('INSERT INTO t SELECT g FROM generate_series(1001, 3500) AS g RETURNING id');
+    expect(result).toMatchObject({ rowCount: 1000, truncated: 'max_rows', rowsAffected: 2500 });
+  }, 60_000);
+
+  it('runs a write whose last statement is a SELECT to its end, whatever its rows cost', async () => {
+    // 40 rows of a megabyte, each drawing a number: all 40 drawn, not the 10 of a first batch.
+    await written.write('CREATE SEQUENCE draws');
+    const result = await written.write(
+      "SELECT nextval('draws') AS n, repeat('x', 1000000) AS v FROM generate_series(1, 40) AS g"
+    );
+    expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
+    expect((await written.query('SELECT last_value FROM draws')).rows).toEqual([[40]]);
   }, 60_000);
 
   it('reads a cut result of narrow rows to its end, keeping its connection', async () => {

@@ -109,3 +109,28 @@ describe('a SQLite file another program holds an exclusive lock on', () => {
     expect(await edition(runtime)).toBe('first');
   }, 20_000);
 });
+
+describe('a SQLite write killed in its transaction', () => {
+  it('leaves a journal that is rolled back before the next read, however many writers the pool holds', async () => {
+    const path = join(emptyDir('sqlite-killed-write-'), 'shop.sqlite');
+    writeDatabase(path, 'first');
+    const runtime = new DatabaseRuntime({
+      environment: 'lite',
+      dialect: new SqliteDialect({ path, readOnly: false, pool: { max: 2, idleTimeoutMs: 60_000 } }),
+      readOnly: false,
+      limits: { ...LIMITS, queryTimeoutMs: 1500 }
+    });
+    runtimes.push(runtime);
+    // Two writers in the pool: the one killed is not its last.
+    await Promise.all([
+      runtime.write("INSERT INTO edition VALUES ('second')"),
+      runtime.write("INSERT INTO edition VALUES ('third')")
+    ]);
+    await expect(
+      runtime.write(
+        'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 300000000) INSERT INTO edition SELECT x FROM c'
+      )
+    ).rejects.toMatchObject({ code: 'query_timeout' });
+    expect((await runtime.query('SELECT count(*) FROM edition')).rows).toEqual([[3]]);
+  }, 20_000);
+});

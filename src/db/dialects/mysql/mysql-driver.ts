@@ -8,6 +8,7 @@ import {
   type StreamStats
 } from '../../driver.ts';
 import { ConnectionError } from '../../../errors/connection-error.ts';
+import { untilAborted } from '../../until-aborted.ts';
 import { MessageWatch, MYSQL_FRAMING, type WatchedStream } from '../../message-watch.ts';
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
 import { mysqlPoolOptions, type MysqlDatabaseConfig, type MysqlTarget } from './mysql-config.ts';
@@ -110,7 +111,7 @@ export class MysqlDriver implements Driver {
     const state = { ended: false };
     const answer = async <T>(sql: string): Promise<T> => {
       try {
-        return await whileNotAborted(run<T>(connection, sql), signal);
+        return await untilAborted(run<T>(connection, sql), signal);
       } catch (error) {
         if (!signal.aborted) throw error;
         state.ended = true;
@@ -437,21 +438,6 @@ interface Queryable {
  * result the server goes on sending would still be read and parsed. Closed outright, the server
  * stops at its next write.
  */
-/** `work`, or `signal.reason` once the signal aborts. */
-async function whileNotAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
-}
-
 function drop(connection: PoolConnection): void {
   // Dropped, the connection may still report its socket's failure: nothing is left to tell.
   connection.on('error', ignore);

@@ -37,6 +37,9 @@ const CURSOR_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const DISCARD_BYTES = 1024 * 1024;
 
+/** A statement that PostgreSQL runs to completion at its first fetch, whatever is fetched (after any comments). */
+const RUNS_AT_ONCE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/)*(?:INSERT|UPDATE|DELETE|MERGE)\b/i;
+
 /** Commands whose count is of rows changed, with or without RETURNING (a SELECT's is of rows returned). */
 const CHANGES_ROWS: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
@@ -208,8 +211,12 @@ export class PostgresDriver implements Driver {
 
   /**
    * A write's last statement, through a cursor: the rows it returns go to the sink up to the sink's
-   * limit, and the rest are read and dropped, since a statement stopped early would commit only part
-   * of what it does (a `SELECT` calling a function that writes, `nextval()` over a series).
+   * limit. PostgreSQL runs an INSERT, UPDATE, DELETE or MERGE to completion at its first fetch: the
+   * rest of its RETURNING rows are read on only to count the rows it changed, and left unsent (the
+   * count then unknown) once more than DISCARD_BYTES of them would be thrown away. Any
+   * other statement (a `SELECT` calling a function that writes, `nextval()` over a series) runs only
+   * as far as it is fetched: its rows past the limit are read and dropped, or it would commit part of
+   * what it does.
    */
   private async readCursor(borrowed: BorrowedClient, query: QuerySpec, sink: RowSink): Promise<StreamStats> {
     const cursor = borrowed.client.query(
@@ -221,6 +228,9 @@ export class PostgresDriver implements Driver {
     let batch = FIRST_BATCH;
     let first = true;
     let taking = true;
+    /** Weight of the rows read past what the sink took. */
+    let dropped = 0;
+    const drain = !RUNS_AT_ONCE.test(query.sql);
     try {
       for (;;) {
         const want = taking ? Math.max(1, Math.min(batch, limit - rowsRead)) : batch;
@@ -231,9 +241,11 @@ export class PostgresDriver implements Driver {
         }
         rowsRead += rows.length;
         // Weighed before the sink converts the values where they are.
-        for (const row of rows) weight += rowWeight(row);
         for (const row of rows) {
+          const size = rowWeight(row);
+          weight += size;
           if (taking && !sink.row(row)) taking = false;
+          if (!taking) dropped += size;
         }
         batch = Math.max(1, Math.min(BATCH, Math.floor((CURSOR_BATCH_BYTES * rowsRead) / Math.max(1, weight))));
         if (rows.length < want) {
@@ -248,6 +260,8 @@ export class PostgresDriver implements Driver {
           return stats;
         }
         if (rowsRead >= limit) taking = false;
+        // A change's RETURNING rows are read on to count them, unless they are wide (DISCARD_BYTES).
+        if (!taking && !drain && dropped > DISCARD_BYTES) return { rowsRead, stoppedEarly: true };
       }
     } finally {
       // A cursor waits for the server to confirm it closed: a lost connection never will.

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ConnectionError } from '../../../errors/connection-error.ts';
+import { untilAborted } from '../../until-aborted.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type { Driver, PoolStats, QuerySpec, RowSink, ServerInfo, StreamStats } from '../../driver.ts';
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge, valueTooLong } from '../../row-size.ts';
@@ -62,6 +63,9 @@ export class SqliteDriver implements Driver {
     const pool = query.readOnly ? this.readPool : this.writes();
     let process;
     try {
+      // A writer killed in a transaction left a journal that only a new writer rolls back (see
+      // SqlitePool.release); until it has, a read-only connection cannot read the file.
+      if (query.readOnly && this.writePool !== undefined) await untilAborted(this.writePool.replaced(), signal);
       process = await pool.acquire(signal);
     } catch (error) {
       throw this.translate(error);

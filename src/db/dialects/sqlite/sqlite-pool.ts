@@ -37,6 +37,8 @@ export class SqlitePool {
   private readonly opened = new WeakMap<SqliteProcess, string>();
   private size = 0;
   private closed = false;
+  /** A replacement process opening (see replaceLast). */
+  private replacing: Promise<void> | undefined;
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -98,7 +100,9 @@ export class SqlitePool {
       this.all.delete(process);
       if (this.closed) process.kill();
       if (this.waiters.length > 0) this.wakeWaiter();
-      else if (this.size === 0) this.replaceLast();
+      // A writer killed in a transaction leaves its journal behind, which read-only connections
+      // cannot roll back: a new writer does so as it opens (it reads the schema), before anyone waits.
+      else if (this.size === 0 || !this.options.readOnly) this.replaceLast();
       return;
     }
     const waiter = this.waiters.shift();
@@ -122,6 +126,11 @@ export class SqlitePool {
     this.idle.push({ process, timer });
   }
 
+  /** Settles once a replacement process started after a death has opened (or failed to), at once if none is. */
+  replaced(): Promise<void> {
+    return this.replacing ?? Promise.resolve();
+  }
+
   /** Processes lent out (or starting for a caller), idle, and callers waiting for one. */
   stats(): PoolStats {
     return { inUse: this.size - this.idle.length, idle: this.idle.length, waiting: this.waiters.length };
@@ -142,9 +151,9 @@ export class SqlitePool {
   }
 
   /**
-   * The last process died (killed to cancel its statement, or it crashed): one is started for the
-   * next caller and kept idle. If it cannot open the database, the next caller's own attempt
-   * reports why.
+   * A process died (killed to cancel its statement, or it crashed) that was the pool's last, or a
+   * writer: one is started for the next caller and kept idle. If it cannot open the database, the
+   * next caller's own attempt reports why.
    */
   private replaceLast(): void {
     if (this.closed) return;
@@ -157,6 +166,14 @@ export class SqlitePool {
     }
     this.size++;
     const process = this.start(files);
+    const opened = process.ready.then(
+      () => undefined,
+      () => undefined
+    );
+    this.replacing = opened;
+    void opened.then(() => {
+      if (this.replacing === opened) this.replacing = undefined;
+    });
     process.ready.then(
       () => {
         this.release(process);
