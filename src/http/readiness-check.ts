@@ -1,5 +1,6 @@
 import type { AuditHealth } from '../audit/trail.ts';
 import { ConnectionError, type ConnectionProblem } from '../errors/connection-error.ts';
+import { isSqlbridgeError } from '../errors/sqlbridge-error.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /**
@@ -101,9 +102,9 @@ export class ReadinessCheck {
       Promise.all(
         databases.map(async database => {
           const result = await withDeadline(signal => database.ping(signal), timeoutMs);
-          return result.outcome === 'timeout' && database.busy?.() === true
-            ? { ...result, outcome: 'busy' as const }
-            : result;
+          // Timed out waiting, or told by the pool that every connection stayed in use.
+          if (result.outcome !== 'timeout' && result.outcome !== 'busy') return result;
+          return { ...result, outcome: database.busy?.() === true ? ('busy' as const) : ('timeout' as const) };
         })
       ),
       storage === undefined ? undefined : withDeadline(() => storage.ping(), timeoutMs)
@@ -180,5 +181,6 @@ export async function withDeadline(
 /** The class of a failure, never its text. */
 export function classify(error: unknown): CheckOutcome {
   if (error instanceof ConnectionError) return PROBLEMS[error.problem];
+  if (isSqlbridgeError(error) && error.code === 'database_busy') return 'busy';
   return 'error';
 }

@@ -8,6 +8,7 @@ import {
   type StreamStats
 } from '../../driver.ts';
 import { ConnectionError } from '../../../errors/connection-error.ts';
+import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import { untilAborted } from '../../until-aborted.ts';
 import { MessageWatch, MYSQL_FRAMING, type WatchedStream } from '../../message-watch.ts';
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
@@ -342,19 +343,47 @@ export class MysqlDriver implements Driver {
         reject(signal.reason as Error);
         return;
       }
-      const onAbort = (): void => reject(signal.reason as Error);
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(waiting);
+        signal.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const onAbort = (): void => {
+        if (settle()) reject(signal.reason as Error);
+      };
+      // mysql2's pool waits for a connection without end: as long as connecting may take and a second
+      // more (a connection being made fails at its own timeout first), then the call is told the
+      // database is busy (as PostgreSQL's pool does), not that its query timed out.
+      const waitMs = (this.options.connectTimeout ?? 10_000) + 1000;
+      const waiting = setTimeout(() => {
+        if (settle()) reject(this.busy(waitMs));
+      }, waitMs);
       signal.addEventListener('abort', onAbort, { once: true });
       this.pool.getConnection((error, connection) => {
-        signal.removeEventListener('abort', onAbort);
-        if (error !== null) {
-          reject(translateMysqlError(error, this.target));
-        } else if (signal.aborted) {
-          connection.release();
-        } else {
-          resolve(connection);
+        if (!settle()) {
+          if (error === null) connection.release();
+          return;
         }
+        if (error !== null) reject(translateMysqlError(error, this.target));
+        else resolve(connection);
       });
     });
+  }
+
+  /** Every connection of the pool stayed in use for as long as a caller may wait for one. */
+  private busy(waitMs: number): SqlbridgeError {
+    const seconds = Math.round(waitMs / 100) / 10;
+    return new SqlbridgeError(
+      'database_busy',
+      `all ${this.options.connectionLimit ?? 0} of this environment's connections to the database were in use for ${seconds} s`,
+      {
+        expose: true,
+        hint: 'try again in a moment, and run fewer queries at once; an operator may raise database.pool.max'
+      }
+    );
   }
 
   /**
