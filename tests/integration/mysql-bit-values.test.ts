@@ -34,7 +34,11 @@ beforeAll(async () => {
   database = await createMysqlDatabases(
     [
       'CREATE TABLE {main}.flags (id int PRIMARY KEY, b1 BIT(1), b3 BIT(3), b8 BIT(8), b16 BIT(16), b64 BIT(64));',
-      "INSERT INTO {main}.flags VALUES (1, b'1', b'101', b'10000001', 12594, ~0), (2, b'0', b'010', b'00000010', 5, 7);"
+      "INSERT INTO {main}.flags VALUES (1, b'1', b'101', b'10000001', 12594, ~0), (2, b'0', b'010', b'00000010', 5, 7);",
+      // 49 is the byte "1": as bits it reads 49, as a digit 1.
+      'CREATE TABLE {main}.digits (b8 BIT(8));',
+      'INSERT INTO {main}.digits VALUES (49);',
+      'CREATE VIEW {main}.merged AS SELECT COALESCE(b8, b8) AS z, IF(b1, b1, b1) AS y FROM {main}.flags WHERE id = 1;'
     ].join('\n')
   );
   db = new DatabaseRuntime({
@@ -68,6 +72,10 @@ afterAll(async () => {
 });
 
 describe('MySQL/MariaDB BIT values', () => {
+  it('reads a column whose byte is an ASCII digit as its bits', async () => {
+    expect(await firstRow('SELECT b8 FROM digits')).toEqual([49]);
+  });
+
   it('reads columns as their bits', async () => {
     expect(await firstRow('SELECT b1, b3, b8, b16, b64 FROM flags WHERE id = 1')).toEqual([
       true,
@@ -101,7 +109,15 @@ describe('MySQL/MariaDB BIT values', () => {
       'a UNION of columns',
       'SELECT b8, b1 FROM flags WHERE id = 1 UNION ALL SELECT b8, b1 FROM flags WHERE id = 2',
       [129, true]
-    ]
+    ],
+    ['a view it merges', 'SELECT z, y FROM merged', [129, true]],
+    [
+      'a derived table it merges',
+      'SELECT z, y FROM (SELECT COALESCE(b8, b8) AS z, IF(b1, b1, b1) AS y FROM flags WHERE id = 1) AS d',
+      [129, true]
+    ],
+    ['a WITH query', 'WITH w AS (SELECT COALESCE(b8, b8) AS z FROM flags WHERE id = 1) SELECT z FROM w', [129]],
+    ['MAX of a value whose byte is a digit', 'SELECT MAX(b8) FROM digits', [49]]
   ])('reads a BIT-typed expression (%s) as the number it holds', async (_name, sql, expected) => {
     expect(await firstRow(sql)).toEqual(expected);
   });

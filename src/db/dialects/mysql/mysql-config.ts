@@ -67,20 +67,21 @@ function tlsOptions(db: MysqlDatabaseConfig): PoolOptions['ssl'] {
 const ASCII_DIGITS = /^[0-9]+$/;
 
 /**
- * The number a BIT value holds. A column's value (of a table, a derived table or a UNION) comes as
- * its bits, big-endian; but MariaDB sends the value of a BIT-typed expression (`MAX(b)`,
- * `COALESCE(b, …)`, `IF`, `CASE`, a scalar subquery) as decimal digits under the same type: `MAX`
- * of a BIT(8) holding 129 arrives as the three bytes "129". Such an expression belongs to no table
- * (`table` empty), as a UNION's column does too; bytes that are all ASCII digits there are read as
- * decimal. A UNION of BIT columns whose bits happen to spell ASCII digits (BIT(6) to BIT(8) values
- * 48 to 57, or wider values made of such bytes) is read so as well: `b + 0` in the query settles it.
+ * The number a BIT(bits) value holds. A column's value comes as its bits, big-endian, in
+ * ceil(bits / 8) bytes; but MariaDB sends the value of a BIT-typed expression (`MAX(b)`,
+ * `COALESCE(b, …)`, `IF`, `CASE`, a scalar subquery, also through a view or a derived table it
+ * merges) as decimal digits under the same type: `MAX` of a BIT(8) holding 129 arrives as the three
+ * bytes "129". Digits are read as decimal when the bits cannot be: another length than the bits
+ * take, a value wider than the column, or a BIT(1) that is neither 0 nor 1. Otherwise the bytes
+ * would read either way (a BIT(8) of 53 is the byte "5"): a value that belongs to no table (an
+ * expression, or a UNION) is taken for digits, one of a table, view or derived table for bits.
  */
-function bitValue(bytes: Buffer, table: string): bigint {
-  if (table === '' && bytes.length > 0) {
-    const text = bytes.toString('latin1');
-    if (ASCII_DIGITS.test(text)) return BigInt(text);
-  }
-  return BigInt(`0x${bytes.toString('hex') || '0'}`);
+function bitValue(bytes: Buffer, bits: number, table: string): bigint {
+  const asBits = BigInt(`0x${bytes.toString('hex') || '0'}`);
+  const text = bytes.toString('latin1');
+  if (bytes.length === 0 || !ASCII_DIGITS.test(text)) return asBits;
+  const impossibleAsBits = bytes.length !== Math.ceil(bits / 8) || asBits >= 1n << BigInt(bits);
+  return impossibleAsBits || table === '' ? BigInt(text) : asBits;
 }
 
 function typeCast(field: TypeCastField, next: TypeCastNext): unknown {
@@ -88,7 +89,7 @@ function typeCast(field: TypeCastField, next: TypeCastNext): unknown {
     case 'BIT': {
       const bytes = field.buffer();
       if (bytes === null) return null;
-      const value = bitValue(bytes, field.table);
+      const value = bitValue(bytes, field.length, field.table);
       return field.length === 1 ? value === 1n : bigintToWire(value);
     }
     case 'TINY': {
