@@ -64,6 +64,30 @@ describe.each([
     expect(await edition(runtime)).toBe('second');
   });
 
+  it('gives a statement that waited for a worker the file moved into place meanwhile', async () => {
+    const dir = emptyDir('sqlite-replaced-waiting-');
+    const path = join(dir, 'shop.sqlite');
+    writeDatabase(path, 'first');
+    const runtime = new DatabaseRuntime({
+      environment: 'lite',
+      dialect: new SqliteDialect({ path, readOnly, pool: { max: 1, idleTimeoutMs: 60_000 } }),
+      readOnly,
+      limits: LIMITS
+    });
+    runtimes.push(runtime);
+    expect(await edition(runtime)).toBe('first');
+    // The pool's one worker is busy; the next statement waits for it.
+    const slow = runtime.query(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) FROM c'
+    );
+    await new Promise(resolve => setTimeout(resolve, 50));
+    const waiting = edition(runtime);
+    writeDatabase(join(dir, 'next.sqlite'), 'second');
+    renameSync(join(dir, 'next.sqlite'), path);
+    await slow;
+    expect(await waiting).toBe('second');
+  });
+
   it('fails a statement once the file is deleted, saying so, creates nothing, and is not ready', async () => {
     const dir = emptyDir('sqlite-deleted-');
     const path = join(dir, 'shop.sqlite');

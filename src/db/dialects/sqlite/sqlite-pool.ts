@@ -95,14 +95,18 @@ export class SqlitePool {
   }
 
   release(process: SqliteProcess): void {
+    // A process whose files were replaced since it opened them is lent to no one, waiting or not.
+    if (process.alive && !this.closed && !this.current(process)) process.kill();
     if (!process.alive || this.closed) {
       this.size--;
       this.all.delete(process);
       if (this.closed) process.kill();
-      if (this.waiters.length > 0) this.wakeWaiter();
       // A writer killed in a transaction leaves its journal behind, which read-only connections
-      // cannot roll back: a new writer does so as it opens (it reads the schema), before anyone waits.
-      else if (this.size === 0 || !this.options.readOnly) this.replaceLast();
+      // cannot roll back: a new writer does so as it opens (it reads the schema), and then serves
+      // whoever waits.
+      if (!this.options.readOnly) this.replaceLast();
+      else if (this.waiters.length > 0) this.wakeWaiter();
+      else if (this.size === 0) this.replaceLast();
       return;
     }
     const waiter = this.waiters.shift();
@@ -161,7 +165,8 @@ export class SqlitePool {
     try {
       files = this.fileIdentity();
     } catch {
-      // The next caller's own attempt reports the missing file.
+      // The next caller's own attempt reports the missing file, and so does each waiting one's.
+      while (this.waiters.length > 0) this.wakeWaiter();
       return;
     }
     this.size++;
@@ -181,8 +186,19 @@ export class SqlitePool {
       () => {
         this.size--;
         this.all.delete(process);
+        // Whoever waited for it tries a process of its own, and hears why it cannot open.
+        if (this.waiters.length > 0) this.wakeWaiter();
       }
     );
+  }
+
+  /** Whether the files a process opened are still the ones at their paths. */
+  private current(process: SqliteProcess): boolean {
+    try {
+      return this.opened.get(process) === this.fileIdentity();
+    } catch {
+      return false;
+    }
   }
 
   private start(files: string): SqliteProcess {
