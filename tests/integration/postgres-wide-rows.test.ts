@@ -96,6 +96,11 @@ describe('PostgreSQL: rows too wide to read', () => {
     );
     expect(result).toMatchObject({ rowCount: 0, truncated: 'max_chars' });
     expect((await written.query('SELECT last_value FROM draws')).rows).toEqual([[40]]);
+    // A nested comment that hides an INSERT does not pass the SELECT for one.
+    await written.write(
+      "/* /* */ INSERT */ SELECT nextval('draws') AS n, repeat('x', 1000000) AS v FROM generate_series(1, 40) AS g"
+    );
+    expect((await written.query('SELECT last_value FROM draws')).rows).toEqual([[80]]);
   }, 60_000);
 
   it('reads a cut result of narrow rows to its end, keeping its connection', async () => {

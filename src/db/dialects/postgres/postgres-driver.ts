@@ -37,8 +37,28 @@ const CURSOR_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const DISCARD_BYTES = 1024 * 1024;
 
-/** A statement that PostgreSQL runs to completion at its first fetch, whatever is fetched (after any comments). */
-const RUNS_AT_ONCE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[^*]*\*+(?:[^/*][^*]*\*+)*\/)*(?:INSERT|UPDATE|DELETE|MERGE)\b/i;
+/**
+ * Whether PostgreSQL runs the statement to completion at its first fetch, whatever is fetched: an
+ * INSERT, UPDATE, DELETE or MERGE, after any comments. A block comment holding another `/*`
+ * (PostgreSQL nests them) is not looked into: such a statement is read to its end, as any other.
+ */
+function runsAtOnce(sql: string): boolean {
+  let at = 0;
+  for (;;) {
+    while (at < sql.length && /\s/.test(sql.charAt(at))) at++;
+    if (sql.startsWith('--', at)) {
+      const end = sql.indexOf('\n', at);
+      if (end < 0) return false;
+      at = end + 1;
+    } else if (sql.startsWith('/*', at)) {
+      const end = sql.indexOf('*/', at + 2);
+      if (end < 0 || sql.slice(at + 2, end).includes('/*')) return false;
+      at = end + 2;
+    } else {
+      return /^(?:INSERT|UPDATE|DELETE|MERGE)\b/i.test(sql.slice(at, at + 7));
+    }
+  }
+}
 
 /** Commands whose count is of rows changed, with or without RETURNING (a SELECT's is of rows returned). */
 const CHANGES_ROWS: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
@@ -230,7 +250,7 @@ export class PostgresDriver implements Driver {
     let taking = true;
     /** Weight of the rows read past what the sink took. */
     let dropped = 0;
-    const drain = !RUNS_AT_ONCE.test(query.sql);
+    const drain = !runsAtOnce(query.sql);
     try {
       for (;;) {
         const want = taking ? Math.max(1, Math.min(batch, limit - rowsRead)) : batch;
