@@ -22,16 +22,21 @@ const NULL_LOOKALIKE = /^null$/i;
 
 export function cell(value: WireValue | undefined): string {
   if (typeof value === 'string') {
-    // Most values hold nothing to escape: one test instead of a replacement.
-    if (!CELL_SPECIAL.test(value)) return value.length === 4 && NULL_LOOKALIKE.test(value) ? `\\${value}` : value;
-    return value.replace(
-      CELL_SPECIALS,
-      special => CELL_ESCAPES[special] ?? `\\u${special.charCodeAt(0).toString(16).padStart(4, '0')}`
-    );
+    return value.length === 4 && NULL_LOOKALIKE.test(value) ? `\\${value}` : escapeCellText(value);
   }
   if (value === null || value === undefined) return 'NULL';
   // Numbers and booleans hold nothing to escape.
   return String(value);
+}
+
+/** Text in a cell, escaped; a name (a column's, a table's) is shown so, never taken for a NULL. */
+function escapeCellText(text: string): string {
+  // Most texts hold nothing to escape: one test instead of a replacement.
+  if (!CELL_SPECIAL.test(text)) return text;
+  return text.replace(
+    CELL_SPECIALS,
+    special => CELL_ESCAPES[special] ?? `\\u${special.charCodeAt(0).toString(16).padStart(4, '0')}`
+  );
 }
 
 /**
@@ -40,7 +45,7 @@ export function cell(value: WireValue | undefined): string {
  * of its own or close a frame.
  */
 export function inlineName(name: string): string {
-  return escapeBoundaries(cell(name));
+  return escapeBoundaries(escapeCellText(name));
 }
 
 /**
@@ -49,7 +54,7 @@ export function inlineName(name: string): string {
  * cells per row and one of lines, each joined: the largest cost of a 1000-row result's text.
  */
 export function plainMarkdownTable(headers: readonly string[], rows: readonly (readonly WireValue[])[]): string {
-  let table = `| ${headers.map(h => cell(h)).join(' | ')} |\n|${headers.map(() => '---').join('|')}|`;
+  let table = `| ${headers.map(h => escapeCellText(h)).join(' | ')} |\n|${headers.map(() => '---').join('|')}|`;
   for (const row of rows) {
     let line = '\n| ';
     for (let i = 0; i < row.length; i++) line += i === 0 ? cell(row[i]) : ` | ${cell(row[i])}`;

@@ -34,6 +34,10 @@ describe('table cells', () => {
     expect(cell(true)).toBe('true');
   });
 
+  it('shows a column named like NULL as its name, and a NULL-like value marked', () => {
+    expect(plainMarkdownTable(['NULL', 'n'], [['NULL', null]])).toBe('| NULL | n |\n|---|---|\n| \\NULL | NULL |');
+  });
+
   it('keeps a value with a separator inside its own column', () => {
     const table = plainMarkdownTable(['a', 'b'], [['x|y', 'z']]);
     expect(table.split('\n')[2]).toBe('| x\\|y | z |');
