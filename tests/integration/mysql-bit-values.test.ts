@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime, type RuntimeLimits } from '../../src/db/runtime.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
-import { createMysqlDatabases, MYSQL } from '../dialects/engines/mysql.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { createMysqlDatabases, mysqlDatabaseConfig } from '../dialects/engines/mysql.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * BIT values on the real MariaDB/MySQL server: a column's value arrives as its bits, but MariaDB
@@ -12,13 +10,6 @@ import { createMysqlDatabases, MYSQL } from '../dialects/engines/mysql.ts';
  * and MAX of a true BIT(1) flag as false.
  */
 
-const LIMITS: RuntimeLimits = {
-  maxRows: 100,
-  maxStatements: 1,
-  maxResultChars: 100_000,
-  queryTimeoutMs: 10_000,
-  binaryPreviewBytes: 64
-};
 const ALL_ONES = '18446744073709551615';
 
 let database: Awaited<ReturnType<typeof createMysqlDatabases>> | undefined;
@@ -41,28 +32,7 @@ beforeAll(async () => {
       'CREATE VIEW {main}.merged AS SELECT COALESCE(b8, b8) AS z, IF(b1, b1, b1) AS y FROM {main}.flags WHERE id = 1;'
     ].join('\n')
   );
-  db = new DatabaseRuntime({
-    environment: 'bits',
-    dialect: createDialect(
-      {
-        readOnly: true,
-        limits: { ...LIMITS, maxSampleRows: 10 },
-        database: {
-          engine: 'mysql',
-          host: MYSQL.host,
-          port: MYSQL.port,
-          user: MYSQL.user,
-          database: database.main,
-          tls: 'disable',
-          connectTimeoutMs: 5000,
-          pool: { max: 1, idleTimeoutMs: 60_000 }
-        }
-      },
-      { environment: 'bits', dataDir: emptyDir(), logger: createLogger('silent') }
-    ),
-    readOnly: true,
-    limits: LIMITS
-  });
+  db = testRuntime(mysqlDatabaseConfig(database.main, { poolMax: 1 }));
   await db.init();
 }, 60_000);
 

@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDialect } from '../../src/db/registry.ts';
-import { DatabaseRuntime, type RuntimeLimits } from '../../src/db/runtime.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { emptyDir } from '../helpers/data-dir.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { createPostgresDatabase, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * A write that fails is rolled back, but a PostgreSQL session keeps what no transaction holds:
  * lastval(), a session-level advisory lock, a prepared statement. On a pool of one connection the
  * next caller gets that same session, which must show none of it.
  */
-
-const LIMITS: RuntimeLimits = {
-  maxRows: 10,
-  maxStatements: 2,
-  maxResultChars: 100_000,
-  queryTimeoutMs: 10_000,
-  binaryPreviewBytes: 48
-};
 
 let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
 let db: DatabaseRuntime;
@@ -26,18 +16,9 @@ beforeAll(async () => {
   database = await createPostgresDatabase(
     'CREATE TABLE tickets (id integer PRIMARY KEY); INSERT INTO tickets VALUES (1); CREATE SEQUENCE numbers;'
   );
-  db = new DatabaseRuntime({
-    environment: 'rw',
-    dialect: createDialect(
-      {
-        readOnly: false,
-        limits: { ...LIMITS, maxSampleRows: 10 },
-        database: { ...postgresDatabaseConfig(database.name), pool: { max: 1, idleTimeoutMs: 60_000 } }
-      },
-      { environment: 'rw', dataDir: emptyDir(), logger: createLogger('silent') }
-    ),
+  db = testRuntime(postgresDatabaseConfig(database.name, { poolMax: 1 }), {
     readOnly: false,
-    limits: LIMITS
+    limits: { maxStatements: 2 }
   });
   await db.init();
 }, 60_000);

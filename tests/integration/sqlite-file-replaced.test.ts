@@ -2,9 +2,9 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteDialect } from '../../src/db/dialects/sqlite/sqlite-dialect.ts';
-import { DatabaseRuntime, type RuntimeLimits } from '../../src/db/runtime.ts';
+import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * A SQLite worker keeps its database file open. A file replaced under it (a new copy moved into
@@ -12,14 +12,6 @@ import { emptyDir } from '../helpers/data-dir.ts';
  * one: the next statement reads the file now at the path, or fails when there is none, and a
  * read-write environment never creates an empty database in its place.
  */
-
-const LIMITS: RuntimeLimits = {
-  maxRows: 100,
-  maxStatements: 1,
-  maxResultChars: 100_000,
-  queryTimeoutMs: 10_000,
-  binaryPreviewBytes: 64
-};
 
 function writeDatabase(path: string, version: string): void {
   const db = new DatabaseSync(path);
@@ -29,13 +21,15 @@ function writeDatabase(path: string, version: string): void {
 
 const runtimes: DatabaseRuntime[] = [];
 
-function runtimeFor(path: string, readOnly: boolean): DatabaseRuntime {
-  const runtime = new DatabaseRuntime({
-    environment: 'lite',
-    dialect: new SqliteDialect({ path, readOnly, pool: { max: 2, idleTimeoutMs: 60_000 } }),
-    readOnly,
-    limits: LIMITS
-  });
+function runtimeFor(
+  path: string,
+  readOnly: boolean,
+  options: { poolMax?: number; queryTimeoutMs?: number } = {}
+): DatabaseRuntime {
+  const runtime = testRuntime(
+    { engine: 'sqlite', path, attach: {}, pool: { max: options.poolMax ?? 2, idleTimeoutMs: 60_000 } },
+    { readOnly, limits: { queryTimeoutMs: options.queryTimeoutMs ?? 10_000 } }
+  );
   runtimes.push(runtime);
   return runtime;
 }
@@ -68,13 +62,7 @@ describe.each([
     const dir = emptyDir('sqlite-replaced-waiting-');
     const path = join(dir, 'shop.sqlite');
     writeDatabase(path, 'first');
-    const runtime = new DatabaseRuntime({
-      environment: 'lite',
-      dialect: new SqliteDialect({ path, readOnly, pool: { max: 1, idleTimeoutMs: 60_000 } }),
-      readOnly,
-      limits: LIMITS
-    });
-    runtimes.push(runtime);
+    const runtime = runtimeFor(path, readOnly, { poolMax: 1 });
     expect(await edition(runtime)).toBe('first');
     // The pool's one worker is busy; the next statement waits for it.
     const slow = runtime.query(
@@ -138,13 +126,7 @@ describe('a SQLite write killed in its transaction', () => {
   it('leaves a journal that is rolled back before the next read, however many writers the pool holds', async () => {
     const path = join(emptyDir('sqlite-killed-write-'), 'shop.sqlite');
     writeDatabase(path, 'first');
-    const runtime = new DatabaseRuntime({
-      environment: 'lite',
-      dialect: new SqliteDialect({ path, readOnly: false, pool: { max: 2, idleTimeoutMs: 60_000 } }),
-      readOnly: false,
-      limits: { ...LIMITS, queryTimeoutMs: 1500 }
-    });
-    runtimes.push(runtime);
+    const runtime = runtimeFor(path, false, { queryTimeoutMs: 1500 });
     // Two writers in the pool: the one killed is not its last.
     await Promise.all([
       runtime.write("INSERT INTO edition VALUES ('second')"),
