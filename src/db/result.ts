@@ -34,6 +34,7 @@ export class ResultCollector implements RowSink {
   private chars = 2;
   private received = 0;
   private truncation: Truncation | null = null;
+  private columnsTooWide: { columns: number; chars: number } | undefined;
   private readonly limits: CollectorLimits;
   private readonly convert: ValueConverter;
 
@@ -54,12 +55,25 @@ export class ResultCollector implements RowSink {
 
   columns(columns: readonly DriverColumn[]): void {
     this.driverColumns = columns;
+    // The columns go with every answer, whatever its rows: thousands of long names alone can take
+    // more than a result may hold, and then no row is read.
+    const chars = JSON.stringify(columns.map(({ name, type }) => ({ name, type }))).length;
+    if (chars > this.limits.maxChars) this.columnsTooWide = { columns: columns.length, chars };
+  }
+
+  /** The columns, when their names and types alone take more characters than the budget. */
+  get tooWide(): { columns: number; chars: number } | undefined {
+    return this.columnsTooWide;
   }
 
   /** Converts the row's values where they are (the array is the sink's, see RowSink) and keeps it. */
   row(values: unknown[]): boolean {
     this.received++;
     if (this.truncation !== null) return false;
+    if (this.columnsTooWide !== undefined) {
+      this.truncation = 'max_chars';
+      return false;
+    }
     if (this.rows.length >= this.limits.maxRows) {
       this.truncation = 'max_rows';
       return false;

@@ -529,6 +529,15 @@ export class DatabaseRuntime {
         : watchProgress(options.onProgress, this.progressIntervalMs, started, () => collector.rowsReceived);
     try {
       const stats = await this.stream(spec, collector, deadline.signal);
+      const wide = collector.tooWide;
+      // A read fails saying why; a write has run, and its answer says that its rows are not shown.
+      if (wide !== undefined && spec.readOnly) {
+        throw new SqlbridgeError(
+          'query_failed',
+          `the result's ${wide.columns} columns take ${wide.chars.toLocaleString('en-US')} characters by their names and types alone, more than the ${this.limits.maxResultChars.toLocaleString('en-US')} a result may hold`,
+          { expose: true, hint: 'select fewer columns, or give them shorter names with AS' }
+        );
+      }
       const collected = collector.result();
       const elapsedMs = Math.round(performance.now() - started);
       this.emit({
