@@ -1,5 +1,5 @@
 import type { AuthorizationServers } from './auth/authorization-servers.ts';
-import { bearerGuard, decorateRequestAuth } from './auth/resource/bearer-guard.ts';
+import { bearerGuard, decorateRequestAuth, tokenStillValid } from './auth/resource/bearer-guard.ts';
 import { authEndpointLimits } from './auth/server/endpoint-limits.ts';
 import { registrationLimit } from './auth/server/registration-limit.ts';
 import { standaloneCluster } from './cluster/cluster.ts';
@@ -154,12 +154,22 @@ export async function createHttpServer(
           maxSessions: config.server.maxSessions,
           maxSessionsPerUser: config.server.maxSessionsPerUser,
           sessionIdleTimeoutMs: config.server.sessionIdleTimeoutMs,
-          ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'mcp') })
+          ...(auth === undefined
+            ? {}
+            : {
+                guard: bearerGuard(auth, environment.name, 'mcp'),
+                stillValid: tokenStillValid(auth, environment.name, 'mcp')
+              })
         }),
         mountLegacySse(scope, {
           ...common,
           sessions: sseSessions,
-          ...(auth === undefined ? {} : { guard: bearerGuard(auth, environment.name, 'sse') })
+          ...(auth === undefined
+            ? {}
+            : {
+                guard: bearerGuard(auth, environment.name, 'sse'),
+                stillValid: tokenStillValid(auth, environment.name, 'sse')
+              })
         })
       );
     }

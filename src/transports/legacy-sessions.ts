@@ -40,6 +40,11 @@ export interface LegacySessionOptions {
   keepAliveMs: number;
   /** Serves a 2025 request that belongs to no session, per request. */
   stateless: (request: Request, handling: RequestHandling) => Promise<Response>;
+  /**
+   * Whether the token a session's GET stream was opened with still stands (absent without OAuth):
+   * asked every keepAliveMs while the stream is open, which ends when it does not.
+   */
+  stillValid?: (auth: AuthInfo) => Promise<boolean>;
 }
 
 /** What the HTTP layer already knows about a request: its parsed body and the verified caller. */
@@ -61,6 +66,8 @@ interface Session {
   registeredAt: number;
   /** Ends its GET stream when the token that opened the stream expires. */
   streamExpiry?: NodeJS.Timeout;
+  /** Asks, while its GET stream is open, whether the token that opened it still stands. */
+  streamCheck?: NodeJS.Timeout;
   /** The protocol revision the client asked for in its initialize (the SDK answers with it when it knows it). */
   protocolVersion: string;
 }
@@ -123,7 +130,7 @@ export class LegacySessions {
       if (refusal !== undefined) return refusal;
       this.touch(id, session);
       const response = await session.transport.handleRequest(request, handling);
-      if (request.method === 'GET' && response.ok) endStreamAtExpiry(session, handling.authInfo);
+      if (request.method === 'GET' && response.ok) this.watchStream(session, handling.authInfo);
       return response;
     }
     if (request.method === 'POST' && isInitializeRequest(handling.parsedBody))
@@ -140,7 +147,7 @@ export class LegacySessions {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     const sessions = [...this.sessions.values()];
-    for (const session of sessions) clearTimeout(session.streamExpiry);
+    for (const session of sessions) stopWatching(session);
     this.sessions.clear();
     await Promise.allSettled(sessions.map(session => session.transport.close()));
   }
@@ -246,8 +253,36 @@ export class LegacySessions {
   private forget(id: string): void {
     const session = this.sessions.get(id);
     if (session === undefined) return;
-    clearTimeout(session.streamExpiry);
+    stopWatching(session);
     this.sessions.delete(id);
+  }
+
+  /**
+   * A session's GET stream (what the server sends outside a request) ends when the token it was
+   * opened with expires, as a legacy SSE stream does, and when that token no longer stands (its
+   * grant revoked, its user disabled or removed), asked every keepAliveMs: every request is checked,
+   * but a stream once open would otherwise stay open for as long as the session lives. The client
+   * opens it again with a token that stands. A session holds one such stream at a time.
+   */
+  private watchStream(session: Session, authInfo: AuthInfo | undefined): void {
+    stopWatching(session);
+    if (authInfo === undefined) return;
+    const end = (): void => {
+      stopWatching(session);
+      session.transport.closeStandaloneSSEStream();
+    };
+    if (authInfo.expiresAt !== undefined) {
+      session.streamExpiry = setTimeout(end, Math.max(0, authInfo.expiresAt * 1000 - Date.now()));
+      session.streamExpiry.unref();
+    }
+    const stillValid = this.options.stillValid;
+    if (stillValid === undefined) return;
+    session.streamCheck = setInterval(() => {
+      void stillValid(authInfo).then(valid => {
+        if (!valid) end();
+      });
+    }, this.options.keepAliveMs);
+    session.streamCheck.unref();
   }
 
   private held(holder: string): number {
@@ -276,23 +311,11 @@ function requestedVersion(initialize: unknown): string {
   return typeof asked === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(asked) ? asked : LATEST_PROTOCOL_VERSION;
 }
 
-/**
- * A session's GET stream (what the server sends outside a request) ends when the token it was
- * opened with expires, as a legacy SSE stream does: every request is checked, but a stream once
- * open would otherwise stay open for as long as the session lives. The client opens it again with
- * its refreshed token. A session holds one such stream at a time.
- */
-function endStreamAtExpiry(session: Session, authInfo: AuthInfo | undefined): void {
+function stopWatching(session: Session): void {
   clearTimeout(session.streamExpiry);
-  const expiresAt = authInfo?.expiresAt;
-  if (expiresAt === undefined) return;
-  session.streamExpiry = setTimeout(
-    () => {
-      session.transport.closeStandaloneSSEStream();
-    },
-    Math.max(0, expiresAt * 1000 - Date.now())
-  );
-  session.streamExpiry.unref();
+  clearInterval(session.streamCheck);
+  session.streamExpiry = undefined;
+  session.streamCheck = undefined;
 }
 
 /**

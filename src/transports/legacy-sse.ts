@@ -1,4 +1,9 @@
-import { parseJSONRPCMessage, type JSONRPCMessage, type McpServerFactory } from '@modelcontextprotocol/server';
+import {
+  parseJSONRPCMessage,
+  type AuthInfo,
+  type JSONRPCMessage,
+  type McpServerFactory
+} from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { HttpApp, RequestHook } from '../http/http-app.ts';
@@ -33,6 +38,8 @@ export interface LegacySseOptions {
   /** The tool-call rate limits of `POST /messages`: a limited post is answered 429 and delivers nothing. */
   limitToolCalls?: RequestHook;
   keepAliveMs: number;
+  /** Whether a stream's token still stands (see SseEndpoint.stillValid); absent when OAuth is off. */
+  stillValid?: (auth: AuthInfo) => Promise<boolean>;
   sessions: LegacySseSessions;
   inFlight: InFlightCalls;
   logger: Logger;
@@ -49,6 +56,7 @@ export function mountLegacySse(app: HttpApp, options: LegacySseOptions): McpEndp
     messagesPath,
     keepAliveMs: options.keepAliveMs,
     inFlight: options.inFlight,
+    ...(options.stillValid === undefined ? {} : { stillValid: options.stillValid }),
     serve: async served => {
       try {
         const server = await options.factory({

@@ -48,6 +48,11 @@ export interface SseEndpoint {
   /** Called once per session, when its stream has ended for any reason. */
   onEnd: (session: SseSession) => void;
   /**
+   * Whether the token a stream was opened with still stands (absent without OAuth): asked at each
+   * keep-alive, the stream ends when it does not (a revoked grant, a user disabled or removed).
+   */
+  stillValid?: (auth: AuthInfo) => Promise<boolean>;
+  /**
    * Connects an MCP server to a session. Called when its first message arrives, so that an idle
    * stream holds no server; a failure ends the stream.
    */
@@ -60,7 +65,7 @@ export interface SseCaller {
   owner: string;
   /**
    * The verified token it was opened with (absent without OAuth), for the server serving it; the
-   * stream ends by itself when the token expires.
+   * stream ends by itself when the token expires, or when it no longer stands (SseEndpoint.stillValid).
    */
   auth?: AuthInfo;
 }
@@ -134,9 +139,14 @@ export class SseSession implements Transport {
     }
   }
 
-  /** Sends a keep-alive comment (KeepAlives calls it once per interval). */
+  /** Sends a keep-alive comment (KeepAlives calls it once per interval), and asks whether its token still stands. */
   keepAlive(): void {
     this.enqueue(KEEP_ALIVE);
+    const { auth } = this;
+    if (auth === undefined || this.endpoint.stillValid === undefined) return;
+    void this.endpoint.stillValid(auth).then(valid => {
+      if (!valid) void this.close();
+    });
   }
 
   async send(message: JSONRPCMessage): Promise<void> {

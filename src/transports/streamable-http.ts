@@ -3,6 +3,7 @@ import {
   createMcpHandler,
   isLegacyRequest,
   legacyStatelessFallback,
+  type AuthInfo,
   type McpServerFactory
 } from '@modelcontextprotocol/server';
 import type { Cluster } from '../cluster/cluster.ts';
@@ -38,6 +39,8 @@ export interface StreamableHttpOptions {
   guard?: RequestHook;
   /** The tool-call rate limits, run once the body is parsed (absent when every limit is off). */
   limitToolCalls?: RequestHook;
+  /** Whether a session's GET stream's token still stands (see LegacySessionOptions); absent when OAuth is off. */
+  stillValid?: (auth: AuthInfo) => Promise<boolean>;
   maxSessions: number;
   maxSessionsPerUser?: number;
   sessionIdleTimeoutMs: number;
@@ -67,7 +70,8 @@ export function mountStreamableHttp(app: HttpApp, options: StreamableHttpOptions
     ...(options.maxSessionsPerUser === undefined ? {} : { maxSessionsPerUser: options.maxSessionsPerUser }),
     idleTimeoutMs: options.sessionIdleTimeoutMs,
     keepAliveMs: options.keepAliveMs,
-    stateless: (request, handling) => stateless(request, handling)
+    stateless: (request, handling) => stateless(request, handling),
+    ...(options.stillValid === undefined ? {} : { stillValid: options.stillValid })
   });
   const cancellable = new CancellableRequests();
 

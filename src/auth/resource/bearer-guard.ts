@@ -82,3 +82,26 @@ function hasQueryParameter(target: string, name: string): boolean {
   const start = target.indexOf('?');
   return start !== -1 && new URLSearchParams(target.slice(start + 1)).has(name);
 }
+
+/**
+ * Whether the token an event stream was opened with still stands (its grant not revoked, its user
+ * still allowed here, unexpired), as every request's is checked: a stream asks now and then, and
+ * ends when the answer is no. The verifier answers from what it has cached, within
+ * `auth.grantCheckMs`.
+ */
+export function tokenStillValid(
+  servers: AuthorizationServers,
+  environment: string,
+  endpoint: ProtectedEndpoint
+): (auth: AuthInfo) => Promise<boolean> {
+  return async auth => {
+    const active = servers.active(environment);
+    if (active === undefined) return false;
+    try {
+      await active.verifiers[endpoint].verifyAccessToken(auth.token);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
