@@ -93,8 +93,10 @@ function batchRefusal(body: unknown, protocolVersion: string): Response | undefi
   );
 }
 
+/** The revision a request declares; one the SDK does not know is left for it to refuse, in its words. */
 function declaredVersion(request: Request): string {
-  return request.headers.get('mcp-protocol-version') ?? UNDECLARED_VERSION;
+  const declared = request.headers.get('mcp-protocol-version');
+  return declared !== null && SUPPORTED_PROTOCOL_VERSIONS.includes(declared) ? declared : UNDECLARED_VERSION;
 }
 
 export class LegacySessions {

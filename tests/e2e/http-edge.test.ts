@@ -161,6 +161,20 @@ describe('JSON-RPC batches and refusals', () => {
     }
   );
 
+  it('leaves a batch declaring a revision it does not know to the SDK, which refuses the revision', async () => {
+    const response = await post(
+      [
+        { jsonrpc: '2.0', id: 'a', method: 'ping' },
+        { jsonrpc: '2.0', id: 'b', method: 'ping' }
+      ],
+      { 'mcp-protocol-version': '2099-01-01' }
+    );
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(text).toContain('Unsupported protocol version');
+    expect(text).not.toContain('batches are not part of MCP');
+  });
+
   it.each([
     ['in a 2025-03-26 session', true],
     ['from a 2025-03-26 client without a session', false]
