@@ -71,15 +71,25 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 }, 60_000);
 
+/** A fresh PostgreSQL database behind a relay that counts pings; `warehouse`'s database settings for it. */
+async function warehouseBehindProxy(extra = ''): Promise<{ proxy: CountingProxy; database: string }> {
+  const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
+  cleanups.push(database.drop);
+  const proxy = await startCountingProxy(POSTGRES, PING);
+  cleanups.push(() => proxy.close());
+  return {
+    proxy,
+    database: `{ engine: postgres, host: 127.0.0.1, port: ${proxy.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable${extra} }`
+  };
+}
+
 describe('/readyz of a server whose databases, OAuth storage and audit trail all answer', () => {
   let server: RunningServer;
   let proxy: CountingProxy;
 
   beforeAll(async () => {
-    const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
-    cleanups.push(database.drop);
-    proxy = await startCountingProxy(POSTGRES, PING);
-    cleanups.push(() => proxy.close());
+    let warehouse: string;
+    ({ proxy, database: warehouse } = await warehouseBehindProxy());
     const dir = emptyDir('readiness-');
     server = await serve(
       [
@@ -87,7 +97,7 @@ describe('/readyz of a server whose databases, OAuth storage and audit trail all
         `server: { readinessTimeoutMs: ${TIMEOUT_MS} }`,
         'environments:',
         '  warehouse:',
-        `    database: { engine: postgres, host: 127.0.0.1, port: ${proxy.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable }`,
+        `    database: ${warehouse}`,
         '  notes:',
         `    database: { engine: sqlite, path: ${JSON.stringify(createSqliteFixture())} }`,
         'auth:',
@@ -281,10 +291,10 @@ describe.each([
   let proxy: CountingProxy;
 
   beforeAll(async () => {
-    const database = await createPostgresDatabase('CREATE TABLE t (id integer PRIMARY KEY)');
-    cleanups.push(database.drop);
-    proxy = await startCountingProxy(POSTGRES, PING);
-    cleanups.push(() => proxy.close());
+    let warehouse: string;
+    ({ proxy, database: warehouse } = await warehouseBehindProxy(
+      `, connectTimeoutMs: ${connectTimeoutMs}, pool: { max: 1 }`
+    ));
     const dir = emptyDir('readiness-busy-');
     server = await serve(
       [
@@ -292,7 +302,7 @@ describe.each([
         `server: { readinessTimeoutMs: ${TIMEOUT_MS} }`,
         'environments:',
         '  warehouse:',
-        `    database: { engine: postgres, host: 127.0.0.1, port: ${proxy.port}, user: ${POSTGRES.user}, database: ${database.name}, tls: disable, connectTimeoutMs: ${connectTimeoutMs}, pool: { max: 1 } }`,
+        `    database: ${warehouse}`,
         `    limits: { queryTimeoutMs: ${QUERY_TIMEOUT_MS} }`
       ],
       true

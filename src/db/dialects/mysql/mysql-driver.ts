@@ -8,7 +8,7 @@ import {
   type StreamStats
 } from '../../driver.ts';
 import { ConnectionError } from '../../../errors/connection-error.ts';
-import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
+import { poolBusyError } from '../../pool-busy.ts';
 import { untilAborted } from '../../until-aborted.ts';
 import { MessageWatch, MYSQL_FRAMING, type WatchedStream } from '../../message-watch.ts';
 import { DEFAULT_MAX_ROW_BYTES, rowTooLarge } from '../../row-size.ts';
@@ -359,7 +359,7 @@ export class MysqlDriver implements Driver {
       // database is busy (as PostgreSQL's pool does), not that its query timed out.
       const waitMs = (this.options.connectTimeout ?? 10_000) + 1000;
       const waiting = setTimeout(() => {
-        if (settle()) reject(this.busy(waitMs));
+        if (settle()) reject(poolBusyError(this.options.connectionLimit ?? 0, waitMs));
       }, waitMs);
       signal.addEventListener('abort', onAbort, { once: true });
       this.pool.getConnection((error, connection) => {
@@ -371,19 +371,6 @@ export class MysqlDriver implements Driver {
         else resolve(connection);
       });
     });
-  }
-
-  /** Every connection of the pool stayed in use for as long as a caller may wait for one. */
-  private busy(waitMs: number): SqlbridgeError {
-    const seconds = Math.round(waitMs / 100) / 10;
-    return new SqlbridgeError(
-      'database_busy',
-      `all ${this.options.connectionLimit ?? 0} of this environment's connections to the database were in use for ${seconds} s`,
-      {
-        expose: true,
-        hint: 'try again in a moment, and run fewer queries at once; an operator may raise database.pool.max'
-      }
-    );
   }
 
   /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
+import { poolBusyError } from '../../pool-busy.ts';
 import type {
   Driver,
   DriverColumn,
@@ -312,26 +312,12 @@ export class PostgresDriver implements Driver {
         () => undefined
       );
       if (signal.aborted) throw signal.reason;
-      if (error instanceof Error && error.message === POOL_WAIT_TIMEOUT) throw this.busy(error);
+      if (error instanceof Error && error.message === POOL_WAIT_TIMEOUT)
+        throw poolBusyError(this.pool.totalCount, this.connectTimeoutMs, error);
       throw translatePostgresError(error, this.target);
     } finally {
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
-  }
-
-  /** Every connection of the pool stayed in use for as long as a caller may wait for one. */
-  private busy(cause: Error): SqlbridgeError {
-    const { totalCount } = this.pool;
-    const seconds = Math.round(this.connectTimeoutMs / 100) / 10;
-    return new SqlbridgeError(
-      'database_busy',
-      `all ${totalCount} of this environment's connections to the database were in use for ${seconds} s`,
-      {
-        expose: true,
-        hint: 'try again in a moment, and run fewer queries at once; an operator may raise database.pool.max',
-        cause
-      }
-    );
   }
 
   private async cancelBackend(client: pg.PoolClient): Promise<void> {

@@ -95,8 +95,9 @@ export class SqlitePool {
   }
 
   release(process: SqliteProcess): void {
-    // A process whose files were replaced since it opened them is lent to no one, waiting or not.
-    if (process.alive && !this.closed && !this.current(process)) process.kill();
+    // A process whose files were replaced since it opened them is not handed to a caller waiting
+    // for one (an idle one is looked at when it is next lent, in acquire).
+    if (process.alive && !this.closed && this.waiters.length > 0 && !this.current(process)) process.kill();
     if (!process.alive || this.closed) {
       this.size--;
       this.all.delete(process);
