@@ -63,6 +63,23 @@ describe('sqlbridge CLI', () => {
     expect(short).toMatchObject({ code: 2, stderr: 'sqlbridge: a password needs at least 12 characters\n' });
   });
 
+  it('hash-password refuses a password longer than the sign-in page reads, without reading all of it', async () => {
+    const longest = await runCli(['hash-password'], { stdin: `${'p'.repeat(1024)}\n` });
+    expect(longest.code).toBe(0);
+    const refused = 'sqlbridge: a password can have at most 1024 characters (the sign-in page reads no more)\n';
+    expect(await runCli(['hash-password'], { stdin: `${'p'.repeat(1025)}\n` })).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: refused
+    });
+    // A long line with no break in an input that stays open: refused at once, not read until the input ends.
+    const held = { stdin: 'p'.repeat(256 * 1024), holdStdin: true, timeoutMs: 10_000 };
+    expect(await runCli(['hash-password'], held)).toMatchObject({
+      code: 2,
+      stderr: refused
+    });
+  });
+
   it('rotate-keys puts a new signing key first and keeps two previous ones', async () => {
     const dir = emptyDir('cli-rotate-');
     const env = { SQLBRIDGE_SQLITE_PATH: createSqliteFixture(), SQLBRIDGE_DATA_DIR: dir };

@@ -132,14 +132,26 @@ export interface CliResult {
 /** Runs the CLI to completion. */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; stdin?: string } = {}
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs?: number;
+    stdin?: string;
+    /** Write `stdin` but leave the input open, as a terminal or a pipe that has not ended does. */
+    holdStdin?: boolean;
+  } = {}
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: options.cwd ?? PROJECT_ROOT,
     env: { PATH: process.env['PATH'] ?? '', ...options.env },
     stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
   });
-  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
+  if (options.stdin !== undefined) {
+    // A command may exit without reading all of its input; the broken pipe is then no error of the test's.
+    child.stdin?.on('error', () => undefined);
+    if (options.holdStdin === true) child.stdin?.write(options.stdin);
+    else child.stdin?.end(options.stdin);
+  }
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

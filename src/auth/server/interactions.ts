@@ -9,7 +9,7 @@ import { htmlPageHeaders } from '../../http/security-headers.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
-import { verifyPassword } from './passwords.ts';
+import { MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import type { LoginThrottle } from './throttle.ts';
 import { permits, type UserDirectory } from './users.ts';
 import type { AuthStore } from '../storage/store.ts';
@@ -214,7 +214,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
       .send(errorPage('Sign-in refused', 'The form was not sent from this page. Start again from the application.'));
   }
   const username = (form['username'] ?? '').trim().slice(0, 64);
-  const password = (form['password'] ?? '').slice(0, 1024);
+  const password = (form['password'] ?? '').slice(0, MAX_PASSWORD_LENGTH);
   const user = context.users.find(username);
   // Only names of real users are logged: a password typed into the name field must not reach the logs.
   const logged = user?.username ?? '(unknown user)';

@@ -6,6 +6,9 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  */
 
 const DEFAULTS = { N: 2 ** 15, r: 8, p: 1 };
+
+/** The longest password the sign-in form reads; `hash-password` refuses longer ones, which could never match. */
+export const MAX_PASSWORD_LENGTH = 1024;
 const KEY_LENGTH = 32;
 const PREFIX = 'scrypt';
 

@@ -1,4 +1,4 @@
-import { hashPassword } from '../../auth/server/passwords.ts';
+import { hashPassword, MAX_PASSWORD_LENGTH } from '../../auth/server/passwords.ts';
 import type { CliIo } from '../io.ts';
 
 /**
@@ -14,6 +14,10 @@ export async function hashPasswordCommand(stdin: NodeJS.ReadableStream | undefin
     io.err('sqlbridge: a password needs at least 12 characters');
     return 2;
   }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    io.err(`sqlbridge: a password can have at most ${MAX_PASSWORD_LENGTH} characters (the sign-in page reads no more)`);
+    return 2;
+  }
   io.out(await hashPassword(password));
   return 0;
 }
@@ -22,7 +26,8 @@ async function readLine(input: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of input) {
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-    if (text.includes('\n')) break;
+    // A first line longer than any password is refused whole; reading on would only hold more of it.
+    if (text.includes('\n') || text.length > MAX_PASSWORD_LENGTH) break;
   }
   return text.split(/\r?\n/)[0] ?? '';
 }
@@ -50,7 +55,7 @@ function readHidden(io: CliIo): Promise<string | undefined> {
           return;
         }
         if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
-        else value += char;
+        else if (value.length <= MAX_PASSWORD_LENGTH) value += char;
       }
     };
     stdin.setRawMode(true);
