@@ -262,7 +262,7 @@ describe('backup.sh while the server runs under load, restore.sh into a fresh da
     const target = join(work, 'target');
     const refused = await script('restore.sh', [damaged, '--config', config, '--data-dir', target]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('data/auth/store.key does not match its checksum');
+    expect(refused.stderr).toContain('"data/auth/store.key" does not match its checksum');
     expect(existsSync(target)).toBe(false);
   });
 
@@ -321,14 +321,14 @@ describe('sqlbridge backup and restore, the commands the scripts wrap', () => {
   it('a manifest naming a file outside the data directory is refused before anything is written', async () => {
     const backup = emptyDir('backup-escape-');
     mkdirSync(join(backup, 'data'));
-    const evil = { path: '../escaped', kind: 'file', bytes: 1, sha256: '0' };
+    const evil = { path: '../escaped', kind: 'file', bytes: 1, sha256: '0'.repeat(64) };
     writeFileSync(
       join(backup, 'manifest.json'),
       JSON.stringify({
         format: 'sqlbridge-backup',
         version: 1,
         sqlbridge: '0',
-        createdAt: '',
+        createdAt: '2026-01-01T00:00:00.000Z',
         dataDir: '',
         files: [evil]
       })
@@ -338,5 +338,35 @@ describe('sqlbridge backup and restore, the commands the scripts wrap', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the manifest names a path outside the data directory: "../escaped"');
     expect(existsSync(target)).toBe(false);
+  });
+
+  it('a manifest or file name carrying terminal escapes is refused, and no escape reaches the output', async () => {
+    const escape = '\u001b]0;owned\u0007\u001b[2J';
+    const manifest = { format: 'sqlbridge-backup', version: 1, sqlbridge: '1.0.0', dataDir: '', files: [] };
+    const target = join(emptyDir('backup-escapes-target-'), 'data');
+    const env = { SQLBRIDGE_DATA_DIR: target };
+    const cases = [
+      [
+        { ...manifest, createdAt: `2026-01-01T00:00:00.000Z${escape}` },
+        "the manifest's createdAt is not a UTC timestamp"
+      ],
+      [{ ...manifest, createdAt: '2026-01-01T00:00:00.000Z', sqlbridge: escape }, "the manifest's sqlbridge version"],
+      [
+        { ...manifest, createdAt: '2026-01-01T00:00:00.000Z', files: [{ path: 'a', kind: escape, bytes: 0 }] },
+        'the manifest lists a file wrongly'
+      ],
+      [{ ...manifest, createdAt: '2026-01-01T00:00:00.000Z' }, '"data/x\\u001b]0;owned\\u0007" is in the backup']
+    ] as const;
+    for (const [written, message] of cases) {
+      const backup = emptyDir('backup-escapes-');
+      mkdirSync(join(backup, 'data'));
+      writeFileSync(join(backup, 'data', 'x\u001b]0;owned\u0007'), '');
+      writeFileSync(join(backup, 'manifest.json'), JSON.stringify(written));
+      const result = await runCli(['restore', '--from', backup], { env });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr + result.stdout).not.toContain('\u001b');
+      expect(existsSync(target)).toBe(false);
+    }
   });
 });

@@ -90,7 +90,35 @@ function readManifest(dir: string): BackupManifest {
       `${join(dir, MANIFEST_FILE)} is not a manifest of a sqlbridge backup (format ${BACKUP_FORMAT}, version ${BACKUP_VERSION})`
     );
   }
+  // Restore prints the time and version; a manifest written by hand must not put terminal escapes there.
+  if (typeof parsed.createdAt !== 'string' || !TIMESTAMP.test(parsed.createdAt)) {
+    throw new BackupCheckError(`the manifest's createdAt is not a UTC timestamp: ${JSON.stringify(parsed.createdAt)}`);
+  }
+  if (typeof parsed.sqlbridge !== 'string' || !VERSION_TEXT.test(parsed.sqlbridge)) {
+    throw new BackupCheckError(`the manifest's sqlbridge version is not one: ${JSON.stringify(parsed.sqlbridge)}`);
+  }
+  for (const entry of parsed.files as unknown[]) {
+    if (!isEntry(entry)) throw new BackupCheckError(`the manifest lists a file wrongly: ${JSON.stringify(entry)}`);
+  }
   return parsed as BackupManifest;
+}
+
+/** What `new Date().toISOString()` writes. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A package version: `1.2.3`, `1.2.3-rc.1+build`. */
+const VERSION_TEXT = /^[\w.+-]{1,64}$/;
+
+function isEntry(value: unknown): value is BackupEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Partial<Record<keyof BackupEntry, unknown>>;
+  return (
+    typeof entry.path === 'string' &&
+    (entry.kind === 'sqlite' || entry.kind === 'file') &&
+    Number.isSafeInteger(entry.bytes) &&
+    (entry.bytes as number) >= 0 &&
+    typeof entry.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(entry.sha256)
+  );
 }
 
 /**
@@ -102,7 +130,7 @@ export function verifyBackup(dir: string): BackupManifest {
   const root = join(dir, FILES_DIR);
   const listed = new Set<string>();
   for (const entry of manifest.files) {
-    if (typeof entry.path !== 'string' || !isContainedPath(entry.path)) {
+    if (!isContainedPath(entry.path)) {
       throw new BackupCheckError(`the manifest names a path outside the data directory: ${JSON.stringify(entry.path)}`);
     }
     listed.add(entry.path);
@@ -114,16 +142,21 @@ export function verifyBackup(dir: string): BackupManifest {
     throw new BackupCheckError(`${root} cannot be read: ${(error as Error).message}`);
   }
   const extra = present.find(path => !listed.has(path));
-  if (extra !== undefined) throw new BackupCheckError(`${FILES_DIR}/${extra} is in the backup but not in its manifest`);
+  if (extra !== undefined) throw new BackupCheckError(`${quoted(extra)} is in the backup but not in its manifest`);
   for (const entry of manifest.files) {
     const path = join(root, entry.path);
-    if (!present.includes(entry.path)) throw new BackupCheckError(`${FILES_DIR}/${entry.path} is missing`);
+    if (!present.includes(entry.path)) throw new BackupCheckError(`${quoted(entry.path)} is missing`);
     if (statSync(path).size !== entry.bytes || sha256File(path) !== entry.sha256) {
-      throw new BackupCheckError(`${FILES_DIR}/${entry.path} does not match its checksum in the manifest`);
+      throw new BackupCheckError(`${quoted(entry.path)} does not match its checksum in the manifest`);
     }
     if (entry.kind === 'sqlite') checkSqlite(path, entry.path);
   }
   return manifest;
+}
+
+/** A file of the backup, as a message names it: quoted, so that no byte of its name reaches a terminal as is. */
+function quoted(path: string): string {
+  return JSON.stringify(`${FILES_DIR}/${path}`);
 }
 
 /** SQLite's quick_check on a copy (stored in rollback-journal mode, so reading it creates no file beside it). */
@@ -132,7 +165,7 @@ function checkSqlite(path: string, name: string): void {
   try {
     const rows = db.prepare('PRAGMA quick_check').all() as { quick_check: string }[];
     if (rows.length !== 1 || rows[0]?.quick_check !== 'ok') {
-      throw new BackupCheckError(`${FILES_DIR}/${name} fails SQLite's integrity check`);
+      throw new BackupCheckError(`${quoted(name)} fails SQLite's integrity check`);
     }
   } finally {
     db.close();
