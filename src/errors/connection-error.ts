@@ -42,6 +42,16 @@ export const SERVER_WITHOUT_TLS = {
   hint: 'enable TLS on the server, or set tls: disable if the network between sqlbridge and the database is trusted'
 };
 
+/**
+ * The message for a session the database ended while it was in use (a restart, a failover, an
+ * administrator ending it): "not accepting connections" would misstate it, and a write cut off
+ * there may have been committed or not.
+ */
+export const CONNECTION_LOST = {
+  message: 'the connection to the database server was lost while the statement ran',
+  hint: 'the database ended the session (a restart, a failover or an administrator); the next call connects again. A write cut off this way may or may not have been committed: check before running it again'
+};
+
 export class ConnectionError extends SqlbridgeError {
   readonly problem: ConnectionProblem;
 

@@ -4,6 +4,7 @@ import type { DatabaseConfig } from '../../src/config/schema.ts';
 import { STOP_GRACE_MS as MYSQL_STOP_GRACE_MS } from '../../src/db/dialects/mysql/mysql-driver.ts';
 import { STOP_GRACE_MS as POSTGRES_STOP_GRACE_MS } from '../../src/db/dialects/postgres/postgres-borrow.ts';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
+import { CONNECTION_LOST } from '../../src/errors/connection-error.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
 import { randomId } from '../dialects/engine.ts';
 import { MYSQL, createMysqlDatabases, mysqlAdmin, mysqlEngine } from '../dialects/engines/mysql.ts';
@@ -136,6 +137,8 @@ describe.each(CASES)('$name', ({ engine, target, grace, create, slow, running, s
       const { error, at } = await call;
       // The database said the session is gone: no waiting for the 20-second deadline.
       expect(error.code).toBe('connection_failed');
+      expect(error.message).toBe(CONNECTION_LOST.message);
+      expect(error.hint).toBe(CONNECTION_LOST.hint);
       expect(at - endedAt).toBeLessThan(5000);
       // Gone from the server too (an ended session may linger there for a moment).
       expect(await until(async () => (await running(name, marker)) === 0, 5000)).toBe(true);

@@ -76,7 +76,7 @@ describe('recovery when the database restarts', () => {
         expect(down.isError).toBe(true);
         const text = (down.content as { text: string }[])[0]?.text ?? '';
         expect(text).toMatch(
-          /^The database is unavailable: (cannot reach the database server|the database server is not accepting connections right now)\nHint: /
+          /^The database is unavailable: (cannot reach the database server|the database server is not accepting connections right now|the connection to the database server was lost while the statement ran)\nHint: /
         );
         expect(text).not.toMatch(/127\.0\.0\.1|5432|3306|Error:|\bat \S+\.(js|ts)/);
         const tables = await client.callTool({ name: 'list_tables', arguments: {} });

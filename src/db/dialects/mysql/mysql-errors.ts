@@ -1,4 +1,5 @@
 import {
+  CONNECTION_LOST,
   ConnectionError,
   SERVER_WITHOUT_TLS,
   socketProblem,
@@ -54,7 +55,10 @@ export function translateMysqlError(error: unknown, target: MysqlTarget, phase: 
   if (mysqlError.code === 'HANDSHAKE_NO_SSL_SUPPORT')
     return new ConnectionError('tls', detail, { ...SERVER_WITHOUT_TLS, cause: error });
   const connection = connectionProblem(mysqlError, phase);
-  if (connection !== undefined) return new ConnectionError(connection, detail, { cause: error });
+  if (connection !== undefined) {
+    const lost = phase === 'statement' && connection !== 'tls' && isSessionEnded(mysqlError);
+    return new ConnectionError(connection, detail, { ...(lost ? CONNECTION_LOST : {}), cause: error });
+  }
   if (mysqlError.errno !== undefined && READ_ONLY_ERRNOS.has(mysqlError.errno)) {
     return new SqlbridgeError(
       'query_failed',
@@ -90,4 +94,18 @@ function connectionProblem(error: MysqlError, phase: MysqlErrorPhase): Connectio
   if (error.fatal === true && error.sqlMessage === undefined && (phase === 'connect' || error.code !== undefined))
     return 'unavailable';
   return undefined;
+}
+
+/**
+ * The server ended a session it had accepted (shut down, or ended by an administrator: 1927
+ * ER_CONNECTION_KILLED) or the connection closed under the driver.
+ */
+function isSessionEnded(error: MysqlError): boolean {
+  if (error.errno === 1053 || error.errno === 1927) return true;
+  return (
+    error.code === 'PROTOCOL_CONNECTION_LOST' ||
+    error.code === 'ECONNRESET' ||
+    error.code === 'EPIPE' ||
+    (error.fatal === true && error.sqlMessage === undefined)
+  );
 }

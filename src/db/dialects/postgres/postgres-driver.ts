@@ -217,7 +217,7 @@ export class PostgresDriver implements Driver {
   private translate(client: pg.PoolClient, error: unknown): Error {
     const exceeded = this.watches.get(client)?.exceeded;
     if (exceeded !== undefined) return rowTooLarge(this.maxRowBytes, exceeded);
-    return translatePostgresError(error, this.target);
+    return translatePostgresError(error, this.target, 'statement');
   }
 
   async destroy(): Promise<void> {

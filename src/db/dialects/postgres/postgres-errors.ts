@@ -1,4 +1,5 @@
 import {
+  CONNECTION_LOST,
   ConnectionError,
   SERVER_WITHOUT_TLS,
   socketProblem,
@@ -37,12 +38,22 @@ const CONNECTION_STATES: Record<string, ConnectionProblem> = {
 /** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
 export const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
-export function translatePostgresError(error: unknown, target: PostgresTarget): Error {
+/**
+ * Where the error arose: opening a connection, or running a statement on one that was open (a
+ * connection that closes then was lost, which the message says).
+ */
+export type PostgresErrorPhase = 'connect' | 'statement';
+
+export function translatePostgresError(
+  error: unknown,
+  target: PostgresTarget,
+  phase: PostgresErrorPhase = 'connect'
+): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   if (error instanceof SqlbridgeError) return error;
   const pgError = error as PgError;
   const detail = `postgres ${target.host}:${target.port}/${target.database ?? ''}: ${error.message}`;
-  const connection = connectionProblem(pgError);
+  const connection = connectionProblem(pgError, phase);
   if (connection !== undefined)
     return new ConnectionError(connection.problem, detail, { ...connection.text, cause: error });
   if (pgError.code === '57014') {
@@ -70,8 +81,10 @@ export function translatePostgresError(error: unknown, target: PostgresTarget): 
 }
 
 function connectionProblem(
-  error: PgError
+  error: PgError,
+  phase: PostgresErrorPhase
 ): { problem: ConnectionProblem; text: { message?: string; hint?: string } } | undefined {
+  if (phase === 'statement' && isSessionEnded(error)) return { problem: 'unavailable', text: CONNECTION_LOST };
   const byState = error.code === undefined ? undefined : CONNECTION_STATES[error.code];
   if (byState !== undefined) return { problem: byState, text: {} };
   const bySocket = socketProblem(error.code);
@@ -85,4 +98,14 @@ function connectionProblem(
   if (/timeout expired|connection timeout/i.test(message)) return { problem: 'timeout', text: {} };
   if (/Connection terminated|terminating connection/i.test(message)) return { problem: 'unavailable', text: {} };
   return undefined;
+}
+
+/**
+ * The server ended the session (by an administrator, 57P01, or crashing, 57P02), or the connection
+ * closed under the driver (pg's words for it, or a reset socket).
+ */
+function isSessionEnded(error: PgError): boolean {
+  if (error.code === '57P01' || error.code === '57P02' || error.code === 'ECONNRESET' || error.code === 'EPIPE')
+    return true;
+  return /Connection terminated unexpectedly|terminating connection/i.test(error.message);
 }
