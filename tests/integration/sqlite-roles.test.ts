@@ -23,7 +23,25 @@ CREATE VIEW eu_orders AS SELECT id, amount FROM orders o WHERE region = 'eu' AND
 CREATE TABLE pragma_salaries (employee TEXT NOT NULL, amount INTEGER NOT NULL);
 INSERT INTO pragma_salaries VALUES ('Bob', 999999);
 CREATE INDEX salaries_by_employee ON salaries (employee);
+CREATE INDEX orders_by_region ON orders (region);
+CREATE TABLE order_notes (id INTEGER PRIMARY KEY, order_id INTEGER REFERENCES orders, salary_id INTEGER REFERENCES salaries,
+  note TEXT UNIQUE);
+CREATE TABLE "äbc" (note TEXT);
+INSERT INTO "äbc" VALUES ('lower case, listed');
+CREATE TABLE "ÄBC" (secret TEXT);
+INSERT INTO "ÄBC" VALUES ('upper case, not listed');
+CREATE TABLE pragma_table_list (employee TEXT NOT NULL, amount INTEGER NOT NULL);
+INSERT INTO pragma_table_list VALUES ('Eve', 777777);
 `;
+
+/** A second file, attached as \`aux\`, with a table of the same name as a listed one. */
+function createAttached(): string {
+  const path = join(emptyDir('sqlite-roles-aux-'), 'aux.sqlite');
+  const db = new DatabaseSync(path);
+  db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, card_number TEXT); INSERT INTO orders VALUES (1, '4111');");
+  db.close();
+  return path;
+}
 
 function createDatabase(): string {
   const path = join(emptyDir('sqlite-roles-'), 'roles.sqlite');
@@ -51,7 +69,20 @@ const REFUSED = [
   // A table that only looks like a PRAGMA's, and an index's PRAGMAs, which name the index, not its table.
   'SELECT * FROM pragma_salaries',
   "SELECT * FROM pragma_index_info('salaries_by_employee')",
-  "SELECT * FROM pragma_index_xinfo('salaries_by_employee')"
+  "SELECT * FROM pragma_index_xinfo('salaries_by_employee')",
+  "SELECT * FROM pragma_index_xinfo('salaries_by_employee', 'main')",
+  // A table named exactly as a catalog PRAGMA's table, which it hides; a WITH query so named.
+  'SELECT * FROM pragma_table_list',
+  'SELECT employee FROM main.pragma_table_list',
+  'WITH pragma_table_list AS (SELECT * FROM salaries) SELECT * FROM pragma_table_list',
+  'WITH pragma_function_list AS (SELECT * FROM salaries) SELECT * FROM pragma_function_list',
+  // SQLite folds ASCII letters only: "ÄBC" is not "äbc", which is listed.
+  'SELECT * FROM "ÄBC"',
+  "SELECT name FROM pragma_table_info('ÄBC')",
+  // A listed name in another schema than the one listed.
+  'SELECT * FROM aux.orders',
+  "SELECT name FROM pragma_table_info('orders', 'aux')",
+  "SELECT name FROM pragma_table_xinfo('orders', 'aux')"
 ];
 
 /**
@@ -66,27 +97,57 @@ const SHADOWING = [
 
 describe('the table authorizer of a role', () => {
   let db: DatabaseSync;
+  const access = new TableAccess(['orders', 'main.eu_orders', 'äbc']);
+  /** As the worker compiles a statement: surveyed first. */
+  const compile = (sql: string) => {
+    access.survey(db, sql);
+    return db.prepare(sql);
+  };
 
   beforeAll(() => {
     db = new DatabaseSync(createDatabase(), { readOnly: true });
-    db.setAuthorizer(new TableAccess(['orders', 'main.eu_orders']).authorizer(readOnlyAuthorizer));
+    db.prepare('ATTACH DATABASE ? AS aux').run(createAttached());
+    db.setAuthorizer(access.authorizer(readOnlyAuthorizer));
   });
 
   afterAll(() => db.close());
 
   it.each(REFUSED.map(sql => [sql]))('refuses %s', sql => {
     // Some refusals come as SQLite compiles the statement, those of pragma functions as it runs.
-    expect(() => db.prepare(sql).all()).toThrow(DENIED);
+    expect(() => compile(sql).all()).toThrow(DENIED);
   });
 
   it('allows the listed tables, and a listed view over a table that is not', () => {
-    expect(db.prepare('SELECT id, region FROM orders ORDER BY id').all()).toEqual([
+    expect(compile('SELECT id, region FROM orders ORDER BY id').all()).toEqual([
       { id: 1, region: 'eu' },
       { id: 2, region: 'us' }
     ]);
-    expect(db.prepare('SELECT * FROM eu_orders').all()).toEqual([]);
-    expect(db.prepare("SELECT name FROM pragma_table_info('orders')").all()).toHaveLength(3);
-    expect(db.prepare('SELECT count(*) AS n FROM sqlite_schema').get()).toEqual({ n: 6 });
+    expect(compile('SELECT * FROM eu_orders').all()).toEqual([]);
+    expect(compile('SELECT * FROM "äbc"').all()).toEqual([{ note: 'lower case, listed' }]);
+    expect(compile("SELECT name FROM pragma_table_info('orders')").all()).toHaveLength(3);
+    expect(compile("SELECT name FROM pragma_table_info('orders', 'main')").all()).toHaveLength(3);
+    expect(compile('SELECT count(*) AS n FROM sqlite_schema').get()).toEqual({ n: 12 });
+  });
+
+  it('allows the catalog PRAGMAs’ tables no table hides, and the indexes of listed tables', () => {
+    expect(compile("SELECT name FROM pragma_function_list WHERE name = 'abs'").all()).toEqual([{ name: 'abs' }]);
+    expect(compile("SELECT name FROM pragma_index_xinfo('orders_by_region') WHERE key = 1").all()).toEqual([
+      { name: 'region' }
+    ]);
+    expect(compile("SELECT name FROM pragma_index_info('orders_by_region', 'main')").all()).toEqual([
+      { name: 'region' }
+    ]);
+  });
+
+  it('takes no read for a PRAGMA’s and knows no index until a survey has run', () => {
+    const unsurveyed = new DatabaseSync(createDatabase(), { readOnly: true });
+    try {
+      unsurveyed.setAuthorizer(new TableAccess(['orders']).authorizer(readOnlyAuthorizer));
+      expect(() => unsurveyed.prepare('SELECT name FROM pragma_function_list').all()).toThrow(DENIED);
+      expect(() => unsurveyed.prepare("SELECT name FROM pragma_index_info('orders_by_region')").all()).toThrow(DENIED);
+    } finally {
+      unsurveyed.close();
+    }
   });
 
   it('still refuses writes to a listed table on a read-only connection', () => {
@@ -126,9 +187,13 @@ describe('database roles on SQLite, through the runtime', () => {
       environment: 'lite',
       dialect: new SqliteDialect({
         path: createDatabase(),
+        attach: { aux: createAttached() },
         readOnly: true,
         pool: { max: 1, idleTimeoutMs: 60_000 },
-        roleTables: { reporting: ['orders', 'eu_orders'], finance: ['orders', 'salaries', 'salary_totals'] }
+        roleTables: {
+          reporting: ['orders', 'eu_orders', 'äbc', 'order_notes'],
+          finance: ['orders', 'salaries', 'salary_totals']
+        }
       }),
       readOnly: true,
       limits: LIMITS,
@@ -142,16 +207,22 @@ describe('database roles on SQLite, through the runtime', () => {
 
   it('lists only the tables and views of the role', async () => {
     const names = async (who: QueryOptions): Promise<string[]> => (await db.listTables(who)).map(t => t.name).sort();
-    expect(await names(ANALYST)).toEqual(['eu_orders', 'orders']);
+    const reporting = ['eu_orders', 'order_notes', 'orders', 'äbc'];
+    expect(await names(ANALYST)).toEqual(reporting);
     expect(await names(FINANCE)).toEqual(['orders', 'salaries', 'salary_totals']);
     // The same one-process pool, alternately: nobody keeps the previous caller's tables.
-    expect(await names(ANALYST)).toEqual(['eu_orders', 'orders']);
-    expect((await db.listTablesAs(undefined)).map(t => t.name).sort()).toEqual([
-      'eu_orders',
-      'orders',
-      'pragma_salaries',
-      'salaries',
-      'salary_totals'
+    expect(await names(ANALYST)).toEqual(reporting);
+    expect((await db.listTablesAs(undefined)).map(t => `${t.schema}.${t.name}`).sort()).toEqual([
+      'aux.orders',
+      'main.eu_orders',
+      'main.order_notes',
+      'main.orders',
+      'main.pragma_salaries',
+      'main.pragma_table_list',
+      'main.salaries',
+      'main.salary_totals',
+      'main.ÄBC',
+      'main.äbc'
     ]);
   });
 
@@ -171,6 +242,24 @@ describe('database roles on SQLite, through the runtime', () => {
       (missing as SqlbridgeError).message.replace('salarie5', 'X')
     );
     expect((await db.describeTable('orders', ANALYST)).columns.map(c => c.name)).toEqual(['id', 'region', 'amount']);
+  });
+
+  it('describes a listed table with its indexes, and no key that names a table the role may not read', async () => {
+    const orders = await db.describeTable('orders', ANALYST);
+    expect(orders.indexes).toEqual([{ name: 'orders_by_region', columns: ['region'], unique: false, primary: false }]);
+    const notes = await db.describeTable('order_notes', ANALYST);
+    expect(notes.foreignKeys).toMatchObject([
+      { columns: ['order_id'], referencedTable: 'orders', referencedColumns: ['id'] }
+    ]);
+    expect(notes.indexes).toMatchObject([{ columns: ['note'], unique: true }]);
+    // The key to salaries is there, and not shown.
+    const keys = new DatabaseSync(':memory:');
+    keys.exec(SCHEMA);
+    expect(
+      keys.prepare('SELECT DISTINCT "table" FROM pragma_foreign_key_list(\'order_notes\') ORDER BY 1').all()
+    ).toEqual([{ table: 'orders' }, { table: 'salaries' }]);
+    keys.close();
+    expect(JSON.stringify(notes)).not.toContain('salaries');
   });
 
   it('refuses a WITH query named after a table or view the role reads, and runs one named otherwise', async () => {

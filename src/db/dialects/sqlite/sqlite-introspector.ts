@@ -93,9 +93,10 @@ export class SqliteIntrospector implements Introspector {
 
   private async foreignKeys(table: TableSummary): Promise<ForeignKeyInfo[]> {
     const rows = await this.read(
+      // A key referring to a table the caller's role may not read is not shown (it would name it).
       `SELECT id, seq, "table" AS referenced, "from" AS from_column, "to" AS to_column, on_update, on_delete
-         FROM pragma_foreign_key_list(?, ?) ORDER BY id, seq`,
-      [table.name, table.schema]
+         FROM pragma_foreign_key_list(?, ?) WHERE sqlbridge_readable(?, "table") ORDER BY id, seq`,
+      [table.name, table.schema, table.schema]
     );
     const byId = new Map<number, ForeignKeyInfo>();
     for (const row of rows) {

@@ -51,6 +51,12 @@ function useTables(connection: DatabaseSync, tables: readonly string[] | undefin
   );
 }
 
+/** A statement compiled under the role's authorizer, once it has surveyed what it cannot ask while deciding. */
+function prepare(connection: DatabaseSync, sql: string): StatementSync {
+  access?.tables.survey(connection, sql);
+  return connection.prepare(sql);
+}
+
 /** Messages said while handling the current message, sent together once it is handled. */
 let outbox: WorkerMessage[] = [];
 
@@ -208,9 +214,9 @@ function startQuery(
     }
     for (const text of before) {
       // Rows of earlier statements are discarded; one step makes all of a statement's changes (RETURNING included).
-      db.prepare(text).run();
+      prepare(db, text).run();
     }
-    statement = db.prepare(sql);
+    statement = prepare(db, sql);
     statement.setReadBigInts(true);
     statement.setReturnArrays(true);
     const columns = statement.columns().map(c => ({ name: c.name, type: c.type }));
