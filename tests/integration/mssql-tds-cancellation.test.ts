@@ -15,6 +15,9 @@ import { ATTENTION_GRACE_MS } from '../../src/db/dialects/mssql/mssql-driver.ts'
  */
 
 const SLOW = 'SELECT id FROM dbo.orders /* slow */';
+/** More rows than a result may hold (TEST_LIMITS.maxRows, 100), streamed by a statement still running. */
+const CAPPED = 'SELECT id FROM dbo.orders /* capped */';
+const CAPPED_ROWS = Array.from({ length: 300 }, (_, i) => [i + 1]);
 const FAST = 'SELECT 1 AS one';
 const QUERY_TIMEOUT_MS = 1500;
 
@@ -26,6 +29,8 @@ let logins: number;
 function respond(request: RecordedRequest) {
   const sql = sqlOf(request);
   if (sql === SLOW) return { hold: true };
+  // Without its closing DONE: the statement is still running when the rows run past the cap.
+  if (sql === CAPPED) return { tokens: resultSet([{ name: 'id', type: 'int' }], CAPPED_ROWS).slice(0, -1), hold: true };
   if (sql === FAST) return { tokens: resultSet([{ name: 'one', type: 'int' }], [[1]]) };
   return serverInfoReply(request);
 }
@@ -43,7 +48,11 @@ async function failure(work: Promise<unknown>): Promise<{ code: string; message:
 
 /** What the peer received from the slow statement on, in order, and on which connection. */
 function afterSlow(): string[] {
-  const at = peer.requests.findIndex(r => sqlOf(r) === SLOW);
+  return afterSlowOf(SLOW);
+}
+
+function afterSlowOf(statement: string): string[] {
+  const at = peer.requests.findIndex(r => sqlOf(r) === statement);
   const connection = peer.requests[at]?.connection;
   return peer.requests.slice(at).map(r => `${r.kind} on ${r.connection === connection ? 'its' : 'another'} connection`);
 }
@@ -94,6 +103,23 @@ describe('a server that acknowledges the attention', () => {
     ]);
     expect(peer.logins).toHaveLength(logins);
   });
+});
+
+describe('a read cut at the row cap', () => {
+  // With XACT_ABORT on, SQL Server rolls the transaction back when the attention arrives: the read's
+  // own ROLLBACK then finds none. Whether it says so in the cancelled response or not, the read has
+  // the rows it wanted.
+  it.each(['keep', 'in-response', 'silent'] as const)(
+    'answers with its first rows when the attention leaves the transaction %s',
+    async mode => {
+      peer.attentionRollback = mode;
+      const outcome = await db.query(CAPPED);
+      expect(outcome.rows).toEqual(CAPPED_ROWS.slice(0, 100));
+      expect(outcome.truncated).toBe('max_rows');
+      expect(afterSlowOf(CAPPED).slice(0, 2)).toEqual(['rpc on its connection', 'attention on its connection']);
+      expect((await db.query(FAST)).rows).toEqual([[1]]);
+    }
+  );
 });
 
 describe('a server that never acknowledges the attention', () => {

@@ -72,6 +72,13 @@ export class TdsPeer {
   readonly logins: Login7[] = [];
   /** Whether ATTENTION is acknowledged (a server that never does is what `ignore` models). */
   attention: 'acknowledge' | 'ignore' = 'acknowledge';
+  /**
+   * What an acknowledged attention does to the open transaction. With XACT_ABORT on (as sqlbridge
+   * runs every connection), SQL Server rolls it back: `in-response` reports that in the cancelled
+   * request's response, `silent` reports nothing; `keep` leaves the transaction open. Either way a
+   * ROLLBACK of a transaction no longer open then fails with error 3903, as SQL Server's does.
+   */
+  attentionRollback: 'keep' | 'in-response' | 'silent' = 'keep';
   port = 0;
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
@@ -113,6 +120,8 @@ export class TdsPeer {
     const reader = new MessageReader();
     let tls: TlsInPrelogin | undefined;
     let running: { timer?: NodeJS.Timeout; open: boolean } | undefined;
+    /** The descriptor of the transaction open on this connection. */
+    let open = NO_TRANSACTION;
     const write = (packets: Buffer[]): void => {
       for (const packet of packets) (tls?.secure === true ? tls.cleartext : socket).write(packet);
     };
@@ -140,7 +149,13 @@ export class TdsPeer {
       clearTimeout(running?.timer);
       // tedious reads the cancelled request's response as one message and the acknowledgement as
       // the next (MS-TDS 2.2.1.7, 3.2.5.7: the client discards everything before DONE_ATTN).
-      if (running !== undefined) send([done(DONE.ERROR)]);
+      const rolledBack = this.attentionRollback !== 'keep' && open !== NO_TRANSACTION;
+      const report =
+        rolledBack && this.attentionRollback === 'in-response'
+          ? [envChangeBytes(ENV.ROLLBACK_TRAN, Buffer.alloc(0), Buffer.from(open, 'hex'))]
+          : [];
+      if (rolledBack) open = NO_TRANSACTION;
+      if (running !== undefined) send([...report, done(DONE.ERROR)]);
       running = undefined;
       send([done(DONE.ATTN)]);
     };
@@ -155,6 +170,8 @@ export class TdsPeer {
         return;
       }
       const base = { connection: id, resetConnection: message.resetConnection };
+      // sp_reset_connection ends any transaction still open.
+      if (message.resetConnection) open = NO_TRANSACTION;
       const resetAck = message.resetConnection
         ? [envChangeBytes(ENV.RESET_CONNECTION, Buffer.alloc(0), Buffer.alloc(0))]
         : [];
@@ -203,9 +220,16 @@ export class TdsPeer {
           if (tm.operation === 'begin') {
             const descriptor = Buffer.alloc(8);
             descriptor.writeUInt32LE(++this.transactions);
+            open = descriptor.toString('hex');
             send([...resetAck, envChangeBytes(ENV.BEGIN_TRAN, descriptor, Buffer.alloc(0)), done()]);
             return;
           }
+          if (open === NO_TRANSACTION && this.attentionRollback !== 'keep') {
+            const message = `The ${tm.operation.toUpperCase()} TRANSACTION request has no corresponding BEGIN TRANSACTION.`;
+            send([...resetAck, error({ number: tm.operation === 'commit' ? 3902 : 3903, message }), done(DONE.ERROR)]);
+            return;
+          }
+          open = NO_TRANSACTION;
           const type = tm.operation === 'commit' ? ENV.COMMIT_TRAN : ENV.ROLLBACK_TRAN;
           send([...resetAck, envChangeBytes(type, Buffer.alloc(0), Buffer.from(tm.transaction, 'hex')), done()]);
           return;

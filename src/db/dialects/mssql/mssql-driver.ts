@@ -50,6 +50,16 @@ export const ATTENTION_GRACE_MS = 1000;
 
 const NO_TRANSACTION = /no corresponding BEGIN TRANSACTION|Transaction has been aborted|not begun|EABORT|ENOTBEGUN/i;
 
+/** Whether the error says there is no transaction (any more) to end: the server or mssql ended it. */
+function transactionEnded(error: unknown): boolean {
+  return error instanceof Error && NO_TRANSACTION.test(`${error.message} ${(error as { code?: string }).code ?? ''}`);
+}
+
+/** Passes over an error that says the transaction has already ended; rethrows any other. */
+function unlessEnded(error: unknown): void {
+  if (!transactionEnded(error)) throw error;
+}
+
 /**
  * SQL Server through mssql (tedious). Every statement runs inside its own transaction on a
  * connection with XACT_ABORT on, which is reset before the next caller gets it; reads are always
@@ -116,6 +126,14 @@ export class MssqlDriver implements Driver {
       }
       const stats = await run(transaction, query, sink, signal, this.maxRowBytes);
       if (affected > 0) stats.rowsAffected = (stats.rowsAffected ?? 0) + affected;
+      if (query.readOnly && stats.stoppedEarly) {
+        // Cut at the cap by an attention, which with XACT_ABORT on may have rolled the transaction
+        // back already: then neither REVERT nor ROLLBACK has one to run in, and the pool's reset
+        // takes the connection back to the login. The read has its rows either way.
+        if (cookie !== undefined) await new sql.Request(transaction).batch(revertSql(cookie)).catch(unlessEnded);
+        await transaction.rollback().catch(unlessEnded);
+        return stats;
+      }
       if (cookie !== undefined) await new sql.Request(transaction).batch(revertSql(cookie));
       if (query.readOnly) await transaction.rollback();
       else await transaction.commit();
@@ -129,13 +147,8 @@ export class MssqlDriver implements Driver {
         await new sql.Request(transaction).batch(revertSql(cookie)).catch(() => undefined);
       }
       await transaction.rollback().catch((rollbackError: unknown) => {
-        if (unconfirmed) return;
-        if (!(
-          rollbackError instanceof Error &&
-          NO_TRANSACTION.test(`${rollbackError.message} ${(rollbackError as { code?: string }).code ?? ''}`)
-        )) {
-          this.options.onPoolError?.(rollbackError as Error);
-        }
+        if (unconfirmed || transactionEnded(rollbackError)) return;
+        this.options.onPoolError?.(rollbackError as Error);
       });
       if (unconfirmed) throw error;
       if (signal.aborted) throw signal.reason;
