@@ -388,6 +388,20 @@ export const mssqlGuardRules: GuardRules & { procedureCall: (statement: readonly
       reason:
         'sys.dm_tran_locks shows what other sessions lock: other callers, since every caller shares the environment’s login',
       ...NEVER
+    },
+    {
+      name: 'SYSLOCKINFO',
+      reason:
+        'sys.syslockinfo shows what other sessions lock: other callers, since every caller shares the environment’s login',
+      ...NEVER
+    },
+    // The first 3,900 characters of each cached batch (its `sql` column).
+    { name: 'SYSCACHEOBJECTS', reason: `sys.syscacheobjects ${OTHER_CALLERS}`, ...NEVER },
+    {
+      name: 'DM_TRAN_VERSION_STORE',
+      reason:
+        'sys.dm_tran_version_store holds images of versioned rows, past row-level security and column permissions',
+      ...NEVER
     }
   ],
   maxNameParts: 3,
