@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/auth/server/passwords.ts';
 import { POSTGRES, createPostgresDatabase } from '../dialects/engines/postgres.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
+import { authorizationUrl, pkce, registerClient } from '../helpers/oauth-client.ts';
 import { jwtClaims, signIn, TestOAuthProvider, type Credentials } from '../helpers/oauth-login.ts';
 import { startServer, type RunningServer } from '../helpers/server-process.ts';
 
@@ -244,6 +245,37 @@ describe('with a Client ID Metadata Document', () => {
     expect(provider.clientInformation()?.client_id).toBe(clientMetadataUrl);
     expect(await subjectInSession(client)).toBe('alice');
     await client.close();
+  });
+});
+
+describe('what the sign-in and consent pages say of the application', () => {
+  const pagesOf = async (url: URL | string): Promise<string> => {
+    const pages: string[] = [];
+    await signIn(url, ALICE, { onPage: page => pages.push(page.html) });
+    return pages.join('\n');
+  };
+
+  it('a registered client by the name it gave itself, without control or formatting characters', async () => {
+    const name = '\u202eedualC\u202c Desktop\u200b\nfor you';
+    const client = await registerClient(setup.server.baseUrl, 'pg', 'none', undefined, name);
+    const pages = await pagesOf(authorizationUrl(setup.server.baseUrl, 'pg', client, pkce().challenge));
+    expect(pages).toContain('<strong>edualC Desktop for you</strong> wants to use');
+    expect(pages).toContain('edualC Desktop for you <span class="note">(the name it gave itself when it registered)');
+    expect(pages).not.toMatch(/[\u200b\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it('a metadata-document client with the host its id is published at', async () => {
+    const clientMetadataUrl = `${setup.cimdOrigin}/client.json`;
+    const pages: string[] = [];
+    const provider = new TestOAuthProvider(url => signIn(url, ALICE, { onPage: page => pages.push(page.html) }), {
+      clientMetadataUrl
+    });
+    await (await connected(provider)).close();
+    const host = new URL(setup.cimdOrigin).host;
+    expect(pages.join('\n')).toContain(
+      `<strong>Metadata document client</strong> (from <strong>${host}</strong>) wants to use`
+    );
+    expect(pages.join('\n')).toMatch(new RegExp(`<dt>Published by</dt>\\s*<dd>${host.replaceAll('.', '\\.')}</dd>`));
   });
 });
 

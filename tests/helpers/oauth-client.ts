@@ -34,14 +34,15 @@ export async function registerClient(
   baseUrl: string,
   environment: string,
   authMethod: ClientAuthMethod,
-  redirectUri = 'http://127.0.0.1:9/callback'
+  redirectUri = 'http://127.0.0.1:9/callback',
+  clientName = `secrets test (${authMethod})`
 ): Promise<OAuthClient & { answer: Answer }> {
   const result = await answer(
     await fetch(endpoint(baseUrl, environment, 'register'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        client_name: `secrets test (${authMethod})`,
+        client_name: clientName,
         redirect_uris: [redirectUri],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],

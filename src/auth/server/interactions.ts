@@ -7,7 +7,7 @@ import type { FederatedSignIn } from '../federation/federated-sign-in.ts';
 import type { UserRecords } from './user-records.ts';
 import { htmlPageHeaders } from '../../http/security-headers.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { consentPage, errorPage, loginPage, STYLE_HASH } from './pages.ts';
+import { consentPage, errorPage, loginPage, STYLE_HASH, type ClientIdentity } from './pages.ts';
 import { CONSENT_MODEL, consentKey } from './provider.ts';
 import { MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
 import type { LoginThrottle } from './throttle.ts';
@@ -108,15 +108,32 @@ async function findClient(provider: Provider, clientId: unknown): Promise<Client
   return typeof clientId === 'string' ? provider.Client.find(clientId).catch(() => undefined) : undefined;
 }
 
-/** The name a client is registered under, else its id. */
-function nameOf(client: Client | undefined, clientId: unknown): string {
-  if (typeof clientId !== 'string') return 'An application';
-  const name = client?.clientName;
-  return typeof name === 'string' && name.trim() !== '' ? name.slice(0, 100) : clientId.slice(0, 200);
+/**
+ * Who a client is, as far as the pages can tell the person signing in: its name, with where the name
+ * comes from. A configured client is named by the administrator; a registered one (dynamic
+ * registration, which stamps its registration time) names itself; a metadata-document client names
+ * itself too, but its id is an https URL, whose host is the one thing about it that was checked.
+ */
+function identityOf(client: Client | undefined, clientId: unknown): ClientIdentity {
+  if (typeof clientId !== 'string') return { name: 'An application', source: 'self' };
+  const given = client?.clientName;
+  const name = typeof given === 'string' ? displayable(given).slice(0, 100) : '';
+  const shown = name === '' ? displayable(clientId).slice(0, 200) : name;
+  if (/^https:\/\//i.test(clientId)) return { name: shown, source: 'document', publisher: hostOf(clientId) };
+  const registered = client?.metadata()['client_id_issued_at'] !== undefined;
+  return { name: shown, source: registered || client === undefined ? 'self' : 'configured' };
 }
 
-async function clientName(provider: Provider, clientId: unknown): Promise<string> {
-  return nameOf(await findClient(provider, clientId), clientId);
+/** Text a client chose, without control or formatting characters (a right-to-left override can reverse what is read). */
+function displayable(text: string): string {
+  return text
+    .replace(/\p{Cf}/gu, '')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ')
+    .trim();
+}
+
+async function clientIdentity(provider: Provider, clientId: unknown): Promise<ClientIdentity> {
+  return identityOf(await findClient(provider, clientId), clientId);
 }
 
 function hostOf(uri: unknown): string {
@@ -131,13 +148,13 @@ export async function showInteraction(context: InteractionContext, request: Fast
   const interaction = await details(context, request, reply);
   if (interaction === undefined) return expired(reply);
   const client = await findClient(context.provider(), interaction.params['client_id']);
-  const name = nameOf(client, interaction.params['client_id']);
+  const name = identityOf(client, interaction.params['client_id']);
   const base = `/${context.environment}/interaction/${interaction.uid}`;
   const csrf = csrfToken(context.csrfSecret, interaction.uid);
   if (interaction.prompt.name === 'login') {
     pageHeaders(reply, interaction.params['redirect_uri'], context.federation.formActionOrigins(context.environment));
     return reply.send(
-      loginPage({ ...loginChoices(context, base), environment: context.environment, clientName: name, csrf })
+      loginPage({ ...loginChoices(context, base), environment: context.environment, client: name, csrf })
     );
   }
   pageHeaders(reply, interaction.params['redirect_uri']);
@@ -145,7 +162,7 @@ export async function showInteraction(context: InteractionContext, request: Fast
     return reply.send(
       consentPage({
         environment: context.environment,
-        clientName: name,
+        client: name,
         redirectHost: hostOf(interaction.params['redirect_uri']),
         username: interaction.session?.accountId ?? '',
         scopes: grantableScopes(
@@ -203,7 +220,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
   if (interaction?.prompt.name !== 'login') return expired(reply);
   const form = (request.body ?? {}) as Form;
   const provider = context.provider();
-  const name = await clientName(provider, interaction.params['client_id']);
+  const name = await clientIdentity(provider, interaction.params['client_id']);
   const base = `/${context.environment}/interaction/${interaction.uid}`;
   const choices = loginChoices(context, base);
   const csrf = csrfToken(context.csrfSecret, interaction.uid);
@@ -238,7 +255,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
         loginPage({
           ...choices,
           environment: context.environment,
-          clientName: name,
+          client: name,
           csrf,
           username,
           error: `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60_000)} minute(s).`
@@ -260,9 +277,7 @@ export async function submitLogin(context: InteractionContext, request: FastifyR
     });
     return reply
       .code(401)
-      .send(
-        loginPage({ ...choices, environment: context.environment, clientName: name, csrf, username, error: WRONG })
-      );
+      .send(loginPage({ ...choices, environment: context.environment, client: name, csrf, username, error: WRONG }));
   }
   await context.throttle.succeeded(username, request.ip);
   context.logger.info({ environment: context.environment, username: user.username }, 'signed in');

@@ -71,9 +71,31 @@ ${body.html}
 `;
 }
 
+/** An application as the sign-in and consent pages name it (interactions.ts identityOf). */
+export interface ClientIdentity {
+  name: string;
+  /** Who gave the name: the administrator (`auth.clients`), or the application itself (registration, metadata document). */
+  source: 'configured' | 'self' | 'document';
+  /** A metadata-document client's host: its id is an https URL there. */
+  publisher?: string;
+}
+
+/** The application's name, and for a metadata-document client the host that publishes it. */
+function applicationName(client: ClientIdentity): Html {
+  return client.publisher === undefined
+    ? html`<strong>${client.name}</strong>`
+    : html`<strong>${client.name}</strong> (from <strong>${client.publisher}</strong>)`;
+}
+
+const NAME_SOURCE: Record<ClientIdentity['source'], string> = {
+  configured: 'the name the administrator gave it',
+  self: 'the name it gave itself when it registered',
+  document: 'the name its published description gives'
+};
+
 export interface LoginPage {
   environment: string;
-  clientName: string;
+  client: ClientIdentity;
   /** Where the user name and password form posts; absent, no such form (`auth.federation.localUsers: false`). */
   action?: string;
   csrf: string;
@@ -113,8 +135,7 @@ export function loginPage(page: LoginPage): string {
     'Sign in',
     html`<h1>Sign in to sqlbridge</h1>
       <p>
-        <strong>${page.clientName}</strong> wants to use the <strong>${page.environment}</strong> database on your
-        behalf.
+        ${applicationName(page.client)} wants to use the <strong>${page.environment}</strong> database on your behalf.
       </p>
       ${error} ${local} ${separator} ${federated} ${none}`
   );
@@ -128,7 +149,7 @@ const SCOPE_TEXT: Record<string, string> = {
 
 export interface ConsentPage {
   environment: string;
-  clientName: string;
+  client: ClientIdentity;
   redirectHost: string;
   username: string;
   scopes: readonly string[];
@@ -182,7 +203,13 @@ export function consentPage(page: ConsentPage): string {
       <p>Signed in as <strong>${page.username}</strong>.</p>
       <dl>
         <dt>Application</dt>
-        <dd>${page.clientName} <span class="note">(the name it is registered under)</span></dd>
+        <dd>${page.client.name} <span class="note">(${NAME_SOURCE[page.client.source]})</span></dd>
+        ${
+          page.client.publisher === undefined
+            ? html``
+            : html`<dt>Published by</dt>
+                <dd>${page.client.publisher}</dd>`
+        }
         <dt>It will return to</dt>
         <dd>${page.redirectHost}</dd>
         <dt>Database</dt>
