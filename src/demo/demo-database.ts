@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
@@ -71,7 +71,12 @@ export class DemoDatabase {
       options.logger.warn({ path }, 'the demo database has an older format and is rebuilt');
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     }
-    if (!existsSync(path)) create(path, now(), options.logger);
+    removeAbandonedBuilds(options.dataDir);
+    if (!existsSync(path)) {
+      options.logger.info({ path }, 'building the demo database (once, a few seconds)');
+      options.logger.flush();
+      create(path, now(), options.logger);
+    }
     return new DemoDatabase(path, options);
   }
 
@@ -156,6 +161,38 @@ function isCurrentDemoFile(path: string): boolean {
       hint: 'move that file away or choose another data directory'
     }
   );
+}
+
+/** A build's temporary file: `<demo file>.<pid>.<random>.tmp`. */
+const BUILD_FILE = new RegExp(`^${DEMO_FILE.replaceAll('.', '\\.')}\\.(\\d+)\\.[a-z0-9]+\\.tmp$`);
+
+/** A build writes its file all along: one untouched this long was abandoned. */
+const ABANDONED_MS = 5 * 60_000;
+
+/**
+ * Removes the temporary files of builds that were stopped before they finished (a process killed
+ * mid-build leaves one of about 100 MB): any carrying this process's id, which a container's process
+ * has at every start, and those of processes not running here that have not been written for
+ * ABANDONED_MS (a process of another container sharing the directory may still be building).
+ */
+function removeAbandonedBuilds(dataDir: string): void {
+  for (const name of readdirSync(dataDir)) {
+    const pid = Number(BUILD_FILE.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isNaN(pid)) continue;
+    const path = join(dataDir, name);
+    const stale = () => Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) > ABANDONED_MS;
+    if (pid === process.pid || (!isRunning(pid) && stale())) rmSync(path, { force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Builds the database in a temporary file and links it into place only if no other process did first. */

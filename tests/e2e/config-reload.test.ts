@@ -205,3 +205,18 @@ it('ends, at its next start, the grants of a user removed from the file while it
   expect(await pingStatus(old)).toBe(401);
   expect(await pingStatus(await tokensFor(`${server.baseUrl}/pg/mcp`, BOB))).toBe(200);
 }, 60_000);
+
+it('applies nothing of a file a server could not start with (an empty one): every user and grant stays', async () => {
+  const current = readFileSync(configPath, 'utf8');
+  const bob = await tokensFor(`${server.baseUrl}/pg/mcp`, BOB);
+  const notReloaded = 'configuration not reloaded: it does not load; the server carries on with the one it has';
+  const refusals = (): number => server.logs.filter(entry => entry['msg'] === notReloaded).length;
+  writeFileSync(configPath, '');
+  const refused = await hangUp(notReloaded, refusals() + 1);
+  expect(String(refused['problem'])).toContain('no environment is configured');
+  expect(await pingStatus(bob)).toBe(200);
+  // Nothing was ended meanwhile: with the file back, the same token still works.
+  writeFileSync(configPath, current);
+  await hangUp('configuration reloaded', reloads() + 1);
+  expect(await pingStatus(bob)).toBe(200);
+}, 60_000);

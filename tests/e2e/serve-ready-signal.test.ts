@@ -30,6 +30,75 @@ fs.writeSync = function (fd, data, ...rest) {
 };
 `;
 
+/** Sends `signal` once the process first listens for SIGTERM: the earliest moment it could handle one. */
+const signalAtFirstHandler = (signal: string): string => `
+const on = process.on;
+let sent = false;
+process.on = function (event, listener) {
+  const result = on.call(this, event, listener);
+  if (!sent && event === 'SIGTERM') {
+    sent = true;
+    process.kill(process.pid, '${signal}');
+  }
+  return result;
+};
+`;
+
+/** Sends `signal` once a log line holding `text` has been written to stderr. */
+const signalAtLine = (text: string, signal: string): string => `
+import fs from 'node:fs';
+const writeSync = fs.writeSync;
+let sent = false;
+fs.writeSync = function (fd, data, ...rest) {
+  const written = writeSync.call(this, fd, data, ...rest);
+  if (!sent && fd === 2 && String(data).includes(${JSON.stringify(text)})) {
+    sent = true;
+    process.kill(process.pid, '${signal}');
+  }
+  return written;
+};
+`;
+
+/** Runs the demo with these modules preloaded, until it exits. */
+async function demoWith(...preloads: string[]) {
+  const dir = emptyDir('ready-signal-');
+  const imports = preloads.map((source, i) => {
+    const path = join(dir, `preload-${i}.mjs`);
+    writeFileSync(path, source);
+    return `--import=${pathToFileURL(path).href}`;
+  });
+  return runCli(['demo', '--no-auth', '--data-dir', demoDataDir(), '--port', '0'], {
+    env: { NODE_OPTIONS: imports.join(' ') },
+    timeoutMs: 60_000
+  });
+}
+
+describe('signals while the server starts or stops', () => {
+  it('a SIGTERM before it serves: it stops there, with exit code 0, and never serves', async () => {
+    const result = await demoWith(signalAtFirstHandler('SIGTERM'));
+    expect(result.code, result.stderr.split('\n').slice(-4).join('\n')).toBe(0);
+    expect(result.stderr).toContain('"msg":"stopped before serving"');
+    expect(result.stderr).not.toContain(' is serving ');
+  }, 90_000);
+
+  it('a SIGHUP before it serves is ignored: it goes on to serve', async () => {
+    const result = await demoWith(signalAtFirstHandler('SIGHUP'), signalAtLine(' is serving ', 'SIGTERM'));
+    expect(result.code, result.stderr.split('\n').slice(-4).join('\n')).toBe(0);
+    expect(result.stderr).toContain('SIGHUP ignored: the configuration is reloaded only while the server serves');
+    expect(result.stderr).toContain(' is serving ');
+  }, 90_000);
+
+  it('a SIGHUP while it shuts down is ignored: it finishes and exits 0', async () => {
+    const result = await demoWith(
+      signalAtLine(' is serving ', 'SIGTERM'),
+      signalAtLine('"msg":"shutting down"', 'SIGHUP')
+    );
+    expect(result.code, result.stderr.split('\n').slice(-4).join('\n')).toBe(0);
+    expect(result.stderr).toContain('SIGHUP ignored');
+    expect(result.stderr).toContain('"msg":"stopped"');
+  }, 90_000);
+});
+
 describe('a SIGTERM right after start-up', () => {
   it('sent as soon as "is serving" is written, shuts down gracefully with exit code 0', async () => {
     const preload = join(emptyDir('ready-signal-'), 'sigterm-when-serving.mjs');

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, inject, it } from 'vitest';
@@ -223,5 +223,24 @@ describe('demo database', () => {
     const reused = openReadOnly(path);
     expect(orders(reused)).toBeGreaterThanOrEqual(count);
     reused.close();
+  });
+
+  it('removes what builds stopped before they finished left behind, and no build still running', () => {
+    const dataDir = emptyDir('abandoned-');
+    copyFileSync(template, join(dataDir, DEMO_FILE));
+    // No process has the largest pid there can be; this process's own is a container's at every start.
+    const gone = 4_194_304;
+    const files = {
+      own: `${DEMO_FILE}.${process.pid}.abc123.tmp`,
+      stale: `${DEMO_FILE}.${gone}.def456.tmp`,
+      fresh: `${DEMO_FILE}.${gone}.ghi789.tmp`,
+      other: 'demo.sqlite.notes.tmp'
+    };
+    for (const name of Object.values(files)) writeFileSync(join(dataDir, name), 'partial');
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    utimesSync(join(dataDir, files.stale), longAgo, longAgo);
+    DemoDatabase.open({ dataDir, logger, liveFeed: false }).close();
+    const left = readdirSync(dataDir).filter(name => name.endsWith('.tmp'));
+    expect(left.sort()).toEqual([files.fresh, files.other].sort());
   });
 });

@@ -14,8 +14,8 @@ import { isPlainObject } from '../../plain-object.ts';
  * others, which read their own copy of the file, so that a user disabled through one replica is
  * refused by all of them. Signing keys rotated in the data directory (`sqlbridge rotate-keys`) are
  * read again too. Every other setting takes effect at the next start, and the log says
- * which changed. A file that no longer loads changes nothing: the error is logged, the server
- * carries on as it was.
+ * which changed. A file that no longer loads (or that `load` refuses: serve.ts refuses one a server
+ * could not start with) changes nothing: the error is logged, the server carries on as it was.
  */
 
 /** What made a server reload: a signal to it, another replica's reload, or messages it may have missed (`resync`). */

@@ -17,18 +17,59 @@ import type { CliIo } from '../io.ts';
 import { requireEnvironments } from './environments.ts';
 import { connectAndVerify } from './least-privilege.ts';
 import { endGrantsOfRemovedUsers, reloadOnSignal } from './reload.ts';
-import { untilSignal } from './signals.ts';
+import { stopSignals, type StopSignals } from './signals.ts';
 
-/**
- * `sqlbridge serve` / `sqlbridge demo`: HTTP until SIGINT or SIGTERM; on SIGHUP the configuration
- * is loaded again with `load` (reload.ts).
- */
-export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => LoadedConfig): Promise<number> {
+/** The configuration, once it passes the checks a server makes before it serves (at start and at every reload). */
+function servable(loaded: LoadedConfig): Config {
   const config = requireEnvironments(loaded);
   assertHttpExposureAllowed(config);
   assertPrivateDataDir(config.dataDir);
+  return config;
+}
+
+/**
+ * `sqlbridge serve` / `sqlbridge demo`: HTTP until SIGINT or SIGTERM; on SIGHUP the configuration
+ * is loaded again with `load` (reload.ts), and applied only if a server could start with it.
+ */
+export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => LoadedConfig): Promise<number> {
+  const config = servable(loaded);
   // A line per request: batched (logger.ts); the lines a supervisor waits for are written at once.
   const logger = createLogger(config.logLevel, 2, { batched: true });
+  // A SIGHUP while the server starts or stops reloads nothing, and must not end it (Node's default).
+  let reloading = false;
+  const onHangup = (): void => {
+    if (!reloading) logger.warn('SIGHUP ignored: the configuration is reloaded only while the server serves');
+  };
+  process.on('SIGHUP', onHangup);
+  // From the start: as a container's PID 1 the process has no default action for SIGTERM, and one
+  // sent while the server is being built would be lost.
+  const signals = stopSignals();
+  try {
+    return await serveUntilStopped(config, loaded, io, load, {
+      logger,
+      signals,
+      setReloading: (on: boolean) => (reloading = on)
+    });
+  } finally {
+    signals.release();
+    process.off('SIGHUP', onHangup);
+  }
+}
+
+/** What the serving process shares with its start: its log, the stop signals, whether SIGHUP reloads. */
+interface Serving {
+  logger: Logger;
+  signals: StopSignals;
+  setReloading: (on: boolean) => void;
+}
+
+async function serveUntilStopped(
+  config: Config,
+  loaded: LoadedConfig,
+  io: CliIo,
+  load: () => LoadedConfig,
+  { logger, signals, setReloading }: Serving
+): Promise<number> {
   logProcessWarnings(logger);
   // From here on, no configured password, secret or token reaches a log line, whatever carries it.
   redactSecrets(logger, configuredSecrets(config));
@@ -80,9 +121,16 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   }
   metrics?.observeStreams(http.streams);
   for (const environment of app.environments) metrics?.observePool(environment.name, () => environment.db.poolStats());
-  // Listening before the handler is in place would let a SIGTERM sent once we say we serve kill the
-  // process outright instead of draining it.
-  const stopping = untilSignal();
+  // A stop signal received while the server was being built: it stops before it serves.
+  const early = signals.received();
+  if (early !== undefined) {
+    logger.info({ signal: early }, 'stopped before serving');
+    app.audit.record({ event: 'server.stopped', outcome: 'ok', detail: { signal: early, running: 0, cutOff: 0 } });
+    await http.shutdown(0);
+    await auth?.close();
+    await app.close();
+    return 0;
+  }
   try {
     await http.app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
@@ -122,8 +170,13 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
   }
   auth?.start(base);
   // Before the lines that say it serves: a SIGHUP from then on reloads instead of ending the process.
+  setReloading(true);
   const stopReloading = reloadOnSignal({
-    load,
+    load: () => {
+      const reloaded = load();
+      servable(reloaded);
+      return reloaded;
+    },
     running: config,
     auth,
     cluster: auth?.store.cluster ?? standaloneCluster(),
@@ -151,14 +204,15 @@ export async function serveCommand(loaded: LoadedConfig, io: CliIo, load: () => 
     );
   }
   logger.flush();
-  const signal = await stopping;
+  const signal = await signals.first;
   stopReloading();
+  setReloading(false);
   const deadlineMs = config.server.shutdownTimeoutMs;
   // Running calls get until the deadline to finish.
   logger.info({ signal, running: http.inFlight.size, deadlineMs }, 'shutting down');
   logger.flush();
   // A second signal means "now": whatever still runs is cut off at once.
-  void untilSignal().then(() => {
+  void signals.again.then(() => {
     http.inFlight.hurry();
   });
   const outcome = await http.shutdown(deadlineMs);
