@@ -150,6 +150,11 @@ describe.each(COMPOSE_FILES)('%s', file => {
     expect(compose.services['certbot']!.entrypoint?.join(' ')).toContain('certbot renew --webroot -w /var/www/certbot');
     expect(compose.services['certbot']!.entrypoint?.join(' ')).toContain('sleep 12h');
     expect(compose.services['nginx']!.command?.join(' ')).toMatch(/sleep 6h .*nginx -s reload/);
+    // The image's /docker-entrypoint.sh fills in /etc/nginx/templates only when its first argument is nginx (or
+    // nginx-debug); a command of its own starting with /bin/sh skips that, and nginx would serve its welcome page.
+    expect(compose.services['nginx']!.command?.join(' ')).toMatch(
+      /exec \/docker-entrypoint\.sh nginx -g 'daemon off;'$/
+    );
   });
 
   it("starts every sqlbridge with a configuration sqlbridge's own loader accepts (.env.example values)", () => {

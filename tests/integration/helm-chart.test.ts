@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseCommandLine } from '../../src/cli/args.ts';
+import { requireEnvironments } from '../../src/cli/commands/environments.ts';
 import { loadConfig } from '../../src/config/load.ts';
+import { assertHttpExposureAllowed } from '../../src/config/policy.ts';
 import { emptyDir } from '../helpers/data-dir.ts';
 import { imageEntrypoint } from '../helpers/dockerfile.ts';
 import { formatFloat, TemplateSet } from '../helpers/go-template.ts';
@@ -259,7 +261,11 @@ function loadPodConfig(chart: RenderedChart): ReturnType<typeof loadConfig> {
   }
   const { overrides, command } = parseCommandLine(main.args);
   expect(command).toBe('serve');
-  return loadConfig({ cli: { ...overrides, config: inPod(overrides.config ?? '') }, env, cwd: root });
+  const loaded = loadConfig({ cli: { ...overrides, config: inPod(overrides.config ?? '') }, env, cwd: root });
+  // What `serve` checks before it starts: a pod whose configuration fails here exits 2 at every start.
+  requireEnvironments(loaded);
+  assertHttpExposureAllowed(loaded.config);
+  return loaded;
 }
 
 function renderFailure(values: Json): string {
@@ -300,10 +306,13 @@ describe('Helm chart, default values', () => {
     expect(config.dataDir).toBe('/data');
     expect(Object.keys(config.environments)).toEqual(['demo']);
     expect(config.metrics.enabled).toBe(false);
+    // The URL NOTES.txt sends people to: the service port-forwarded to their machine.
+    expect(config.server.publicUrl).toBe('http://localhost:8008');
   });
 
   it('tells how to reach it in NOTES.txt', () => {
     expect(chart.notes).toContain('kubectl --namespace data port-forward service/mcp-sqlbridge 8008:8008');
+    expect(chart.notes).toContain('(the demo: http://localhost:8008/demo/mcp)');
   });
 });
 
@@ -362,6 +371,8 @@ describe('Helm chart, three replicas with Redis, metrics, a ServiceMonitor and a
     expect(config.server.trustProxy).toEqual(['10.0.0.0/8']);
     expect(config.logLevel).toBe('debug');
     expect(config.server.keepAliveMs).toBe(20000);
+    // The user's environments replace the chart's demo; Helm's merge of values would have kept it beside them.
+    expect(Object.keys(config.environments)).toEqual(['warehouse']);
     expect(config.environments['warehouse']?.database).toMatchObject({
       engine: 'postgres',
       password: 'db-secret-71ab'
@@ -390,6 +401,10 @@ describe('Helm chart, three replicas with Redis, metrics, a ServiceMonitor and a
 });
 
 describe('Helm chart, settings that cannot work together', () => {
+  it('refuses trustProxy without publicUrl', () => {
+    expect(renderFailure({ trustProxy: ['10.0.0.0/8'] })).toMatch(/^trustProxy needs publicUrl/);
+  });
+
   it('refuses several replicas without Redis', () => {
     expect(renderFailure({ replicaCount: 3 })).toMatch(/^replicaCount above 1 needs redis\.url/);
   });

@@ -32,11 +32,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-The configuration file: `config` from the values, with the metrics listener opened to Prometheus when
-metrics.enabled (off loopback it needs a token: sqlbridge reads it from METRICS_TOKEN).
+The configuration file: `config` from the values, with the demo environment when it names none, and the metrics
+listener opened to Prometheus when metrics.enabled (off loopback it needs a token: sqlbridge reads it from
+METRICS_TOKEN).
 */}}
 {{- define "sqlbridge.config" -}}
 {{- $config := deepCopy .Values.config -}}
+{{- if not $config.environments -}}
+{{- $demo := dict "demo" (dict "description" "Demo data of an online retailer." "database" (dict "engine" "demo")) -}}
+{{- $config = mergeOverwrite $config (dict "environments" $demo) -}}
+{{- end -}}
 {{- if .Values.metrics.enabled -}}
 {{- $metrics := dict "enabled" true "host" "0.0.0.0" "port" .Values.metrics.port "token" "${METRICS_TOKEN}" -}}
 {{- $config = mergeOverwrite $config (dict "metrics" $metrics) -}}
@@ -60,6 +65,9 @@ metrics.enabled (off loopback it needs a token: sqlbridge reads it from METRICS_
 {{- end -}}
 {{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) -}}
 {{- fail "metrics.serviceMonitor.enabled needs metrics.enabled" -}}
+{{- end -}}
+{{- if and .Values.trustProxy (not .Values.publicUrl) -}}
+{{- fail "trustProxy needs publicUrl: behind proxies, sqlbridge builds OAuth issuers and token audiences from the URL clients reach it at, never from forwarded headers" -}}
 {{- end -}}
 {{- if and .Values.ingress.enabled (not .Values.publicUrl) -}}
 {{- fail "ingress.enabled needs publicUrl: the https URL clients reach sqlbridge at, e.g. https://data.example.com" -}}
