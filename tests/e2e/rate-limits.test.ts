@@ -26,8 +26,8 @@ const ALICE: Credentials = { username: 'alice', password: 'alice-rate-limit-pass
 const BOB: Credentials = { username: 'bob', password: 'bob-rate-limit-password' };
 const CAROL: Credentials = { username: 'carol', password: 'carol-rate-limit-password' };
 
-/** Sign-ins and token redemptions made while setting up (7 tokens); the limits allow two more of each. */
-const SETUP_SIGN_INS = 7;
+/** Sign-ins and token redemptions made while setting up (10 tokens); the limits allow two more of each. */
+const SETUP_SIGN_INS = 10;
 const AUTH_LIMIT = SETUP_SIGN_INS + 2;
 
 let server: RunningServer;
@@ -70,6 +70,9 @@ beforeAll(async () => {
       '  clients:',
       `    database: { engine: sqlite, path: ${JSON.stringify(sqlite('clients'))} }`,
       '    rateLimits: { toolCalls: { perUser: null, perClient: { limit: 3, windowSeconds: 600 } } }',
+      '  shared:',
+      `    database: { engine: sqlite, path: ${JSON.stringify(sqlite('shared'))} }`,
+      '    rateLimits: { toolCalls: { perUser: { limit: 3, windowSeconds: 600 }, perClient: { limit: 4, windowSeconds: 600 } } }',
       '  pg:',
       `    database: ${postgresDatabaseYaml(pg.name)}`,
       '    limits: { queryTimeoutMs: 20000 }',
@@ -95,6 +98,10 @@ beforeAll(async () => {
   tokens['clients/alice'] = await tokenFor('clients', first, ALICE);
   tokens['clients/bob'] = await tokenFor('clients', first, BOB);
   tokens['clients/carol'] = await tokenFor('clients', second, CAROL);
+  const sharedClient = await client('shared');
+  tokens['shared/alice'] = await tokenFor('shared', sharedClient, ALICE);
+  tokens['shared/bob'] = await tokenFor('shared', sharedClient, BOB);
+  tokens['shared/carol'] = await tokenFor('shared', sharedClient, CAROL);
   const pgClient = await client('pg');
   tokens['pg/alice'] = await tokenFor('pg', pgClient, ALICE);
   tokens['pg/bob'] = await tokenFor('pg', pgClient, BOB);
@@ -225,6 +232,25 @@ describe('tool calls per client', () => {
     const carol = await select('clients', 'carol', 6);
     expect(carol.status).toBe(200);
     expect(toolResult(carol.message).isError).toBe(false);
+  });
+});
+
+describe('tool calls per user and per client together', () => {
+  it("a request the user's limit refuses uses up nothing of the client's, which other users share", async () => {
+    // Alice's one request of 10 calls is over her own limit of 3: refused, and counted against her only.
+    const batch = Array.from({ length: 10 }, (_, i) => toolCall('execute_sql', { query: 'SELECT 1' }, `a${i}`));
+    const refused = await postJson(`${server.baseUrl}/shared/mcp`, batch, { token: token('shared/alice') });
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('per user in environment');
+    // The client's 4 calls are all still there: 3 for Bob, 1 for Carol, then the client's limit.
+    for (const id of [1, 2, 3]) expect((await select('shared', 'bob', id)).status).toBe(200);
+    expect((await select('shared', 'carol', 4)).status).toBe(200);
+    expectRefusal(await select('shared', 'carol', 5), 5, {
+      kind: 'client',
+      max: 4,
+      windowSeconds: 600,
+      environment: 'shared'
+    });
   });
 });
 

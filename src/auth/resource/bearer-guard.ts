@@ -6,6 +6,11 @@ import {
   type AuthInfo
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  STORE_RETRY_AFTER_SECONDS,
+  STORE_UNAVAILABLE_MESSAGE,
+  StoreUnavailable
+} from '../../errors/store-unavailable.ts';
 import type { HttpApp } from '../../http/http-app.ts';
 import type { ActiveAuthorizationServer, AuthorizationServers, ProtectedEndpoint } from '../authorization-servers.ts';
 
@@ -66,6 +71,15 @@ export function bearerGuard(servers: AuthorizationServers, environment: string, 
       // and its several hundred characters are not validated and copied again on every call.
       request.raw.headers.authorization = undefined;
     } catch (error) {
+      if (error instanceof StoreUnavailable) {
+        // The token may well be good: a 401 would make the client throw it away and sign in again.
+        request.log.error({ err: error, environment }, 'a token could not be checked: the store does not answer');
+        await reply
+          .code(503)
+          .header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+          .send({ error: 'temporarily_unavailable', error_description: STORE_UNAVAILABLE_MESSAGE });
+        return;
+      }
       const known =
         error instanceof OAuthError
           ? error
@@ -87,7 +101,7 @@ function hasQueryParameter(target: string, name: string): boolean {
  * Whether the token an event stream was opened with still stands (its grant not revoked, its user
  * still allowed here, unexpired), as every request's is checked: a stream asks now and then, and
  * ends when the answer is no. The verifier answers from what it has cached, within
- * `auth.grantCheckMs`.
+ * `auth.grantCheckMs`; while the store does not answer, the stream stays.
  */
 export function tokenStillValid(
   servers: AuthorizationServers,
@@ -100,8 +114,9 @@ export function tokenStillValid(
     try {
       await active.verifiers[endpoint].verifyAccessToken(auth.token);
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      // A store that does not answer says nothing of the token: the stream stays, and asks again next time.
+      return error instanceof StoreUnavailable;
     }
   };
 }

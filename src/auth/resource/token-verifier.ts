@@ -1,6 +1,7 @@
 import { OAuthError, OAuthErrorCode, type AuthInfo, type OAuthTokenVerifier } from '@modelcontextprotocol/server';
 import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { permits, type UserDirectory } from '../server/users.ts';
+import { StoreUnavailable } from '../../errors/store-unavailable.ts';
 import type { AuthStore } from '../storage/store.ts';
 
 /**
@@ -148,7 +149,12 @@ export class AccessTokenVerifier implements OAuthTokenVerifier {
   /** Whether the grant still exists in the store (the answer is reused for `grantCheckMs`). */
   private async checkGrant(grantId: string): Promise<boolean> {
     const now = this.options.now?.() ?? Date.now();
-    const grant = await this.options.store.adapter(this.options.environment, 'Grant').find(grantId);
+    let grant: unknown;
+    try {
+      grant = await this.options.store.adapter(this.options.environment, 'Grant').find(grantId);
+    } catch (error) {
+      throw new StoreUnavailable('the grant behind a token could not be checked', error);
+    }
     const valid = grant !== undefined;
     this.grants.set(grantId, { valid, at: now });
     if (this.grants.size > 10_000) {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { StoreUnavailable } from '../../errors/store-unavailable.ts';
 import type { CounterHit, CounterStore } from './counter-store.ts';
 
 /**
@@ -39,7 +40,9 @@ export class RedisCounterStore implements CounterStore {
   }
 
   async hit(key: string, windowMs: number): Promise<CounterHit> {
-    const answer: unknown = await this.redis.eval(HIT, 1, this.key(key), String(windowMs));
+    const answer: unknown = await this.redis.eval(HIT, 1, this.key(key), String(windowMs)).catch((error: unknown) => {
+      throw new StoreUnavailable('a rate-limit counter could not be counted', error);
+    });
     const [count, left] = Array.isArray(answer) ? (answer as unknown[]) : [];
     if (typeof count !== 'number' || typeof left !== 'number')
       throw new Error('unexpected answer from the counter script');

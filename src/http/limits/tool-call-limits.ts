@@ -2,6 +2,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EnvironmentRateLimits } from '../../config/schema.ts';
 import type { RequestHook } from '../http-app.ts';
 import { JSON_RPC, jsonRpcError, requestIds } from '../json-rpc-errors.ts';
+import {
+  STORE_RETRY_AFTER_SECONDS,
+  STORE_UNAVAILABLE_MESSAGE,
+  StoreUnavailable
+} from '../../errors/store-unavailable.ts';
 import type { CounterStore } from './counter-store.ts';
 import { recordRateLimitRejection, type LimitKeyKind } from './rejections.ts';
 import { retryAfterSeconds, WindowLimit } from './window-limit.ts';
@@ -14,6 +19,8 @@ import { retryAfterSeconds, WindowLimit } from './window-limit.ts';
  * honours trusted proxies). A request over any limit is refused as a whole, nothing of it runs:
  * HTTP 429 with Retry-After, and for each of its calls a JSON-RPC error under the call's id
  * that says which limit was reached and when to retry, so a client that shows errors can say so.
+ * A store that does not answer (Redis) refuses the request with 503 and Retry-After: nothing runs
+ * uncounted.
  */
 
 interface Counted {
@@ -45,18 +52,20 @@ export function toolCallLimits(
     const calls = tools.length;
     if (calls === 0) return;
     let refused: { kind: LimitKeyKind; limit: WindowLimit; waitMs: number } | undefined;
-    for (const { kind, limit } of counted) {
-      const key = keyOf(request, kind);
-      if (key === undefined) continue;
-      for (let i = 0; i < calls; i++) {
-        const verdict = await limit.check(key);
-        if (verdict.allowed) continue;
-        if (refused === undefined || verdict.retryAfterMs > refused.waitMs) {
-          refused = { kind, limit, waitMs: verdict.retryAfterMs };
-        }
-        // The request is refused as a whole: its other calls would only knock again (a round trip each to Redis).
-        break;
-      }
+    try {
+      refused = await firstRefusal(request, counted, calls);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailable)) throw error;
+      request.log.error({ err: error, environment }, 'tool calls refused: the rate-limit store does not answer');
+      const ids = requestIds(request.body);
+      const answers = (ids.length === 0 ? [null] : ids).map(id =>
+        jsonRpcError(JSON_RPC.serverError, STORE_UNAVAILABLE_MESSAGE, id, { reason: 'store_unavailable' })
+      );
+      await reply
+        .code(503)
+        .header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
+        .send(Array.isArray(request.body) ? answers : answers[0]);
+      return;
     }
     if (refused === undefined) return;
     const seconds = retryAfterSeconds(refused.waitMs);
@@ -82,6 +91,29 @@ export function toolCallLimits(
       .header('retry-after', String(seconds))
       .send(Array.isArray(request.body) ? answers : answers[0]);
   };
+}
+
+/**
+ * The limit that refuses the request's `calls`, checked per user, then client, then address: each
+ * call counts once against each key, up to the first refusal. A request one key refuses counts
+ * against none after it, so that what one user is refused does not use up the allowance their
+ * client or address shares with others.
+ */
+async function firstRefusal(
+  request: FastifyRequest,
+  counted: readonly Counted[],
+  calls: number
+): Promise<{ kind: LimitKeyKind; limit: WindowLimit; waitMs: number } | undefined> {
+  for (const { kind, limit } of counted) {
+    const key = keyOf(request, kind);
+    if (key === undefined) continue;
+    for (let i = 0; i < calls; i++) {
+      const verdict = await limit.check(key);
+      // The request is refused as a whole: its other calls would only knock again (a round trip each to Redis).
+      if (!verdict.allowed) return { kind, limit, waitMs: verdict.retryAfterMs };
+    }
+  }
+  return undefined;
 }
 
 /**
