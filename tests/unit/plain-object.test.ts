@@ -25,3 +25,23 @@ describe('changedSettings (what a reload names as waiting for the next start)', 
     expect(changedSettings(1, 2)).toEqual(['(everything)']);
   });
 });
+
+describe('settingsAwaitingRestart', () => {
+  it('leaves out what a reload applies (auth.users and auth.groups) and names the rest', async () => {
+    const { loadConfig } = await import('../../src/config/load.ts');
+    const { settingsAwaitingRestart } = await import('../../src/cli/commands/reload.ts');
+    const load = (env: Record<string, string>) => loadConfig({ cli: {}, env, cwd: process.cwd() }).config;
+    const running = load({ POSTGRES_URL: 'postgres://reader@db.example.com/sales' });
+    const groups = {
+      ...running,
+      auth: {
+        ...running.auth,
+        groups: { analysts: { environments: ['default'], scopes: ['sql:read'] } },
+        users: [{ username: 'ana', environments: ['default'], scopes: ['sql:read'] }]
+      }
+    } as unknown as typeof running;
+    expect(settingsAwaitingRestart(running, groups)).toEqual([]);
+    const port = { ...groups, server: { ...groups.server, port: groups.server.port + 1 } };
+    expect(settingsAwaitingRestart(running, port)).toEqual(['server.port']);
+  });
+});

@@ -10,7 +10,7 @@ import { isPlainObject } from '../../plain-object.ts';
 /**
  * Reloading the configuration while serving: on SIGHUP the file (and the environment variables and
  * files it names) is read again and its users (`auth.users`: added, removed, disabled, their
- * scopes, environments and attributes) take effect at once; a reloaded replica then tells the
+ * scopes, environments and attributes, and the `auth.groups` that give them theirs) take effect at once; a reloaded replica then tells the
  * others, which read their own copy of the file, so that a user disabled through one replica is
  * refused by all of them. Signing keys rotated in the data directory (`sqlbridge rotate-keys`) are
  * read again too. Every other setting takes effect at the next start, and the log says
@@ -71,12 +71,12 @@ export function reload(options: ReloadOptions, trigger: ReloadTrigger): void {
   options.auth?.reloadKeys().catch((error: unknown) => {
     logger.error({ err: error }, 'the signing keys could not be read again');
   });
-  const needsRestart = changedSettings(withoutUsers(options.running), withoutUsers(loaded.config));
+  const needsRestart = settingsAwaitingRestart(options.running, loaded.config);
   logger.info({ trigger, ...(reloaded === undefined ? {} : { users: reloaded.users }) }, 'configuration reloaded');
   if (needsRestart.length > 0) {
     logger.warn(
       { settings: needsRestart },
-      `changed settings take effect at the next start (only auth.users is reloaded): ${needsRestart.join(', ')}`
+      `changed settings take effect at the next start (only auth.users and auth.groups are reloaded): ${needsRestart.join(', ')}`
     );
   }
   // Whoever sent the signal is waiting for these lines.
@@ -115,8 +115,14 @@ export function endGrantsOfRemovedUsers(
     );
 }
 
+/** The settings that differ between the running configuration and a reloaded one, other than what a reload applies. */
+export function settingsAwaitingRestart(running: Config, reloaded: Config): string[] {
+  return changedSettings(withoutUsers(running), withoutUsers(reloaded));
+}
+
+/** The configuration without what a reload applies: the users and the groups that give them access. */
 function withoutUsers(config: Config): unknown {
-  return { ...config, auth: { ...config.auth, users: undefined } };
+  return { ...config, auth: { ...config.auth, users: undefined, groups: undefined } };
 }
 
 /** The paths (at most three levels deep, never values) where two configurations differ. */
