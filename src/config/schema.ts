@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { isPasswordHash } from '../auth/server/passwords.ts';
+import { isProxyAddress } from './proxy-address.ts';
 import { checkCuratedTools, curatedToolsSchema, executeSqlSchema } from '../mcp/curated/tool-config.ts';
 
 /**
@@ -499,7 +500,16 @@ const serverSchema = z
         'The URL clients reach this server at (e.g. https://data.example.com), when it differs from the bind address.'
       ),
     trustProxy: z
-      .array(z.string().min(1))
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .refine(
+            isProxyAddress,
+            'expected an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'
+          )
+      )
       .default([])
       .describe(
         'Addresses or CIDR ranges of reverse proxies in front of sqlbridge (e.g. ["127.0.0.1", "10.0.0.0/8"]). Only requests from these addresses have their X-Forwarded-For (the client address, for throttling and logs), X-Forwarded-Proto, X-Forwarded-Host and X-Environment-Path / X-Forwarded-Prefix (the path prefix the proxy removed) honoured; from anyone else these headers are ignored. Requires `server.publicUrl` when OAuth is on.'

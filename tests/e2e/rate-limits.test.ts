@@ -293,6 +293,11 @@ describe('concurrent queries per user', () => {
     expect(settled).toBe(false);
 
     for (const answer of await slow) expect(toolResult(answer.message).isError).toBe(false);
+    // Logged once, with each field once (a repeated key makes log pipelines such as Elasticsearch drop the line).
+    await server.logsWritten();
+    const lines = server.stderr().split('\n').filter(line => line.includes('"rule":"concurrent queries per user"'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.match(/"environment":/g)).toHaveLength(1);
     // Both slots are back: two more run side by side.
     const next = await Promise.all([5, 6].map(i => query('alice', busyFor(0.3), i)));
     for (const answer of next) expect(toolResult(answer.message).isError).toBe(false);

@@ -284,6 +284,18 @@ const MISTAKES: Case[] = [
       'invalid configuration: server.trustProxy.1 (from FILE): is a YAML alias to a mapping or list that contains it; a setting cannot hold itself'
   },
   {
+    name: 'a proxy given by host name (it is known by the address its connection comes from)',
+    file: 'server:\n  trustProxy: [127.0.0.1, nginx]\n',
+    message:
+      'invalid configuration: server.trustProxy.1 (from FILE): expected an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'
+  },
+  {
+    name: 'a proxy range longer than its address',
+    file: 'server:\n  trustProxy: [10.0.0.0/33]\n',
+    message:
+      'invalid configuration: server.trustProxy.0 (from FILE): expected an IP address, a CIDR range (10.0.0.0/8) or loopback, linklocal, uniquelocal'
+  },
+  {
     name: 'YAML aliases that expand without bound (a billion laughs)',
     file:
       'dataDir: /tmp/x\na0: &a0 [x, x, x, x, x, x, x, x, x]\n' +

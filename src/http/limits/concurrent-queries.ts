@@ -61,11 +61,8 @@ export function takeQuerySlot(environment: Environment, caller: Caller, logger: 
   const [kind, key] = userOf(caller);
   const slot = calls.take(key);
   if (slot !== undefined) return slot;
-  recordRateLimitRejection(logger, {
-    rule: 'concurrent queries per user',
-    keyKind: kind,
-    environment: environment.name
-  });
+  // The environment is already a field of the environment's logger (a second one would repeat the key).
+  recordRateLimitRejection(logger, { rule: 'concurrent queries per user', keyKind: kind });
   throw new SqlbridgeError(
     'rate_limited',
     `at most ${String(max)} queries may run at once per user in this environment, and ${String(max)} of yours are running`,
