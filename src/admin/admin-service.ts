@@ -231,6 +231,12 @@ export class AdminService implements Administration {
     if (disabled && user.username.toLowerCase() === actor.username.toLowerCase()) {
       throw new AdminError('user', 'you cannot disable your own account (another administrator can)');
     }
+    if (!disabled && this.directory.disabledInConfiguration(user.username)) {
+      throw new AdminError(
+        'user',
+        `${user.username} is disabled in the configuration (auth.users, disabled: true); enable them there and reload the configuration (SIGHUP)`
+      );
+    }
     await this.userRecords.setDisabled(user.username, disabled, actor.username);
     this.record(actor, {
       event: disabled ? 'admin.user_disabled' : 'admin.user_enabled',

@@ -47,6 +47,7 @@ beforeAll(async () => {
       '    - { clientId: configured-app, name: Configured app, redirectUris: ["https://app.example.com/cb"] }',
       '  users:',
       `    - { username: bob, passwordHash: "${await hashPassword(BOB.password)}", environments: [${ENV}], scopes: [sql:read] }`,
+      `    - { username: former, environments: [${ENV}], scopes: [sql:read], disabled: true }`,
       ''
     ].join('\n')
   );
@@ -173,6 +174,17 @@ describe('sqlbridge admin', () => {
     const unknown = await admin('disable-user', '--user', 'nobody');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('there is no user nobody');
+  });
+
+  it('refuses to enable a user the configuration disables, and records nothing', async () => {
+    const refused = await admin('enable-user', '--user', 'former');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(
+      'former is disabled in the configuration (auth.users, disabled: true); enable them there and reload the configuration (SIGHUP)'
+    );
+    expect((json(await admin('users', '--json')) as UserSummary[]).find(u => u.username === 'former')?.disabled).toBe(
+      true
+    );
   });
 
   it('rotates the signing keys', async () => {

@@ -58,6 +58,9 @@ beforeAll(async () => {
       'environments:',
       `  ${ENVIRONMENT}:`,
       `    database: { engine: sqlite, path: ${JSON.stringify(join(dir, 'notes.db'))} }`,
+      // A second environment, for the action that rotates the keys of every one.
+      '  archive:',
+      `    database: { engine: sqlite, path: ${JSON.stringify(join(dir, 'notes.db'))} }`,
       'audit: { flushIntervalMs: 50 }',
       'auth:',
       '  login: { maxFailuresPerUser: 100, maxFailuresPerAddress: 1000 }',
@@ -407,6 +410,17 @@ describe('pages and actions', () => {
     expect(after).toEqual(expect.arrayContaining(before));
     await admin.goto(url('/admin/keys'));
     expect(await admin.locator('tbody tr', { hasText: ENVIRONMENT }).innerText()).toContain(after[0] ?? 'missing');
+    // Every environment at once: the page says which.
+    expect(await act(admin, 'Rotate the keys of every environment')).toBe(
+      `New signing keys for ${ENVIRONMENT}, archive; tokens signed before stay valid until they expire.`
+    );
+  });
+
+  it('answers an audit search it cannot run with a page saying why, not a server error', async () => {
+    const response = await admin.goto(url('/admin/audit?outcome=bogus'));
+    expect(response?.status()).toBe(400);
+    expect(await admin.locator('h1').innerText()).toBe('Request refused');
+    expect(await admin.locator('[role="alert"]').innerText()).toMatch(/outcome/);
   });
 
   it('shows every admin action in the audit file and on the audit page, newest first', async () => {

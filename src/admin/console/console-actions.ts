@@ -63,5 +63,5 @@ export const rotateKeys: Action = async (context, request, signed) => {
     environment === undefined ? undefined : [environment],
     actor(request, signed)
   );
-  return withFlash('/admin/keys', 'keys_rotated', rotated.join(', '));
+  return withFlash('/admin/keys', 'keys_rotated', rotated.join(','));
 };

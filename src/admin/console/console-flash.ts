@@ -21,7 +21,8 @@ const MESSAGES: Readonly<Record<string, { ok: boolean; text: (target: string) =>
   user_self: { ok: false, text: () => 'You cannot disable your own account.' },
   keys_rotated: {
     ok: true,
-    text: t => `New signing keys for ${t}; tokens signed before stay valid until they expire.`
+    // Several environments travel as one target, comma-separated (a target holds no space).
+    text: t => `New signing keys for ${t.split(',').join(', ')}; tokens signed before stay valid until they expire.`
   },
   incomplete: { ok: false, text: () => 'The form was incomplete: nothing was changed.' },
   failed: { ok: false, text: () => 'The action failed: nothing may have changed. The server log has the details.' }

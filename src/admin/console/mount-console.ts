@@ -78,7 +78,17 @@ export async function mountAdminConsole(app: HttpApp, options: AdminConsoleOptio
     route(async (ctx, request, reply) => {
       const signed = await signedIn(ctx, request);
       if (signed === undefined) return reply.redirect('/admin/login', 303);
-      return reply.send(await view(ctx, request, signed));
+      let body: string;
+      try {
+        body = await view(ctx, request, signed);
+      } catch (error) {
+        // A request the page cannot answer as asked (an audit filter no record can match): said on a page.
+        if (error instanceof AdminError) {
+          return reply.code(400).send(consoleMessagePage('Request refused', error.message, request.url.split('?')[0]));
+        }
+        throw error;
+      }
+      return reply.send(body);
     });
   const action = (run: Action, back: string) =>
     route(async (ctx, request, reply) => {

@@ -120,6 +120,11 @@ export class UserDirectory {
     return user === undefined ? undefined : this.resolve(user);
   }
 
+  /** Whether the configuration itself disables the user (`disabled: true`), which no administrator's action undoes. */
+  disabledInConfiguration(username: string): boolean {
+    return this.configured.get(key(username))?.disabled === true;
+  }
+
   /** Whether the user may act in the environment now. */
   allowed(username: string, environment: string): User | undefined {
     const user = this.find(username);
