@@ -55,7 +55,7 @@ const limitsSchema = z
       .max(70_000)
       .default(50_000)
       .describe(
-        'Characters of serialized rows one result may hold (a query’s rows, list_tables’ tables). A result carries its rows twice (structured and as text), and Claude cuts tool results near 150,000 characters. Reading stops at this budget, and the result says so; a read whose column names and types alone take more fails, naming it.'
+        'Characters of serialized rows one result may hold (a query’s rows, list_tables’ tables), counted as the longer of their JSON and their text (where control characters are escaped wider). A result carries its rows twice (structured and as text), and Claude cuts tool results near 150,000 characters. Reading stops at this budget, and the result says so; a read whose column names and types alone take more fails, naming it.'
       ),
     maxSampleRows: z
       .number()

@@ -93,9 +93,26 @@ function numberJsonLength(value: number): number {
 }
 
 /**
- * The length of `JSON.stringify(row)`, without building the string: the collector weighs every row
- * against the result's character budget, and a string per row was most of what collecting cost.
- * Text with anything JSON escapes (rare in data) is measured by JSON.stringify itself.
+ * Characters the text rendering of a result writes wider than JSON does (mcp/rendering.ts): DEL and
+ * the C1 controls, and the line and paragraph separators, as `\uXXXX` (6 characters, 1 in JSON),
+ * and the column separator `|` as `\|`.
+ */
+const TEXT_WIDER = /[|\u007f-\u009f\u2028\u2029]/;
+const TEXT_WIDER_ALL = /[|\u007f-\u009f\u2028\u2029]/g;
+
+/** How many characters more than its JSON the text rendering writes of `value`. */
+function textWidening(value: string): number {
+  let extra = 0;
+  for (const [special] of value.matchAll(TEXT_WIDER_ALL)) extra += special === '|' ? 1 : 5;
+  return extra;
+}
+
+/**
+ * The length of `JSON.stringify(row)`, without building the string, or of the row's text rendering
+ * where that is longer: the collector weighs every row against the result's character budget, which
+ * bounds both copies of a result a client receives (structured and as text), and a string per row was
+ * most of what collecting cost. Text with anything JSON escapes, or the rendering writes wider (both
+ * rare in data), is measured character by character.
  */
 export function wireRowJsonLength(row: readonly WireValue[]): number {
   // The brackets, and a comma between values.
@@ -104,6 +121,7 @@ export function wireRowJsonLength(row: readonly WireValue[]): number {
     const value = row[i];
     if (typeof value === 'string') {
       length += JSON_ESCAPED.test(value) ? JSON.stringify(value).length : value.length + 2;
+      if (TEXT_WIDER.test(value)) length += textWidening(value);
     } else if (typeof value === 'number') {
       length += numberJsonLength(value);
     } else if (typeof value === 'boolean') {

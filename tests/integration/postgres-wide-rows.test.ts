@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseRuntime } from '../../src/db/runtime.ts';
 import { SqlbridgeError } from '../../src/errors/sqlbridge-error.ts';
+import { plainMarkdownTable } from '../../src/mcp/rendering.ts';
 import { POSTGRES, createPostgresDatabase, postgresDatabaseConfig } from '../dialects/engines/postgres.ts';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.ts';
-import { testRuntime } from '../helpers/test-runtime.ts';
+import { TEST_LIMITS, testRuntime } from '../helpers/test-runtime.ts';
 
 /**
  * Rows too wide for a PostgreSQL read, through sqlbridge's real driver and a real server: a value
@@ -111,5 +112,18 @@ describe('PostgreSQL: rows too wide to read', () => {
     expect(result.truncated).toBe('max_chars');
     expect(result.rowCount).toBeGreaterThan(200);
     expect(await session()).toBe(before);
+  });
+
+  it('weighs rows by what their text shows: characters escaped there (C1 controls, |) spend more of the budget', async () => {
+    // chr(133) is NEL, shown as \u0085 in the text a client reads: 6 characters where JSON has 1.
+    const result = await direct.query("SELECT repeat(chr(133) || '|', 400) AS s FROM generate_series(1, 100) AS g");
+    expect(result.truncated).toBe('max_chars');
+    const text = plainMarkdownTable(
+      result.columns.map(column => column.name),
+      result.rows
+    );
+    expect(JSON.stringify(result.rows).length).toBeLessThanOrEqual(TEST_LIMITS.maxResultChars);
+    expect(text.length).toBeLessThanOrEqual(TEST_LIMITS.maxResultChars);
+    expect(result.rowCount).toBeGreaterThan(0);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SqliteAdapter } from '../../src/db/dialects/sqlite/sqlite-adapter.ts';
+import { cell } from '../../src/mcp/rendering.ts';
 import {
   bigintToWire,
   binaryToWire,
@@ -109,6 +110,22 @@ describe('SQLite values by declared type', () => {
   });
 });
 
+/**
+ * What a row weighs against the result's budget: its JSON length, plus what its text rendering writes
+ * wider (DEL, C1 controls and line separators as \uXXXX, 5 more each; `|` as `\|`, 1 more).
+ */
+function expectedWeight(row: readonly WireValue[]): number {
+  let extra = 0;
+  for (const value of row) {
+    if (typeof value !== 'string') continue;
+    for (const character of value) {
+      if (character === '|') extra += 1;
+      else if (/[\u007f-\u009f\u2028\u2029]/.test(character)) extra += 5;
+    }
+  }
+  return JSON.stringify(row).length + extra;
+}
+
 describe('the JSON length of a row, without JSON.stringify', () => {
   const controls = Array.from({ length: 32 }, (_, code) => `a${String.fromCharCode(code)}b`);
   const texts = [
@@ -144,12 +161,21 @@ describe('the JSON length of a row, without JSON.stringify', () => {
   ];
 
   it.each([...texts, ...numbers, true, false, null].map(value => [value]))(
-    'measures %j as JSON.stringify does',
+    'measures %j as JSON.stringify does, and what its text writes wider',
     value => {
-      expect(wireRowJsonLength([value])).toBe(JSON.stringify([value]).length);
-      expect(wireRowJsonLength([value, 1, 'x'])).toBe(JSON.stringify([value, 1, 'x']).length);
+      expect(wireRowJsonLength([value])).toBe(expectedWeight([value]));
+      expect(wireRowJsonLength([value, 1, 'x'])).toBe(expectedWeight([value, 1, 'x']));
     }
   );
+
+  it('weighs a value at least as much as its JSON and its text cell, however the text escapes it', () => {
+    for (const value of ['\u0085'.repeat(1000), '\u2028x\u2029', 'a|b|c', '\u007f\u009f|\\', 'plain']) {
+      const weight = wireRowJsonLength([value]);
+      expect(weight, JSON.stringify(value)).toBeGreaterThanOrEqual(JSON.stringify([value]).length);
+      expect(weight, JSON.stringify(value)).toBeGreaterThanOrEqual(cell(value).length);
+    }
+    expect(wireRowJsonLength(['\u0085'.repeat(1000)])).toBe(6004);
+  });
 
   it('counts the digits of integers on both sides of every power of ten', () => {
     for (let power = 1; power <= 1e16; power *= 10) {
@@ -159,7 +185,7 @@ describe('the JSON length of a row, without JSON.stringify', () => {
     }
   });
 
-  it('measures an empty row, and 2,000 random rows, as JSON.stringify does', () => {
+  it('measures an empty row, and 2,000 random rows, as JSON.stringify does and what their text writes wider', () => {
     expect(wireRowJsonLength([])).toBe(2);
     const pool: WireValue[] = [...texts, ...numbers, true, false, null];
     let seed = 12345;
@@ -173,7 +199,7 @@ describe('the JSON length of a row, without JSON.stringify', () => {
           ? String.fromCharCode(...Array.from({ length: Math.floor(next() * 12) }, () => Math.floor(next() * 0xffff)))
           : (pool[Math.floor(next() * pool.length)] ?? null)
       );
-      expect(wireRowJsonLength(row), JSON.stringify(row)).toBe(JSON.stringify(row).length);
+      expect(wireRowJsonLength(row), JSON.stringify(row)).toBe(expectedWeight(row));
     }
   });
 });
