@@ -913,7 +913,7 @@ const authSchema = z
         signIn: windowLimitSchema('Sign-in form submissions')
           .default({ limit: 100, windowSeconds: 60 })
           .describe(
-            '`{ limit, windowSeconds }`: sign-in form submissions (`POST /<env>/interaction/<id>/login`) per client address and window, over every environment, whether they succeed or not (failed ones are also throttled per user by `auth.login`). Default `{ limit: 100, windowSeconds: 60 }`; `null` turns it off.'
+            '`{ limit, windowSeconds }`: sign-in form submissions (`POST /<env>/interaction/<id>/login`, and the admin console’s `POST /admin/login`) per client address (an IPv6 one by its /64) and window, over every environment, whether they succeed or not (failed ones are also throttled per user by `auth.login`). Default `{ limit: 100, windowSeconds: 60 }`; `null` turns it off.'
           ),
         token: windowLimitSchema('Token requests')
           .default({ limit: 300, windowSeconds: 60 })

@@ -295,7 +295,10 @@ describe('concurrent queries per user', () => {
     for (const answer of await slow) expect(toolResult(answer.message).isError).toBe(false);
     // Logged once, with each field once (a repeated key makes log pipelines such as Elasticsearch drop the line).
     await server.logsWritten();
-    const lines = server.stderr().split('\n').filter(line => line.includes('"rule":"concurrent queries per user"'));
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter(line => line.includes('"rule":"concurrent queries per user"'));
     expect(lines).toHaveLength(1);
     expect(lines[0]?.match(/"environment":/g)).toHaveLength(1);
     // Both slots are back: two more run side by side.
@@ -375,8 +378,14 @@ describe('sign-in and token endpoints per address', () => {
     // The setup's sign-ins counted: two more were allowed (answered by the sign-in route), then 429.
     expect(statuses.slice(0, 2).every(status => status !== 429)).toBe(true);
     expect(statuses[2]).toBe(429);
-    // Other spellings of the same route (the router decodes percent-escapes) count against the same limit.
-    for (const path of ['/users/interaction/not-an-interaction/logi%6E', '/%75sers/interaction/x/login']) {
+    // Other spellings of the same route (the router decodes percent-escapes) count against the same limit, and so
+    // does the admin console's sign-in, which checks passwords alike.
+    for (const path of [
+      '/users/interaction/not-an-interaction/logi%6E',
+      '/%75sers/interaction/x/login',
+      '/admin/login',
+      '/admin/logi%6E'
+    ]) {
       const response = await fetch(`${server.baseUrl}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },

@@ -138,6 +138,15 @@ describe('memory counter store', () => {
     await store.hit('h', 1000);
     expect(store.size).toBe(1);
   });
+
+  it('forgets windows of one event before a window that has counted up, when full', async () => {
+    const store = new MemoryCounterStore({ maxKeys: 100 });
+    for (let i = 0; i < 6; i++) await store.hit('locked', 60_000);
+    // A flood of new keys, ten times what the store holds.
+    for (let i = 0; i < 1000; i++) await store.hit(`flood-${String(i)}`, 60_000);
+    expect(store.size).toBeLessThanOrEqual(100);
+    expect((await store.hit('locked', 60_000)).count).toBe(7);
+  });
 });
 
 describe('redis counter store', () => {

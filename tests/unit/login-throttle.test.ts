@@ -49,6 +49,26 @@ const throttles = (counters: () => CounterStore, limits: ThrottleLimits, count =
   Array.from({ length: count }, () => new LoginThrottle(limits, counters()));
 
 describe.each(STORES)('login throttle: $name', ({ open }) => {
+  it('refuses an address over its limit without counting the user name it tried', async () => {
+    const [throttle] = throttles(open(), { perUser: 3, perAddress: 2, windowMs: 60_000 });
+    if (throttle === undefined) throw new Error('no throttle');
+    expect(await throttle.begin('u1', '10.0.0.9')).toBe(0);
+    expect(await throttle.begin('u2', '10.0.0.9')).toBe(0);
+    expect(await throttle.begin('u3', '10.0.0.9')).toBeGreaterThan(0);
+    // u3 was not counted: three tries of its own from elsewhere are allowed.
+    for (const address of ['10.0.0.10', '10.0.0.11', '10.0.0.12']) expect(await throttle.begin('u3', address)).toBe(0);
+    expect(await throttle.begin('u3', '10.0.0.13')).toBeGreaterThan(0);
+  });
+
+  it('counts the addresses of one IPv6 /64 as one', async () => {
+    const [throttle] = throttles(open(), { perUser: 100, perAddress: 2, windowMs: 60_000 });
+    if (throttle === undefined) throw new Error('no throttle');
+    expect(await throttle.begin('a', '2001:db8:1:2::1')).toBe(0);
+    expect(await throttle.begin('b', '2001:db8:1:2:ffff:ffff:ffff:fffe')).toBe(0);
+    expect(await throttle.begin('c', '2001:0db8:0001:0002::abcd')).toBeGreaterThan(0);
+    expect(await throttle.begin('d', '2001:db8:1:3::1')).toBe(0);
+  });
+
   it('refuses a user after the limit, whatever the address and letter case, and forgets on success', async () => {
     const [throttle] = throttles(open(), { perUser: 3, perAddress: 100, windowMs: 60_000 });
     if (throttle === undefined) throw new Error('no throttle');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { addressBucket } from '../../http/limits/address-bucket.ts';
 import type { CounterStore } from '../../http/limits/counter-store.ts';
 
 /**
@@ -33,11 +34,12 @@ export class LoginThrottle {
    */
   async begin(username: string, address: string): Promise<number> {
     const { perUser, perAddress, windowMs } = this.limits;
-    const [user, client] = await Promise.all([
-      this.counters.hit(userKey(username), windowMs),
-      this.counters.hit(addressKey(address), windowMs)
-    ]);
-    return Math.max(user.count > perUser ? user.resetMs : 0, client.count > perAddress ? client.resetMs : 0);
+    // The address first: one over its limit is refused without counting against any user name, so
+    // that it cannot open (and make a store forget) windows by trying name after name.
+    const client = await this.counters.hit(addressKey(address), windowMs);
+    if (client.count > perAddress) return client.resetMs;
+    const user = await this.counters.hit(userKey(username), windowMs);
+    return user.count > perUser ? user.resetMs : 0;
   }
 
   /** The attempt succeeded: the user's failures are forgotten, and this one is not held against the address. */
@@ -48,4 +50,4 @@ export class LoginThrottle {
 
 const userKey = (username: string): string =>
   `login-user:${createHash('sha256').update(username.normalize('NFC').toLowerCase()).digest('base64url')}`;
-const addressKey = (address: string): string => `login-address:${address}`;
+const addressKey = (address: string): string => `login-address:${addressBucket(address)}`;

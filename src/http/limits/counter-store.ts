@@ -36,8 +36,8 @@ const SWEEP_INTERVAL_MS = 60_000;
 /**
  * Fixed windows in this process's memory: right for one process; each replica counts on its own.
  * Memory is bounded: expired windows are swept (at most once a minute, on a hit), and when
- * `maxKeys` windows are live the oldest is dropped, which forgives that key rather than refusing
- * everybody.
+ * `maxKeys` windows are live, windows of one event are dropped, then the oldest, which forgives
+ * those keys rather than refusing everybody.
  */
 export class MemoryCounterStore implements CounterStore {
   private readonly windows = new Map<string, { count: number; endsAt: number }>();
@@ -87,8 +87,22 @@ export class MemoryCounterStore implements CounterStore {
     for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
   }
 
+  /**
+   * Below `maxKeys` again: expired windows first, then windows of a single event, oldest first (a
+   * hundredth of the store at a time), and only then the oldest of any count. A flood of new keys
+   * (name after name at a sign-in form) then forgets its own windows of one event, not a window
+   * that has counted up to a refusal.
+   */
   private makeRoom(now: number): void {
     this.sweep(now);
+    if (this.windows.size < this.maxKeys) return;
+    let singles = Math.max(1, Math.floor(this.maxKeys / 100));
+    for (const [key, window] of this.windows) {
+      if (singles === 0) break;
+      if (window.count > 1) continue;
+      this.windows.delete(key);
+      singles--;
+    }
     for (const key of this.windows.keys()) {
       if (this.windows.size < this.maxKeys) break;
       this.windows.delete(key);
