@@ -1,3 +1,4 @@
+import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import { nullableTextOf, textOf } from '../../catalog-values.ts';
 import type {
   CatalogReader,
@@ -45,7 +46,7 @@ SELECT a.attname AS column_name,
        a.atttypid AS type_oid,
        a.atttypmod AS type_modifier,
        a.attnotnull AS not_null,
-       pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_value
+       CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END AS default_value
   FROM pg_catalog.pg_attribute AS a
   LEFT JOIN pg_catalog.pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -67,7 +68,9 @@ SELECT con.conname AS constraint_name,
        fc.relname AS referenced_table,
        fa.attname AS referenced_column,
        con.confupdtype AS on_update,
-       con.confdeltype AS on_delete
+       con.confdeltype AS on_delete,
+       has_schema_privilege(fn.oid, 'USAGE') AND has_column_privilege(fa.attrelid, fa.attnum, 'SELECT')
+         AS referenced_readable
   FROM pg_catalog.pg_constraint AS con
   JOIN pg_catalog.pg_class AS fc ON fc.oid = con.confrelid
   JOIN pg_catalog.pg_namespace AS fn ON fn.oid = fc.relnamespace
@@ -88,6 +91,21 @@ SELECT i.relname AS index_name,
   LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum AND k.attnum > 0
  WHERE ix.indrelid = $1::oid AND k.ord <= ix.indnkeyatts
  ORDER BY i.relname, k.ord`;
+
+/** How an index part that is an expression is named. */
+const EXPRESSION = '(expression)';
+
+/** A table dropped between the list of tables and its description: not found, as a missing one. */
+function tableGone(table: TableSummary): SqlbridgeError {
+  return new SqlbridgeError(
+    'table_not_found',
+    `no table or view named ${JSON.stringify(`${table.schema}.${table.name}`)}`,
+    {
+      expose: true,
+      hint: 'call list_tables to see the tables and views available'
+    }
+  );
+}
 
 /** pg_constraint's one-letter referential actions. */
 const ACTIONS: Record<string, string> = {
@@ -117,22 +135,32 @@ export class PostgresIntrospector implements Introspector {
 
   async describeTable(table: TableSummary): Promise<TableDescription> {
     const [found] = await this.read(TABLE_OID, [table.schema, table.name]);
-    const oid = textOf(found?.['table_oid']);
+    // Dropped since the list of tables was read (it is cached for a few seconds).
+    if (found === undefined) throw tableGone(table);
+    const oid = textOf(found['table_oid']);
     const [columns, pk, fks, indexes] = await Promise.all([
       this.read(COLUMNS, [oid]),
       this.read(PRIMARY_KEY, [oid]),
       this.read(FOREIGN_KEYS, [oid]),
       this.read(INDEXES, [oid])
     ]);
+    // pg_constraint and pg_index show every key and index to everyone: one naming a column the role
+    // may not read (or a table it may not) is not shown.
+    const readable = new Set(columns.map(row => textOf(row['column_name'])));
+    const pkColumns = pk.map(r => textOf(r['column_name']));
     return {
       ...table,
       columns: columns.map(toColumn),
       primaryKey:
-        pk.length === 0
+        pk.length === 0 || !pkColumns.every(column => readable.has(column))
           ? null
-          : { name: nullableTextOf(pk[0]?.['constraint_name']), columns: pk.map(r => textOf(r['column_name'])) },
-      foreignKeys: groupForeignKeys(fks),
-      indexes: groupIndexes(indexes)
+          : { name: nullableTextOf(pk[0]?.['constraint_name']), columns: pkColumns },
+      foreignKeys: groupForeignKeys(fks)
+        .filter(({ key, referencedReadable }) => referencedReadable && key.columns.every(c => readable.has(c)))
+        .map(({ key }) => key),
+      indexes: groupIndexes(indexes).filter(index =>
+        index.columns.every(column => column === EXPRESSION || readable.has(column))
+      )
     };
   }
 }
@@ -153,25 +181,30 @@ function toColumn(row: Record<string, unknown>): ColumnInfo {
   };
 }
 
-function groupForeignKeys(rows: Record<string, unknown>[]): ForeignKeyInfo[] {
-  const byName = new Map<string, ForeignKeyInfo>();
+/** Each key, and whether the role may read every column (and schema) it refers to. */
+function groupForeignKeys(rows: Record<string, unknown>[]): { key: ForeignKeyInfo; referencedReadable: boolean }[] {
+  const byName = new Map<string, { key: ForeignKeyInfo; referencedReadable: boolean }>();
   for (const row of rows) {
     const name = textOf(row['constraint_name']);
-    let fk = byName.get(name);
-    if (fk === undefined) {
-      fk = {
-        name,
-        columns: [],
-        referencedSchema: textOf(row['referenced_schema']),
-        referencedTable: textOf(row['referenced_table']),
-        referencedColumns: [],
-        onUpdate: ACTIONS[textOf(row['on_update'])] ?? null,
-        onDelete: ACTIONS[textOf(row['on_delete'])] ?? null
+    let entry = byName.get(name);
+    if (entry === undefined) {
+      entry = {
+        key: {
+          name,
+          columns: [],
+          referencedSchema: textOf(row['referenced_schema']),
+          referencedTable: textOf(row['referenced_table']),
+          referencedColumns: [],
+          onUpdate: ACTIONS[textOf(row['on_update'])] ?? null,
+          onDelete: ACTIONS[textOf(row['on_delete'])] ?? null
+        },
+        referencedReadable: true
       };
-      byName.set(name, fk);
+      byName.set(name, entry);
     }
-    fk.columns.push(textOf(row['column_name']));
-    fk.referencedColumns.push(textOf(row['referenced_column']));
+    entry.key.columns.push(textOf(row['column_name']));
+    entry.key.referencedColumns.push(textOf(row['referenced_column']));
+    if (row['referenced_readable'] !== true) entry.referencedReadable = false;
   }
   return [...byName.values()];
 }
@@ -185,7 +218,7 @@ function groupIndexes(rows: Record<string, unknown>[]): IndexInfo[] {
       index = { name, columns: [], unique: row['is_unique'] === true, primary: row['is_primary'] === true };
       byName.set(name, index);
     }
-    index.columns.push(row['column_name'] === null ? '(expression)' : textOf(row['column_name']));
+    index.columns.push(row['column_name'] === null ? EXPRESSION : textOf(row['column_name']));
   }
   return [...byName.values()];
 }
