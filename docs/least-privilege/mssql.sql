@@ -5,6 +5,9 @@
 -- logins and users:  sqlcmd -S server -i mssql.sql
 -- With Microsoft Entra ID, replace CREATE LOGIN … and FOR LOGIN … with
 -- CREATE USER [name@example.com] FROM EXTERNAL PROVIDER, in the database.
+-- On Azure SQL Database, which has no USE between databases and no login options, connect to the database
+-- itself (sqlcmd -S server -d analytics), skip the two USE batches and CREATE LOGIN, and create a contained
+-- user instead: CREATE USER sqlbridge_reader WITH PASSWORD = N'…', DEFAULT_SCHEMA = dbo;
 --
 -- `sqlbridge check` then reports "can only read" for the environment using this login, and
 -- `requireLeastPrivilege: true` keeps sqlbridge from starting with anything more.

@@ -254,7 +254,12 @@ const mssqlDatabaseSchema = z
       ),
     host: z.string().optional().describe('Server name or address; `host\\instance` names an instance.'),
     port: port.optional().describe('TCP port; 1433 unless an instance name is given (then SQL Browser resolves it).'),
-    instanceName: z.string().optional().describe('A named instance (`SQLEXPRESS`), resolved through SQL Browser.'),
+    instanceName: z
+      .string()
+      .optional()
+      .describe(
+        'A named instance (`SQLEXPRESS`), resolved through SQL Browser; with a `port` too, the port is used and the name ignored, as Microsoft’s drivers do (`Server=host\\instance,port`).'
+      ),
     database: z.string().optional().describe('The database to connect to.'),
     authentication: z
       .enum(MSSQL_AUTHENTICATION_TYPES)

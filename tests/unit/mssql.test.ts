@@ -135,6 +135,8 @@ describe('SQL Server connection settings', () => {
     expect(parseDataSource('SQL01\\REPORTING')).toEqual({ host: 'SQL01', instanceName: 'REPORTING' });
     expect(parseDataSource('tcp:10.0.0.5,14330')).toEqual({ host: '10.0.0.5', port: 14330 });
     expect(parseDataSource('(local)')).toEqual({ host: 'localhost' });
+    // With a port too, the port is used and the instance name ignored, as Microsoft's drivers do.
+    expect(parseDataSource('127.0.0.1\\SQLEXPRESS,14330')).toEqual({ host: '127.0.0.1', port: 14330 });
     const settings = resolveMssqlSettings(
       base({
         connectionString: 'Server=SQL01\\REPORTING;Database=Old;User Id=u;Password=p',
@@ -150,6 +152,19 @@ describe('SQL Server connection settings', () => {
       database: 'New',
       encrypt: 'optional'
     });
+    // A discrete port with an instance name: tedious is given the port, not the name (it would drop the port).
+    const options = (settings: Partial<MssqlDatabaseConfig>) =>
+      mssqlConnectionConfig({
+        settings: resolveMssqlSettings(base({ host: 'h', ...settings }), 'db'),
+        readOnly: true,
+        pool: { max: 1, idleTimeoutMs: 1000 },
+        requestTimeoutMs: 1000
+      });
+    const login = { user: 'u', password: 'p' };
+    const both = options({ ...login, instanceName: 'SQLEXPRESS', port: 14330 });
+    expect(both.port).toBe(14330);
+    expect(both.options?.instanceName).toBeUndefined();
+    expect(options({ ...login, instanceName: 'SQLEXPRESS' }).options?.instanceName).toBe('SQLEXPRESS');
   });
 
   it('maps every Entra ID method and NTLM to tedious authentication', () => {

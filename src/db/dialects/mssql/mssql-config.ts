@@ -93,11 +93,15 @@ export function parseDataSource(value: string | undefined): { host?: string; por
     port = Number(rest.slice(comma + 1).trim());
     rest = rest.slice(0, comma);
   }
-  const [hostPart, instanceName] = rest.split('\\');
+  const [hostPart, named] = rest.split('\\');
   const host = hostPart === '(local)' || hostPart === '.' ? 'localhost' : hostPart;
+  const hasPort = port !== undefined && !Number.isNaN(port);
+  // `host\instance,port`: the port is used and the instance name ignored, as Microsoft's drivers do
+  // (mssql would otherwise drop the port and ask SQL Browser, which a firewall often blocks).
+  const instanceName = hasPort ? undefined : named;
   return {
     ...(host === undefined || host === '' ? {} : { host }),
-    ...(port === undefined || Number.isNaN(port) ? {} : { port }),
+    ...(hasPort ? { port } : {}),
     ...(instanceName === undefined || instanceName === '' ? {} : { instanceName })
   };
 }
@@ -196,7 +200,8 @@ export function mssqlConnectionConfig(options: MssqlConnectionOptions): MssqlCon
       encrypt: s.encrypt === 'strict' ? 'strict' : s.encrypt === 'mandatory',
       trustServerCertificate: s.trustServerCertificate,
       ...tlsServerName(s),
-      ...(s.instanceName === undefined ? {} : { instanceName: s.instanceName }),
+      // A port, when there is one, is where the server listens: the instance name then plays no part.
+      ...(s.instanceName === undefined || s.port !== undefined ? {} : { instanceName: s.instanceName }),
       readOnlyIntent: options.readOnly,
       multiSubnetFailover: s.multiSubnetFailover,
       appName: 'sqlbridge',
