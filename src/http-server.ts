@@ -62,6 +62,7 @@ export async function createHttpServer(
     logger,
     bodyLimit: config.server.maxRequestBodyBytes,
     trustProxy: config.server.trustProxy,
+    environments: environments.map(environment => environment.name),
     allowedHosts: [...LOOPBACK_HOSTS, config.server.host, ...publicHost, ...config.server.allowedHosts],
     // The public URL's origin is this server's own, as browsers reach it through the proxy.
     allowedOrigins: [

@@ -30,6 +30,11 @@ export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
   trustProxy: readonly string[];
+  /**
+   * The environments served: the only path prefixes a trusted proxy may say it removed
+   * (X-Environment-Path, X-Forwarded-Prefix). None given, no prefix is put back.
+   */
+  environments?: readonly string[];
   allowedHosts: readonly string[];
   allowedOrigins: readonly string[];
   limits: readonly RequestLimitRule[];
@@ -79,7 +84,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     requestTimeout,
     genReqId: randomId,
     trustProxy: trust ?? false,
-    rewriteUrl: forwardedPrefixRewrite(trust),
+    rewriteUrl: forwardedPrefixRewrite(trust, options.environments ?? []),
     // Shutdown is ours (in-flight calls finish or are answered), not a blanket 503.
     return503OnClosing: false,
     // No route declares a Fastify JSON schema: MCP messages are validated by the MCP SDK, the other

@@ -24,14 +24,20 @@ const PREFIX = /^\/[a-z][a-z0-9_-]{0,62}$/;
  * The one-container-per-environment layout: nginx removes `/<environment>` from the path and says
  * so in `X-Environment-Path` (the original guide's header) or `X-Forwarded-Prefix`. Putting the
  * prefix back before routing makes that container answer exactly as a shared one does. From a peer
- * that is not a trusted proxy the headers change nothing.
+ * that is not a trusted proxy the headers change nothing, and a prefix that names no environment
+ * served here is ignored: a proxy that passes its clients' headers on would otherwise let
+ * `X-Forwarded-Prefix: /admin` reach `/admin/login` as `/login`, past a rule on `/admin`.
  */
-export function forwardedPrefixRewrite(trust: ProxyTrust | undefined): (req: IncomingMessage) => string {
+export function forwardedPrefixRewrite(
+  trust: ProxyTrust | undefined,
+  environments: readonly string[]
+): (req: IncomingMessage) => string {
+  const prefixes = new Set(environments.map(name => `/${name}`));
   return req => {
     const url = req.url ?? '/';
     if (trust === undefined) return url;
     const header = req.headers['x-environment-path'] ?? req.headers['x-forwarded-prefix'];
-    if (typeof header !== 'string' || !PREFIX.test(header)) return url;
+    if (typeof header !== 'string' || !PREFIX.test(header) || !prefixes.has(header)) return url;
     const address = req.socket.remoteAddress;
     if (address === undefined || !trust(address, 0)) return url;
     return `${header}${url}`;

@@ -143,6 +143,17 @@ describe('a path prefix from a trusted proxy', () => {
     // Control: the route an honoured multi-segment prefix would have reached does answer.
     expect((await rawRequest(server.baseUrl, '/demo/interaction/forwarded-uid')).status).not.toBe(404);
   });
+
+  it('ignores a prefix that names no environment: /admin cannot bring /login to the admin console', async () => {
+    // A proxy that passes its clients' headers on, in front of a rule that keeps /admin private.
+    for (const header of PREFIX_HEADERS) {
+      const login = await rawRequest(server.baseUrl, '/login', { headers: { [header]: '/admin' } });
+      expect(login.status, header).toBe(404);
+      expect(login.body).not.toContain('admin');
+    }
+    // Control: the console's sign-in page is there, at its own path.
+    expect((await rawRequest(server.baseUrl, '/admin/login')).status).toBe(200);
+  });
 });
 
 describe('X-Forwarded-Host and X-Forwarded-For from a trusted proxy', () => {
