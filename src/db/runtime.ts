@@ -589,8 +589,10 @@ export class DatabaseRuntime {
     let failure: SqlbridgeError;
     // Only a database that confirmed the stop is said to have cancelled the statement.
     const unconfirmed = error instanceof UnconfirmedCancellation;
-    // A connection that could not be made in time is said so, not as a statement cancelled.
-    if (timedOut && !(error instanceof ConnectionError)) {
+    // A connection that could not be made in time is said so, not as a statement cancelled; nor is a
+    // call that waited its time out for a connection other calls held (`database_busy`): nothing ran.
+    const neverRan = error instanceof ConnectionError || (isSqlbridgeError(error) && error.code === 'database_busy');
+    if (timedOut && !neverRan) {
       const outcome = unconfirmed
         ? 'sqlbridge stopped waiting; the database did not confirm the cancellation, so the statement may still run'
         : 'was cancelled on the database';

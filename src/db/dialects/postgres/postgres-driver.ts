@@ -298,6 +298,7 @@ export class PostgresDriver implements Driver {
   /** A pooled client, or the signal's reason if it aborts first (a late client goes back to the pool). */
   private async connect(signal: AbortSignal): Promise<pg.PoolClient> {
     signal.throwIfAborted();
+    const waitFrom = performance.now();
     const pending = this.pool.connect();
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_resolve, reject) => {
@@ -311,6 +312,10 @@ export class PostgresDriver implements Driver {
         client => client.release(),
         () => undefined
       );
+      // Stopped while every connection was lent to other calls: nothing ran, and the caller is told the
+      // database was busy, not that its statement ran too long.
+      if (signal.aborted && this.pool.waitingCount > 0 && this.pool.totalCount >= this.pool.options.max)
+        throw poolBusyError(this.pool.totalCount, performance.now() - waitFrom, signal.reason);
       if (signal.aborted) throw signal.reason;
       if (error instanceof Error && error.message === POOL_WAIT_TIMEOUT)
         throw poolBusyError(this.pool.totalCount, this.connectTimeoutMs, error);
