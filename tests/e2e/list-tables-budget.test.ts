@@ -37,6 +37,14 @@ beforeAll(async () => {
   const other = new DatabaseSync(small);
   other.exec('CREATE TABLE a (id integer); CREATE TABLE b (id integer)');
   other.close();
+  // Names the text and the JSON both write escaped: a control character takes 6 characters in each.
+  const escaped = join(dir, 'escaped.sqlite');
+  const odd = new DatabaseSync(escaped);
+  odd.exec('BEGIN');
+  for (let i = 0; i < 400; i++)
+    odd.exec(`CREATE TABLE "${'\u0001'.repeat(50)}${String(i).padStart(4, '0')}" (id integer)`);
+  odd.exec('COMMIT');
+  odd.close();
   const config = join(dir, 'sqlbridge.yaml');
   writeFileSync(
     config,
@@ -47,6 +55,9 @@ beforeAll(async () => {
       `    limits: { maxResultChars: ${String(BUDGET)} }`,
       '  small:',
       `    database: { engine: sqlite, path: ${JSON.stringify(small)} }`,
+      '  escaped:',
+      `    database: { engine: sqlite, path: ${JSON.stringify(escaped)} }`,
+      `    limits: { maxResultChars: ${String(BUDGET)} }`,
       ''
     ].join('\n')
   );
@@ -86,5 +97,20 @@ it('lists a small catalog whole', async () => {
     expect(answer.text).not.toContain('Showing the first');
   } finally {
     await disconnect(small);
+  }
+});
+
+it('weighs names as they are written: escaped characters count as what they take, in the text and the JSON', async () => {
+  const escaped = await connectWithoutAuth(server.baseUrl, 'escaped');
+  try {
+    const answer = await callTool(escaped, 'list_tables');
+    const listed = answer.structured as Listed;
+    expect(listed.truncated).toBe(true);
+    expect(listed.tables.length).toBeGreaterThan(10);
+    expect(answer.text.length).toBeLessThan(BUDGET + 1000);
+    // The structured copy also names each field of each table: near the budget, not a multiple of it.
+    expect(JSON.stringify(listed.tables).length).toBeLessThan(BUDGET * 1.25);
+  } finally {
+    await disconnect(escaped);
   }
 });

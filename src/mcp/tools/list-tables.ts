@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { markdownTable, plural } from '../rendering.ts';
+import { cell, markdownTable, plural } from '../rendering.ts';
 import { defineTool, queryOptions } from '../tool.ts';
 
 export const listTablesTool = defineTool({
@@ -61,11 +61,14 @@ export const listTablesTool = defineTool({
   }
 });
 
-/** How many of the rows fit in `budget` characters (each row's cells and separators; at least one). */
+/**
+ * How many of the rows fit in `budget` characters (at least one): each cell as long as the longer of
+ * its text (escaped as the table shows it) and its JSON, and the separators.
+ */
 function withinBudget(rows: readonly (readonly string[])[], budget: number): number {
   let used = 0;
   for (const [index, row] of rows.entries()) {
-    used += row.reduce((sum, cell) => sum + cell.length + 3, 2);
+    used += row.reduce((sum, value) => sum + Math.max(cell(value).length, JSON.stringify(value).length) + 3, 2);
     if (used > budget && index > 0) return index;
   }
   return rows.length;
