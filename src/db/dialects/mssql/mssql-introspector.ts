@@ -1,8 +1,8 @@
+import { groupForeignKeys } from '../../catalog-keys.ts';
 import { nullableTextOf, textOf } from '../../catalog-values.ts';
 import type {
   CatalogReader,
   ColumnInfo,
-  ForeignKeyInfo,
   IndexInfo,
   Introspector,
   TableDescription,
@@ -47,7 +47,7 @@ export class MssqlIntrospector implements Introspector {
         pk.length === 0
           ? null
           : { name: nullableTextOf(pk[0]?.['constraint_name']), columns: pk.map(r => textOf(r['column_name'])) },
-      foreignKeys: groupForeignKeys(fks),
+      foreignKeys: groupForeignKeys(fks, referentialAction).map(({ key }) => key),
       indexes: groupIndexes(indexes)
     };
   }
@@ -90,29 +90,6 @@ function toColumn(row: Record<string, unknown>): ColumnInfo {
 /** `NO_ACTION` → `NO ACTION`, in SQL Server's upper case whatever case the engine's catalog uses. */
 function referentialAction(value: unknown): string | null {
   return nullableTextOf(value)?.replaceAll('_', ' ').toUpperCase() ?? null;
-}
-
-function groupForeignKeys(rows: Record<string, unknown>[]): ForeignKeyInfo[] {
-  const byName = new Map<string, ForeignKeyInfo>();
-  for (const row of rows) {
-    const name = textOf(row['constraint_name']);
-    let fk = byName.get(name);
-    if (fk === undefined) {
-      fk = {
-        name,
-        columns: [],
-        referencedSchema: textOf(row['referenced_schema']),
-        referencedTable: textOf(row['referenced_table']),
-        referencedColumns: [],
-        onUpdate: referentialAction(row['on_update']),
-        onDelete: referentialAction(row['on_delete'])
-      };
-      byName.set(name, fk);
-    }
-    fk.columns.push(textOf(row['column_name']));
-    fk.referencedColumns.push(textOf(row['referenced_column']));
-  }
-  return [...byName.values()];
 }
 
 function groupIndexes(rows: Record<string, unknown>[]): IndexInfo[] {

@@ -1,8 +1,8 @@
+import { EXPRESSION, groupForeignKeys, visibleIndexes, visibleKeys } from '../../catalog-keys.ts';
 import { nullableTextOf, textOf } from '../../catalog-values.ts';
 import type {
   CatalogReader,
   ColumnInfo,
-  ForeignKeyInfo,
   IndexInfo,
   Introspector,
   TableDescription,
@@ -75,9 +75,6 @@ SELECT k.CONSTRAINT_NAME AS constraint_name, k.COLUMN_NAME AS column_name,
 
 const NUMERIC_TYPES = new Set(['decimal', 'numeric']);
 
-/** How an index part that is an expression (MySQL's functional key parts) is named. */
-const EXPRESSION = '(expression)';
-
 export class MysqlIntrospector implements Introspector {
   private readonly read: CatalogReader;
 
@@ -106,19 +103,13 @@ export class MysqlIntrospector implements Introspector {
       this.read(FOREIGN_KEYS, args)
     ]);
     const readable = new Set(columns.map(row => textOf(row['column_name'])));
-    // An index or key naming a column (or a referenced column) the caller may not read is not shown.
-    const indexes = groupIndexes(indexRows).filter(index =>
-      index.columns.every(column => column === EXPRESSION || readable.has(column))
-    );
+    const indexes = visibleIndexes(readable, groupIndexes(indexRows));
     const primary = indexes.find(index => index.primary);
-    const foreignKeys = groupForeignKeys(fkRows).filter(
-      ({ key, referencedReadable }) => referencedReadable && key.columns.every(column => readable.has(column))
-    );
     return {
       ...table,
       columns: columns.map(toColumn),
       primaryKey: primary === undefined ? null : { name: primary.name, columns: primary.columns },
-      foreignKeys: foreignKeys.map(({ key }) => key),
+      foreignKeys: visibleKeys(readable, groupForeignKeys(fkRows)),
       indexes
     };
   }
@@ -147,34 +138,6 @@ function groupIndexes(rows: Record<string, unknown>[]): IndexInfo[] {
       byName.set(name, index);
     }
     index.columns.push(row['column_name'] === null ? EXPRESSION : textOf(row['column_name']));
-  }
-  return [...byName.values()];
-}
-
-/** Each key, and whether every column it refers to may be read. */
-function groupForeignKeys(rows: Record<string, unknown>[]): { key: ForeignKeyInfo; referencedReadable: boolean }[] {
-  const byName = new Map<string, { key: ForeignKeyInfo; referencedReadable: boolean }>();
-  for (const row of rows) {
-    const name = textOf(row['constraint_name']);
-    let entry = byName.get(name);
-    if (entry === undefined) {
-      entry = {
-        key: {
-          name,
-          columns: [],
-          referencedSchema: textOf(row['referenced_schema']),
-          referencedTable: textOf(row['referenced_table']),
-          referencedColumns: [],
-          onUpdate: nullableTextOf(row['on_update']),
-          onDelete: nullableTextOf(row['on_delete'])
-        },
-        referencedReadable: true
-      };
-      byName.set(name, entry);
-    }
-    entry.key.columns.push(textOf(row['column_name']));
-    entry.key.referencedColumns.push(textOf(row['referenced_column']));
-    if (Number(row['referenced_readable']) !== 1) entry.referencedReadable = false;
   }
   return [...byName.values()];
 }

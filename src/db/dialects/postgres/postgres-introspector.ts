@@ -1,9 +1,9 @@
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
+import { EXPRESSION, groupForeignKeys, visibleIndexes, visibleKeys } from '../../catalog-keys.ts';
 import { nullableTextOf, textOf } from '../../catalog-values.ts';
 import type {
   CatalogReader,
   ColumnInfo,
-  ForeignKeyInfo,
   IndexInfo,
   Introspector,
   TableDescription,
@@ -92,9 +92,6 @@ SELECT i.relname AS index_name,
  WHERE ix.indrelid = $1::oid AND k.ord <= ix.indnkeyatts
  ORDER BY i.relname, k.ord`;
 
-/** How an index part that is an expression is named. */
-const EXPRESSION = '(expression)';
-
 /** A table dropped between the list of tables and its description: not found, as a missing one. */
 function tableGone(table: TableSummary): SqlbridgeError {
   return new SqlbridgeError(
@@ -155,12 +152,11 @@ export class PostgresIntrospector implements Introspector {
         pk.length === 0 || !pkColumns.every(column => readable.has(column))
           ? null
           : { name: nullableTextOf(pk[0]?.['constraint_name']), columns: pkColumns },
-      foreignKeys: groupForeignKeys(fks)
-        .filter(({ key, referencedReadable }) => referencedReadable && key.columns.every(c => readable.has(c)))
-        .map(({ key }) => key),
-      indexes: groupIndexes(indexes).filter(index =>
-        index.columns.every(column => column === EXPRESSION || readable.has(column))
-      )
+      foreignKeys: visibleKeys(
+        readable,
+        groupForeignKeys(fks, value => ACTIONS[textOf(value)] ?? null)
+      ),
+      indexes: visibleIndexes(readable, groupIndexes(indexes))
     };
   }
 }
@@ -179,34 +175,6 @@ function toColumn(row: Record<string, unknown>): ColumnInfo {
     nullable: row['not_null'] !== true,
     default: nullableTextOf(row['default_value'])
   };
-}
-
-/** Each key, and whether the role may read every column (and schema) it refers to. */
-function groupForeignKeys(rows: Record<string, unknown>[]): { key: ForeignKeyInfo; referencedReadable: boolean }[] {
-  const byName = new Map<string, { key: ForeignKeyInfo; referencedReadable: boolean }>();
-  for (const row of rows) {
-    const name = textOf(row['constraint_name']);
-    let entry = byName.get(name);
-    if (entry === undefined) {
-      entry = {
-        key: {
-          name,
-          columns: [],
-          referencedSchema: textOf(row['referenced_schema']),
-          referencedTable: textOf(row['referenced_table']),
-          referencedColumns: [],
-          onUpdate: ACTIONS[textOf(row['on_update'])] ?? null,
-          onDelete: ACTIONS[textOf(row['on_delete'])] ?? null
-        },
-        referencedReadable: true
-      };
-      byName.set(name, entry);
-    }
-    entry.key.columns.push(textOf(row['column_name']));
-    entry.key.referencedColumns.push(textOf(row['referenced_column']));
-    if (row['referenced_readable'] !== true) entry.referencedReadable = false;
-  }
-  return [...byName.values()];
 }
 
 function groupIndexes(rows: Record<string, unknown>[]): IndexInfo[] {

@@ -1,3 +1,4 @@
+import { EXPRESSION } from '../../catalog-keys.ts';
 import { nullableTextOf, textOf } from '../../catalog-values.ts';
 import type {
   CatalogReader,
@@ -144,7 +145,7 @@ export class SqliteIntrospector implements Introspector {
       ]);
       indexes.push({
         name,
-        columns: keyColumns.map(c => (c['name'] === null ? '(expression)' : textOf(c['name']))),
+        columns: keyColumns.map(c => (c['name'] === null ? EXPRESSION : textOf(c['name']))),
         unique: Number(row['is_unique']) === 1,
         primary: row['origin'] === 'pk'
       });
