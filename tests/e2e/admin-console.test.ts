@@ -264,6 +264,19 @@ describe('signing in', () => {
       headers: { cookie: `sqlbridge-admin=${session?.value ?? ''}` }
     });
     expect(replay.status).toBe(303);
+    // Signing out of a session that has ended already (another tab did) is no refusal: it goes to the sign-in.
+    const again = await fetch(url('/admin/logout'), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        cookie: `sqlbridge-admin=${session?.value ?? ''}`,
+        origin: new URL(url('/')).origin,
+        'content-type': 'application/x-www-form-urlencoded'
+      },
+      body: 'csrf=stale'
+    });
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/admin/login');
   });
 });
 

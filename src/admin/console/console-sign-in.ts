@@ -191,8 +191,12 @@ export async function logout(context: ConsoleContext, request: FastifyRequest, r
   const cookies = cookiesFor(context);
   const id = cookies.read(request, 'session');
   const session = await context.sessions.find(id);
+  // Already signed out (the session ended, or was closed in another tab): nothing to refuse.
+  if (session === undefined) {
+    cookies.clear(reply, 'session');
+    return reply.redirect('/admin/login', 303);
+  }
   const valid =
-    session !== undefined &&
     sameOrigin(request, context.servers.publicOrigin) &&
     csrfValid(context.servers.store.keyedHash, 'session', session.id, field(request.body, 'csrf'));
   if (!valid) return refuse(reply, 403, 'Sign-out refused', FORM_REFUSED);
