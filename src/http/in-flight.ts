@@ -25,6 +25,9 @@ const CUT_OFF_GRACE_MS = 5_000;
 export const SHUTDOWN_MESSAGE =
   'Server shutting down: the request was stopped before it finished; send it again in a moment';
 
+/** What a request that arrives while the server shuts down is told: nothing of it ran (a write included). */
+export const NOT_STARTED_MESSAGE = 'Server shutting down: the request was not run; send it again in a moment';
+
 export class InFlightCalls {
   private readonly calls = new Set<InFlightCall>();
   private readonly idleWaiters = new Set<() => void>();
@@ -84,7 +87,7 @@ export function refuseWhileDraining(calls: InFlightCalls) {
     if (!calls.draining) return;
     reply.code(503).header('retry-after', '5').header('connection', 'close');
     await (request.routeOptions.config.jsonRpc === true
-      ? reply.send(jsonRpcError(JSON_RPC.serverError, SHUTDOWN_MESSAGE))
+      ? reply.send(jsonRpcError(JSON_RPC.serverError, NOT_STARTED_MESSAGE))
       : reply.send({ error: 'unavailable', message: 'the server is shutting down' }));
   };
 }
