@@ -127,9 +127,13 @@ function checkUnknownVariables(env: Environment, referenced: ReadonlySet<string>
   const known = new Set([...ENV_VARS.map(spec => spec.name), CONFIG_FILE_VARIABLE, ENVIRONMENT_NAME_VARIABLE]);
   // Compared without the prefix they share, which would make any two names look alike.
   const knownSuffixes = [...known].filter(other => other.startsWith(prefix)).map(other => other.slice(prefix.length));
+  // A `<NAME>_FILE` twin is read for the variables of ENV_VARS and `${NAME}` references, not for
+  // SQLBRIDGE_CONFIG or SQLBRIDGE_ENVIRONMENT, which are read as they are.
+  const fileTwins = new Set(ENV_VARS.map(spec => spec.name));
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith(prefix)) continue;
-    const variable = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
+    const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : undefined;
+    const variable = base !== undefined && (fileTwins.has(base) || referenced?.has(base) === true) ? base : name;
     if (known.has(variable) || referenced?.has(variable) === true || referenced?.has(name) === true) continue;
     const near = closest(variable.slice(prefix.length), knownSuffixes);
     const suggestion = near === undefined ? undefined : `${prefix}${near}`;

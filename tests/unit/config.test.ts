@@ -545,6 +545,17 @@ describe('configuration sources', () => {
     expect(loaded.config.server.port).toBe(9000);
   });
 
+  it('notes a _FILE twin of a variable read as it is (the configuration file, the environment name)', () => {
+    const port = join(emptyDir('config-file-twin-'), 'port');
+    writeFileSync(port, '9000\n');
+    const { loaded } = load({ env: { SQLBRIDGE_CONFIG_FILE: '/run/secrets/config', SQLBRIDGE_PORT_FILE: port } });
+    expect(loaded.notices).toEqual([
+      'SQLBRIDGE_CONFIG_FILE is set but is not a variable sqlbridge reads; did you mean SQLBRIDGE_CONFIG?'
+    ]);
+    // A variable that has a _FILE twin is read from it, and not noted.
+    expect(loaded.config.server.port).toBe(9000);
+  });
+
   it('notes variables of the original guide that it does not need', () => {
     const { loaded } = load({
       env: { MSSQL_HOST: 'db', MSSQL_DRIVER: 'ODBC Driver 18 for SQL Server', Trusted_Connection: 'no' }
