@@ -135,6 +135,10 @@ function checkUnknownVariables(env: Environment, referenced: ReadonlySet<string>
     const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : undefined;
     const variable = base !== undefined && (fileTwins.has(base) || referenced?.has(base) === true) ? base : name;
     if (known.has(variable) || referenced?.has(variable) === true || referenced?.has(name) === true) continue;
+    if (base !== undefined && known.has(base)) {
+      notices.push(`${name} is set but is not a variable sqlbridge reads: give ${base} itself`);
+      continue;
+    }
     const near = closest(variable.slice(prefix.length), knownSuffixes);
     const suggestion = near === undefined ? undefined : `${prefix}${near}`;
     notices.push(

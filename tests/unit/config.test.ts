@@ -550,7 +550,7 @@ describe('configuration sources', () => {
     writeFileSync(port, '9000\n');
     const { loaded } = load({ env: { SQLBRIDGE_CONFIG_FILE: '/run/secrets/config', SQLBRIDGE_PORT_FILE: port } });
     expect(loaded.notices).toEqual([
-      'SQLBRIDGE_CONFIG_FILE is set but is not a variable sqlbridge reads; did you mean SQLBRIDGE_CONFIG?'
+      'SQLBRIDGE_CONFIG_FILE is set but is not a variable sqlbridge reads: give SQLBRIDGE_CONFIG itself'
     ]);
     // A variable that has a _FILE twin is read from it, and not noted.
     expect(loaded.config.server.port).toBe(9000);
