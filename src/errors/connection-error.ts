@@ -36,6 +36,13 @@ const MESSAGES: Record<ConnectionProblem, { message: string; hint: string }> = {
   }
 };
 
+/**
+ * Where a driver's error arose: opening or setting up a connection, or running a statement on one
+ * that was open. A connection that closes in the second case was lost (CONNECTION_LOST), and a login
+ * or database error number there is the statement's own failure, not the environment's.
+ */
+export type ErrorPhase = 'connect' | 'statement';
+
 /** The message for a server that does not speak TLS at all, which "certificate not trusted" would misstate. */
 export const SERVER_WITHOUT_TLS = {
   message: 'TLS: the server does not accept encrypted connections',

@@ -3,7 +3,8 @@ import {
   ConnectionError,
   SERVER_WITHOUT_TLS,
   socketProblem,
-  type ConnectionProblem
+  type ConnectionProblem,
+  type ErrorPhase
 } from '../../../errors/connection-error.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type { MysqlTarget } from './mysql-config.ts';
@@ -38,16 +39,12 @@ const READ_ONLY_ERRNOS = new Set([1792, 1290]);
 const TIMEOUT_ERRNOS = new Set([3024, 1969]);
 
 /**
- * Where the error arose: opening or setting up a connection, or running a caller's statement. A login or
- * database error number means the environment cannot connect only in the first case; in the second it is
- * the statement's own failure (`SHOW TABLES FROM mysql` is refused with ER_DBACCESS_DENIED_ERROR).
+ * Error numbers that, from a statement (ErrorPhase), are that statement's own failure, not the
+ * environment's: `SHOW TABLES FROM mysql` is refused with ER_DBACCESS_DENIED_ERROR.
  */
-export type MysqlErrorPhase = 'connect' | 'statement';
-
-/** Error numbers that, from a statement, are that statement's failure (see MysqlErrorPhase). */
 const STATEMENT_ERRNOS = new Set([1044, 1045, 1049, 1130, 1251]);
 
-export function translateMysqlError(error: unknown, target: MysqlTarget, phase: MysqlErrorPhase = 'connect'): Error {
+export function translateMysqlError(error: unknown, target: MysqlTarget, phase: ErrorPhase = 'connect'): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   if (error instanceof SqlbridgeError) return error;
   const mysqlError = error as MysqlError;
@@ -82,7 +79,7 @@ export function translateMysqlError(error: unknown, target: MysqlTarget, phase: 
   return new SqlbridgeError('internal', 'the MySQL driver failed', { expose: false, detail, cause: error });
 }
 
-function connectionProblem(error: MysqlError, phase: MysqlErrorPhase): ConnectionProblem | undefined {
+function connectionProblem(error: MysqlError, phase: ErrorPhase): ConnectionProblem | undefined {
   const byNumber = error.errno === undefined ? undefined : CONNECTION_ERRNOS[error.errno];
   if (byNumber !== undefined && !(phase === 'statement' && STATEMENT_ERRNOS.has(error.errno ?? 0))) return byNumber;
   const bySocket = socketProblem(error.code);

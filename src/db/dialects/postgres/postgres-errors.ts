@@ -3,7 +3,8 @@ import {
   ConnectionError,
   SERVER_WITHOUT_TLS,
   socketProblem,
-  type ConnectionProblem
+  type ConnectionProblem,
+  type ErrorPhase
 } from '../../../errors/connection-error.ts';
 import { SqlbridgeError } from '../../../errors/sqlbridge-error.ts';
 import type { PostgresTarget } from './postgres-config.ts';
@@ -38,17 +39,7 @@ const CONNECTION_STATES: Record<string, ConnectionProblem> = {
 /** pg-pool's error for a caller that waited connectionTimeoutMillis for a connection of a full pool. */
 export const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 
-/**
- * Where the error arose: opening a connection, or running a statement on one that was open (a
- * connection that closes then was lost, which the message says).
- */
-export type PostgresErrorPhase = 'connect' | 'statement';
-
-export function translatePostgresError(
-  error: unknown,
-  target: PostgresTarget,
-  phase: PostgresErrorPhase = 'connect'
-): Error {
+export function translatePostgresError(error: unknown, target: PostgresTarget, phase: ErrorPhase = 'connect'): Error {
   if (!(error instanceof Error)) return new Error(String(error));
   if (error instanceof SqlbridgeError) return error;
   const pgError = error as PgError;
@@ -82,7 +73,7 @@ export function translatePostgresError(
 
 function connectionProblem(
   error: PgError,
-  phase: PostgresErrorPhase
+  phase: ErrorPhase
 ): { problem: ConnectionProblem; text: { message?: string; hint?: string } } | undefined {
   if (phase === 'statement' && isSessionEnded(error)) return { problem: 'unavailable', text: CONNECTION_LOST };
   const byState = error.code === undefined ? undefined : CONNECTION_STATES[error.code];
